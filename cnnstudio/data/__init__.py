@@ -1,0 +1,1 @@
+"""cnnstudio.data"""

@@ -1,0 +1,130 @@
+"""The layer base class and hyperparameter validation helpers.
+
+A layer is one class that says everything about itself: validated
+hyperparameters, output shape, parameter count, forward and backward, and a
+JSON-safe config (``get_config`` / ``from_config``), in the spirit of Keras 3's
+``get_config`` and teenygrad's paired forward/backward.
+
+Shapes here are per sample, without the batch axis: ``(C, H, W)`` for images
+and ``(F,)`` for flat vectors.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, ClassVar
+
+from cnnstudio.engine.errors import LayerConfigError, ShapeError
+
+Shape = tuple[int, ...]
+
+
+def check_int(layer_type: str, field: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` as an int in ``[minimum, maximum]`` or raise LayerConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LayerConfigError(layer_type, field, value, "a whole number")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise LayerConfigError(layer_type, field, value, bound)
+    return value
+
+
+def check_pair(layer_type: str, field: str, value: Any, minimum: int = 1) -> tuple[int, int]:
+    """Accept an int or a pair of ints (height, width); return a tuple of two ints."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise LayerConfigError(layer_type, field, value, "one number or a pair (height, width)")
+        return (check_int(layer_type, field, value[0], minimum), check_int(layer_type, field, value[1], minimum))
+    v = check_int(layer_type, field, value, minimum)
+    return (v, v)
+
+
+def check_float(layer_type: str, field: str, value: Any, low: float, high: float,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float inside the interval or raise LayerConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise LayerConfigError(layer_type, field, value, "a number")
+    v = float(value)
+    too_low = v <= low if low_open else v < low
+    too_high = v >= high if high_open else v > high
+    if too_low or too_high or v != v:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        raise LayerConfigError(layer_type, field, value, f"in {left}{low}, {high}{right}")
+    return v
+
+
+def check_bool(layer_type: str, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise LayerConfigError(layer_type, field, value, "true or false")
+    return value
+
+
+def require_spatial(layer_type: str, input_shape: Shape) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        raise ShapeError(layer_type, "needs_spatial",
+                         f"needs an image-shaped input (height x width x channels), got a flat vector of {input_shape[0]}",
+                         input_shape=tuple(input_shape))
+    c, h, w = (int(s) for s in input_shape)
+    return c, h, w
+
+
+def require_flat(layer_type: str, input_shape: Shape) -> int:
+    if len(input_shape) != 1:
+        raise ShapeError(layer_type, "needs_flat",
+                         "needs a flat vector input, got an image-shaped input "
+                         f"{input_shape[1]}x{input_shape[2]}x{input_shape[0]}",
+                         input_shape=tuple(input_shape))
+    return int(input_shape[0])
+
+
+class Layer:
+    """Base class. Subclasses set ``type_name`` and ``category`` and implement the hooks.
+
+    Construction validates hyperparameters only; nothing is allocated until
+    ``build`` is called with the input shape, so shape inference is instant.
+    """
+
+    type_name: ClassVar[str] = ""
+    #: palette group: "conv", "activation", "pool", "reshape", "dense", "regularization",
+    #: "normalization", "output"
+    category: ClassVar[str] = ""
+    #: short description shown in palettes and tooltips
+    description: ClassVar[str] = ""
+
+    # ---- description -------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """JSON-safe hyperparameters; ``type(self).from_config(cfg)`` rebuilds an equal layer."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Per-sample output shape; raises ShapeError when the input cannot be accepted."""
+        return tuple(input_shape)
+
+    def param_count(self, input_shape: Shape) -> int:
+        """Number of trainable parameters for this input shape."""
+        return 0
+
+    def non_trainable_count(self, input_shape: Shape) -> int:
+        """Number of non-trainable values stored with the weights (e.g. running statistics)."""
+        return 0
+
+    def multiply_adds(self, input_shape: Shape) -> int:
+        """Approximate multiply-accumulate operations per sample (forward pass)."""
+        return 0
+
+    def summary(self) -> str:
+        """Key hyperparameters in a few words, e.g. ``"8 @ 3x3, stride 1, same"``."""
+        return ""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,89 @@
+"""Conv2D: 2-D convolution (cross-correlation, as in every framework)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_int, check_pair, require_spatial
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: str | int) -> tuple[int, int, int]:
+    """Output length and (pad_before, pad_after) along one axis.
+
+    ``same`` follows TensorFlow: output = ceil(size / stride), the extra pad goes after.
+    Returns ``(out, pad_before, pad_after)``; ``out`` may be < 1 (caller reports it).
+    """
+    if padding == "same":
+        out = math.ceil(size / stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        return out, total // 2, total - total // 2
+    p = 0 if padding == "valid" else int(padding)
+    padded = size + 2 * p
+    if padded < kernel:
+        return 0, p, p
+    return (padded - kernel) // stride + 1, p, p
+
+
+def check_padding(layer_type: str, value: Any) -> str | int:
+    if value in ("valid", "same"):
+        return value
+    if isinstance(value, str):
+        raise LayerConfigError(layer_type, "padding", value, "'valid', 'same' or a whole number >= 0")
+    return check_int(layer_type, "padding", value, 0, 64)
+
+
+class Conv2D(Layer):
+    """``filters`` kernels of ``kernel_size`` slide over the input with ``stride``."""
+
+    type_name = "Conv2D"
+    category = "conv"
+    description = "Slides learned filters over the image; each filter makes one feature map."
+
+    def __init__(self, filters: int = 8, kernel_size: Any = (3, 3), stride: Any = (1, 1),
+                 padding: str | int = "valid", use_bias: bool = True):
+        t = self.type_name
+        self.filters = check_int(t, "filters", filters, 1, 8192)
+        self.kernel_size = check_pair(t, "kernel_size", kernel_size)
+        self.stride = check_pair(t, "stride", stride)
+        self.padding = check_padding(t, padding)
+        self.use_bias = check_bool(t, "use_bias", use_bias)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"filters": self.filters, "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": self.padding, "use_bias": self.use_bias}
+
+    def padding_amounts(self, input_shape: Shape) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right) zero padding for this input."""
+        _, h, w = require_spatial(self.type_name, input_shape)
+        _, top, bottom = conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding)
+        _, left, right = conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding)
+        return top, bottom, left, right
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _, h, w = require_spatial(self.type_name, input_shape)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        oh, _, _ = conv_output_size(h, kh, sh, self.padding)
+        ow, _, _ = conv_output_size(w, kw, sw, self.padding)
+        if oh < 1 or ow < 1:
+            raise ShapeError(self.type_name, "window_too_large",
+                             f"{kh}x{kw} kernel does not fit a {h}x{w} input with padding {self.padding!r}",
+                             window=(kh, kw), input_hw=(h, w), padding=self.padding)
+        return (self.filters, oh, ow)
+
+    def param_count(self, input_shape: Shape) -> int:
+        c, _, _ = require_spatial(self.type_name, input_shape)
+        kh, kw = self.kernel_size
+        return kh * kw * c * self.filters + (self.filters if self.use_bias else 0)
+
+    def multiply_adds(self, input_shape: Shape) -> int:
+        c = require_spatial(self.type_name, input_shape)[0]
+        _, oh, ow = self.output_shape(input_shape)
+        return oh * ow * self.filters * self.kernel_size[0] * self.kernel_size[1] * c
+
+    def summary(self) -> str:
+        kh, kw = self.kernel_size
+        stride = self.stride[0] if self.stride[0] == self.stride[1] else f"{self.stride[0]}x{self.stride[1]}"
+        pad = self.padding if isinstance(self.padding, str) else f"pad {self.padding}"
+        return f"{self.filters} @ {kh}x{kw}, stride {stride}, {pad}"
