@@ -1,0 +1,173 @@
+"""The in-memory dataset and the transforms every loader and caller shares.
+
+Images are stored as ``uint8 (N, H, W, C)`` (compact, what files hold); the
+engine gets ``float32 (N, C, H, W)`` in [0, 1] from :func:`to_float_nchw`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cnnstudio.data.errors import DataFormatError, DataMismatchError
+
+
+@dataclass
+class Dataset:
+    """A labelled image set.
+
+    x: uint8 (N, H, W, C); y: int64 (N,) with values in [0, len(class_names)).
+    ``source`` says where it came from (a path, "sample", "mnist", ...).
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    class_names: list[str]
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.y = np.asarray(self.y).astype(np.int64, copy=False)
+        if self.x.dtype != np.uint8 or self.x.ndim != 4:
+            raise DataFormatError(self.source or None, f"dataset '{self.name}': images must be uint8 "
+                                  f"(N, H, W, C), got {self.x.dtype} {self.x.shape}")
+        if self.y.shape != (self.x.shape[0],):
+            raise DataFormatError(self.source or None, f"dataset '{self.name}': {self.x.shape[0]} images "
+                                  f"but labels of shape {self.y.shape}")
+        if self.y.size and (self.y.min() < 0 or self.y.max() >= len(self.class_names)):
+            raise DataFormatError(self.source or None, f"dataset '{self.name}': labels must be in "
+                                  f"0..{len(self.class_names) - 1}, got {self.y.min()}..{self.y.max()}")
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C)."""
+        return tuple(int(s) for s in self.x.shape[1:])  # type: ignore[return-value]
+
+    def subset(self, indices, name: str | None = None) -> "Dataset":
+        """A new Dataset with the rows ``indices`` (copied)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        return Dataset(name or self.name, self.x[idx], self.y[idx], list(self.class_names),
+                       self.source, dict(self.meta))
+
+    def class_counts(self) -> np.ndarray:
+        """int64 (num_classes,): images per class."""
+        return np.bincount(self.y, minlength=self.num_classes)
+
+
+def to_float_nchw(x_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """x_uint8: (N, H, W, C) uint8 -> (N, C, H, W) float32 scaled to [0, 1]."""
+    out = np.empty((x_uint8.shape[0], x_uint8.shape[3]) + x_uint8.shape[1:3], dtype=dtype)
+    np.multiply(x_uint8.transpose(0, 3, 1, 2), dtype(1.0 / 255.0), out=out, casting="unsafe")
+    return out
+
+
+def split(ds: Dataset, val_fraction: float = 0.1, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Stratified, deterministic split into (train, val).
+
+    Each class contributes ``round(count * val_fraction)`` images to validation
+    (at least one image of a class stays in train). Rows are shuffled per class with
+    ``numpy.random.default_rng(seed)`` before taking, and both parts are returned in a
+    seeded shuffled order (so label-sorted sources are mixed).
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = [], []
+    for c in range(ds.num_classes):
+        rows = np.flatnonzero(ds.y == c)
+        rows = rows[rng.permutation(rows.size)]
+        n_val = min(int(round(rows.size * val_fraction)), max(rows.size - 1, 0))
+        val_idx.append(rows[:n_val])
+        train_idx.append(rows[n_val:])
+    tr = np.concatenate(train_idx) if train_idx else np.zeros(0, np.int64)
+    va = np.concatenate(val_idx) if val_idx else np.zeros(0, np.int64)
+    tr, va = tr[rng.permutation(tr.size)], va[rng.permutation(va.size)]
+    return ds.subset(tr, f"{ds.name} (train)"), ds.subset(va, f"{ds.name} (validation)")
+
+
+def to_grayscale(ds: Dataset) -> Dataset:
+    """Colour -> 1 channel with ITU-R 601 luma weights (what Pillow's "L" mode uses)."""
+    if ds.x.shape[3] == 1:
+        return ds
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gray = ds.x[..., :3].astype(np.float32) @ weights
+    x = np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
+    return Dataset(ds.name, x, ds.y, list(ds.class_names), ds.source, dict(ds.meta))
+
+
+def to_rgb(ds: Dataset) -> Dataset:
+    """1 channel -> 3 identical channels."""
+    if ds.x.shape[3] == 3:
+        return ds
+    x = np.repeat(ds.x[..., :1], 3, axis=3)
+    return Dataset(ds.name, x, ds.y, list(ds.class_names), ds.source, dict(ds.meta))
+
+
+def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """x: uint8 (N, H, W, C) -> uint8 (N, height, width, C), bilinear (area-like when shrinking).
+
+    Uses Pillow per image when available (antialiased bilinear), else a NumPy bilinear sampler.
+    """
+    n, h, w, c = x.shape
+    if (h, w) == (height, width):
+        return x
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a declared dependency
+        return _resize_numpy(x, height, width)
+    out = np.empty((n, height, width, c), dtype=np.uint8)
+    for i in range(n):
+        for ch in range(c):
+            img = Image.fromarray(x[i, :, :, ch], mode="L")
+            out[i, :, :, ch] = np.asarray(img.resize((width, height), Image.BILINEAR))
+    return out
+
+
+def _resize_numpy(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resample with pixel-centre alignment; x: (N, H, W, C) uint8."""
+    _, h, w, _ = x.shape
+    ys = np.clip((np.arange(height) + 0.5) * h / height - 0.5, 0, h - 1)
+    xs = np.clip((np.arange(width) + 0.5) * w / width - 0.5, 0, w - 1)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    xf = x.astype(np.float32)
+    top = xf[:, y0][:, :, x0] * (1 - fx) + xf[:, y0][:, :, x1] * fx
+    bot = xf[:, y1][:, :, x0] * (1 - fx) + xf[:, y1][:, :, x1] * fx
+    return np.clip(np.rint(top * (1 - fy) + bot * fy), 0, 255).astype(np.uint8)
+
+
+def resize(ds: Dataset, height: int, width: int) -> Dataset:
+    """The dataset with every image resized to (height, width)."""
+    if ds.image_shape[:2] == (height, width):
+        return ds
+    x = resize_images(ds.x, height, width)
+    return Dataset(ds.name, x, ds.y, list(ds.class_names), ds.source, dict(ds.meta))
+
+
+def _channels_word(c: int) -> str:
+    return "1-channel (grayscale)" if c == 1 else f"{c}-channel colour"
+
+
+def fit_to_network(ds: Dataset, height: int, width: int, channels: int) -> Dataset:
+    """Resize to the network's input if the size differs; refuse a channel mismatch.
+
+    Raises DataMismatchError for grayscale vs colour: the caller (CLI/GUI) decides
+    whether to convert with :func:`to_grayscale` / :func:`to_rgb`.
+    """
+    c = ds.image_shape[2]
+    if c != channels:
+        fix = ("set the network's input channels to {c}, or convert with --grayscale" if channels == 1
+               else "set the network's input channels to {c}, or convert with --rgb").format(c=c)
+        raise DataMismatchError(None, f"the network expects {_channels_word(channels)} input but "
+                                f"'{ds.name}' has {_channels_word(c)} images; {fix}")
+    return resize(ds, height, width)
