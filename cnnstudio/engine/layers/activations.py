@@ -1,4 +1,8 @@
-"""Element-wise activations: ReLU, LeakyReLU, Sigmoid, Tanh."""
+"""Element-wise activations: ReLU, LeakyReLU, Sigmoid, Tanh.
+
+Work on any layout (CNHW images or (N, F) vectors); the output has x's shape.
+Each keeps only what its backward needs (a mask or its own output).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,17 @@ class ReLU(Layer):
     type_name = "ReLU"
     category = "activation"
     description = "max(0, x): keeps positive evidence, zeroes the rest."
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        y = self.xp.maximum(x, 0)
+        if training:
+            self._mask = y > 0
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        # Backward may overwrite dy (see Layer.backward): masking in place saves an
+        # allocation the size of the activation on every step.
+        return self.xp.multiply(dy, self._mask, out=dy)
 
 
 class LeakyReLU(Layer):
@@ -27,14 +42,48 @@ class LeakyReLU(Layer):
     def summary(self) -> str:
         return f"alpha {self.alpha:g}"
 
+    def forward(self, x: Any, training: bool = False) -> Any:
+        xp = self.xp
+        pos = x > 0
+        if training:
+            self._pos = pos
+        return xp.where(pos, x, x * self.dtype.type(self.alpha))
+
+    def backward(self, dy: Any) -> Any:
+        return self.xp.where(self._pos, dy, dy * self.dtype.type(self.alpha))
+
 
 class Sigmoid(Layer):
     type_name = "Sigmoid"
     category = "activation"
     description = "1 / (1 + e^-x): squashes to (0, 1)."
 
+    def forward(self, x: Any, training: bool = False) -> Any:
+        xp = self.xp
+        # 0.5 * (1 + tanh(x / 2)) equals the logistic function and never overflows in exp.
+        y = xp.tanh(x * self.dtype.type(0.5))
+        y += 1
+        y *= self.dtype.type(0.5)
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        y = self._y
+        return dy * y * (1 - y)
+
 
 class Tanh(Layer):
     type_name = "Tanh"
     category = "activation"
     description = "tanh(x): squashes to (-1, 1), centred on zero."
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        y = self.xp.tanh(x)
+        if training:
+            self._y = y
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        y = self._y
+        return dy * (1 - y * y)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numbers
 from typing import Any, ClassVar
 
+import numpy as np
+
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
 
 Shape = tuple[int, ...]
@@ -121,6 +123,52 @@ class Layer:
     def summary(self) -> str:
         """Key hyperparameters in a few words, e.g. ``"8 @ 3x3, stride 1, same"``."""
         return ""
+
+    # ---- runtime -----------------------------------------------------------
+    #: The network sets this to False on its first layer: nobody reads that input
+    #: gradient, and skipping it saves a GEMM and a col2im per step. ``backward``
+    #: then returns None.
+    need_input_grad: bool = True
+
+    def build(self, input_shape: Shape, xp: Any, dtype: Any = np.float32,
+              rng: np.random.Generator | None = None, init: str = "he") -> "Layer":
+        """Allocate ``params``, ``grads`` (same keys, zeros) and ``state`` for ``input_shape``.
+
+        ``input_shape`` is per sample: ``(C, H, W)`` or ``(F,)``. ``xp`` is the array
+        module (numpy or cupy); ``rng`` a host NumPy Generator used for the initial
+        weights and kept for Dropout masks; ``init`` is "he" or "glorot".
+        Returns self so calls chain.
+        """
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.out_shape = self.output_shape(self.input_shape)
+        self.xp = xp
+        self.dtype = np.dtype(dtype)
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.init = init
+        self.params: dict[str, Any] = {}
+        self.grads: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self._allocate()
+        for name, value in self.params.items():
+            self.grads[name] = xp.zeros_like(value)
+        return self
+
+    def _allocate(self) -> None:
+        """Hook: fill ``self.params`` and ``self.state`` (grads are made by ``build``)."""
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) for images (CNHW, the engine's layout) or (N, F) -> output."""
+        raise NotImplementedError(f"{self.type_name} has no forward pass")
+
+    def backward(self, dy: Any) -> Any:
+        """dy: gradient of the loss w.r.t. the last forward output -> dx (same shape as x).
+
+        Overwrites ``self.grads``. May overwrite ``dy`` in place (it is a temporary of
+        the backward chain); pass a copy if you need it afterwards. The returned dx may
+        be an internal buffer, valid until the next backward. Returns None when
+        ``need_input_grad`` is False.
+        """
+        raise NotImplementedError(f"{self.type_name} has no backward pass")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnstudio.engine.initializers import init_weight
 from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_float, check_int, require_flat
 
 
@@ -19,6 +20,24 @@ class Flatten(Layer):
         for s in input_shape:
             n *= int(s)
         return (n,)
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) -> (N, C*H*W); a flat (N, F) input passes through."""
+        if x.ndim == 2:
+            return x
+        c, n, h, w = x.shape
+        # One copy: each sample's features must be contiguous in C, H, W order.
+        return self.xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(n, c * h * w)
+
+    def backward(self, dy: Any) -> Any:
+        """dy: (N, C*H*W) -> (C, N, H, W), contiguous so the next GEMM needs no copy."""
+        if not self.need_input_grad:
+            return None
+        if len(self.input_shape) == 1:
+            return dy
+        c, h, w = self.input_shape
+        n = dy.shape[0]
+        return self.xp.ascontiguousarray(dy.reshape(n, c, h, w).transpose(1, 0, 2, 3))
 
 
 class Dense(Layer):
@@ -49,6 +68,31 @@ class Dense(Layer):
     def summary(self) -> str:
         return f"{self.units} units"
 
+    def _allocate(self) -> None:
+        f = self.input_shape[0]
+        self.params["W"] = init_weight(self.init, (f, self.units), self.rng, self.xp, self.dtype)
+        if self.use_bias:
+            self.params["b"] = self.xp.zeros((self.units,), dtype=self.dtype)
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (N, F) -> (N, units)."""
+        y = x @ self.params["W"]
+        if self.use_bias:
+            y += self.params["b"]
+        if training:
+            self._x = x
+        return y
+
+    def backward(self, dy: Any) -> Any:
+        """dy: (N, units) -> dx: (N, F); grads W = x^T dy, b = sum over the batch."""
+        xp = self.xp
+        xp.matmul(self._x.T, dy, out=self.grads["W"])
+        if self.use_bias:
+            dy.sum(axis=0, out=self.grads["b"])
+        if not self.need_input_grad:
+            return None
+        return dy @ self.params["W"].T
+
 
 class Dropout(Layer):
     """During training zeroes each value with probability ``rate`` and scales the rest by 1/(1-rate)."""
@@ -65,3 +109,20 @@ class Dropout(Layer):
 
     def summary(self) -> str:
         return f"rate {self.rate:g}"
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """Inverted dropout: the identity when not training, so inference needs no rescale."""
+        if not training or self.rate == 0.0:
+            self._scale = None
+            return x
+        # Draw on the host Generator so a seed gives the same masks on every backend.
+        keep = self.rng.random(x.shape, dtype=self.dtype) >= self.rate
+        scale = keep.astype(self.dtype)
+        scale *= self.dtype.type(1.0 / (1.0 - self.rate))
+        self._scale = self.xp.asarray(scale)
+        return x * self._scale
+
+    def backward(self, dy: Any) -> Any:
+        if self._scale is None:
+            return dy
+        return self.xp.multiply(dy, self._scale, out=dy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnstudio.engine.layers.base import Layer, Shape, require_flat
 
 
@@ -12,3 +14,18 @@ class Softmax(Layer):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return (require_flat(self.type_name, input_shape),)
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (N, K) scores -> (N, K) probabilities; subtracting the row max keeps exp finite."""
+        xp = self.xp
+        e = x - x.max(axis=1, keepdims=True)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=1, keepdims=True)
+        if training:
+            self._y = e
+        return e
+
+    def backward(self, dy: Any) -> Any:
+        """Jacobian-vector product: dx = y * (dy - sum(dy * y)). Training uses the fused loss instead."""
+        y = self._y
+        return y * (dy - (dy * y).sum(axis=1, keepdims=True))
