@@ -1,0 +1,293 @@
+"""Health checks over the trainer's reports: plain Python rules, no Qt.
+
+``HealthMonitor`` is fed every ``StepReport`` / ``EpochReport`` the trainer yields
+(or the same facts as plain numbers) and returns the new ``HealthIssue`` objects:
+a plain-language message plus the one-click ``Fix`` actions the GUI can offer.
+The GUI decides how to carry a fix out; this module only names it.
+
+Rules (each fires once until ``reset(kind)``):
+- ``nan``: a step loss is NaN or infinite -> pause, restore the last good epoch
+  and halve the learning rate.
+- ``plateau``: the training loss did not fall over an epoch -> change the learning rate.
+- ``overfitting``: validation accuracy fell while training accuracy rose
+  -> add Dropout before the last Dense, or turn augmentation on.
+- ``dead_relu``: more than half of a ReLU layer's units output zero for a whole
+  batch, several stats reports in a row -> LeakyReLU there, or a lower learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+# Fix actions the GUI knows how to perform.
+RESTORE_AND_HALVE_LR = "restore_and_halve_lr"
+SET_LR = "set_lr"
+INSERT_DROPOUT = "insert_dropout"
+ENABLE_AUGMENTATION = "enable_augmentation"
+REPLACE_WITH_LEAKY_RELU = "replace_with_leaky_relu"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-click remedy. ``needs_stopped``: it edits the network, so training must be stopped."""
+
+    action: str
+    label: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    needs_stopped: bool = False
+
+
+@dataclass(frozen=True)
+class HealthIssue:
+    """One finding. ``key`` identifies it for de-duplication (e.g. ``"dead_relu:3"``)."""
+
+    kind: str
+    key: str
+    message: str
+    fixes: tuple[Fix, ...] = ()
+    severity: str = "warning"       # "warning" or "error"
+    pause: bool = False             # the worker pauses training when it sees this
+    layer_index: int | None = None  # 0-based index into the network's layers
+    epoch: int | None = None
+
+
+@dataclass
+class HealthThresholds:
+    """Tunable limits of the rules (defaults chosen to stay quiet on healthy runs)."""
+
+    #: the epoch's training loss must fall by at least this fraction of the previous one
+    min_relative_drop: float = 0.01
+    #: validation accuracy must drop by more than this (0.005 = half a point) to count
+    overfit_val_drop: float = 0.005
+    #: ReLU dead fraction above which a layer counts as "mostly dead"
+    dead_fraction: float = 0.5
+    #: consecutive stats reports a layer must stay mostly dead
+    dead_patience: int = 3
+
+
+class HealthMonitor:
+    """Stateful checker fed with reports in order; returns newly raised issues.
+
+    ``layer_types``: the network's layer type names in order (``["Conv2D", "ReLU", ...]``),
+    used to name layers and to find the last Dense. ``augmenting``: whether augmentation
+    is on (the overfitting advice then does not offer to turn it on).
+    """
+
+    def __init__(self, layer_types: Sequence[str] = (), num_classes: int | None = None,
+                 augmenting: bool = False, thresholds: HealthThresholds | None = None):
+        self.layer_types = list(layer_types)
+        self.num_classes = num_classes
+        self.augmenting = augmenting
+        self.t = thresholds or HealthThresholds()
+        self.raised: set[str] = set()
+        self.epochs: list[dict[str, float]] = []
+        self._epoch_losses: list[float] = []
+        self._dead_streak: dict[int, int] = {}
+
+    # ---- feeding ------------------------------------------------------------
+    def observe(self, report: Any) -> list[HealthIssue]:
+        """Feed one trainer report (StepReport or EpochReport, told apart by their fields)."""
+        if _get(report, "train_loss") is not None:
+            return self.observe_epoch(_get(report, "epoch", len(self.epochs)), _get(report, "train_loss"),
+                                      _get(report, "train_acc"), _get(report, "val_loss"),
+                                      _get(report, "val_acc"), _get(report, "lr"))
+        return self.observe_step(_get(report, "loss"), _get(report, "lr"), layer_stats_of(report),
+                                 finite=_get(report, "finite", True), epoch=_get(report, "epoch"))
+
+    def observe_step(self, loss: float | None, lr: float | None = None,
+                     layer_stats: Mapping[int, Mapping[str, Any]] | None = None,
+                     finite: bool = True, epoch: int | None = None) -> list[HealthIssue]:
+        """One training batch: its loss and, every few steps, per-layer stats (index -> dict)."""
+        issues: list[HealthIssue] = []
+        if not finite or loss is None or not math.isfinite(float(loss)):
+            issues += self._raise(nan_issue(loss, lr, epoch))
+            return issues
+        self._epoch_losses.append(float(loss))
+        if layer_stats:
+            issues += self._check_dead(layer_stats, lr, epoch)
+        return issues
+
+    def observe_epoch(self, epoch: int, train_loss: float, train_acc: float | None = None,
+                      val_loss: float | None = None, val_acc: float | None = None,
+                      lr: float | None = None) -> list[HealthIssue]:
+        """The end of an epoch with its mean training loss/accuracy and validation results."""
+        record = {"epoch": epoch, "train_loss": _f(train_loss), "train_acc": _f(train_acc),
+                  "val_loss": _f(val_loss), "val_acc": _f(val_acc), "lr": _f(lr)}
+        self.epochs.append(record)
+        issues: list[HealthIssue] = []
+        if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
+            issues += self._raise(nan_issue(train_loss, lr, epoch))
+        else:
+            issues += self._raise(plateau_issue(self.epochs, self._epoch_losses, lr,
+                                                self.num_classes, self.t.min_relative_drop))
+            issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
+                                                    self.t.overfit_val_drop))
+        self._epoch_losses = []
+        return issues
+
+    def reset(self, key_or_kind: str | None = None) -> None:
+        """Allow an issue to fire again (after its fix, or when a new run starts: ``None``)."""
+        if key_or_kind is None:
+            self.raised.clear()
+            self._dead_streak.clear()
+            return
+        self.raised = {k for k in self.raised if k != key_or_kind and k.split(":")[0] != key_or_kind}
+
+    # ---- internals ------------------------------------------------------------
+    def _raise(self, issue: HealthIssue | None) -> list[HealthIssue]:
+        if issue is None or issue.key in self.raised:
+            return []
+        self.raised.add(issue.key)
+        return [issue]
+
+    def _check_dead(self, layer_stats: Mapping[int, Mapping[str, Any]], lr: float | None,
+                    epoch: int | None) -> list[HealthIssue]:
+        issues: list[HealthIssue] = []
+        for index, stats in layer_stats.items():
+            dead = _f(_get(stats, "dead_fraction"))
+            if dead is None or not self._is_relu(index, stats):
+                continue
+            streak = self._dead_streak.get(index, 0) + 1 if dead > self.t.dead_fraction else 0
+            self._dead_streak[index] = streak
+            if streak >= self.t.dead_patience:
+                issues += self._raise(dead_relu_issue(index, dead, lr, epoch))
+        return issues
+
+    def _is_relu(self, index: int, stats: Mapping[str, Any]) -> bool:
+        kind = _get(stats, "type") or _get(stats, "layer_type")
+        if kind is None and 0 <= index < len(self.layer_types):
+            kind = self.layer_types[index]
+        return kind == "ReLU"
+
+
+# ---- the rules as pure functions ------------------------------------------------
+def nan_issue(loss: Any, lr: float | None, epoch: int | None) -> HealthIssue:
+    """The loss became NaN or infinite: training diverged."""
+    new_lr = lr / 2 if lr else None
+    lr_text = f" (now {lr:g})" if lr else ""
+    fix_label = "Restore the last good epoch and halve the learning rate"
+    if new_lr:
+        fix_label += f" to {new_lr:g}"
+    return HealthIssue(
+        kind="nan", key="nan", severity="error", pause=True, epoch=epoch,
+        message=(f"The loss became {_loss_word(loss)}: training diverged, so it was paused. "
+                 f"The learning rate{lr_text} is probably too high for this network."),
+        fixes=(Fix(RESTORE_AND_HALVE_LR, fix_label, {"lr": new_lr}),))
+
+
+def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequence[float],
+                  lr: float | None, num_classes: int | None, min_drop: float) -> HealthIssue | None:
+    """The training loss did not fall over the last epoch (or within the first one)."""
+    if len(epochs) >= 2:
+        before, now = epochs[-2]["train_loss"], epochs[-1]["train_loss"]
+        where = f"from epoch {epochs[-2]['epoch'] + 1} to epoch {epochs[-1]['epoch'] + 1}"
+    elif len(epoch_step_losses) >= 10:
+        k = max(1, len(epoch_step_losses) // 5)  # first and last fifth of the first epoch
+        before = sum(epoch_step_losses[:k]) / k
+        now = sum(epoch_step_losses[-k:]) / k
+        where = "during the first epoch"
+    else:
+        return None
+    if before is None or now is None or now < before * (1 - min_drop):
+        return None
+    acc = epochs[-1].get("train_acc")
+    near_chance = num_classes is not None and acc is not None and acc <= 1.5 / num_classes
+    factor, advice = (3.0, "raise") if near_chance else (1 / 3, "lower")
+    msg = (f"The training loss is not falling ({before:.3g} -> {now:.3g} {where}). "
+           + ("Accuracy is still at chance level: the learning rate may be too low to move the weights; "
+              if near_chance else
+              "The learning rate may be too high (the loss bounces) or the network too small; ")
+           + f"try to {advice} the learning rate.")
+    fixes: tuple[Fix, ...] = ()
+    if lr:
+        new_lr = lr * factor
+        fixes = (Fix(SET_LR, f"{advice.capitalize()} the learning rate to {new_lr:.3g}", {"lr": new_lr}),)
+    return HealthIssue(kind="plateau", key="plateau", message=msg, fixes=fixes,
+                       epoch=epochs[-1]["epoch"])
+
+
+def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence[str],
+                      augmenting: bool, min_val_drop: float) -> HealthIssue | None:
+    """Validation accuracy fell while training accuracy rose over the last epoch."""
+    if len(epochs) < 2:
+        return None
+    a, b = epochs[-2], epochs[-1]
+    if None in (a["val_acc"], b["val_acc"], a["train_acc"], b["train_acc"]):
+        return None
+    if not (b["val_acc"] < a["val_acc"] - min_val_drop and b["train_acc"] > a["train_acc"]):
+        return None
+    msg = (f"Overfitting: training accuracy rose ({a['train_acc']:.1%} -> {b['train_acc']:.1%}) "
+           f"while validation accuracy fell ({a['val_acc']:.1%} -> {b['val_acc']:.1%}). "
+           "The network is memorising the training images. Dropout or data augmentation help it generalise.")
+    fixes = []
+    dense = last_dense_index(layer_types)
+    if dense is not None:
+        fixes.append(Fix(INSERT_DROPOUT, f"Insert Dropout 0.5 before layer {dense + 1} Dense (stop training first)",
+                         {"index": dense, "rate": 0.5}, needs_stopped=True))
+    if not augmenting:
+        fixes.append(Fix(ENABLE_AUGMENTATION, "Turn data augmentation on"))
+    return HealthIssue(kind="overfitting", key="overfitting", message=msg, fixes=tuple(fixes), epoch=b["epoch"])
+
+
+def dead_relu_issue(index: int, dead: float, lr: float | None, epoch: int | None) -> HealthIssue:
+    """More than half of a ReLU layer's units output zero for every image of the batch."""
+    msg = (f"Layer {index + 1} ReLU: {dead:.0%} of its units are dead (they output zero for every image, "
+           "so they stop learning). A LeakyReLU keeps a small slope for negative inputs; "
+           "a lower learning rate avoids killing units with large updates.")
+    fixes = [Fix(REPLACE_WITH_LEAKY_RELU, f"Replace layer {index + 1} ReLU with LeakyReLU (stop training first)",
+                 {"index": index}, needs_stopped=True)]
+    if lr:
+        fixes.append(Fix(SET_LR, f"Lower the learning rate to {lr / 3:.3g}", {"lr": lr / 3}))
+    return HealthIssue(kind="dead_relu", key=f"dead_relu:{index}", message=msg, fixes=tuple(fixes),
+                       layer_index=index, epoch=epoch)
+
+
+def last_dense_index(layer_types: Sequence[str]) -> int | None:
+    """Index of the last Dense layer (where Dropout goes in front of), or None."""
+    for i in range(len(layer_types) - 1, -1, -1):
+        if layer_types[i] == "Dense":
+            return i
+    return None
+
+
+def layer_stats_of(report: Any) -> dict[int, Any]:
+    """The per-layer stats of a step report as {layer index: stats}, or {} when it has none.
+
+    Accepts a dict keyed by index (int or "3") or a list in layer order (None entries skipped).
+    """
+    stats = _get(report, "layer_stats")
+    if stats is None:
+        stats = _get(report, "stats")
+    if not stats:
+        return {}
+    items: Iterable = stats.items() if isinstance(stats, Mapping) else enumerate(stats)
+    out = {}
+    for key, value in items:
+        if value is None:
+            continue
+        index = _get(value, "index", key)
+        try:
+            out[int(index)] = value
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _loss_word(loss: Any) -> str:
+    try:
+        v = float(loss)
+    except (TypeError, ValueError):
+        return "NaN"
+    return "infinite" if math.isinf(v) else "NaN"

@@ -1,0 +1,177 @@
+"""Health-check rules on crafted report sequences (no engine, no Qt)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from cnnstudio.engine import health
+from cnnstudio.engine.health import HealthMonitor, HealthThresholds
+
+LENET_LIKE = ["Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense", "ReLU", "Dense", "Softmax"]
+
+
+def step(loss, lr=0.01, stats=None, finite=True, epoch=0):
+    return SimpleNamespace(loss=loss, lr=lr, layer_stats=stats, finite=finite, epoch=epoch,
+                           accuracy=0.5)
+
+
+def epoch_report(epoch, train_loss, train_acc, val_loss=None, val_acc=None, lr=0.01):
+    return SimpleNamespace(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
+                           val_loss=val_loss, val_acc=val_acc, lr=lr)
+
+
+def fixes_by_action(issue):
+    return {f.action: f for f in issue.fixes}
+
+
+# ---- NaN / inf -----------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_step_loss_raises_pausing_error_with_restore_fix(bad):
+    mon = HealthMonitor(LENET_LIKE)
+    assert mon.observe(step(2.3, lr=0.8)) == []
+    issues = mon.observe(step(bad, lr=0.8))
+    assert [i.kind for i in issues] == ["nan"]
+    issue = issues[0]
+    assert issue.pause and issue.severity == "error"
+    fix = fixes_by_action(issue)[health.RESTORE_AND_HALVE_LR]
+    assert fix.params["lr"] == pytest.approx(0.4)
+    assert not fix.needs_stopped
+    assert ("infinite" if math.isinf(bad) else "NaN") in issue.message
+
+
+def test_finite_flag_false_counts_as_diverged_even_with_a_number():
+    mon = HealthMonitor()
+    assert [i.kind for i in mon.observe(step(1.0, finite=False))] == ["nan"]
+
+
+def test_nan_fires_once_until_reset():
+    mon = HealthMonitor()
+    assert len(mon.observe(step(math.nan))) == 1
+    assert mon.observe(step(math.nan)) == []
+    mon.reset("nan")
+    assert len(mon.observe(step(math.nan))) == 1
+
+
+def test_healthy_falling_loss_raises_nothing():
+    mon = HealthMonitor(LENET_LIKE, num_classes=10)
+    issues = []
+    for e in range(3):
+        for s in range(20):
+            issues += mon.observe(step(2.0 / (1 + e * 20 + s)))
+        issues += mon.observe(epoch_report(e, 1.0 / (e + 1), 0.5 + 0.1 * e, 1.1 / (e + 1), 0.5 + 0.1 * e))
+    assert issues == []
+
+
+# ---- plateau -------------------------------------------------------------------------
+def test_loss_not_falling_between_epochs_suggests_lower_lr():
+    mon = HealthMonitor(LENET_LIKE, num_classes=10)
+    assert mon.observe(epoch_report(0, 0.9, 0.6, lr=0.03)) == []
+    issues = mon.observe(epoch_report(1, 0.95, 0.6, lr=0.03))
+    assert [i.kind for i in issues] == ["plateau"]
+    fix = fixes_by_action(issues[0])[health.SET_LR]
+    assert fix.params["lr"] == pytest.approx(0.01)
+    assert "not falling" in issues[0].message and "epoch 1 to epoch 2" in issues[0].message
+
+
+def test_flat_loss_at_chance_accuracy_suggests_higher_lr():
+    mon = HealthMonitor(LENET_LIKE, num_classes=10)
+    mon.observe(epoch_report(0, 2.30, 0.10, lr=1e-5))
+    issues = mon.observe(epoch_report(1, 2.30, 0.11, lr=1e-5))
+    assert fixes_by_action(issues[0])[health.SET_LR].params["lr"] == pytest.approx(3e-5)
+    assert "chance" in issues[0].message
+
+
+def test_flat_loss_within_first_epoch_is_detected_from_step_losses():
+    mon = HealthMonitor(LENET_LIKE)
+    for _ in range(30):
+        mon.observe(step(2.3))
+    issues = mon.observe(epoch_report(0, 2.3, 0.1))
+    assert [i.kind for i in issues] == ["plateau"]
+    assert "first epoch" in issues[0].message
+
+
+def test_small_drop_below_threshold_still_counts_as_plateau_and_big_drop_does_not():
+    mon = HealthMonitor(thresholds=HealthThresholds(min_relative_drop=0.05))
+    mon.observe(epoch_report(0, 1.0, 0.5))
+    assert [i.kind for i in mon.observe(epoch_report(1, 0.97, 0.5))] == ["plateau"]
+    mon2 = HealthMonitor(thresholds=HealthThresholds(min_relative_drop=0.05))
+    mon2.observe(epoch_report(0, 1.0, 0.5))
+    assert mon2.observe(epoch_report(1, 0.90, 0.5)) == []
+
+
+# ---- overfitting ---------------------------------------------------------------------
+def test_val_accuracy_falling_while_train_rises_suggests_dropout_and_augmentation():
+    mon = HealthMonitor(LENET_LIKE)
+    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
+    issues = mon.observe(epoch_report(1, 0.3, 0.97, 0.5, 0.90))
+    assert [i.kind for i in issues] == ["overfitting"]
+    fixes = fixes_by_action(issues[0])
+    dropout = fixes[health.INSERT_DROPOUT]
+    assert dropout.params["index"] == 6  # the last Dense in LENET_LIKE
+    assert dropout.needs_stopped and "stop training" in dropout.label
+    assert health.ENABLE_AUGMENTATION in fixes
+
+
+def test_overfitting_does_not_offer_augmentation_when_it_is_on():
+    mon = HealthMonitor(LENET_LIKE, augmenting=True)
+    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
+    issues = mon.observe(epoch_report(1, 0.3, 0.97, 0.5, 0.90))
+    assert set(fixes_by_action(issues[0])) == {health.INSERT_DROPOUT}
+
+
+def test_both_accuracies_falling_is_not_overfitting():
+    mon = HealthMonitor(LENET_LIKE)
+    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
+    kinds = [i.kind for i in mon.observe(epoch_report(1, 0.4, 0.88, 0.5, 0.90))]
+    assert "overfitting" not in kinds
+
+
+def test_last_dense_index():
+    assert health.last_dense_index(LENET_LIKE) == 6
+    assert health.last_dense_index(["Conv2D", "ReLU"]) is None
+
+
+# ---- dead ReLU -----------------------------------------------------------------------
+def test_mostly_dead_relu_reported_after_patience_with_leaky_fix():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=3))
+    stats = {1: {"dead_fraction": 0.7}, 5: {"dead_fraction": 0.1}}
+    assert mon.observe(step(1.0, stats=stats)) == []
+    assert mon.observe(step(0.9, stats=stats)) == []
+    issues = mon.observe(step(0.8, lr=0.03, stats=stats))
+    assert [(i.kind, i.layer_index) for i in issues] == [("dead_relu", 1)]
+    fixes = fixes_by_action(issues[0])
+    assert fixes[health.REPLACE_WITH_LEAKY_RELU].params["index"] == 1
+    assert fixes[health.REPLACE_WITH_LEAKY_RELU].needs_stopped
+    assert fixes[health.SET_LR].params["lr"] == pytest.approx(0.01)
+    assert "70%" in issues[0].message and "Layer 2 ReLU" in issues[0].message
+
+
+def test_dead_streak_resets_when_units_recover():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=2))
+    mon.observe(step(1.0, stats={1: {"dead_fraction": 0.8}}))
+    mon.observe(step(1.0, stats={1: {"dead_fraction": 0.2}}))
+    assert mon.observe(step(1.0, stats={1: {"dead_fraction": 0.8}})) == []
+
+
+def test_dead_units_in_a_non_relu_layer_are_ignored():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=1))
+    assert mon.observe(step(1.0, stats={0: {"dead_fraction": 0.9}})) == []
+
+
+def test_layer_stats_as_list_with_types():
+    report = step(1.0, stats=[None, {"type": "ReLU", "dead_fraction": 0.9}])
+    assert list(health.layer_stats_of(report)) == [1]
+    mon = HealthMonitor(thresholds=HealthThresholds(dead_patience=1))
+    assert [i.layer_index for i in mon.observe(report)] == [1]
+
+
+def test_reset_all_lets_every_issue_fire_again():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=1))
+    stats = {1: {"dead_fraction": 0.9}}
+    assert len(mon.observe(step(1.0, stats=stats))) == 1
+    assert mon.observe(step(1.0, stats=stats)) == []
+    mon.reset()
+    assert len(mon.observe(step(1.0, stats=stats))) == 1
