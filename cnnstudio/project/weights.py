@@ -1,0 +1,84 @@
+"""Expected weight shapes for a network description, computed without allocating.
+
+Used to refuse a ``weights.npz`` that does not belong to the project's network
+before anything is built. Names follow the engine contract: ``"{layer_index}.{param}"``;
+Conv2D ``W`` is (filters, C_in, kh, kw), Dense ``W`` is (in_features, units), biases
+are 1-D, and BatchNorm keeps per-channel vectors (gamma, beta, running statistics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnstudio.engine.layers import LAYER_TYPES
+
+
+class WeightsMismatch(ValueError):
+    """Weights do not fit the network; the message names the key and both shapes."""
+
+
+def layer_input_shapes(spec) -> list[tuple[tuple[int, ...], object]]:
+    """[(per-sample input shape (C, H, W) or (F,), engine layer)] for each layer of ``spec``.
+
+    Raises ValueError (the engine's LayerConfigError/ShapeError) if the network is invalid.
+    """
+    inp = spec.input
+    h, w, c = (int(v) for v in (inp.hwc if hasattr(inp, "hwc") else inp))
+    shape: tuple[int, ...] = (c, h, w)
+    out = []
+    for ls in spec.layers:
+        cls = LAYER_TYPES.get(ls.type)
+        if cls is None:
+            raise ValueError(f"unknown layer type {ls.type!r}")
+        layer = cls.from_config(dict(ls.config))
+        out.append((shape, layer))
+        shape = tuple(layer.output_shape(shape))
+    return out
+
+
+def stored_value_count(spec) -> int:
+    """Trainable plus non-trainable values the weights file holds for ``spec``."""
+    return sum(layer.param_count(s) + layer.non_trainable_count(s) for s, layer in layer_input_shapes(spec))
+
+
+def required_shapes(spec) -> dict[str, tuple[int, ...]]:
+    """Shapes of the named trainable parameters every weights file must hold."""
+    need: dict[str, tuple[int, ...]] = {}
+    for i, (shape, layer) in enumerate(layer_input_shapes(spec)):
+        name = layer.type_name
+        if name == "Conv2D":
+            kh, kw = layer.kernel_size
+            need[f"{i}.W"] = (layer.filters, shape[0], kh, kw)
+            if layer.use_bias:
+                need[f"{i}.b"] = (layer.filters,)
+        elif name == "Dense":
+            need[f"{i}.W"] = (int(shape[0]), layer.units)
+            if layer.use_bias:
+                need[f"{i}.b"] = (layer.units,)
+        elif name == "BatchNorm":
+            need[f"{i}.gamma"] = need[f"{i}.beta"] = (int(shape[0]),)
+    return need
+
+
+def check_weights(spec, weights: dict[str, np.ndarray]) -> None:
+    """Raise WeightsMismatch unless ``weights`` fit ``spec`` key by key and value by value."""
+    need = required_shapes(spec)
+    layers = layer_input_shapes(spec)
+    for key, arr in weights.items():
+        idx, _, param = key.partition(".")
+        if not idx.isdigit() or not param or int(idx) >= len(layers):
+            raise WeightsMismatch(f"weight {key!r} names no layer of this {len(layers)}-layer network")
+        shape, layer = layers[int(idx)]
+        if arr.dtype.kind != "f":
+            raise WeightsMismatch(f"weight {key!r} has dtype {arr.dtype}, expected floating point")
+        expected = need.get(key)
+        if expected is None and layer.type_name == "BatchNorm":
+            expected = (int(shape[0]),)  # running statistics: one value per channel
+        if expected is None:
+            raise WeightsMismatch(f"weight {key!r}: layer {idx} ({layer.type_name}) has no parameter {param!r}")
+        if tuple(arr.shape) != expected:
+            raise WeightsMismatch(f"weight {key!r} ({layer.type_name}) has shape {tuple(arr.shape)}, "
+                                  f"expected {expected}")
+    missing = [k for k in need if k not in weights]
+    if missing:
+        raise WeightsMismatch(f"missing weight(s) {', '.join(missing[:5])} (expected shape {need[missing[0]]})")
