@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.im2col import col2im, im2col, make_plan
+from cnnstudio.engine.initializers import init_weight
 from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_int, check_pair, require_spatial
 
 
@@ -87,3 +89,73 @@ class Conv2D(Layer):
         stride = self.stride[0] if self.stride[0] == self.stride[1] else f"{self.stride[0]}x{self.stride[1]}"
         pad = self.padding if isinstance(self.padding, str) else f"pad {self.padding}"
         return f"{self.filters} @ {kh}x{kw}, stride {stride}, {pad}"
+
+    # ---- runtime -----------------------------------------------------------
+    def _allocate(self) -> None:
+        c, h, w = self.input_shape
+        f, oh, ow = self.out_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, _, left, _ = self.padding_amounts(self.input_shape)
+        self.params["W"] = init_weight(self.init, (f, c, kh, kw), self.rng, self.xp, self.dtype)
+        if self.use_bias:
+            self.params["b"] = self.xp.zeros((f,), dtype=self.dtype)
+        self._plan = make_plan((h, w), (oh, ow), (kh, kw), (sh, sw), (top, left))
+        # A 1x1 kernel with stride 1 and no padding is already a GEMM on the input.
+        self._pointwise = (kh, kw, sh, sw, top, left, oh, ow) == (1, 1, 1, 1, 0, 0, h, w)
+        # Work buffers, one set for training and one for inference so that an
+        # inference call between a training forward and its backward cannot clobber
+        # the columns the backward needs. Keyed by batch size; reallocated on change.
+        self._cols: dict[bool, Any] = {}
+        self._dcols = None
+        self._dx = None
+
+    def _buffer(self, training: bool, n: int) -> Any:
+        c, _, _ = self.input_shape
+        _, oh, ow = self.out_shape
+        kh, kw = self.kernel_size
+        shape = (c, kh, kw, n, oh, ow)
+        buf = self._cols.get(training)
+        if buf is None or buf.shape != shape:
+            # zeros, not empty: cells that only read padding are never written (see im2col).
+            buf = self._cols[training] = self.xp.zeros(shape, dtype=self.dtype)
+        return buf
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) -> y: (filters, N, OH, OW) by one GEMM over im2col columns."""
+        c, n, h, w = x.shape
+        f, oh, ow = self.out_shape
+        if self._pointwise:
+            cols = x.reshape(c, n * h * w)
+        else:
+            cols = im2col(x, self._buffer(training, n), self._plan).reshape(-1, n * oh * ow)
+        y = self.params["W"].reshape(f, -1) @ cols
+        if self.use_bias:
+            y += self.params["b"][:, None]
+        if training:
+            self._x_cols, self._n = cols, n
+        return y.reshape(f, n, oh, ow)
+
+    def backward(self, dy: Any) -> Any:
+        """dy: (filters, N, OH, OW) -> dx: (C, N, H, W); grads W (F, C, kh, kw), b (F,)."""
+        xp = self.xp
+        f = self.filters
+        dy2 = dy.reshape(f, -1)
+        cols = self._x_cols
+        xp.matmul(dy2, cols.T, out=self.grads["W"].reshape(f, -1))
+        if self.use_bias:
+            dy2.sum(axis=1, out=self.grads["b"])
+        if not self.need_input_grad:
+            return None
+        c, h, w = self.input_shape
+        n = self._n
+        w2t = self.params["W"].reshape(f, -1).T
+        if self._pointwise:
+            return (w2t @ dy2).reshape(c, n, h, w)
+        if self._dcols is None or self._dcols.shape != cols.shape:
+            self._dcols = xp.empty(cols.shape, dtype=self.dtype)
+            self._dx = xp.empty((c, n, h, w), dtype=self.dtype)
+        xp.matmul(w2t, dy2, out=self._dcols)
+        self._dx.fill(0)
+        kh, kw = self.kernel_size
+        _, oh, ow = self.out_shape
+        return col2im(self._dcols.reshape(c, kh, kw, n, oh, ow), self._dx, self._plan)

@@ -37,3 +37,75 @@ class BatchNorm(Layer):
 
     def summary(self) -> str:
         return f"momentum {self.momentum:g}"
+
+    # ---- runtime -----------------------------------------------------------
+    def _allocate(self) -> None:
+        c = self.channels(self.input_shape)
+        xp, dt = self.xp, self.dtype
+        self.params["gamma"] = xp.ones((c,), dtype=dt)
+        self.params["beta"] = xp.zeros((c,), dtype=dt)
+        self.state["running_mean"] = xp.zeros((c,), dtype=dt)
+        self.state["running_var"] = xp.ones((c,), dtype=dt)
+
+    def _as_2d(self, x: Any) -> tuple[Any, int]:
+        """View x as (channels, samples) or (samples, features); return it and the reduced axis.
+
+        CNHW (C, N, H, W) -> (C, N*H*W), reduce axis 1 (a free reshape, no transpose);
+        (N, F) stays as it is, reduce axis 0.
+        """
+        if x.ndim == 4:
+            return x.reshape(x.shape[0], -1), 1
+        return x, 0
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) or (N, F) -> same shape.
+
+        Training: normalise with the batch mean and (biased) variance and update the
+        running statistics; inference: normalise with the running statistics.
+        """
+        xp = self.xp
+        x2, axis = self._as_2d(x)
+        expand = (lambda v: v[:, None]) if axis == 1 else (lambda v: v)
+        if training:
+            mean = x2.mean(axis=axis)
+            xc = x2 - expand(mean)
+            var = (xc * xc).mean(axis=axis)
+            m = self.dtype.type(self.momentum)
+            for key, batch in (("running_mean", mean), ("running_var", var)):
+                run = self.state[key]
+                run *= m
+                run += (1 - m) * batch
+        else:
+            mean, var = self.state["running_mean"], self.state["running_var"]
+            xc = x2 - expand(mean)
+        inv_std = 1.0 / xp.sqrt(var + self.dtype.type(self.epsilon))
+        xhat = xc
+        xhat *= expand(inv_std)
+        if training:
+            self._xhat, self._inv_std = xhat, inv_std
+        y = xhat * expand(self.params["gamma"])
+        y += expand(self.params["beta"])
+        return y.reshape(x.shape)
+
+    def backward(self, dy: Any) -> Any:
+        """dy: like x -> dx; grads gamma = sum(dy * xhat), beta = sum(dy) per channel.
+
+        dx = gamma * inv_std / M * (M * dy - sum(dy) - xhat * sum(dy * xhat)), M the
+        number of values per channel in the batch.
+        """
+        dy2, axis = self._as_2d(dy)
+        expand = (lambda v: v[:, None]) if axis == 1 else (lambda v: v)
+        xhat = self._xhat
+        m = dy2.shape[axis]
+        dbeta = dy2.sum(axis=axis)
+        dgamma = (dy2 * xhat).sum(axis=axis)
+        self.grads["gamma"][...] = dgamma
+        self.grads["beta"][...] = dbeta
+        if not self.need_input_grad:
+            return None
+        scale = self.params["gamma"] * self._inv_std / m
+        dx = dy2 * self.dtype.type(m)
+        dx -= expand(dbeta)
+        dx -= xhat * expand(dgamma)
+        dx *= expand(scale)
+        return dx.reshape(dy.shape)
