@@ -1,1 +1,19 @@
-"""cnnstudio.model"""
+"""cnnstudio.model: the network description (plain, versioned data), shape inference
+with explained problems, templates, undoable edit commands and the training config.
+
+No Qt, no data, no project imports: only the engine below it.
+"""
+
+from cnnstudio.model.errors import (EditError, ModelError, ModelFormatError, NetworkError, NetworkProblem,
+                                    ReadOnlyError)
+from cnnstudio.model.problems import format_shape
+from cnnstudio.model.shapes import LayerShape, ShapeReport, infer_shapes, validate
+from cnnstudio.model.spec import FORMAT_VERSION, InputSpec, LayerSpec, NetworkSpec, default_config, known_layer_types
+from cnnstudio.model.templates import TEMPLATES, UnknownTemplateError, get_template
+
+__all__ = [
+    "EditError", "ModelError", "ModelFormatError", "NetworkError", "NetworkProblem", "ReadOnlyError",
+    "format_shape", "LayerShape", "ShapeReport", "infer_shapes", "validate",
+    "FORMAT_VERSION", "InputSpec", "LayerSpec", "NetworkSpec", "default_config", "known_layer_types",
+    "TEMPLATES", "UnknownTemplateError", "get_template",
+]

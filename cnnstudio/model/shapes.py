@@ -1,0 +1,186 @@
+"""Shape inference: every layer's shapes, parameters and multiply-adds, without allocating.
+
+``infer_shapes(spec)`` never raises: an impossible hyperparameter or a shape that
+a layer cannot accept becomes ``report.problem`` (a ``NetworkProblem`` with a
+concrete fix) and the layers after a shape failure get unknown shapes (None, shown
+as "?"). Only arithmetic on ints happens here, so VGG-16 at 224x224x3 (138 M
+parameters) is instant.
+
+Shapes are engine order, per sample: ``(C, H, W)`` or ``(F,)``; ``*_display``
+strings are ``"H x W x C"`` as people read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.model.errors import NetworkError, NetworkProblem
+from cnnstudio.model.problems import Step, config_problem, format_shape, shape_problem, softmax_problem
+from cnnstudio.model.spec import InputSpec, NetworkSpec
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """What one layer does to the tensor. ``None`` fields are unknown (after a failure).
+
+    ``receptive_field``: (h, w) of the input window that one unit of this layer sees.
+    """
+
+    index: int
+    layer_type: str
+    summary: str
+    input_shape: Shape | None
+    output_shape: Shape | None
+    params: int | None
+    non_trainable: int | None
+    multiply_adds: int | None
+    receptive_field: tuple[int, int] | None
+    image_hw: tuple[int, int] = (0, 0)
+
+    @property
+    def known(self) -> bool:
+        return self.output_shape is not None
+
+    @property
+    def input_display(self) -> str:
+        return format_shape(self.input_shape)
+
+    @property
+    def output_display(self) -> str:
+        return format_shape(self.output_shape)
+
+    @property
+    def receptive_field_display(self) -> str:
+        if self.receptive_field is None:
+            return "?"
+        rh, rw = self.receptive_field
+        whole = " (whole image)" if rh >= self.image_hw[0] and rw >= self.image_hw[1] else ""
+        return f"{rh} x {rw}{whole}"
+
+
+@dataclass(frozen=True)
+class ShapeReport:
+    """Shapes and totals for a whole network. ``problem`` is the first of ``problems``."""
+
+    input: InputSpec
+    layers: list[LayerShape]
+    problems: list[NetworkProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def problem(self) -> NetworkProblem | None:
+        return self.problems[0] if self.problems else None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def complete(self) -> bool:
+        """Every layer's shape is known (no shape failure)."""
+        return all(layer.known for layer in self.layers)
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.layers[-1].output_shape if self.layers else self.input.shape
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(layer.params or 0 for layer in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(layer.non_trainable or 0 for layer in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def multiply_adds(self) -> int:
+        """Forward multiply-adds per image (known layers only)."""
+        return sum(layer.multiply_adds or 0 for layer in self.layers)
+
+
+class _ReceptiveField:
+    """Tracks the input window (per axis: size, jump between neighbouring units)."""
+
+    def __init__(self) -> None:
+        self.size = [1, 1]
+        self.jump = [1, 1]
+        self.union = [1, 1]
+
+    def through(self, layer_type: str, config: dict, in_shape: Shape) -> tuple[int, int]:
+        if layer_type == "Conv2D" or layer_type.endswith("Pool2D"):
+            window = config["kernel_size"] if layer_type == "Conv2D" else config["pool_size"]
+            for a in (0, 1):
+                self.size[a] += (window[a] - 1) * self.jump[a]
+                self.jump[a] *= config["stride"][a]
+        elif layer_type == "Flatten" and len(in_shape) == 3:
+            # a dense unit after Flatten sees the union of every position's window
+            self.union = [self.size[a] + (in_shape[1 + a] - 1) * self.jump[a] for a in (0, 1)]
+        elif layer_type == "Dense":
+            self.size = list(self.union)
+        return (self.size[0], self.size[1])
+
+
+def infer_shapes(spec: NetworkSpec) -> ShapeReport:
+    """Per-layer shapes, parameters, multiply-adds and receptive fields; never raises."""
+    shape: Shape | None = spec.input.shape
+    image_hw = (spec.input.height, spec.input.width)
+    rf = _ReceptiveField()
+    rf.union = list(image_hw)
+    rows: list[LayerShape] = []
+    steps: list[Step] = []
+    problems: list[NetworkProblem] = []
+    last = len(spec.layers) - 1
+    for i, layer in enumerate(spec.layers):
+        in_shape, out, row = shape, None, None
+        if in_shape is not None:
+            try:
+                obj = layer.check()
+                out = obj.output_shape(in_shape)
+                row = LayerShape(i, layer.type, obj.summary(), in_shape, out, obj.param_count(in_shape),
+                                 obj.non_trainable_count(in_shape), obj.multiply_adds(in_shape),
+                                 rf.through(layer.type, layer.config, in_shape), image_hw)
+            except LayerConfigError as exc:
+                problems.append(config_problem(i, exc))
+            except ShapeError as exc:
+                problems.append(shape_problem(i, layer.type, layer.config, exc, steps))
+        if row is None:
+            row = LayerShape(i, layer.type, layer.summary(), in_shape, None, None, None, None, None, image_hw)
+        if layer.type == "Softmax" and i != last:
+            problems.append(softmax_problem(i, last, spec.layers[-1].type == "Softmax"))
+        rows.append(row)
+        steps.append(Step(layer.type, layer.config, in_shape, row.output_shape))
+        shape = row.output_shape
+    return ShapeReport(spec.input, rows, _in_layer_order(problems), _warnings(spec, rows))
+
+
+def _in_layer_order(problems: list[NetworkProblem]) -> list[NetworkProblem]:
+    """Problems in layer order (a Softmax problem may be found before an earlier shape failure)."""
+    return sorted(problems, key=lambda p: -1 if p.index is None else p.index)
+
+
+def _warnings(spec: NetworkSpec, rows: list[LayerShape]) -> list[str]:
+    """Teaching hints that do not stop training."""
+    out = []
+    for i, layer in enumerate(spec.layers):
+        nxt = spec.layers[i + 1].type if i + 1 < len(spec.layers) else None
+        if nxt == "Softmax" and layer.type in ("ReLU", "LeakyReLU", "Sigmoid", "Tanh"):
+            out.append(f"layer {i + 1} {layer.type} right before Softmax squashes the class scores; "
+                       "the last Dense layer usually feeds Softmax directly")
+        if layer.type == "Flatten" and rows[i].input_shape is not None and len(rows[i].input_shape) == 1:
+            out.append(f"layer {i + 1} Flatten: the input is already flat, so this layer does nothing")
+    return out
+
+
+def validate(spec: NetworkSpec) -> ShapeReport:
+    """The shape report; raises ``NetworkError`` carrying the first problem if there is one."""
+    report = infer_shapes(spec)
+    if report.problem is not None:
+        raise NetworkError(report.problem)
+    return report

@@ -1,0 +1,302 @@
+"""The network description: plain, versioned data with no engine objects inside.
+
+A ``NetworkSpec`` is an input (height, width, channels) plus an ordered list of
+``LayerSpec(type, config)``. Specs are value objects: two specs that mean the
+same network compare equal (configs are normalised through the engine layer
+class, so ``{"kernel_size": 3}`` and ``{"kernel_size": [3, 3]}`` are one thing),
+``copy()`` gives an independent copy, and the undo stack relies on both.
+
+JSON form (``format_version`` 1)::
+
+    {"format_version": 1, "name": "lenet5",
+     "input": {"height": 28, "width": 28, "channels": 1},
+     "layers": [{"type": "Conv2D", "config": {"filters": 6, ...}}, ...]}
+
+Treat ``config`` dicts as read-only; derive changed layers with ``with_config``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from cnnstudio.engine.errors import LayerConfigError
+from cnnstudio.engine.layers import LAYER_TYPES, Layer
+from cnnstudio.model.errors import ModelFormatError
+
+FORMAT_VERSION = 1
+MAX_INPUT_SIZE = 4096
+MAX_INPUT_CHANNELS = 512
+
+
+def known_layer_types() -> list[str]:
+    return list(LAYER_TYPES)
+
+
+def layer_class(type_name: str, path: str = "type") -> type[Layer]:
+    """The engine class for ``type_name``; ModelFormatError naming the nearest known type otherwise."""
+    if not isinstance(type_name, str):
+        raise ModelFormatError(path, f"layer type must be a string, got {type_name!r}")
+    cls = LAYER_TYPES.get(type_name)
+    if cls is None:
+        known = ", ".join(LAYER_TYPES)
+        near = difflib.get_close_matches(type_name, list(LAYER_TYPES), n=1, cutoff=0.5)
+        if not near:  # case slips ("conv2d") score low on ratio; compare case-folded too
+            folded = {t.lower(): t for t in LAYER_TYPES}
+            near = [folded[m] for m in difflib.get_close_matches(type_name.lower(), list(folded), n=1, cutoff=0.5)]
+        if not near:  # long spellings ("Convolution", "maxpooling") share the first letters
+            near = [t for t in LAYER_TYPES if type_name[:4].lower() == t[:4].lower()][:1]
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ModelFormatError(path, f"unknown layer type {type_name!r}.{hint} Known types: {known}")
+    return cls
+
+
+def default_config(type_name: str) -> dict[str, Any]:
+    """The full config of a layer type with every hyperparameter at its default."""
+    return layer_class(type_name)().get_config()
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSpec:
+    """One layer: its engine type name and hyperparameters.
+
+    Construction checks the type and the field names (``ModelFormatError``) and
+    normalises valid configs through the engine class (defaults filled in).
+    A config with an impossible *value* (``filters=0``) is kept as given so
+    shape inference can report it as a problem; ``check()`` raises it.
+    """
+
+    type: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        cls = layer_class(self.type)
+        if not isinstance(self.config, Mapping):
+            raise ModelFormatError("config", f"{self.type} config must be a mapping of hyperparameters, "
+                                   f"got {type(self.config).__name__}")
+        allowed = cls().get_config()
+        for key in self.config:
+            if key not in allowed:
+                fields = ", ".join(allowed) or "none"
+                raise ModelFormatError(f"config.{key}", f"{self.type} has no hyperparameter {key!r}; "
+                                       f"its hyperparameters are: {fields}")
+        try:
+            normal = cls.from_config(dict(self.config)).get_config()
+        except LayerConfigError:
+            normal = {**allowed, **copy.deepcopy(dict(self.config))}
+        object.__setattr__(self, "config", normal)
+
+    def check(self) -> Layer:
+        """The engine layer for this spec; raises ``LayerConfigError`` for an impossible value."""
+        return LAYER_TYPES[self.type].from_config(copy.deepcopy(self.config))
+
+    @property
+    def is_valid(self) -> bool:
+        try:
+            self.check()
+        except LayerConfigError:
+            return False
+        return True
+
+    def with_config(self, **changes: Any) -> "LayerSpec":
+        return LayerSpec(self.type, {**self.config, **changes})
+
+    def copy(self) -> "LayerSpec":
+        return LayerSpec(self.type, copy.deepcopy(self.config))
+
+    def summary(self) -> str:
+        """Key hyperparameters in a few words (``"8 @ 3x3, stride 1, valid"``), "" if invalid."""
+        try:
+            return self.check().summary()
+        except LayerConfigError:
+            return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "config": copy.deepcopy(self.config)}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerSpec):
+            return NotImplemented
+        return self.type == other.type and self.config == other.config
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True, default=repr))
+
+
+def _check_size(name: str, value: Any, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LayerConfigError("Input", name, value, "a whole number")
+    if not 1 <= int(value) <= maximum:
+        raise LayerConfigError("Input", name, value, f"between 1 and {maximum}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The network input as a person describes it: height x width x channels.
+
+    Impossible values raise ``LayerConfigError`` with layer type "Input".
+    """
+
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "height", _check_size("height", self.height, MAX_INPUT_SIZE))
+        object.__setattr__(self, "width", _check_size("width", self.width, MAX_INPUT_SIZE))
+        object.__setattr__(self, "channels", _check_size("channels", self.channels, MAX_INPUT_CHANNELS))
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Engine order ``(C, H, W)``."""
+        return (self.channels, self.height, self.width)
+
+    @property
+    def hwc(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    def display(self) -> str:
+        return f"{self.height} x {self.width} x {self.channels}"
+
+    def to_dict(self) -> dict[str, int]:
+        return {"height": self.height, "width": self.width, "channels": self.channels}
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkSpec:
+    """A whole network: ``name``, ``input`` (an InputSpec or an (h, w, c) tuple) and ``layers``."""
+
+    name: str = "untitled"
+    input: InputSpec = field(default_factory=InputSpec)
+    layers: list[LayerSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ModelFormatError("name", f"must be a string, got {self.name!r}")
+        inp = self.input
+        if isinstance(inp, (tuple, list)) and len(inp) == 3:
+            inp = InputSpec(*inp)
+        if not isinstance(inp, InputSpec):
+            raise ModelFormatError("input", f"must be an InputSpec or (height, width, channels), got {inp!r}")
+        layers = list(self.layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, LayerSpec):
+                raise ModelFormatError(f"layers[{i}]", f"must be a LayerSpec, got {type(layer).__name__}")
+        object.__setattr__(self, "input", inp)
+        object.__setattr__(self, "layers", layers)
+
+    # ---- derived copies ----------------------------------------------------
+    def copy(self) -> "NetworkSpec":
+        return NetworkSpec(self.name, self.input, [layer.copy() for layer in self.layers])
+
+    def with_layers(self, layers: list[LayerSpec]) -> "NetworkSpec":
+        return NetworkSpec(self.name, self.input, [layer.copy() for layer in layers])
+
+    def with_input(self, height: int, width: int, channels: int) -> "NetworkSpec":
+        return NetworkSpec(self.name, InputSpec(height, width, channels), [layer.copy() for layer in self.layers])
+
+    def with_name(self, name: str) -> "NetworkSpec":
+        return NetworkSpec(name, self.input, [layer.copy() for layer in self.layers])
+
+    # ---- value semantics ---------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NetworkSpec):
+            return NotImplemented
+        return self.name == other.name and self.input == other.input and self.layers == other.layers
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    # ---- serialisation -----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format_version": FORMAT_VERSION, "name": self.name, "input": self.input.to_dict(),
+                "layers": [layer.to_dict() for layer in self.layers]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "NetworkSpec":
+        """Parse and check a dict; ``ModelFormatError`` names the field path of the first fault."""
+        return _parse_network(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "NetworkSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelFormatError("", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+        return _parse_network(data)
+
+
+# ---- parsing ---------------------------------------------------------------
+def _expect_keys(data: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    where = path or "network"
+    if not isinstance(data, dict):
+        raise ModelFormatError(path, f"{where} must be a JSON object, got {type(data).__name__}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ModelFormatError(_join(path, missing[0]), f"missing field {missing[0]!r} in {where}")
+    extra = [k for k in data if k not in required and k not in optional]
+    if extra:
+        raise ModelFormatError(_join(path, str(extra[0])), f"unexpected field {extra[0]!r} in {where}; "
+                               f"expected only: {', '.join(required + optional)}")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _parse_network(data: Any) -> NetworkSpec:
+    if isinstance(data, dict) and "format_version" in data:
+        version = data["format_version"]
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ModelFormatError("format_version", f"must be a whole number, got {version!r}")
+        if version > FORMAT_VERSION:
+            raise ModelFormatError("format_version", f"this network was written by a newer CNN Studio "
+                                   f"(format_version {version}); this version reads format_version {FORMAT_VERSION}")
+        if version != FORMAT_VERSION:
+            raise ModelFormatError("format_version", f"unknown format_version {version}; "
+                                   f"this version reads format_version {FORMAT_VERSION}")
+    _expect_keys(data, "", ("format_version", "name", "input", "layers"))
+    if not isinstance(data["name"], str):
+        raise ModelFormatError("name", f"must be a string, got {data['name']!r}")
+    inp = _parse_input(data["input"])
+    if not isinstance(data["layers"], list):
+        raise ModelFormatError("layers", f"must be a list of layers, got {type(data['layers']).__name__}")
+    layers = [_parse_layer(item, f"layers[{i}]") for i, item in enumerate(data["layers"])]
+    return NetworkSpec(data["name"], inp, layers)
+
+
+def _parse_input(data: Any) -> InputSpec:
+    _expect_keys(data, "input", ("height", "width", "channels"))
+    try:
+        return InputSpec(data["height"], data["width"], data["channels"])
+    except LayerConfigError as exc:
+        raise ModelFormatError(f"input.{exc.field}", f"must be {exc.requirement}, got {exc.value!r}") from None
+
+
+def _parse_layer(data: Any, path: str) -> LayerSpec:
+    _expect_keys(data, path, ("type", "config"))
+    layer_class(data["type"], f"{path}.type")
+    config = data["config"]
+    if not isinstance(config, dict):
+        raise ModelFormatError(f"{path}.config", f"must be a JSON object, got {type(config).__name__}")
+    try:
+        spec = LayerSpec(data["type"], config)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{path}.{exc.path}", exc.reason) from None
+    try:
+        spec.check()
+    except LayerConfigError as exc:
+        raise ModelFormatError(f"{path}.config.{exc.field}",
+                               f"{exc.layer_type} {exc.field} must be {exc.requirement}, got {exc.value!r}") from None
+    return spec
