@@ -1,0 +1,216 @@
+"""Hand-computed examples for the layers: small inputs whose outputs are worked out by hand.
+
+Images are given per sample as (H, W) grids and fed in the engine layout (C, N, H, W).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnstudio.engine.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, LeakyReLU,
+                                     MaxPool2D, ReLU, Sigmoid, Softmax, SumPool2D, Tanh)
+
+X4 = np.array([[1, 2, 3, 0],
+               [0, 1, 2, 3],
+               [3, 0, 1, 2],
+               [2, 3, 0, 1]], dtype=np.float64)
+
+P4 = np.array([[1, 3, 2, 4],
+               [5, 6, 7, 8],
+               [9, 2, 1, 0],
+               [3, 4, 6, 5]], dtype=np.float64)
+
+
+def built(layer, shape, dtype=np.float64):
+    return layer.build(shape, np, dtype, np.random.default_rng(0))
+
+
+def one_image(grid):
+    """(H, W) -> (1, 1, H, W), i.e. C=1, N=1 in CNHW."""
+    return np.asarray(grid, dtype=np.float64)[None, None]
+
+
+def test_conv_2x2_kernel_on_4x4_input_by_hand():
+    conv = built(Conv2D(1, (2, 2), 1, "valid"), (1, 4, 4))
+    conv.params["W"][...] = [[[[1, 2], [0, -1]]]]
+    conv.params["b"][...] = 0.5
+    y = conv.forward(one_image(X4))
+    # y[i, j] = x[i, j] + 2 x[i, j+1] - x[i+1, j+1] + 0.5, e.g. y[0, 0] = 1 + 4 - 1 + 0.5
+    expected = [[4.5, 6.5, 0.5],
+                [2.5, 4.5, 6.5],
+                [0.5, 2.5, 4.5]]
+    np.testing.assert_allclose(y[0, 0], expected)
+
+
+def test_conv_same_padding_sums_the_clipped_neighbourhood():
+    conv = built(Conv2D(1, 3, 1, "same", use_bias=False), (1, 3, 3))
+    conv.params["W"][...] = 1.0
+    y = conv.forward(one_image([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
+    np.testing.assert_allclose(y[0, 0], [[12, 21, 16], [27, 45, 33], [24, 39, 28]])
+
+
+def test_conv_stride_2_picks_every_other_window():
+    conv = built(Conv2D(1, (2, 2), 2, "valid", use_bias=False), (1, 4, 4))
+    conv.params["W"][...] = 1.0
+    y = conv.forward(one_image(X4))
+    np.testing.assert_allclose(y[0, 0], [[1 + 2 + 0 + 1, 3 + 0 + 2 + 3], [3 + 0 + 2 + 3, 1 + 2 + 0 + 1]])
+
+
+def test_conv_mixes_input_channels_and_keeps_samples_apart():
+    conv = built(Conv2D(2, 1, 1, "valid", use_bias=False), (2, 2, 2))
+    conv.params["W"][...] = np.array([[2.0, -1.0], [0.0, 1.0]]).reshape(2, 2, 1, 1)
+    x = np.zeros((2, 2, 2, 2))   # (C, N, H, W)
+    x[0, 0], x[1, 0] = [[1, 2], [3, 4]], [[10, 20], [30, 40]]
+    x[0, 1], x[1, 1] = 1.0, 0.0
+    y = conv.forward(x)
+    np.testing.assert_allclose(y[0, 0], [[-8, -16], [-24, -32]])   # 2 * c0 - c1
+    np.testing.assert_allclose(y[1, 0], [[10, 20], [30, 40]])      # c1
+    np.testing.assert_allclose(y[0, 1], 2.0)
+    np.testing.assert_allclose(y[1, 1], 0.0)
+
+
+def test_conv_backward_by_hand():
+    conv = built(Conv2D(1, (2, 2), 1, "valid"), (1, 3, 3))
+    conv.params["W"][...] = [[[[1, 2], [3, 4]]]]
+    conv.forward(one_image([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), training=True)
+    dx = conv.backward(np.ones((1, 1, 2, 2)))
+    # dW[a, b] = sum of the 2x2 block of x starting at (a, b); db = number of outputs
+    np.testing.assert_allclose(conv.grads["W"][0, 0], [[1 + 2 + 4 + 5, 2 + 3 + 5 + 6], [4 + 5 + 7 + 8, 5 + 6 + 8 + 9]])
+    np.testing.assert_allclose(conv.grads["b"], [4])
+    # each input cell receives the kernel weights of the windows that cover it
+    np.testing.assert_allclose(dx[0, 0], [[1, 3, 2], [4, 10, 6], [3, 7, 4]])
+
+
+@pytest.mark.parametrize("cls,expected", [
+    (MaxPool2D, [[6, 8], [9, 6]]),
+    (AvgPool2D, [[3.75, 5.25], [4.5, 3.0]]),
+    (SumPool2D, [[15, 21], [18, 12]]),
+])
+def test_pool_2x2_by_hand(cls, expected):
+    pool = built(cls(2), (1, 4, 4))
+    np.testing.assert_allclose(pool.forward(one_image(P4))[0, 0], expected)
+
+
+def test_overlapping_max_pool_by_hand():
+    pool = built(MaxPool2D(3, 1), (1, 4, 4))
+    np.testing.assert_allclose(pool.forward(one_image(P4))[0, 0], [[9, 8], [9, 8]])
+
+
+def test_pool_floor_rule_drops_the_last_row_and_column():
+    x = np.arange(25, dtype=np.float64).reshape(5, 5)
+    pool = built(SumPool2D(2), (1, 5, 5))
+    y = pool.forward(one_image(x), training=True)
+    np.testing.assert_allclose(y[0, 0], [[0 + 1 + 5 + 6, 2 + 3 + 7 + 8], [10 + 11 + 15 + 16, 12 + 13 + 17 + 18]])
+    dx = pool.backward(np.ones((1, 1, 2, 2)))
+    assert dx[0, 0, 4].sum() == 0 and dx[0, 0, :, 4].sum() == 0
+    assert dx[0, 0, :4, :4].min() == 1
+
+
+def test_max_pool_backward_routes_to_the_maximum_only():
+    pool = built(MaxPool2D(2), (1, 4, 4))
+    pool.forward(one_image(P4), training=True)
+    dx = pool.backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    expected = np.zeros((4, 4))
+    expected[1, 1], expected[1, 3], expected[2, 0], expected[3, 2] = 1, 2, 3, 4
+    np.testing.assert_allclose(dx[0, 0], expected)
+
+
+def test_max_pool_tie_sends_the_gradient_to_the_first_maximum():
+    pool = built(MaxPool2D(2), (1, 2, 2))
+    pool.forward(one_image([[7, 7], [7, 7]]), training=True)
+    dx = pool.backward(np.ones((1, 1, 1, 1)))
+    np.testing.assert_allclose(dx[0, 0], [[1, 0], [0, 0]])
+
+
+def test_avg_pool_backward_spreads_evenly():
+    pool = built(AvgPool2D(2), (1, 2, 2))
+    pool.forward(one_image([[1, 2], [3, 4]]), training=True)
+    np.testing.assert_allclose(pool.backward(np.full((1, 1, 1, 1), 8.0))[0, 0], [[2, 2], [2, 2]])
+
+
+def test_dense_by_hand():
+    dense = built(Dense(2), (3,))
+    dense.params["W"][...] = [[1, 0], [0, 1], [1, -1]]
+    dense.params["b"][...] = [0.5, -0.5]
+    y = dense.forward(np.array([[1.0, 2.0, 3.0]]), training=True)
+    np.testing.assert_allclose(y, [[4.5, -1.5]])
+    dx = dense.backward(np.array([[1.0, 2.0]]))
+    np.testing.assert_allclose(dx, [[1, 2, -1]])
+    np.testing.assert_allclose(dense.grads["W"], [[1, 2], [2, 4], [3, 6]])
+    np.testing.assert_allclose(dense.grads["b"], [1, 2])
+
+
+def test_flatten_orders_features_channel_then_row_then_column_per_sample():
+    flat = built(Flatten(), (2, 2, 2))
+    nchw = np.arange(16, dtype=np.float64).reshape(2, 2, 2, 2)   # (N, C, H, W)
+    y = flat.forward(np.ascontiguousarray(nchw.transpose(1, 0, 2, 3)))
+    # PyTorch's x.reshape(N, -1) on NCHW: sample 0 is 0..7, sample 1 is 8..15
+    np.testing.assert_allclose(y, nchw.reshape(2, -1))
+    back = flat.backward(y.copy())
+    np.testing.assert_allclose(back.transpose(1, 0, 2, 3), nchw)
+
+
+def test_softmax_by_hand_and_stable_for_huge_scores():
+    soft = built(Softmax(), (3,))
+    np.testing.assert_allclose(soft.forward(np.log([[1.0, 2.0, 3.0]])), [[1 / 6, 2 / 6, 3 / 6]])
+    huge = soft.forward(np.array([[1000.0, 1000.0 + np.log(3.0), -1000.0]]))
+    assert np.isfinite(huge).all()
+    np.testing.assert_allclose(huge, [[0.25, 0.75, 0.0]], atol=1e-12)
+
+
+def test_activations_by_hand():
+    x = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_allclose(built(ReLU(), (3,)).forward(x), [[0, 0, 3]])
+    np.testing.assert_allclose(built(LeakyReLU(0.1), (3,)).forward(x), [[-0.2, 0, 3]])
+    np.testing.assert_allclose(built(Sigmoid(), (3,)).forward(x), [[1 / (1 + np.exp(2)), 0.5, 1 / (1 + np.exp(-3))]])
+    np.testing.assert_allclose(built(Tanh(), (3,)).forward(x), np.tanh(x))
+    assert np.isfinite(built(Sigmoid(), (2,)).forward(np.array([[-1e4, 1e4]]))).all()
+
+
+def test_dropout_is_identity_at_inference_and_scales_the_kept_values_when_training():
+    drop = built(Dropout(0.25), (1000,), dtype=np.float32)
+    x = np.ones((4, 1000), dtype=np.float32)
+    assert drop.forward(x, training=False) is x
+    y = drop.forward(x, training=True)
+    assert set(np.unique(y).tolist()) == {0.0, np.float32(1 / 0.75)}
+    assert 0.2 < (y == 0).mean() < 0.3
+    assert y.dtype == np.float32
+
+
+def test_batchnorm_uses_batch_stats_in_training_and_running_stats_at_inference():
+    bn = built(BatchNorm(momentum=0.5), (2,))
+    x = np.array([[1.0, 10.0], [3.0, 30.0]])
+    y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y, [[-1, -1], [1, 1]], atol=1e-5)
+    np.testing.assert_allclose(bn.state["running_mean"], [1.0, 10.0])        # 0.5 * 0 + 0.5 * [2, 20]
+    np.testing.assert_allclose(bn.state["running_var"], [1.0, 50.5])         # 0.5 * 1 + 0.5 * [1, 100]
+    y_inf = bn.forward(np.array([[1.0, 10.0]]), training=False)
+    np.testing.assert_allclose(y_inf, [[0.0, 0.0]], atol=1e-5)
+
+
+def test_batchnorm_2d_normalises_each_channel_over_batch_and_space():
+    bn = built(BatchNorm(), (2, 2, 2))
+    x = np.zeros((2, 2, 2, 2))     # (C, N, H, W)
+    x[0] = np.arange(8.0).reshape(2, 2, 2)
+    x[1] = 5.0
+    y = bn.forward(x, training=True)
+    np.testing.assert_allclose(y[0].mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(y[0].std(), 1, rtol=1e-5)
+    np.testing.assert_allclose(y[1], 0, atol=1e-12)
+
+
+def test_float32_stays_float32_through_every_layer():
+    layers = [Conv2D(4, 3, 1, "same"), BatchNorm(), ReLU(), MaxPool2D(2), Flatten(), Dense(3), Softmax()]
+    shape = (1, 6, 6)
+    h = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    for layer in layers:
+        built(layer, shape, dtype=np.float32)
+        shape = layer.output_shape(shape)
+        h = layer.forward(h, training=True)
+        assert h.dtype == np.float32, layer.type_name
+    g = np.ones_like(h)
+    for layer in reversed(layers):
+        g = layer.backward(g)
+        assert g.dtype == np.float32, layer.type_name
+        assert all(v.dtype == np.float32 for v in layer.grads.values()), layer.type_name
