@@ -40,6 +40,10 @@ class Dataset:
             raise DataFormatError(self.source or None, f"dataset '{self.name}': labels must be in "
                                   f"0..{len(self.class_names) - 1}, got {self.y.min()}..{self.y.max()}")
 
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}, {len(self)} images {'x'.join(map(str, self.image_shape))}, "
+                f"{self.num_classes} classes, source={self.source!r})")
+
     def __len__(self) -> int:
         return int(self.x.shape[0])
 

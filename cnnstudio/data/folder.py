@@ -1,0 +1,128 @@
+"""Image-folder reader: one sub-folder per class, PNG/JPEG/BMP files inside.
+
+    root/
+      cat/  001.png 002.jpg ...
+      dog/  a.bmp ...
+
+Class names are the sorted sub-folder names. Unreadable files are skipped and
+reported by name (``ImportReport.skipped``) while the rest are imported.
+Decoding uses Pillow (no Qt in the data package).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnstudio.data.dataset import Dataset
+from cnnstudio.data.errors import DataFormatError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+LAYOUT = ("expected one sub-folder per class (e.g. root/cat/*.png, root/dog/*.png) "
+          "holding PNG, JPEG or BMP images")
+#: Refuse images over this many pixels: a decompression bomb, not a training image.
+MAX_PIXELS = 40_000_000
+
+
+@dataclass
+class ImportReport:
+    """What an import did: per-class counts and the files it skipped, with the reason."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def scan_image_folder(root) -> dict[str, list[Path]]:
+    """Class name -> sorted image paths (no decoding); for the import dialog's preview.
+
+    Raises DataFormatError when ``root`` is not a folder or has no class folders with images.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataFormatError(root, f"not a folder; {LAYOUT}")
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataFormatError(root, f"no class sub-folders found; {LAYOUT}")
+    found = {c.name: sorted(f for f in c.iterdir() if f.is_file() and not f.name.startswith("."))
+             for c in classes}
+    if not any(_is_image_name(f) for files in found.values() for f in files):
+        raise DataFormatError(root, f"the class folders hold no PNG, JPEG or BMP files; {LAYOUT}")
+    return found
+
+
+def _is_image_name(p: Path) -> bool:
+    return p.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
+    """Return (uint8 (H, W, C) array, was_gray) or raise ValueError with the reason."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ValueError(f"{img.width}x{img.height} is too large for a training image")
+                was_gray = img.mode in ("1", "L", "LA", "I", "I;16", "F", "P") and _palette_gray(img)
+                img = img.convert(mode or "RGB")
+                if size is not None and img.size != (size[1], size[0]):
+                    img = img.resize((size[1], size[0]), Image.BILINEAR)
+                arr = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    return (arr[..., None] if arr.ndim == 2 else arr), was_gray
+
+
+def _palette_gray(img) -> bool:
+    """A palette image counts as grayscale only if every palette entry is gray."""
+    if img.mode != "P":
+        return True
+    pal = img.getpalette() or []
+    return all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))
+
+
+def read_image_folder(root, size: tuple[int, int] | None = None, channels: int | None = None,
+                      name: str | None = None) -> tuple[Dataset, ImportReport]:
+    """Import a class-folder tree -> (Dataset x uint8 (N, H, W, C), ImportReport).
+
+    size: (height, width) to resize to; None = the first readable image's size.
+    channels: 1 (grayscale), 3 (colour) or None = 1 if every image is grayscale, else 3.
+    """
+    root = Path(root)
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
+    found = scan_image_folder(root)
+    report = ImportReport()
+    images, labels, grays = [], [], []
+    mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
+    for label, (cls, files) in enumerate(found.items()):
+        report.counts[cls] = 0
+        for f in files:
+            if not _is_image_name(f):
+                report.skipped.append((str(f), "not a PNG, JPEG or BMP file"))
+                continue
+            try:
+                arr, gray = _decode(f, size, mode)
+            except ValueError as exc:
+                report.skipped.append((str(f), f"unreadable image: {exc}"))
+                continue
+            if size is None:
+                size = arr.shape[:2]
+            images.append(arr)
+            labels.append(label)
+            grays.append(gray)
+            report.counts[cls] += 1
+    if not images:
+        raise DataFormatError(root, f"no readable images ({len(report.skipped)} files skipped, e.g. "
+                              f"{report.skipped[0][0]}: {report.skipped[0][1]}); {LAYOUT}")
+    x = np.stack(images)
+    if channels is None and all(grays):
+        x = np.ascontiguousarray(x[..., :1])
+    ds = Dataset(name or root.name, x, np.array(labels, np.int64), list(found), str(root))
+    ds.meta["import_report"] = report
+    return ds, report
