@@ -1,0 +1,163 @@
+"""Live training curves: loss, accuracy and learning rate (pyqtgraph).
+
+Curve items are created once; data lands in growable NumPy buffers and a QTimer
+(``REFRESH_MS``, at most 20 Hz) pushes only what changed with ``setData``. The
+worker's updates never redraw directly: pyqtgraph holds the GIL while painting,
+so redrawing per batch would starve the trainer (DESIGN, measured facts).
+Downsampling ('peak') and clip-to-view keep 100k-point runs smooth.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QTimer
+from PyQt6.QtWidgets import QHBoxLayout, QWidget
+
+from cnnstudio.gui.training.buffers import EMA, Series
+
+REFRESH_MS = 50  # 20 Hz
+STEP_AXIS = "training step (batch)"
+
+RAW_PEN = pg.mkPen((120, 150, 200, 90), width=1)
+SMOOTH_PEN = pg.mkPen((30, 90, 200), width=2)
+TRAIN_EPOCH_PEN = pg.mkPen((20, 60, 160), width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+VAL_PEN = pg.mkPen((230, 120, 20), width=2)
+LR_PEN = pg.mkPen((60, 140, 60), width=2)
+
+
+class TrainingPlots(QWidget):
+    """Loss and accuracy (per batch raw + smoothed, per epoch train/validation) and the learning rate.
+
+    Feed it with ``add_steps`` (batch records) and ``add_epoch``; it redraws on its own timer.
+    """
+
+    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.05):
+        super().__init__(parent)
+        self.setObjectName("trainingPlots")
+        self.series = {name: Series() for name in (
+            "loss", "loss_ema", "acc", "acc_ema", "lr",
+            "epoch_train_loss", "epoch_val_loss", "epoch_train_acc", "epoch_val_acc")}
+        self._ema_loss = EMA(smoothing)
+        self._ema_acc = EMA(smoothing)
+        self._dirty = False
+        self.redraws = 0  # how often data was pushed to the curves (tests check throttling)
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    # ---- layout -------------------------------------------------------------------
+    def _build(self) -> None:
+        pg.setConfigOptions(antialias=False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        self.loss_plot = _plot("Loss", "cross-entropy loss")
+        self.acc_plot = _plot("Accuracy", "accuracy (%)")
+        self.lr_plot = _plot("Learning rate", "learning rate", legend=False)
+        self.acc_plot.setYRange(0, 100, padding=0.02)
+        for widget, stretch in ((self.loss_plot, 3), (self.acc_plot, 3), (self.lr_plot, 2)):
+            layout.addWidget(widget, stretch)
+        lp, ap = self.loss_plot.getPlotItem(), self.acc_plot.getPlotItem()
+        self.curves = {
+            "loss": lp.plot(pen=RAW_PEN, name="batch"),
+            "loss_ema": lp.plot(pen=SMOOTH_PEN, name="batch (smoothed)"),
+            "epoch_train_loss": lp.plot(pen=TRAIN_EPOCH_PEN, symbol="o", symbolSize=6,
+                                        symbolBrush=(20, 60, 160), name="epoch train"),
+            "epoch_val_loss": lp.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
+                                      symbolBrush=(230, 120, 20), name="epoch validation"),
+            "acc": ap.plot(pen=RAW_PEN, name="batch"),
+            "acc_ema": ap.plot(pen=SMOOTH_PEN, name="batch (smoothed)"),
+            "epoch_train_acc": ap.plot(pen=TRAIN_EPOCH_PEN, symbol="o", symbolSize=6,
+                                       symbolBrush=(20, 60, 160), name="epoch train"),
+            "epoch_val_acc": ap.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
+                                     symbolBrush=(230, 120, 20), name="epoch validation"),
+            "lr": self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate"),
+        }
+
+    # ---- feeding ------------------------------------------------------------------
+    def add_steps(self, steps: Iterable[Mapping[str, Any]]) -> None:
+        """Append batch records {global_step, loss, accuracy (0..1), lr}; drawn at the next refresh."""
+        for s in steps:
+            x = float(s["global_step"])
+            loss = _finite_or_nan(s.get("loss"))
+            acc = _finite_or_nan(s.get("accuracy"))
+            self.series["loss"].append(x, loss)
+            self.series["loss_ema"].append(x, self._ema_loss.update(loss))
+            if not math.isnan(acc):
+                self.series["acc"].append(x, 100 * acc)
+                self.series["acc_ema"].append(x, 100 * self._ema_acc.update(acc))
+            if s.get("lr") is not None:
+                self.series["lr"].append(x, float(s["lr"]))
+            self._dirty = True
+
+    def add_epoch(self, record: Mapping[str, Any]) -> None:
+        """Append one epoch {global_step (at its end), train_loss, train_acc, val_loss, val_acc}."""
+        x = float(record.get("global_step", record.get("epoch", 0) + 1))
+        for key, name, scale in (("train_loss", "epoch_train_loss", 1), ("val_loss", "epoch_val_loss", 1),
+                                 ("train_acc", "epoch_train_acc", 100), ("val_acc", "epoch_val_acc", 100)):
+            if record.get(key) is not None:
+                self.series[name].append(x, scale * _finite_or_nan(record[key]))
+        self._dirty = True
+
+    def load_history(self, epochs: Iterable[Mapping[str, Any]], lr_changes: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Show a saved run again: per-epoch curves and the learning rate at each epoch/change."""
+        self.clear()
+        for record in epochs:
+            self.add_epoch(record)
+            if record.get("lr") is not None:
+                self.series["lr"].append(float(record.get("global_step", record.get("epoch", 0) + 1)),
+                                         float(record["lr"]))
+        self.refresh()
+
+    def clear(self) -> None:
+        for s in self.series.values():
+            s.clear()
+        self._ema_loss.reset()
+        self._ema_acc.reset()
+        self._dirty = True
+        self.refresh()
+
+    # ---- drawing --------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Push buffered data to the curves if anything changed (called by the timer)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.redraws += 1
+        for name, curve in self.curves.items():
+            s = self.series[name]
+            curve.setData(s.x, s.y, connect="finite")
+
+    def stop_timer(self) -> None:
+        self._timer.stop()
+
+
+def _plot(title: str, y_label: str, legend: bool = True) -> pg.PlotWidget:
+    w = pg.PlotWidget(background="w")
+    item = w.getPlotItem()
+    item.setTitle(title, color="k", size="10pt")
+    item.setLabel("bottom", STEP_AXIS, color="k")
+    item.setLabel("left", y_label, color="k")
+    item.showGrid(x=True, y=True, alpha=0.2)
+    # Long runs: draw at most about one point per pixel (peak keeps spikes visible), skip off-screen data.
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    for axis in ("left", "bottom"):
+        item.getAxis(axis).setTextPen("k")
+        item.getAxis(axis).setPen("k")
+    if legend:
+        item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200), labelTextSize="8pt")
+    w.setMinimumSize(160, 140)
+    return w
+
+
+def _finite_or_nan(v: Any) -> float:
+    if v is None:
+        return float("nan")
+    v = float(v)
+    return v if np.isfinite(v) else float("nan")

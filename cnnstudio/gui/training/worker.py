@@ -1,0 +1,282 @@
+"""The background worker: pumps the engine's training generator in a QThread.
+
+The engine's ``Trainer.run()`` yields one ``StepReport`` per batch and an
+``EpochReport`` at the end of each epoch; this worker only pumps it (DESIGN
+principle 5, after napari's ``thread_worker`` / superqt's ``GeneratorWorker``):
+- pause, stop and single steps are checked between batches; a paused worker
+  sleeps on a condition variable (no busy loop);
+- controls from the GUI thread (learning rate, augmentation, +epochs, any callable)
+  are queued and run in the worker thread before the next batch, so the trainer
+  is never touched by two threads at once;
+- batch records go into a deque the GUI drains on its own timer (no signal per
+  batch: a signal flood would keep the GUI busy); epoch ends, pauses, health
+  issues, errors and the end are signals; everything sent is plain Python or a
+  host NumPy copy;
+- exceptions in the trainer become a ``failed(str)`` signal, never swallowed.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import threading
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+
+from cnnstudio.engine.health import HealthMonitor, layer_stats_of
+
+
+class TrainingWorker(QObject):
+    """Runs ``trainer.run()`` batch by batch. Create, ``moveToThread``, connect ``thread.started`` to ``run``."""
+
+    epochFinished = pyqtSignal(object)   # dict: the epoch record, plus "weights" (host copies) when available
+    pausedChanged = pyqtSignal(bool)     # True when the worker has stopped pulling batches
+    healthIssues = pyqtSignal(object)    # list[HealthIssue] newly raised
+    failed = pyqtSignal(str)             # the error message (type and text)
+    finished = pyqtSignal(str)           # "completed", "stopped" or "error"
+
+    def __init__(self, trainer: Any, monitor: HealthMonitor | None = None,
+                 blas_threads: int | None = None, start_paused: bool = False, step_offset: int = 0):
+        super().__init__()
+        self.trainer = trainer
+        self.monitor = monitor
+        # While the GUI is up, leave it a core: BLAS gets at most cores-1 threads.
+        self.blas_threads = blas_threads if blas_threads is not None else max(1, (os.cpu_count() or 2) - 1)
+        self.step_offset = step_offset  # global step of the first batch (continued runs)
+        self.steps: collections.deque[dict] = collections.deque()  # drained by the GUI
+        self.steps_done = 0
+        self.epochs_done = 0
+        self._cond = threading.Condition()
+        self._paused = start_paused
+        self._stop = False
+        self._step_budget = 0           # >0: run this many batches, then pause
+        self._commands: list[Callable[[], None]] = []
+
+    # ---- controls (GUI thread) ----------------------------------------------------------
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._step_budget = 0
+            self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """Run exactly ``n`` batches, then pause again."""
+        with self._cond:
+            self._step_budget = n
+            self._paused = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Stop after the current batch; completed epochs are kept, the current one is dropped."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def call_in_worker(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the worker thread before the next batch (also while paused)."""
+        with self._cond:
+            self._commands.append(fn)
+            self._cond.notify_all()
+
+    def set_lr(self, lr: float) -> None:
+        self.call_in_worker(lambda: self.trainer.set_lr(float(lr)))
+
+    def set_batch_transform(self, fn: Callable | None) -> None:
+        self.call_in_worker(lambda: _set_batch_transform(self.trainer, fn))
+
+    def add_epochs(self, n: int = 1) -> None:
+        self.call_in_worker(lambda: self.trainer.add_epochs(int(n)))
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused
+
+    # ---- the loop (worker thread) ---------------------------------------------------------
+    @pyqtSlot()
+    def run(self) -> None:
+        reason = "completed"
+        try:
+            with _blas_limit(self.blas_threads):
+                reason = self._pump(self.trainer.run())
+        except Exception as exc:  # noqa: BLE001 - every failure goes to the GUI, with its type
+            self.failed.emit(_describe(exc))
+            reason = "error"
+        self.finished.emit(reason)
+
+    def _pump(self, gen: Any) -> str:
+        finish_epoch = False  # the last batch of an epoch was stepped: also pull its EpochReport
+        while True:
+            if not finish_epoch and not self._wait_until_runnable():
+                _close(gen, self.trainer)
+                return "stopped"
+            try:
+                report = next(gen)
+            except StopIteration:
+                self._run_commands()
+                return "stopped" if self._stop else "completed"
+            if is_epoch_report(report):
+                finish_epoch = False
+                self._on_epoch(report)
+            else:
+                finish_epoch = self._on_step(report)
+
+    def _wait_until_runnable(self) -> bool:
+        """Run queued commands; sleep while paused. False when stop was requested."""
+        announced = False
+        while True:
+            self._run_commands()
+            with self._cond:
+                if self._stop:
+                    return False
+                if not self._paused:
+                    return True
+                if not announced:
+                    announced = True
+                    self.pausedChanged.emit(True)
+                if not self._commands and not self._stop:
+                    self._cond.wait()
+                paused = self._paused
+            if not paused and announced:
+                self.pausedChanged.emit(False)
+
+    def _run_commands(self) -> None:
+        with self._cond:
+            commands, self._commands = self._commands, []
+        for fn in commands:
+            fn()
+
+    def _on_step(self, report: Any) -> bool:
+        record = step_record(report, self.step_offset)
+        self.steps.append(record)
+        self.steps_done += 1
+        if self.monitor is not None:
+            issues = self.monitor.observe(report)
+            if issues:
+                if any(i.pause for i in issues):
+                    self.pause()
+                self.healthIssues.emit(issues)
+        with self._cond:
+            if self._step_budget > 0:
+                self._step_budget -= 1
+                if self._step_budget == 0:
+                    self._paused = True
+        spe = record.get("steps_per_epoch")
+        return spe is not None and record.get("step_in_epoch") is not None and \
+            record["step_in_epoch"] + 1 >= spe
+
+    def _on_epoch(self, report: Any) -> None:
+        done = getattr(self.trainer, "global_step", None)
+        record = epoch_record(report, self.step_offset + (done if isinstance(done, int) else self.steps_done))
+        net = getattr(self.trainer, "network", None)
+        if net is not None:
+            # get_weights gives host arrays; copy so later steps cannot mutate what the GUI holds.
+            record["weights"] = {k: np.array(v, copy=True) for k, v in net.get_weights().items()}
+        self.epochs_done += 1
+        if self.monitor is not None:
+            issues = self.monitor.observe(report)
+            if issues:
+                self.healthIssues.emit(issues)
+        self.epochFinished.emit(record)
+
+
+# ---- report conversion (plain Python only crosses the thread boundary) --------------
+STEP_FIELDS = ("epoch", "step_in_epoch", "steps_per_epoch", "global_step", "loss", "accuracy", "lr",
+               "images_per_sec", "batch_size")
+EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_sec")
+
+
+def is_epoch_report(report: Any) -> bool:
+    return _get(report, "train_loss") is not None or type(report).__name__ == "EpochReport"
+
+
+def step_record(report: Any, step_offset: int = 0) -> dict:
+    """A StepReport as a dict of Python numbers (+ per-layer stats as dicts of floats)."""
+    rec = {k: _plain(_get(report, k)) for k in STEP_FIELDS}
+    if rec["global_step"] is not None:
+        rec["global_step"] += step_offset
+    if _get(report, "finite") is False and rec["loss"] is not None and math.isfinite(rec["loss"]):
+        rec["loss"] = float("nan")
+    stats = layer_stats_of(report)
+    if stats:
+        rec["layer_stats"] = {i: _plain_stats(s) for i, s in stats.items()}
+    return rec
+
+
+def epoch_record(report: Any, global_step: int) -> dict:
+    rec = {k: _plain(_get(report, k)) for k in EPOCH_FIELDS}
+    rec["global_step"] = global_step
+    return rec
+
+
+def _plain(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    try:
+        return float(v)  # NumPy/CuPy 0-d arrays and scalars become host floats
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain_stats(stats: Any) -> dict:
+    items = stats.items() if isinstance(stats, dict) else vars(stats).items()
+    return {k: (v if isinstance(v, str) else _plain(v)) for k, v in items}
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _set_batch_transform(trainer: Any, fn: Callable | None) -> None:
+    if hasattr(trainer, "set_batch_transform"):
+        trainer.set_batch_transform(fn)
+    else:
+        trainer.batch_transform = fn
+
+
+def _close(gen: Any, trainer: Any) -> None:
+    stop = getattr(trainer, "stop", None)
+    if stop is not None:
+        stop()
+    close = getattr(gen, "close", None)
+    if close is not None:
+        close()
+
+
+def _describe(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    loc = f" (in {where[0].name}, {os.path.basename(where[0].filename)}:{where[0].lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{loc}"
+
+
+class _blas_limit:
+    """threadpoolctl's limit on BLAS threads, or nothing when threadpoolctl is missing."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._ctx = None
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            return self
+        self._ctx = threadpool_limits(limits=self.n, user_api="blas")
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)
+        return False
