@@ -105,15 +105,20 @@ def _spec_from_dict(data: dict):
 
 
 def _config_to_dict(config) -> dict | None:
-    return None if config is None else config.to_dict()
+    if config is None or isinstance(config, dict):
+        return config
+    return config.to_dict()
 
 
 def _config_from_dict(data: dict | None):
     if data is None:
         return None
-    from cnnstudio.model import TrainingConfig
+    if not isinstance(data, dict):
+        raise ValueError(f"training_config must be an object, got {type(data).__name__}")
+    import cnnstudio.model as model
 
-    return TrainingConfig.from_dict(data)
+    cls = getattr(model, "TrainingConfig", None)
+    return dict(data) if cls is None else cls.from_dict(data)
 
 
 # ---- saving -----------------------------------------------------------------------------
@@ -166,6 +171,7 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
                 _write_members(zf, project)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -177,6 +183,17 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
                                    "The previous file, if any, is unchanged.") from exc
         raise
     _fsync_dir(directory)
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's permissions; new files get the usual 0o666 minus umask
+    (mkstemp's private 0o600 would surprise people sharing projects)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -58,8 +58,9 @@ def read_npz(raw: bytes, limit: int) -> dict[str, np.ndarray]:
 
 
 def _key_of(name: str) -> str:
-    if not name.endswith(".npy") or "/" in name or "\\" in name or name.startswith("."):
-        raise NpzError(f"unexpected member {name!r} (expected plain '<name>.npy' entries)")
+    parts = name.split("/")
+    if not name.endswith(".npy") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise NpzError(f"unexpected member {name!r} (expected '<name>.npy' entries without '..' or absolute paths)")
     return name[:-4]
 
 

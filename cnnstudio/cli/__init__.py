@@ -1,0 +1,193 @@
+"""The ``cnnstudio`` command line.
+
+``cnnstudio`` alone (or ``cnnstudio gui [PROJECT]``) opens the app; ``summary``,
+``train``, ``evaluate`` and ``predict`` work headless. Every error a person can fix
+is one line on stderr and exit code 2 (1 for a runtime failure, 130 after Ctrl+C);
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_RUNTIME = 1
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+# ---- model loading ----------------------------------------------------------------------
+def load_model(arg: str):
+    """A NetworkSpec from a template name, a model ``.json`` file or a ``.cnnproj`` project."""
+    from cnnstudio.model.spec import NetworkSpec
+
+    try:
+        from cnnstudio.model.templates import TEMPLATES, get_template
+    except ImportError:  # the template module may not have landed yet
+        TEMPLATES, get_template = (), None
+    if arg in TEMPLATES:
+        return get_template(arg)
+    path = Path(arg)
+    if path.suffix.lower() == ".cnnproj":
+        from cnnstudio.project.file import load_project
+
+        return load_project(path).network
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise CliError(f"model file {path}: not found; check the path")
+        return _parse_model_json(path, NetworkSpec)
+    names = ", ".join(TEMPLATES) or "none available"
+    raise CliError(f"MODEL {arg!r} is neither a template ({names}) nor a .json model or .cnnproj project file")
+
+
+def _parse_model_json(path: Path, spec_cls):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"model file {path}: cannot be read ({exc})") from exc
+    try:
+        return spec_cls.from_json(text)
+    except ValueError as exc:
+        raise CliError(f"model file {path}: {exc}") from exc
+
+
+def checked_model(arg: str):
+    """load_model + the model's validation (NetworkError explains the first problem)."""
+    from cnnstudio.model.shapes import validate
+
+    spec = load_model(arg)
+    try:
+        validate(spec)
+    except ValueError as exc:
+        raise CliError(f"model {arg}: {exc}") from exc
+    return spec
+
+
+# ---- commands ---------------------------------------------------------------------------
+def cmd_summary(args) -> int:
+    from cnnstudio.project.report import summary_text
+
+    print(summary_text(checked_model(args.model)))
+    return 0
+
+
+def cmd_gui(args) -> int:
+    try:
+        from cnnstudio.gui.app import main as gui_main
+    except ImportError as exc:
+        print(f"cnnstudio: the desktop app is not available in this build ({exc}); "
+              "use the subcommands (cnnstudio --help)", file=sys.stderr)
+        return EXIT_RUNTIME
+    project = getattr(args, "project", None)
+    return int(gui_main([project] if project else []) or 0)
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DATA",
+                   help="sample (default), mnist, fashion-mnist, kmnist, cifar10, or a path: IDX images "
+                        "file (with --labels), .npz, image folder, .csv")
+    p.add_argument("--labels", metavar="FILE", help="IDX labels file that goes with an IDX images file")
+    p.add_argument("--grayscale", action="store_true",
+                   help="convert colour images to grayscale (or grayscale to colour) to fit the network")
+    p.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: use the first N images
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cnnstudio import __version__
+
+    parser = _Parser(prog="cnnstudio", description="Design convolutional networks and watch them learn. "
+                     "Without a command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"cnnstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("gui", help="open the app (optionally with a project)")
+    p.add_argument("project", nargs="?", metavar="PROJECT")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("summary", help="layer table with output shapes and parameter counts")
+    p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
+    p.set_defaults(func=cmd_summary)
+
+    from cnnstudio.cli import run as cli_run
+
+    p = sub.add_parser("train", help="train a network and save a project file after every epoch")
+    p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
+    _add_data_args(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--optimizer", choices=["sgd", "adam"])
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--augment", action="store_true", default=None, help="random shifts/rotations while training")
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
+    p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
+    p.add_argument("--out", required=True, metavar="RUN.cnnproj", help="project file to write")
+    p.set_defaults(func=cli_run.cmd_train)
+
+    p = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a trained project")
+    p.add_argument("project", metavar="RUN.cnnproj")
+    _add_data_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object {loss, accuracy, confusion}")
+    p.set_defaults(func=cli_run.cmd_evaluate)
+
+    p = sub.add_parser("predict", help="top class and probabilities for image files")
+    p.add_argument("project", metavar="RUN.cnnproj")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=cli_run.cmd_predict)
+    return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """Error types that carry a message meant for the user (imported lazily, all optional)."""
+    found: list[type[BaseException]] = [CliError]
+    for mod, names in (("cnnstudio.project.file", ("ProjectFileError",)),
+                       ("cnnstudio.model.errors", ("ModelError",)),
+                       ("cnnstudio.data.errors", ("DataError",)),
+                       ("cnnstudio.engine.errors", ("EngineError",))):
+        try:
+            module = __import__(mod, fromlist=list(names))
+        except ImportError:
+            continue
+        found += [getattr(module, n) for n in names if hasattr(module, n)]
+    return tuple(found)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return cmd_gui(argparse.Namespace(project=None))
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            return cmd_gui(argparse.Namespace(project=None))
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("cnnstudio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise is one line, never a traceback
+        known = _known_errors()
+        if isinstance(exc, known):
+            print(f"cnnstudio: error: {exc}", file=sys.stderr)
+            return exc.code if isinstance(exc, CliError) else EXIT_USAGE
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            print(f"cnnstudio: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(exc, MemoryError):
+            print("cnnstudio: error: out of memory; use a smaller batch size or network", file=sys.stderr)
+            return EXIT_RUNTIME
+        print(f"cnnstudio: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return EXIT_RUNTIME

@@ -1,0 +1,142 @@
+"""``train``, ``evaluate`` and ``predict``: the commands that run the engine.
+
+Progress bars go to stderr, results to stdout, so ``evaluate --json`` stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cnnstudio.cli import EXIT_INTERRUPTED, CliError, checked_model, load_model
+from cnnstudio.project import session
+from cnnstudio.project.file import Project, load_project, new_history, save_project
+from cnnstudio.project.report import confusion_text, epoch_line
+
+
+def _config_from_args(args, base=None):
+    """The TrainingConfig defaults (or ``base``), overridden by the flags given."""
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
+                 "lr": args.lr, "seed": args.seed, "augment": args.augment, "val_fraction": args.val_fraction}
+    return session.make_config(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _start_project(args):
+    """(spec, weights, history, base config) from MODEL; a .cnnproj continues its training."""
+    if Path(args.model).suffix.lower() == ".cnnproj":
+        prev = load_project(args.model)
+        checked_model(args.model)
+        return prev.network, prev.weights, prev.history, prev.training_config
+    return checked_model(args.model), None, new_history(), None
+
+
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".cnnproj":
+        raise CliError(f"--out {out}: the project file name must end in .cnnproj")
+    spec, weights, history, base = _start_project(args)
+    config = _config_from_args(args, base)
+    train, val = session.prepare_data(args.data, spec, args.labels, val_fraction=session.cfg(config, "val_fraction"),
+                                      seed=session.cfg(config, "seed"), convert_channels=args.grayscale,
+                                      limit=args.limit)
+    run = session.make_trainer(spec, train, val, config, weights=weights)
+    history["hyperparameters"] = session.config_dict(config)
+    history["dataset"] = session.dataset_description(train, val)
+    done_before = len(history.get("epochs", []))
+    epochs = run.trainer.epochs
+    print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
+          f"{epochs} epochs", flush=True)
+    bar = None
+    try:
+        for report in run.trainer.run():
+            if hasattr(report, "step_in_epoch"):
+                bar = bar or tqdm(total=len(train), desc=f"epoch {report.epoch + 1}/{epochs}", unit="img",
+                                  file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
+                bar.update(min(run.trainer.batch_size, len(train) - bar.n))
+                bar.set_postfix(loss=f"{report.loss:.3f}", refresh=False)
+                if not report.finite:
+                    raise CliError(f"training diverged at epoch {report.epoch + 1} (loss is {report.loss}); "
+                                   "lower the learning rate (--lr)", code=1)
+                continue
+            if bar is not None:
+                bar.close()
+                bar = None
+            record = session.epoch_record(report, done_before)
+            history["epochs"].append(record)
+            save_project(out, run.project(history))
+            print(epoch_line(record, done_before + epochs), flush=True)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        kept = len(history["epochs"]) - done_before
+        where = f"saved {kept} finished epoch(s) in {out}" if kept else "no finished epoch to save"
+        print(f"cnnstudio: interrupted; {where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"saved {out}")
+    return 0
+
+
+def _eval_data(args, project: Project):
+    spec = project.network
+    if project.weights is None:
+        raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
+    if args.data:
+        source = args.data
+    else:
+        recorded = (project.history.get("dataset") or {}).get("source") or "sample"
+        source = recorded if recorded in ("sample",) + session.STANDARD_SOURCES else "sample"
+    train, val = session.prepare_data(source, spec, args.labels, convert_channels=args.grayscale,
+                                      limit=args.limit)
+    return val
+
+
+def cmd_evaluate(args) -> int:
+    from cnnstudio.engine.evaluation import evaluate
+
+    project = load_project(args.project)
+    val = _eval_data(args, project)
+    net = session.build_with_weights(project.network, project.weights)
+    t0 = time.perf_counter()
+    result = evaluate(net, session.to_float_nchw(val.x), val.y, num_classes=max(val.num_classes,
+                                                                                 int(net.output_shape[0])))
+    if args.json:
+        print(json.dumps({"loss": float(result.loss), "accuracy": float(result.accuracy),
+                          "confusion": np.asarray(result.confusion).astype(int).tolist()}))
+        return 0
+    names = list(val.class_names) + [str(i) for i in range(val.num_classes, result.confusion.shape[0])]
+    print(f"{val.name}: {len(val):,} images ({time.perf_counter() - t0:.1f} s)")
+    print(f"loss      {result.loss:.4f}")
+    print(f"accuracy  {100 * result.accuracy:.2f}%")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    print(confusion_text(result.confusion, names))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    project = load_project(args.project)
+    if project.weights is None:
+        raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
+    net = session.build_with_weights(project.network, project.weights)
+    classes = ((project.history.get("dataset") or {}).get("classes")
+               or [str(i) for i in range(int(net.output_shape[0]))])
+    hwc = tuple(int(v) for v in project.network.input.hwc)
+    for path in args.images:
+        image, notes = session.load_image_file(path, hwc)
+        probs = session.predict(net, image[None])[0]
+        top = int(probs.argmax())
+        name = classes[top] if top < len(classes) else str(top)
+        print(f"{path}: {name} ({100 * probs[top]:.1f}%)")
+        for note in notes:
+            print(f"  note: {note}")
+        order = np.argsort(-probs)
+        print("  " + "  ".join(f"{classes[i] if i < len(classes) else i}: {probs[i]:.3f}" for i in order))
+    return 0
+
+
+__all__ = ["cmd_train", "cmd_evaluate", "cmd_predict", "load_model"]

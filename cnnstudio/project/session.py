@@ -1,0 +1,284 @@
+"""Glue shared by the CLI and the GUI: data for a run, a Trainer, inference. No Qt.
+
+Images travel as ``uint8 (N, H, W, C)`` in :class:`~cnnstudio.data.Dataset` and
+become ``float32 (N, C, H, W)`` in [0, 1] only at the engine's door.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnstudio.data import Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
+from cnnstudio.data.errors import DataFormatError
+
+STANDARD_SOURCES = ("mnist", "fashion-mnist", "kmnist", "cifar10")
+
+
+# ---- data -------------------------------------------------------------------------------
+def _input_hwc(spec) -> tuple[int, int, int]:
+    return tuple(int(v) for v in spec.input.hwc)  # type: ignore[return-value]
+
+
+def load_source(source: str | None, labels: str | None = None) -> Dataset | tuple[Dataset, Dataset]:
+    """``sample`` (default) -> its fixed (train, val) split; a standard name or a path -> what
+    the data package reads (a Dataset, or (train, test) for standard sets)."""
+    if source in (None, "", "sample"):
+        from cnnstudio.data import sample_split
+
+        return sample_split()
+    import cnnstudio.data as data
+
+    loader = getattr(data, "load_dataset", None)
+    if loader is None:  # the generic loader had not landed when this was written
+        raise DataFormatError(source, "this build cannot read datasets other than 'sample' yet")
+    return loader(source, labels) if labels else loader(source)
+
+
+def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
+    """Resize ``ds`` to the network input; channel mismatch raises DataMismatchError unless
+    ``convert_channels`` (the CLI's --grayscale), which converts grayscale <-> colour."""
+    h, w, c = _input_hwc(spec)
+    if convert_channels and ds.image_shape[2] != c:
+        ds = to_grayscale(ds) if c == 1 else to_rgb(ds)
+    return fit_to_network(ds, h, w, c)
+
+
+def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1, seed: int = 0,
+                 convert_channels: bool = False, limit: int | None = None) -> tuple[Dataset, Dataset]:
+    """(train, val) Datasets fitted to ``spec``'s input.
+
+    ``source``: None/"sample", a standard dataset name, a path, a Dataset (split here), or a
+    (train, val) pair. A single dataset is split stratified with ``val_fraction`` and
+    ``seed``. ``limit`` keeps the first N images of each part (quick runs, tests).
+    """
+    loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels)
+    if isinstance(loaded, Dataset):
+        if not 0 < val_fraction < 1:
+            raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+        loaded = split(loaded, val_fraction, seed)
+    train, val = loaded
+    if limit is not None:
+        train, val = train.subset(np.arange(min(limit, len(train)))), val.subset(np.arange(min(limit, len(val))))
+    return fit_dataset(train, spec, convert_channels), fit_dataset(val, spec, convert_channels)
+
+
+def dataset_description(train: Dataset, val: Dataset) -> dict[str, Any]:
+    """What the history records about the data: {name, source, num_train, num_val, image_shape, classes}."""
+    name = train.name.replace(" (train)", "")
+    return {"name": name, "source": train.source, "num_train": len(train), "num_val": len(val),
+            "image_shape": list(train.image_shape), "classes": list(train.class_names)}
+
+
+# ---- inference --------------------------------------------------------------------------
+def predict(network, images_uint8_nhwc: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """images: uint8 (N, H, W, C) -> class probabilities float32 (N, K) on the host."""
+    from cnnstudio.engine.backend import to_host
+
+    out = []
+    for start in range(0, len(images_uint8_nhwc), batch_size):
+        x = to_float_nchw(images_uint8_nhwc[start:start + batch_size])
+        out.append(np.asarray(to_host(network.forward(x, training=False)), dtype=np.float32))
+    return np.concatenate(out) if out else np.zeros((0, int(network.output_shape[0])), np.float32)
+
+
+def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
+    """One image file -> (uint8 (H, W, C) fitted to the network input, notes for the user).
+
+    Colour photos for a grayscale network are converted (and the note says so). MNIST digits
+    are white on black, so an image whose border is mostly bright is inverted (noted too).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    h, w, c = hwc
+    notes: list[str] = []
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            img = img.convert("L" if c == 1 else "RGB")
+    except FileNotFoundError as exc:
+        raise DataFormatError(path, "file not found; check the path") from exc
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataFormatError(path, f"is not an image Pillow can read ({exc})") from exc
+    if c == 1 and mode not in ("L", "1", "I", "I;16", "F", "LA", "P"):
+        notes.append(f"converted the {mode} colour image to grayscale for this 1-channel network")
+    if img.size != (w, h):
+        notes.append(f"resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
+        img = img.resize((w, h), Image.BILINEAR)
+    arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    if c == 1 and _border_is_bright(arr):
+        arr = 255 - arr
+        notes.append("inverted it (dark ink on a light background; the network expects white on black)")
+    return arr, notes
+
+
+def _border_is_bright(arr: np.ndarray) -> bool:
+    border = np.concatenate([arr[0].ravel(), arr[-1].ravel(), arr[:, 0].ravel(), arr[:, -1].ravel()])
+    return float(border.mean()) > 127.0
+
+
+# ---- history ----------------------------------------------------------------------------
+def epoch_record(report, epochs_done_before: int = 0) -> dict[str, Any]:
+    """engine EpochReport -> the history's plain-JSON epoch record (epoch counted from 1)."""
+    return {"epoch": epochs_done_before + int(report.epoch) + 1, "train_loss": float(report.train_loss),
+            "train_acc": float(report.train_acc),
+            "val_loss": None if report.val_loss is None else float(report.val_loss),
+            "val_acc": None if report.val_acc is None else float(report.val_acc),
+            "lr": float(report.lr), "seconds": round(float(report.seconds), 3),
+            "images_per_sec": round(float(report.images_per_sec), 1)}
+
+
+# ---- training config --------------------------------------------------------------------
+#: used only until model.TrainingConfig exists; the model owns the real defaults
+_FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "momentum": 0.9,
+                      "weight_decay": 0.0, "schedule": "cosine", "seed": 0, "augment": False,
+                      "val_fraction": 0.1}
+
+
+def _config_class():
+    import cnnstudio.model as model
+
+    return getattr(model, "TrainingConfig", None)
+
+
+def make_config(base=None, **overrides):
+    """A TrainingConfig (model defaults, or ``base``) with ``overrides`` applied and checked."""
+    import dataclasses
+
+    cls = _config_class()
+    if cls is None:
+        merged = dict(_FALLBACK_DEFAULTS, **(base or {}))
+        merged.update(overrides)
+        return merged
+    if base is None:
+        return cls(**overrides)
+    return dataclasses.replace(base, **overrides) if overrides else base
+
+
+def cfg(config, key: str, default: Any = None) -> Any:
+    """One setting of a TrainingConfig (or of the fallback dict)."""
+    if isinstance(config, dict):
+        return config.get(key, default)
+    return getattr(config, key, default)
+
+
+def config_dict(config) -> dict[str, Any]:
+    return dict(config) if isinstance(config, dict) else config.to_dict()
+
+
+# ---- network and trainer ----------------------------------------------------------------
+def build_network(spec, seed: int = 0, xp=np, dtype=np.float32):
+    """An engine Network for ``spec`` (model.build_network when it exists)."""
+    import cnnstudio.model as model
+
+    builder = getattr(model, "build_network", None)
+    if builder is not None:
+        return builder(spec, xp=xp, dtype=dtype, seed=seed)
+    from cnnstudio.engine.network import Network
+
+    return Network([layer.check() for layer in spec.layers], spec.input.shape, xp=xp, dtype=dtype, seed=seed)
+
+
+def build_with_weights(spec, weights: dict[str, np.ndarray], seed: int = 0):
+    """A Network for ``spec`` carrying ``weights`` (ready for inference)."""
+    net = build_network(spec, seed=seed)
+    net.set_weights(weights)
+    return net
+
+
+def _make_optimizer(config):
+    from cnnstudio.engine.optimizers import SGD, Adam
+
+    name = str(cfg(config, "optimizer", "adam")).lower()
+    wd = float(cfg(config, "weight_decay", 0.0) or 0.0)
+    if name == "sgd":
+        return SGD(momentum=float(cfg(config, "momentum", 0.9)), nesterov=bool(cfg(config, "nesterov", False)),
+                   weight_decay=wd)
+    if name == "adam":
+        return Adam(weight_decay=wd)
+    raise ValueError(f"training config: optimizer must be 'sgd' or 'adam', got {name!r}")
+
+
+def _make_schedule(config):
+    from cnnstudio.engine.schedules import ConstantSchedule, CosineSchedule, StepSchedule
+
+    lr = float(cfg(config, "lr", 1e-3))
+    kind = cfg(config, "schedule", "constant")
+    if isinstance(kind, dict):
+        from cnnstudio.engine.schedules import schedule_from_config
+
+        return schedule_from_config({**kind, "lr": lr})
+    if kind == "cosine":
+        return CosineSchedule(lr=lr, warmup_steps=int(cfg(config, "warmup_steps", 0) or 0))
+    if kind == "step":
+        return StepSchedule(lr=lr, step_size=int(cfg(config, "step_size", 5) or 5),
+                            gamma=float(cfg(config, "gamma", 0.5) or 0.5))
+    return ConstantSchedule(lr=lr)
+
+
+def _augmenter(config):
+    if not cfg(config, "augment", False):
+        return None
+    import cnnstudio.data as data
+
+    aug = getattr(data, "Augmenter", None)
+    if aug is None:
+        raise ValueError("augmentation is not available in this build; train without --augment")
+    return aug()
+
+
+def check_fit(spec, train: Dataset) -> None:
+    """Raise the model's explained NetworkError if ``spec`` cannot train on ``train``."""
+    try:
+        from cnnstudio.model.fit import check_trainable
+    except ImportError:
+        return
+    check_trainable(spec, train.num_classes, train.image_shape).raise_if_problem()
+
+
+class TrainingRun:
+    """A prepared run: the network, optimizer and engine Trainer, plus the data and config.
+
+    ``project(history)`` snapshots it as a Project (weights and optimizer state copied to host).
+    """
+
+    def __init__(self, spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
+                 threads: int | None = None):
+        from cnnstudio.engine.trainer import Trainer
+
+        check_fit(spec, train)
+        self.spec, self.train, self.val, self.config = spec, train, val, config
+        seed = int(cfg(config, "seed", 0))
+        self.network = build_network(spec, seed=seed)
+        if weights is not None:
+            self.network.set_weights(weights)
+        self.optimizer = _make_optimizer(config)
+        if optimizer_state:
+            self.optimizer.set_state(optimizer_state)
+        self.trainer = Trainer(self.network, self.optimizer, to_float_nchw(train.x), train.y,
+                               to_float_nchw(val.x) if len(val) else None, val.y if len(val) else None,
+                               batch_size=int(cfg(config, "batch_size", 64)), epochs=int(cfg(config, "epochs", 10)),
+                               schedule=_make_schedule(config), seed=seed, batch_transform=_augmenter(config),
+                               threads=threads)
+
+    def lr_changes(self, epochs_before: int = 0) -> list[dict[str, Any]]:
+        spe = self.trainer.steps_per_epoch
+        return [{"epoch": epochs_before + step // spe + 1, "step": int(step), "lr": float(lr)}
+                for step, lr in self.trainer.lr_changes]
+
+    def project(self, history: dict[str, Any], user_dataset=None, metadata=None):
+        from cnnstudio.project.file import Project, new_metadata
+
+        return Project(self.spec, weights=self.network.get_weights(), optimizer_state=self.optimizer.get_state(),
+                       history=history, training_config=self.config, user_dataset=user_dataset,
+                       metadata=metadata or new_metadata())
+
+
+def make_trainer(spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
+                 threads: int | None = None) -> TrainingRun:
+    """Check the fit, build the network (config seed), optimizer, schedule and augmentation."""
+    return TrainingRun(spec, train, val, config, weights, optimizer_state, threads)
