@@ -15,7 +15,7 @@ from cnnstudio.data.dataset import (
     to_grayscale,
     to_rgb,
 )
-from cnnstudio.data.download import download, verify_file
+from cnnstudio.data.downloads import download, verify_file
 from cnnstudio.data.errors import (
     DataError,
     DataFormatError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cnnstudio.data.csvfile import load_csv
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.download import ProgressFn
+from cnnstudio.data.downloads import ProgressFn
 from cnnstudio.data.errors import DataError, DataFormatError
 from cnnstudio.data.folder import read_image_folder
 from cnnstudio.data.idx import guess_labels_path, load_idx

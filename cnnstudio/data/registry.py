@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnnstudio.data.cifar import CIFAR10_CLASSES, read_cifar10_tar
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.download import ProgressFn, download, verify_file
+from cnnstudio.data.downloads import ProgressFn, download, verify_file
 from cnnstudio.data.errors import DataError, DownloadCancelled, DownloadError
 from cnnstudio.data.idx import load_idx
 

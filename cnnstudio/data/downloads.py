@@ -55,7 +55,8 @@ class _Progress:
 
     def __init__(self, fn: ProgressFn | None, start_bytes: int, total: int | None):
         self.fn, self.start_bytes, self.total = fn, start_bytes, total
-        self.t0 = self.last = time.monotonic()
+        self.t0 = time.monotonic()
+        self.last = float("-inf")  # report the first chunk at once, then ~10 times a second
 
     def __call__(self, done: int, final: bool = False) -> None:
         now = time.monotonic()
