@@ -1,0 +1,140 @@
+"""The "Draw" dock: draw a digit, see what the network sees and what it answers.
+
+Colour networks get the grey ink replicated into their three channels (and the
+28x28 digit resized to their input), so the canvas works for every network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QImage, QPixmap
+from PyQt6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
+                             QVBoxLayout, QWidget)
+
+from cnnstudio.data.drawing import fit_to_input, preprocess_drawing
+from cnnstudio.gui.inside.canvas import DrawingCanvas
+from cnnstudio.gui.inside.inspector import Inspector
+from cnnstudio.gui.inside.prediction import PredictionView
+from cnnstudio.gui.inside.user_examples import add_user_example, user_dataset
+
+PREVIEW_PX = 112
+#: while the mouse moves, preprocess + predict at most this often (ms)
+MOVE_THROTTLE_MS = 40
+
+
+class DrawingPanel(QWidget):
+    """Canvas + brush/clear/undo, the 28x28 preview, the prediction, and "add to dataset"."""
+
+    def __init__(self, inspector: Inspector, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.inspector = inspector
+        self.state = inspector.state
+        self.canvas = DrawingCanvas()
+        self.prediction = PredictionView()
+        self.digit: np.ndarray | None = None   # uint8 (28, 28) after MNIST preprocessing
+        self.preview = QLabel()
+        self.preview.setFixedSize(PREVIEW_PX, PREVIEW_PX)
+        self.preview.setStyleSheet("background: black; border: 1px solid #555")
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(MOVE_THROTTLE_MS)
+        self._throttle.timeout.connect(self.update_drawing)
+        self._build_layout()
+        self.canvas.changed.connect(self._on_canvas_moved)
+        self.canvas.strokeFinished.connect(self.update_drawing)
+        inspector.activationsChanged.connect(self._on_activations)
+        self._show_count()
+
+    def _build_layout(self) -> None:
+        self.brush = QSpinBox()
+        self.brush.setRange(4, 60)
+        self.brush.setValue(self.canvas.brush)
+        self.brush.setSuffix(" px")
+        self.brush.setToolTip("Brush size (the canvas is 280 x 280 pixels)")
+        self.brush.valueChanged.connect(self.canvas.set_brush)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.undo_button = QPushButton("Undo stroke")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.label_spin = QSpinBox()
+        self.label_spin.setRange(0, 9)
+        self.add_button = QPushButton("Add to dataset")
+        self.add_button.setToolTip("Store this drawing with the chosen label in the project's user dataset")
+        self.add_button.clicked.connect(self.add_to_dataset)
+        self.count = QLabel("")
+        tools = QHBoxLayout()
+        for w in (QLabel("Brush"), self.brush, self.undo_button, self.clear_button):
+            tools.addWidget(w)
+        tools.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+        seen = QGridLayout()
+        seen.addWidget(QLabel("What the network sees\n(28 x 28, centred)"), 0, 0)
+        seen.addWidget(self.preview, 1, 0)
+        add = QHBoxLayout()
+        for w in (QLabel("As label"), self.label_spin, self.add_button):
+            add.addWidget(w)
+        right = QVBoxLayout()
+        right.addLayout(seen)
+        right.addWidget(self.prediction, 1)
+        right.addLayout(add)
+        right.addWidget(self.count)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 2)
+
+    # ---- canvas -> inspector ------------------------------------------------------
+    def _on_canvas_moved(self) -> None:
+        if not self._throttle.isActive():
+            self._throttle.start()
+
+    def update_drawing(self) -> None:
+        """Preprocess the canvas like MNIST, show it, and hand it to the inspector."""
+        self._throttle.stop()
+        self.digit = preprocess_drawing(self.canvas.to_array())
+        self._show_preview()
+        self.add_button.setEnabled(self.digit is not None)
+        if self.digit is None:
+            self.inspector.set_drawing(None)
+            return
+        h, w, c = self.inspector.input_shape()
+        self.inspector.set_drawing(fit_to_input(self.digit, h, w, c))
+
+    def _show_preview(self) -> None:
+        if self.digit is None:
+            self.preview.clear()
+            return
+        d = np.ascontiguousarray(self.digit)
+        img = QImage(d.data, d.shape[1], d.shape[0], d.shape[1], QImage.Format.Format_Grayscale8).copy()
+        self.preview.setPixmap(QPixmap.fromImage(img).scaled(
+            PREVIEW_PX, PREVIEW_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+
+    # ---- inspector -> view ------------------------------------------------------
+    def _on_activations(self) -> None:
+        ins = self.inspector
+        if ins.source != "drawing" or ins.probs is None:
+            if ins.source == "drawing":
+                self.prediction.clear()
+            return
+        names = ins.class_names()
+        self.label_spin.setRange(0, max(0, len(names) - 1))
+        self.prediction.set_probs(ins.probs, names, note="" if ins.trained else "untrained")
+
+    # ---- add to dataset ---------------------------------------------------------
+    def add_to_dataset(self) -> None:
+        """Store the current (preprocessed, input-sized) drawing with the chosen label."""
+        if self.digit is None or self.inspector.drawing is None:
+            return
+        names = self.inspector.class_names() or [str(i) for i in range(10)]
+        try:
+            add_user_example(self.state, self.inspector.drawing, self.label_spin.value(), names)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot add the drawing", str(exc))
+        self._show_count()
+
+    def _show_count(self) -> None:
+        ds = user_dataset(self.state)
+        n = 0 if ds is None else len(ds)
+        self.count.setText(f"{n} drawing{'s' if n != 1 else ''} stored in the project")

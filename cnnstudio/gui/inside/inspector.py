@@ -1,0 +1,254 @@
+"""The sample being inspected and the network's response to it.
+
+``Inspector`` is the small model behind the "see inside" views: the feature-map
+panel, the filters view and the drawing panel are views of it and write only
+to it (DESIGN principle 2). It follows AppState: when the network or the
+weights change it rebuilds the inference network, at most a few times a second
+and only for the latest weights, so the views can show filters forming while a
+trainer runs without starving it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from cnnstudio.data import to_float_nchw
+
+#: refresh at most this often after weights change (4 Hz)
+MIN_INTERVAL_MS = 250
+
+
+class Inspector(QObject):
+    """Current sample (a validation image or the drawn digit) and every layer's activation for it."""
+
+    structureChanged = pyqtSignal()    # the layer list or shapes changed: views rebuild their items
+    activationsChanged = pyqtSignal()  # new activations/probabilities for the current sample
+    weightsRefreshed = pyqtSignal()    # the network was rebuilt (new weights): filters may have changed
+    sampleChanged = pyqtSignal()       # the chosen sample (source or index) changed
+
+    def __init__(self, state: Any, parent: QObject | None = None, interval_ms: int = MIN_INTERVAL_MS):
+        super().__init__(parent)
+        self.state = state
+        self.interval_ms = interval_ms
+        self.network: Any = None
+        self.trained = False
+        self.problem = ""                       # why there is no network, for the views
+        self.source = "validation"              # or "drawing"
+        self.val_index = 0
+        self.drawing: np.ndarray | None = None  # uint8 (H, W, C) fitted to the network input
+        self.image: np.ndarray | None = None    # float32 (C, H, W): what the network sees
+        self.labels: list[str] = []             # one per activation, "3 Conv2D  28 x 28 x 6"
+        self.activations: list[np.ndarray] = []  # per layer: (C, H, W) or (F,), the input first
+        self.probs: np.ndarray | None = None    # (K,)
+        self.last_compute_s = 0.0
+        self._net_dirty = True
+        self._structure: tuple = ()
+        self._fresh_cache: tuple[Any, Any] | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.refresh_now)
+        for signal in (state.networkChanged, state.weightsChanged):
+            signal.connect(self._on_network_changed)
+        state.datasetChanged.connect(self._on_dataset_changed)
+
+    # ---- what the views write ----------------------------------------------------
+    def set_validation_index(self, index: int) -> None:
+        """Inspect validation image ``index`` (clamped into range)."""
+        n = self.validation_count()
+        self.val_index = int(np.clip(index, 0, max(0, n - 1)))
+        self.source = "validation"
+        self.sampleChanged.emit()
+        self._schedule(0)
+
+    def set_drawing(self, digit: np.ndarray | None) -> None:
+        """Inspect a drawn digit: uint8 (H, W, C) at the network's input size, or None when cleared."""
+        self.drawing = None if digit is None else np.asarray(digit, dtype=np.uint8)
+        self.source = "drawing"
+        self.sampleChanged.emit()
+        self._schedule(0)
+
+    # ---- data ---------------------------------------------------------------------
+    def validation_set(self) -> Any:
+        """The validation Dataset, or None when no dataset is loaded."""
+        ds = getattr(self.state, "dataset", None)
+        if isinstance(ds, (tuple, list)):
+            ds = ds[-1] if ds else None
+        return ds
+
+    def validation_count(self) -> int:
+        ds = self.validation_set()
+        return 0 if ds is None else len(ds)
+
+    def validation_label(self) -> str:
+        ds = self.validation_set()
+        if ds is None or self.val_index >= len(ds):
+            return ""
+        return str(ds.class_names[int(ds.y[self.val_index])])
+
+    def class_names(self) -> list[str]:
+        ds = self.validation_set()
+        k = 0 if self.probs is None else int(self.probs.shape[0])
+        names = list(getattr(ds, "class_names", []) or [])
+        return names if len(names) == k else [str(i) for i in range(k)]
+
+    def input_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of the current network input."""
+        return _hwc(self.state.spec.input)
+
+    # ---- refreshing ---------------------------------------------------------------
+    def _on_network_changed(self) -> None:
+        self._net_dirty = True
+        # While training, weights arrive often: keep to the latest, a few times a second,
+        # and back off when one refresh costs a lot (a big network must not starve the trainer).
+        self._schedule(max(self.interval_ms, int(3000 * self.last_compute_s)))
+
+    def _on_dataset_changed(self) -> None:
+        self.val_index = 0
+        self.sampleChanged.emit()
+        self._schedule(0)
+
+    def _schedule(self, delay_ms: int) -> None:
+        if self._timer.isActive() and self._timer.remainingTime() <= delay_ms:
+            return
+        self._timer.start(delay_ms)
+
+    def refresh_now(self) -> None:
+        """Recompute the network (if stale) and the activations for the current sample, now."""
+        self._timer.stop()
+        start = time.perf_counter()
+        if self._net_dirty:
+            self._rebuild_network()
+        self._compute()
+        self.last_compute_s = time.perf_counter() - start
+
+    def _rebuild_network(self) -> None:
+        self._net_dirty = False
+        self.problem = ""
+        net = self.state.inference_network()
+        if net is None and getattr(self.state, "weights", None):
+            net = self._trained_network()
+        self.trained = net is not None
+        if net is None:
+            net = self._fresh_network()
+        self.network = net
+        self.weightsRefreshed.emit()
+
+    def _trained_network(self) -> Any:
+        """The spec with the state's weights, built here (AppState could not): None if they do not fit."""
+        try:
+            net = _build_network(self.state.spec)
+            net.set_weights(self.state.weights)
+        except Exception as exc:  # weights of another network: show the fresh one and say why
+            self.problem = f"The stored weights do not fit this network: {exc}"
+            return None
+        return net
+
+    def _fresh_network(self) -> Any:
+        """A freshly initialised network for the current spec (cached per spec), or None."""
+        spec = self.state.spec
+        if self._fresh_cache is not None and self._fresh_cache[0] is spec:
+            return self._fresh_cache[1]
+        try:
+            net = _build_network(spec)
+        except Exception as exc:  # an invalid network: the views say why instead of crashing
+            self.problem = f"Cannot build the network: {exc}"
+            net = None
+        self._fresh_cache = (spec, net)
+        return net
+
+    def _sample_nchw(self) -> np.ndarray | None:
+        """The current sample as float32 (1, C, H, W), or None when there is none."""
+        if self.source == "drawing":
+            return None if self.drawing is None else to_float_nchw(self.drawing[None])
+        ds = self.validation_set()
+        if ds is None or len(ds) == 0:
+            return None
+        x = ds.x[self.val_index:self.val_index + 1]
+        h, w, c = self.input_shape()
+        if x.shape[1:] != (h, w, c):
+            x = _fit_images(x, h, w, c)
+        return to_float_nchw(x)
+
+    def _compute(self) -> None:
+        x = self._sample_nchw() if self.network is not None else None
+        if x is None:
+            self.image, self.activations, self.probs = None, [], None
+            self.activationsChanged.emit()
+            return
+        acts = self.network.forward_activations(x)
+        self.image = x[0]
+        self.activations = [x[0]] + [np.asarray(a[0]) for a in acts]
+        self.probs = _probabilities(self.activations[-1], self._layer_types())
+        self._update_labels()
+        self.activationsChanged.emit()
+
+    def _layer_types(self) -> list[str]:
+        return [str(getattr(layer, "type", type(layer).__name__)) for layer in self.state.spec.layers]
+
+    def _update_labels(self) -> None:
+        types = ["input"] + [f"{i} {t}" for i, t in enumerate(self._layer_types())]
+        shapes = [tuple(a.shape) for a in self.activations]
+        self.labels = [f"{name}  {_shape_text(s)}" for name, s in zip(types, shapes)]
+        structure = tuple(zip(self.labels, shapes))
+        if structure != self._structure:
+            self._structure = structure
+            self.structureChanged.emit()
+
+    def conv_weights(self) -> list[tuple[int, np.ndarray]]:
+        """[(layer index, W (filters, C_in, kh, kw))] for every Conv2D layer of the current network."""
+        if self.network is None:
+            return []
+        weights = self.network.get_weights()
+        return [(i, np.asarray(weights[f"{i}.W"])) for i, t in enumerate(self._layer_types())
+                if t == "Conv2D" and f"{i}.W" in weights]
+
+
+def _hwc(inp: Any) -> tuple[int, int, int]:
+    """An InputSpec (or a plain (h, w, c) tuple) -> (height, width, channels)."""
+    hwc = getattr(inp, "hwc", None)
+    return tuple(int(v) for v in (hwc if hwc is not None else inp))  # type: ignore[return-value]
+
+
+def _build_network(spec: Any) -> Any:
+    """An engine Network for a NetworkSpec, freshly initialised (seed 0)."""
+    try:
+        from cnnstudio.model import build_network
+    except ImportError:  # until model.build_network lands: the same thing from the engine directly
+        from cnnstudio.engine.layers import LAYER_TYPES
+        from cnnstudio.engine.network import Network
+        h, w, c = _hwc(spec.input)
+        layers = [LAYER_TYPES[layer.type].from_config(dict(layer.config)) for layer in spec.layers]
+        return Network(layers, (c, h, w), seed=0)
+    return build_network(spec)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """(C, H, W) -> "H x W x C"; (F,) -> "F"."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h} x {w} x {c}"
+    return " x ".join(str(s) for s in shape)
+
+
+def _probabilities(last: np.ndarray, types: list[str]) -> np.ndarray | None:
+    """The class probabilities (K,) from the last activation (softmax applied if it is not one)."""
+    if last.ndim != 1:
+        return None
+    if types and types[-1] == "Softmax":
+        return last.astype(np.float64)
+    z = last.astype(np.float64) - float(np.max(last))
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _fit_images(x: np.ndarray, h: int, w: int, c: int) -> np.ndarray:
+    """x: uint8 (N, H', W', C') -> uint8 (N, h, w, c): resized, grey replicated / colour averaged."""
+    from cnnstudio.data.dataset import resize_images
+    if x.shape[3] != c:
+        grey = x.mean(axis=3, keepdims=True).astype(np.uint8)
+        x = np.repeat(grey, c, axis=3)
+    return resize_images(x, h, w) if x.shape[1:3] != (h, w) else x

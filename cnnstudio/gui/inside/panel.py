@@ -1,0 +1,146 @@
+"""The "Feature maps" dock: sample chooser, layer mosaics, enlarged map, learned filters."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
+                             QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from cnnstudio.gui.inside.feature_maps import FeatureMapView
+from cnnstudio.gui.inside.filters import FiltersView
+from cnnstudio.gui.inside.inspector import Inspector
+from cnnstudio.gui.inside.map_viewer import MapViewer
+from cnnstudio.gui.inside.mosaic import as_maps, levels_of
+
+SOURCES = [("validation", "Validation image"), ("drawing", "Drawn digit")]
+
+
+class FeatureMapsPanel(QWidget):
+    """A view of an :class:`Inspector`: every layer's maps for the chosen sample, and the filters."""
+
+    def __init__(self, inspector: Inspector, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.inspector = inspector
+        self.maps = FeatureMapView()
+        self.viewer = MapViewer()
+        self.filters = FiltersView()
+        self._selected: tuple[int, int] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(self._make_toolbar())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.maps)
+        split.addWidget(self.viewer)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(split, "Feature maps")
+        self.tabs.addTab(self.filters, "Filters")
+        layout.addWidget(self.tabs, 1)
+        self.maps.tileClicked.connect(self.open_tile)
+        inspector.structureChanged.connect(self._on_structure)
+        inspector.activationsChanged.connect(self._on_activations)
+        inspector.weightsRefreshed.connect(self._on_weights)
+        inspector.sampleChanged.connect(self._sync_controls)
+        self._sync_controls()
+
+    def _make_toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        self.source = QComboBox()
+        for key, text in SOURCES:
+            self.source.addItem(text, key)
+        self.prev_button = QToolButton(text="◀")
+        self.prev_button.setToolTip("Previous validation image")
+        self.next_button = QToolButton(text="▶")
+        self.next_button.setToolTip("Next validation image")
+        self.index = QSpinBox()
+        self.index.setToolTip("Index of the validation image")
+        self.sample_label = QLabel("")
+        self.per_map = QCheckBox("Colour scale per map")
+        self.per_map.setToolTip("Scale each map to its own range (off: one scale shared by the layer)")
+        self.status = QLabel("")
+        for w in (QLabel("Sample:"), self.source, self.prev_button, self.index, self.next_button,
+                  self.sample_label):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.per_map)
+        bar.addWidget(self.status)
+        self.source.activated.connect(self._on_source_chosen)
+        self.prev_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index - 1))
+        self.next_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index + 1))
+        self.index.valueChanged.connect(self._on_index_typed)
+        self.per_map.toggled.connect(self._on_per_map)
+        return bar
+
+    # ---- control -> inspector ------------------------------------------------
+    def _on_source_chosen(self, _row: int) -> None:
+        if self.source.currentData() == "validation":
+            self.inspector.set_validation_index(self.inspector.val_index)
+        else:
+            self.inspector.set_drawing(self.inspector.drawing)
+
+    def _on_index_typed(self, value: int) -> None:
+        if value != self.inspector.val_index or self.inspector.source != "validation":
+            self.inspector.set_validation_index(value)
+
+    def _on_per_map(self, on: bool) -> None:
+        self.maps.per_map = on
+        self._on_activations()
+
+    # ---- inspector -> view ---------------------------------------------------
+    def _sync_controls(self) -> None:
+        ins = self.inspector
+        n = ins.validation_count()
+        self.source.setCurrentIndex(0 if ins.source == "validation" else 1)
+        self.index.blockSignals(True)
+        self.index.setRange(0, max(0, n - 1))
+        self.index.setValue(ins.val_index)
+        self.index.blockSignals(False)
+        on_val = ins.source == "validation" and n > 0
+        for w in (self.prev_button, self.next_button, self.index):
+            w.setEnabled(on_val)
+        if ins.source == "validation":
+            self.sample_label.setText(f"label {ins.validation_label()}  ({n} images)" if n else "no dataset")
+        else:
+            self.sample_label.setText("the digit on the Draw canvas" if ins.drawing is not None
+                                      else "draw a digit on the Draw canvas")
+
+    def _on_structure(self) -> None:
+        ins = self.inspector
+        self.maps.set_rows(ins.labels, [a.shape for a in ins.activations])
+        self._selected = None
+
+    def _on_activations(self) -> None:
+        ins = self.inspector
+        if ins.network is None:
+            self.status.setText(ins.problem or "no network")
+        else:
+            text = "trained" if ins.trained else "untrained (random initial weights)"
+            self.status.setText(f"{text}; {ins.problem}" if ins.problem else text)
+        if not ins.activations:
+            self.maps.clear_images()
+            return
+        self.maps.set_activations(ins.activations)
+        if self._selected is not None:
+            self.open_tile(*self._selected)
+
+    def _on_weights(self) -> None:
+        ins = self.inspector
+        self.filters.set_filters(ins.conv_weights(), untrained=not ins.trained)
+
+    def open_tile(self, row: int, channel: int) -> None:
+        """Enlarge channel ``channel`` of row ``row`` (0 = input, i + 1 = layer i) in the viewer."""
+        ins = self.inspector
+        if row >= len(ins.activations):
+            return
+        maps = as_maps(ins.activations[row])
+        channel = min(channel, maps.shape[0] - 1)
+        values = maps[channel]
+        levels = levels_of(values) if self.maps.per_map else levels_of(maps)
+        what = f"map {channel}" if ins.activations[row].ndim == 3 else "all values"
+        self._selected = (row, channel)
+        self.viewer.show_map(row, channel, f"{ins.labels[row]} — {what}", values, levels)
+
+    def selected(self) -> tuple[int, int] | None:
+        return self._selected
+

@@ -1,0 +1,66 @@
+"""The network's answer for one image: a bar per class, the top class highlighted and named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QFont
+from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+BAR_COLOUR = "#5a7fa8"
+TOP_COLOUR = "#f0a030"
+
+
+class PredictionView(QWidget):
+    """``set_probs(probs (K,), class names)``; ``probs``/``top`` hold what is shown."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.probs: np.ndarray | None = None
+        self.top: int | None = None
+        self.headline = QLabel("—")
+        font = QFont()
+        font.setPointSize(20)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground("#202020")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self.plot.setLabel("left", "probability")
+        self.plot.setMinimumHeight(120)
+        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_COLOUR)
+        self.plot.addItem(self.bars)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.plot, 1)
+        self._names: list[str] = []
+
+    def set_probs(self, probs: np.ndarray | None, class_names: list[str], note: str = "") -> None:
+        """probs: (K,) class probabilities, or None to clear."""
+        if probs is None:
+            self.clear()
+            return
+        probs = np.asarray(probs, dtype=np.float64)
+        k = probs.shape[0]
+        self.probs, self.top = probs, int(np.argmax(probs))
+        brushes = [pg.mkBrush(TOP_COLOUR if i == self.top else BAR_COLOUR) for i in range(k)]
+        self.bars.setOpts(x=np.arange(k), height=probs, width=0.7, brushes=brushes)
+        if class_names != self._names:
+            self._names = list(class_names)
+            step = max(1, k // 20)  # keep tick labels readable for many classes
+            ticks = [(i, str(class_names[i])) for i in range(0, k, step)]
+            self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.setXRange(-0.6, k - 0.4, padding=0)
+        name = class_names[self.top] if self.top < len(class_names) else str(self.top)
+        self.headline.setText(f"{name}   {100 * probs[self.top]:.1f} %" + (f"   ({note})" if note else ""))
+
+    def clear(self) -> None:
+        self.probs, self.top = None, None
+        self.bars.setOpts(height=np.zeros(len(self.bars.opts["x"])))
+        self.headline.setText("—")

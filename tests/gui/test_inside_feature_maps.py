@@ -1,0 +1,151 @@
+"""Feature-map panel: the shown tiles are the engine's activations; tile clicks; filters; throttled refresh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPointF, Qt
+
+from cnnstudio.data import to_float_nchw
+from cnnstudio.gui.inside import FeatureMapsPanel, Inspector
+from cnnstudio.gui.inside.mosaic import as_maps, layout_for, pack, unpack, vector_strip
+from cnnstudio.gui.state import AppState
+
+# Offscreen Qt says this when a top-level window is shown; it is harmless.
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+@pytest.fixture
+def state(qtbot):
+    return AppState(template="lenet5")
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    inspector.refresh_now()
+    return panel
+
+
+def test_mosaic_pack_unpack_round_trip_and_tile_lookup():
+    maps = np.random.default_rng(0).normal(size=(6, 5, 4)).astype(np.float32)
+    lay = layout_for(6, 5, 4)
+    mosaic = pack(maps, lay)
+    assert mosaic.shape == lay.shape
+    for k in range(6):
+        assert np.array_equal(unpack(mosaic, lay, k), maps[k])
+        r, c = lay.origin(k)
+        assert lay.tile_at(r + 2, c + 1) == k
+    assert np.isnan(mosaic).sum() == mosaic.size - maps.size  # everything else is a gap
+    assert lay.tile_at(lay.tile_h, 0) is None                   # the gap row below the first tile
+
+
+def test_vector_strip_keeps_values_in_reading_order():
+    v = np.arange(300, dtype=np.float32)
+    strip = vector_strip(v)
+    assert np.array_equal(strip.ravel()[:300], v) and np.all(np.isnan(strip.ravel()[300:]))
+
+
+def test_shown_tiles_equal_the_engine_forward_pass(panel):
+    ins = panel.inspector
+    ins.set_validation_index(7)
+    ins.refresh_now()
+    val = ins.validation_set()
+    x = to_float_nchw(val.x[7:8])
+    expected = ins.network.forward_activations(x)
+    view = panel.maps
+    assert len(view.items) == len(expected) + 1        # the input row, then one row per layer
+    np.testing.assert_array_equal(view.tile(0, 0), x[0, 0])
+    for i, act in enumerate(expected):
+        maps = as_maps(act[0])
+        shown = view.items[i + 1].image   # what the image item actually draws
+        for k in range(maps.shape[0]):
+            np.testing.assert_allclose(unpack(shown, view.layouts[i + 1], k), maps[k], rtol=1e-6, atol=1e-7)
+
+
+def test_labels_name_layer_and_shape(panel):
+    labels = panel.inspector.labels
+    assert labels[0] == "input  28 x 28 x 1"
+    assert labels[1] == "0 Conv2D  28 x 28 x 6"
+    assert labels[4] == "3 Conv2D  10 x 10 x 16"
+    assert labels[7] == "6 Flatten  400" and labels[8] == "7 Dense  120"
+    assert "untrained" in panel.status.text()
+
+
+def test_arrows_step_through_validation_images(qtbot, panel):
+    ins = panel.inspector
+    before = panel.maps.tile(0, 0).copy()
+    qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
+    ins.refresh_now()
+    assert ins.val_index == 1 and panel.index.value() == 1
+    assert not np.array_equal(before, panel.maps.tile(0, 0))
+    np.testing.assert_allclose(panel.maps.tile(0, 0), ins.validation_set().x[1, :, :, 0] / 255.0, atol=1e-6)
+    panel.index.setValue(42)
+    assert ins.val_index == 42
+
+
+def _click_tile(qtbot, view, row: int, k: int) -> None:
+    item = view.items[row]
+    r, c = view.layouts[row].origin(k)
+    lay = view.layouts[row]
+    scene = item.mapToScene(QPointF(c + lay.tile_w / 2, r + lay.tile_h / 2))
+    gv = view.graphics
+    qtbot.mouseClick(gv.viewport(), Qt.MouseButton.LeftButton, pos=gv.mapFromScene(scene))
+
+
+def test_clicking_a_tile_enlarges_that_map(qtbot, panel):
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.wait(50)  # let the graphics layout settle before mapping tile positions to pixels
+    ins = panel.inspector
+    _click_tile(qtbot, panel.maps, 1, 4)  # layer 0 (Conv2D), map 4
+    assert panel.selected() == (1, 4)
+    np.testing.assert_array_equal(panel.viewer.map, ins.activations[1][4])
+    assert "map 4" in panel.viewer.title.text()
+    r, c, v = panel.viewer.value_at(3.5, 2.5)
+    assert (r, c) == (2, 3) and v == pytest.approx(float(ins.activations[1][4][2, 3]))
+
+
+def test_colour_scale_per_map_or_per_layer(qtbot, panel):
+    ins = panel.inspector
+    panel.open_tile(1, 2)
+    layer = ins.activations[1]
+    assert panel.viewer.bar.levels() == pytest.approx((float(layer.min()), float(layer.max())))
+    panel.per_map.setChecked(True)
+    panel.open_tile(1, 2)
+    one = layer[2]
+    lo, hi = panel.viewer.bar.levels()
+    assert lo == pytest.approx(float(one.min()))
+    assert hi == pytest.approx(float(one.max()) if one.max() > one.min() else float(one.min()) + 1)
+    # in the mosaic each map is scaled to [0, 1] on its own
+    tile = panel.maps.tile(1, 2)
+    assert np.nanmax(tile) <= 1.0 and np.nanmin(tile) >= 0.0
+
+
+def test_filters_view_shows_every_conv_kernel(panel):
+    ins = panel.inspector
+    w = ins.network.get_weights()
+    filters = panel.filters
+    assert len(filters.items) == 2                       # lenet5 has two Conv2D layers
+    first = filters.layouts[0]
+    assert first.count == 6 and (first.tile_h, first.tile_w) == (5, 5)
+    np.testing.assert_array_equal(unpack(filters.mosaics[0], first, 3), w["0.W"][3, 0])
+    second = filters.layouts[1]                          # 16 filters x 6 input channels
+    assert second.count == 16 * 6 and second.cols == 6
+    np.testing.assert_array_equal(unpack(filters.mosaics[1], second, 2 * 6 + 5), w["3.W"][2, 5])
+
+
+def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
+    ins = panel.inspector
+    before = panel.maps.tile(1, 0).copy()
+    weights = ins.network.get_weights()
+    weights = {k: v * 2.0 for k, v in weights.items()}
+    with qtbot.waitSignal(ins.activationsChanged, timeout=3000):
+        for _ in range(5):  # a burst of updates: only the latest is drawn
+            state.set_weights(weights)
+    assert ins.trained and "trained" in panel.status.text()
+    assert not np.array_equal(before, panel.maps.tile(1, 0))
+    np.testing.assert_allclose(ins.network.get_weights()["0.W"], weights["0.W"])
