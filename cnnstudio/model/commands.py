@@ -1,0 +1,206 @@
+"""Undoable edit commands on a NetworkSpec (plain Python, no Qt).
+
+Each command checks itself against the spec it is applied to (``redo`` raises
+``EditError`` for a bad index or field name, ``LayerConfigError`` for an
+impossible value), remembers what it needs to undo, and never mutates a spec:
+``redo(spec) -> new spec`` and ``undo(spec) -> previous spec``. A command that
+makes the network *invalid* (a pool too big for its input) is allowed: the editor
+shows the problem, it never blocks editing. Modelled on orange-canvas-core's
+``document/commands.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Any
+
+from cnnstudio.engine.errors import LayerConfigError
+from cnnstudio.model.errors import EditError
+from cnnstudio.model.spec import InputSpec, LayerSpec, NetworkSpec
+
+
+class Command:
+    """Base class. ``text`` ("Add Conv2D") is set by ``redo`` and shown as "Undo Add Conv2D"."""
+
+    text: str = "Edit"
+
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
+        raise NotImplementedError
+
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        raise NotImplementedError
+
+
+def _check_index(spec: NetworkSpec, index: Any, what: str, allow_end: bool = False) -> int:
+    n = len(spec.layers) + (1 if allow_end else 0)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+        where = f"0..{n - 1}" if n else "none: the network has no layers"
+        raise EditError(f"{what}: layer index {index!r} is out of range (valid: {where})")
+    return index
+
+
+def _check_layer(layer: Any, what: str) -> LayerSpec:
+    if not isinstance(layer, LayerSpec):
+        raise EditError(f"{what}: expected a LayerSpec, got {type(layer).__name__}")
+    layer.check()  # LayerConfigError for an impossible value
+    return layer.copy()
+
+
+def _replace(spec: NetworkSpec, layers: list[LayerSpec]) -> NetworkSpec:
+    return NetworkSpec(spec.name, spec.input, layers)
+
+
+@dataclass
+class AddLayer(Command):
+    """Insert ``layer`` so that it ends up at ``index`` (``len(layers)`` appends)."""
+
+    index: int
+    layer: LayerSpec
+
+    def redo(self, spec):
+        i = _check_index(spec, self.index, "Add layer", allow_end=True)
+        layer = _check_layer(self.layer, "Add layer")
+        self.text = f"Add {layer.type}"
+        return _replace(spec, spec.layers[:i] + [layer] + spec.layers[i:])
+
+    def undo(self, spec):
+        return _replace(spec, spec.layers[:self.index] + spec.layers[self.index + 1:])
+
+
+@dataclass
+class RemoveLayer(Command):
+    index: int
+    _removed: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        i = _check_index(spec, self.index, "Remove layer")
+        self._removed = spec.layers[i].copy()
+        self.text = f"Remove {self._removed.type}"
+        return _replace(spec, spec.layers[:i] + spec.layers[i + 1:])
+
+    def undo(self, spec):
+        return _replace(spec, spec.layers[:self.index] + [self._removed.copy()] + spec.layers[self.index:])
+
+
+@dataclass
+class MoveLayer(Command):
+    """Move the layer at ``src`` so that it ends up at ``dst`` (an index in the result)."""
+
+    src: int
+    dst: int
+
+    @staticmethod
+    def _move(layers: list[LayerSpec], a: int, b: int) -> list[LayerSpec]:
+        layers = list(layers)
+        layers.insert(b, layers.pop(a))
+        return layers
+
+    def redo(self, spec):
+        _check_index(spec, self.src, "Move layer")
+        _check_index(spec, self.dst, "Move layer")
+        self.text = f"Move {spec.layers[self.src].type}"
+        return _replace(spec, self._move(spec.layers, self.src, self.dst))
+
+    def undo(self, spec):
+        return _replace(spec, self._move(spec.layers, self.dst, self.src))
+
+
+@dataclass
+class DuplicateLayer(Command):
+    """Insert a copy of the layer at ``index`` right after it."""
+
+    index: int
+
+    def redo(self, spec):
+        i = _check_index(spec, self.index, "Duplicate layer")
+        self.text = f"Duplicate {spec.layers[i].type}"
+        return _replace(spec, spec.layers[:i + 1] + [spec.layers[i].copy()] + spec.layers[i + 1:])
+
+    def undo(self, spec):
+        return _replace(spec, spec.layers[:self.index + 1] + spec.layers[self.index + 2:])
+
+
+@dataclass
+class SetLayerConfig(Command):
+    """Set one hyperparameter ``field`` of the layer at ``index`` to ``value``."""
+
+    index: int
+    field: str
+    value: Any
+    _old: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        i = _check_index(spec, self.index, "Change hyperparameter")
+        layer = spec.layers[i]
+        if self.field not in layer.config:
+            names = ", ".join(layer.config) or "none"
+            raise EditError(f"layer {i + 1} {layer.type} has no hyperparameter {self.field!r}; "
+                            f"its hyperparameters are: {names}")
+        new = layer.with_config(**{self.field: self.value})
+        new.check()  # refuse filters=0 etc. with the LayerConfigError message
+        if self._old is None:  # keep the first old value when merged spin-box steps re-run redo
+            self._old = layer.copy()
+        self.text = f"Change {layer.type} {self.field}"
+        return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
+
+    def undo(self, spec):
+        return _replace(spec, spec.layers[:self.index] + [self._old.copy()] + spec.layers[self.index + 1:])
+
+    def merges_with(self, other: Command) -> bool:
+        return isinstance(other, SetLayerConfig) and (other.index, other.field) == (self.index, self.field)
+
+
+@dataclass
+class SetInput(Command):
+    height: int
+    width: int
+    channels: int
+    _old: InputSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        new = InputSpec(self.height, self.width, self.channels)  # LayerConfigError("Input", ...) if impossible
+        self._old = spec.input
+        self.text = f"Change input to {new.display()}"
+        return NetworkSpec(spec.name, new, [layer.copy() for layer in spec.layers])
+
+    def undo(self, spec):
+        return NetworkSpec(spec.name, self._old, [layer.copy() for layer in spec.layers])
+
+
+@dataclass
+class ReplaceNetwork(Command):
+    """Replace the whole network (load a template)."""
+
+    spec: NetworkSpec
+    _old: NetworkSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        if not isinstance(self.spec, NetworkSpec):
+            raise EditError(f"Replace network: expected a NetworkSpec, got {type(self.spec).__name__}")
+        for i, layer in enumerate(self.spec.layers):
+            try:
+                layer.check()
+            except LayerConfigError as exc:
+                raise EditError(f"Replace network: layer {i + 1} {exc}") from exc
+        self._old = spec.copy()
+        self.text = f"Load {self.spec.name}"
+        return self.spec.copy()
+
+    def undo(self, spec):
+        return self._old.copy()
+
+
+@dataclass
+class RenameNetwork(Command):
+    name: str
+    _old: str = dc_field(default="", init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise EditError(f"Rename network: the name must be a non-empty string, got {self.name!r}")
+        self._old = spec.name
+        self.text = "Rename network"
+        return spec.with_name(self.name)
+
+    def undo(self, spec):
+        return spec.with_name(self._old)
