@@ -1,0 +1,369 @@
+"""The training panel: data and hyperparameters, run controls, progress, health messages.
+
+A view of AppState and of its TrainingController: it reads the form into a
+TrainingConfig, forwards button presses, and shows what the controller reports.
+The plots widget it owns (``panel.plots``) goes into the window's plots dock.
+Questions and errors go through ``ask_stop_training`` / ``show_error`` so tests
+can answer them by monkeypatching.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtCore import QEvent, QObject
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                             QGroupBox, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+                             QVBoxLayout, QWidget)
+
+from cnnstudio.gui.training import runtools
+from cnnstudio.gui.training.controller import TrainingController, TrainingSetupError
+from cnnstudio.gui.training.health_view import HealthView
+from cnnstudio.gui.training.plots import TrainingPlots
+
+#: (label, source) offered in the dataset picker; None entries open a file/folder dialog.
+DATASETS = [
+    ("Bundled sample (5,000 MNIST digits)", "sample"),
+    ("MNIST (download, 11 MB)", "mnist"),
+    ("Fashion-MNIST (download, 30 MB)", "fashion-mnist"),
+    ("KMNIST (download, 20 MB)", "kmnist"),
+    ("CIFAR-10 (download, 160 MB)", "cifar10"),
+    ("File: .npz, IDX or CSV...", "<file>"),
+    ("Folder of class sub-folders...", "<folder>"),
+]
+READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
+
+
+class TrainingPanel(QWidget):
+    """Form + buttons + progress + health. ``window``: its close event stops training cleanly."""
+
+    def __init__(self, state: Any, window: QWidget | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.state = state
+        self.plots = TrainingPlots()
+        self.controller = TrainingController(state, self.plots, parent=self)
+        self.health = HealthView()
+        self._custom_source: str | None = None
+        self._shown_project: tuple | None = None
+        self._build()
+        self._connect()
+        self._update_buttons()
+        self._on_project_changed()
+        if window is not None:
+            window.installEventFilter(self)
+
+    # ---- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        inner = QWidget()
+        col = QVBoxLayout(inner)
+        col.addWidget(self._data_group())
+        col.addWidget(self._hyper_group())
+        col.addWidget(self._buttons())
+        col.addWidget(self._progress())
+        self.hint = QLabel(READ_ONLY_HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #8a6d00; font-weight: bold;")
+        self.hint.setVisible(False)
+        col.addWidget(self.hint)
+        col.addWidget(self.health)
+        col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    def _data_group(self) -> QGroupBox:
+        box = QGroupBox("Data")
+        form = QFormLayout(box)
+        self.dataset = QComboBox()
+        for label, source in DATASETS:
+            self.dataset.addItem(label, source)
+        self.dataset.setToolTip("The bundled sample works offline; the others are downloaded on first use.")
+        form.addRow("Dataset", self.dataset)
+        self.source_label = QLabel("")
+        self.source_label.setWordWrap(True)
+        form.addRow(self.source_label)
+        self.val_fraction = _dspin(0.05, 0.5, 0.1, 2, 0.05)
+        self.val_fraction.setToolTip("Fraction held out for validation when a dataset comes unsplit "
+                                     "(files, folders). The sample and the standard datasets have fixed splits.")
+        form.addRow("Validation split", self.val_fraction)
+        return box
+
+    def _hyper_group(self) -> QGroupBox:
+        box = QGroupBox("Training")
+        form = QFormLayout(box)
+        d = runtools.make_config()
+        self.epochs = _spin(1, 1000, d.epochs)
+        self.batch_size = _spin(1, 4096, d.batch_size)
+        self.optimizer = QComboBox()
+        self.optimizer.addItem("Adam", "adam")
+        self.optimizer.addItem("SGD with momentum", "sgd")
+        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(d.optimizer)))
+        self.lr = _dspin(1e-6, 10.0, d.lr, 6, 1e-4)
+        self.lr.setToolTip("Can be changed while training runs: it takes effect at the next batch.")
+        self.schedule = QComboBox()
+        for name in ("constant", "step", "cosine"):
+            self.schedule.addItem(name, name)
+        self.schedule.setCurrentIndex(max(0, self.schedule.findData(getattr(d, "schedule", "constant"))))
+        self.weight_decay = _dspin(0.0, 1.0, getattr(d, "weight_decay", 0.0), 6, 1e-4)
+        self.augment = QCheckBox("Augment: random shift, small rotation, noise")
+        self.augment.setChecked(bool(getattr(d, "augment", False)))
+        self.augment.setToolTip("Can be switched while training runs: it takes effect at the next batch.")
+        self.seed = _spin(0, 2**31 - 1, getattr(d, "seed", 0))
+        self.backend = QComboBox()
+        self.backend.addItem("NumPy (CPU)", "numpy")
+        self.backend.addItem("CuPy (NVIDIA GPU)", "cupy")
+        self._set_cupy_availability()
+        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size),
+                              ("Optimizer", self.optimizer), ("Learning rate", self.lr),
+                              ("Schedule", self.schedule), ("Weight decay", self.weight_decay),
+                              ("", self.augment), ("Seed", self.seed), ("Backend", self.backend)):
+            form.addRow(label, widget)
+        return box
+
+    def _set_cupy_availability(self) -> None:
+        try:
+            from cnnstudio.engine.backend import cupy_status
+            available, reason = cupy_status()
+        except Exception as exc:  # noqa: BLE001 - the reason is shown, never a crash
+            available, reason = False, str(exc)
+        item = self.backend.model().item(1)
+        item.setEnabled(available)
+        item.setToolTip(reason)
+        self.backend.setToolTip(reason)
+        self.backend_reason = reason
+
+    def _buttons(self) -> QWidget:
+        w = QWidget()
+        grid = QGridLayout(w)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.stop_button = QPushButton("Stop")
+        self.step_button = QPushButton("Step")
+        self.step_button.setToolTip("Train exactly one batch, then pause")
+        self.epoch_button = QPushButton("+1 epoch")
+        self.epoch_button.setToolTip("Train one more epoch than planned")
+        for i, b in enumerate((self.start_button, self.pause_button, self.resume_button,
+                               self.stop_button, self.step_button, self.epoch_button)):
+            grid.addWidget(b, i // 3, i % 3)
+        return w
+
+    def _progress(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.epoch_progress = QProgressBar()
+        self.run_progress = QProgressBar()
+        self.speed_label = QLabel("Not started.")
+        self.speed_label.setWordWrap(True)
+        form.addRow("Epoch", self.epoch_progress)
+        form.addRow("Run", self.run_progress)
+        form.addRow(self.speed_label)
+        return w
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(c.pause)
+        self.resume_button.clicked.connect(c.resume)
+        self.stop_button.clicked.connect(c.stop)
+        self.step_button.clicked.connect(self.step)
+        self.epoch_button.clicked.connect(self.add_epoch)
+        self.lr.editingFinished.connect(self._lr_edited)
+        self.augment.toggled.connect(self._augment_toggled)
+        self.dataset.activated.connect(self._dataset_chosen)
+        self.health.fixRequested.connect(self._apply_fix)
+        c.runningChanged.connect(self._on_running)
+        c.pausedChanged.connect(lambda _p: self._update_buttons())
+        c.progress.connect(self._on_progress)
+        c.epochFinished.connect(self._on_epoch)
+        c.finished.connect(self._on_finished)
+        c.failed.connect(lambda msg: self.show_error("Training stopped with an error", msg))
+        c.healthIssues.connect(self.health.add_issues)
+        c.lrChanged.connect(self._show_lr)
+        c.augmentationChanged.connect(self._show_augment)
+        self.state.projectChanged.connect(self._on_project_changed)
+
+    # ---- the form -------------------------------------------------------------------------------
+    def config(self) -> Any:
+        """The TrainingConfig the form describes."""
+        return runtools.make_config(
+            dataset=self.source(), val_fraction=self.val_fraction.value(), epochs=self.epochs.value(),
+            batch_size=self.batch_size.value(), optimizer=self.optimizer.currentData(), lr=self.lr.value(),
+            schedule=self.schedule.currentData(), weight_decay=self.weight_decay.value(),
+            augment=self.augment.isChecked(), seed=self.seed.value(), backend=self.backend.currentData())
+
+    def source(self) -> str:
+        data = self.dataset.currentData()
+        return self._custom_source or "sample" if data in ("<file>", "<folder>") else data
+
+    def _dataset_chosen(self, index: int) -> None:
+        kind = self.dataset.itemData(index)
+        if kind not in ("<file>", "<folder>"):
+            self._custom_source = None
+            self.source_label.setText("")
+            return
+        path = self.ask_data_path(kind)
+        if path:
+            self._custom_source = path
+            self.source_label.setText(path)
+        elif not self._custom_source:
+            self.dataset.setCurrentIndex(0)
+
+    def ask_data_path(self, kind: str) -> str | None:
+        if kind == "<folder>":
+            return QFileDialog.getExistingDirectory(self, "Folder with one sub-folder per class") or None
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset file", "",
+                                              "Datasets (*.npz *.csv *.gz *-ubyte *.idx*);;All files (*)")
+        return path or None
+
+    # ---- actions ------------------------------------------------------------------------------
+    def start(self, paused: bool = False, datasets: tuple | None = None) -> bool:
+        """Start a run from the form; a setup problem is shown in a dialog and nothing starts."""
+        self.health.clear()
+        try:
+            self.controller.start(self.config(), paused=paused, datasets=datasets)
+        except TrainingSetupError as exc:
+            self.show_error("Cannot start training", str(exc))
+            return False
+        self.speed_label.setText("Starting...")
+        return True
+
+    def step(self) -> None:
+        if self.controller.running:
+            self.controller.step()
+        elif self.start(paused=True):
+            self.controller.step()
+
+    def add_epoch(self) -> None:
+        try:
+            self.controller.add_epoch()
+        except TrainingSetupError as exc:
+            self.show_error("Cannot add an epoch", str(exc))
+
+    def _lr_edited(self) -> None:
+        cfg = self.controller.config
+        if self.controller.running and cfg is not None and abs(cfg.lr - self.lr.value()) > 1e-12:
+            self.controller.set_lr(self.lr.value())
+
+    def _augment_toggled(self, on: bool) -> None:
+        if self.controller.running and bool(getattr(self.controller.config, "augment", False)) != on:
+            self.controller.set_augmentation(on)
+
+    def _show_lr(self, lr: float) -> None:
+        self.lr.blockSignals(True)
+        self.lr.setValue(lr)
+        self.lr.blockSignals(False)
+
+    def _show_augment(self, on: bool) -> None:
+        self.augment.blockSignals(True)
+        self.augment.setChecked(on)
+        self.augment.blockSignals(False)
+
+    def _apply_fix(self, fix: Any) -> None:
+        try:
+            self.health.show_result(self.controller.apply_fix(fix))
+        except Exception as exc:  # noqa: BLE001 - e.g. the document refusing an edit: say why
+            self.show_error("The fix could not be applied", str(exc))
+
+    # ---- controller events -----------------------------------------------------------------------
+    def _on_running(self, running: bool) -> None:
+        self.hint.setVisible(running)
+        self.health.set_training(running)
+        for w in (self.dataset, self.val_fraction, self.epochs, self.batch_size, self.optimizer,
+                  self.schedule, self.weight_decay, self.seed, self.backend):
+            w.setEnabled(not running)  # fixed for a run; LR and augmentation stay live
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running, paused = self.controller.running, self.controller.paused
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running and not paused)
+        self.resume_button.setEnabled(running and paused)
+        self.stop_button.setEnabled(running)
+        self.step_button.setEnabled(not running or paused)
+        self.epoch_button.setEnabled(running or self.controller.trainer is not None)
+
+    def _on_progress(self, p: dict) -> None:
+        spe = p.get("steps_per_epoch") or 1
+        self.epoch_progress.setRange(0, spe)
+        self.epoch_progress.setValue((p.get("step_in_epoch") or 0) + 1)
+        self.run_progress.setRange(0, max(1, p["run_total"]))
+        self.run_progress.setValue(min(p["run_done"], p["run_total"]))
+        eta = p.get("eta_seconds")
+        eta_text = "" if eta is None else f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        loss = p.get("loss")
+        loss_text = "" if loss is None else f" · loss {loss:.4g}"
+        self.speed_label.setText(f"Epoch {(p.get('epoch') or 0) + 1} · "
+                                 f"{p.get('images_per_sec') or 0:,.0f} images/s{eta_text}{loss_text}")
+
+    def _on_epoch(self, record: dict) -> None:
+        val = record.get("val_acc")
+        val_text = "" if val is None else f", validation accuracy {val:.1%}"
+        self.speed_label.setText(f"Epoch {record['epoch']} done: training loss {record['train_loss']:.4g}{val_text}")
+
+    def _on_finished(self, reason: str) -> None:
+        done = len(self.controller.history["epochs"])
+        self.speed_label.setText({"completed": f"Finished: {done} epoch(s).",
+                                  "stopped": f"Stopped: {done} completed epoch(s) kept.",
+                                  "error": "Stopped by an error."}.get(reason, reason))
+        self._update_buttons()
+
+    def _on_project_changed(self) -> None:
+        """A different project was opened: show its saved run again (or clear the plots)."""
+        key = (getattr(self.state, "path", None), id(getattr(self.state, "project", None)))
+        if self.controller.running or key == self._shown_project:
+            return
+        self._shown_project = key
+        history = runtools.saved_history(self.state)
+        if history is None:
+            self.plots.clear()
+            return
+        self.plots.load_history(history.get("epochs", []), history.get("lr_changes", []))
+        self.controller.history = {**runtools.new_history(), **history}
+
+    # ---- closing while training -------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Close and self.controller.running:
+            if self.ask_stop_training() != "stop":
+                event.ignore()
+                return True
+            self.controller.shutdown()  # completed epochs are already in the AppState
+        return False
+
+    def ask_stop_training(self) -> str:
+        """"stop" or "cancel": the window is closing while training runs."""
+        self.controller.pause()
+        answer = QMessageBox.question(
+            self, "Training is running",
+            "Training is running. Stop it and close? The completed epochs are kept "
+            "(you will be asked whether to save them); the current epoch is lost.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Yes:
+            return "stop"
+        self.controller.resume()
+        return "cancel"
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+
+def _spin(lo: int, hi: int, value: int) -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(int(value))
+    return s
+
+
+def _dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setDecimals(decimals)
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(float(value))
+    return s
