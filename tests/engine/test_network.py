@@ -162,3 +162,86 @@ def test_dropout_is_identity_at_inference():
     net = Network([Dense(50), Dropout(0.5), Dense(2), Softmax()], (10,), seed=0)
     x = np.ones((4, 10), np.float32)
     np.testing.assert_array_equal(net.forward(x), net.forward(x))
+
+
+# ---- convolutional networks ---------------------------------------------------
+from cnnstudio.engine.layers import BatchNorm, Conv2D, MaxPool2D  # noqa: E402
+
+
+def conv_net(dtype=np.float32, seed=0, bn=False):
+    layers = [Conv2D(3, (3, 2), stride=1, padding="same"), *([BatchNorm()] if bn else []), ReLU(),
+              MaxPool2D(2), Flatten(), Dense(4), Softmax()]
+    return Network(layers, (2, 6, 5), dtype=dtype, seed=seed)
+
+
+def naive_conv_same(x, w, b):
+    """x: (N, C, H, W), w: (F, C, kh, kw); TensorFlow 'same' (extra pad after), stride 1."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    xp = np.zeros((n, c, h + kh - 1, wd + kw - 1))
+    xp[:, :, top:top + h, left:left + wd] = x
+    out = np.zeros((n, f, h, wd))
+    for i in range(h):
+        for j in range(wd):
+            out[:, :, i, j] = np.einsum("nckl,fckl->nf", xp[:, :, i:i + kh, j:j + kw], w) + b
+    return out
+
+
+def test_conv_forward_activations_equal_naive_nchw_computation():
+    net = conv_net()
+    x = np.random.default_rng(3).normal(size=(4, 2, 6, 5)).astype(np.float32)
+    w = net.get_weights()
+    conv = naive_conv_same(x, w["0.W"], w["0.b"])
+    relu = np.maximum(conv, 0)
+    pool = relu[:, :, :6, :4].reshape(4, 3, 3, 2, 2, 2).max(axis=(3, 5))
+    flat = pool.reshape(4, -1)
+    logits = flat @ w["4.W"] + w["4.b"]
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    expected = [conv, relu, pool, flat, logits, e / e.sum(1, keepdims=True)]
+    acts = net.forward_activations(x)
+    assert [a.shape for a in acts] == [(4, 3, 6, 5), (4, 3, 6, 5), (4, 3, 3, 2), (4, 18), (4, 4), (4, 4)]
+    for got, want in zip(acts, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(net.forward(x), expected[-1], rtol=1e-5, atol=1e-6)
+
+
+class GradRecorder:
+    """An optimizer that only records the gradients (so the weights stay put)."""
+
+    def step(self, params_and_grads, lr):
+        self.grads = {name: g.copy() for name, _, g in params_and_grads}
+
+
+def test_whole_network_gradient_matches_finite_differences():
+    net = conv_net(dtype=np.float64, bn=True)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 2, 6, 5))
+    y = np.array([0, 3, 1])
+    rec = GradRecorder()
+    net.train_step(x, y, rec, 0.0)
+    params = {name: p for name, p, _ in net.parameters()}
+    eps = 1e-6
+    for name in ["0.W", "0.b", "1.gamma", "1.beta", "5.W", "5.b"]:
+        p = params[name].reshape(-1)
+        for idx in rng.choice(p.size, size=min(4, p.size), replace=False):
+            old = p[idx]
+            p[idx] = old + eps
+            up, _ = net.train_step(x, y, GradRecorder(), 0.0)
+            p[idx] = old - eps
+            down, _ = net.train_step(x, y, GradRecorder(), 0.0)
+            p[idx] = old
+            numeric = (up - down) / (2 * eps)
+            assert rec.grads[name].reshape(-1)[idx] == pytest.approx(numeric, rel=1e-4, abs=1e-8), name
+
+
+def test_batchnorm_state_is_part_of_the_weights():
+    net = conv_net(bn=True)
+    w = net.get_weights()
+    assert {"1.running_mean", "1.running_var", "1.gamma", "1.beta"} <= set(w)
+    x = np.random.default_rng(0).normal(size=(8, 2, 6, 5)).astype(np.float32)
+    net.train_step(x, np.zeros(8, int), SGD(), 0.01)
+    assert not np.array_equal(net.get_weights()["1.running_mean"], w["1.running_mean"])
+    other = conv_net(bn=True, seed=3)
+    other.set_weights(net.get_weights())
+    np.testing.assert_array_equal(other.forward(x), net.forward(x))

@@ -156,7 +156,7 @@ def test_huge_lr_is_flagged_and_last_good_weights_kept():
 
 def test_threads_option_trains_identically():
     a = make_trainer(epochs=1, threads=1)
-    b = make_trainer(epochs=1)
+    b = make_trainer(epochs=1, threads=None)
     list(a.run())
     list(b.run())
     for k, v in a.network.get_weights().items():
@@ -169,6 +169,8 @@ def test_bad_inputs_are_explained():
         Trainer(make_net(), SGD(), x, y[:9])
     with pytest.raises(ValueError, match="x_val and y_val"):
         Trainer(make_net(), SGD(), x, y, x_val=x)
+    with pytest.raises(ValueError, match="threads"):
+        Trainer(make_net(), SGD(), x, y, threads="many")
 
 
 def test_evaluate_confusion_on_a_crafted_example():
@@ -189,3 +191,22 @@ def test_evaluate_confusion_on_a_crafted_example():
     assert evaluate(net, x, y, num_classes=4).confusion.shape == (4, 4)
     with pytest.raises(ValueError, match="class 3 is outside"):
         evaluate(net, x, np.array([0, 1, 3, 2, 2]))
+
+
+def test_conv_network_repeatable_and_learns():
+    from cnnstudio.engine.layers import Conv2D, MaxPool2D
+
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 1, 6, 6)).astype(np.float32)
+    y = (x[:, 0, :3].sum((1, 2)) > x[:, 0, 3:].sum((1, 2))).astype(np.int64)  # top half brighter?
+
+    def train():
+        net = Network([Conv2D(4, 3, padding="same"), ReLU(), MaxPool2D(2), Flatten(), Dropout(0.1),
+                       Dense(2), Softmax()], (1, 6, 6), seed=2)
+        tr = Trainer(net, Adam(), x, y, batch_size=16, epochs=8, lr=0.01, seed=2)
+        return [r for r in tr.run() if isinstance(r, EpochReport)], net.get_weights()
+
+    (ep_a, w_a), (ep_b, w_b) = train(), train()
+    for k in w_a:
+        np.testing.assert_array_equal(w_a[k], w_b[k])
+    assert ep_a[-1].train_loss < 0.7 * ep_a[0].train_loss
