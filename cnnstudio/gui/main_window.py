@@ -1,39 +1,73 @@
-"""The main window: the network editor in the centre, panels in docks around it."""
+"""The main window: the network editor in the centre, panels in docks around it.
+
+Menus and the status bar are views of AppState like every other widget. The
+questions the window asks (unsaved changes, file names) go through small
+methods (``ask_unsaved``, ``ask_open_path``, ``ask_save_path``, ``show_error``)
+so tests can answer them by monkeypatching.
+"""
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+import os
 
+from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtGui import QCloseEvent
+from PyQt6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+
+from cnnstudio.gui.editor.editor import NetworkEditor
+from cnnstudio.gui.editor.menus import FileMenus
 from cnnstudio.gui.state import AppState
 
 #: (object name, title, area) of every dock; panels replace the placeholders.
+#: All tabbed on the right by default so the editor keeps the full height at 1280x800;
+#: people can drag them anywhere and the layout is remembered.
 DOCKS = [
     ("trainingDock", "Training", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("datasetDock", "Dataset", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("plotsDock", "Plots", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("featureMapsDock", "Feature maps", Qt.DockWidgetArea.RightDockWidgetArea),
     ("drawingDock", "Draw", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("plotsDock", "Plots", Qt.DockWidgetArea.BottomDockWidgetArea),
-    ("featureMapsDock", "Feature maps", Qt.DockWidgetArea.BottomDockWidgetArea),
-    ("evaluationDock", "Evaluation", Qt.DockWidgetArea.BottomDockWidgetArea),
+    ("evaluationDock", "Evaluation", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("datasetDock", "Dataset", Qt.DockWidgetArea.RightDockWidgetArea),
 ]
+DOCK_WIDTH = 400
+PROJECT_FILTER = "CNN Studio projects (*.cnnproj);;All files (*)"
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
 class MainWindow(QMainWindow):
-    """Editor in the centre; training, plots, feature maps, drawing, evaluation, dataset docks."""
+    """Editor in the centre; training, plots, feature maps, drawing, evaluation, dataset docks.
 
-    def __init__(self, state: AppState | None = None, parent: QWidget | None = None):
+    ``settings``: where geometry, dock layout and recent files live (tests pass their own).
+    """
+
+    def __init__(self, state: AppState | None = None, parent: QWidget | None = None,
+                 settings: QSettings | None = None):
         super().__init__(parent)
         self.state = state if state is not None else AppState(self)
+        self.settings = settings if settings is not None else QSettings()
         self.setWindowTitle("CNN Studio")
         self.resize(1280, 800)
         self.docks: dict[str, QDockWidget] = {}
-        self.setCentralWidget(QLabel("Network editor"))
+        self.editor = NetworkEditor(self.state)
+        self.setCentralWidget(self.editor)
         self._make_docks()
+        self.menus = FileMenus(self)
+        self._make_status_bar()
 
         # --- panels: each GUI engineer adds one line here ---
+        from cnnstudio.gui.training.panel import TrainingPanel  # noqa: E402 - panel (G2): training + plots
+        self.training_panel = TrainingPanel(self.state, window=self); self.set_dock_widget("trainingDock", self.training_panel); self.set_dock_widget("plotsDock", self.training_panel.plots)  # noqa: E702
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
         # --- end of panels ---
 
+        self.state.networkChanged.connect(self._update_status)
+        self.state.projectChanged.connect(self._update_title)
+        self.editor.viewChanged.connect(self._update_status)
+        self._update_status()
+        self._update_title()
+        self.restore_layout()
+
+    # ---- docks --------------------------------------------------------------
     def _make_docks(self) -> None:
         first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
         for name, title, area in DOCKS:
@@ -48,9 +82,126 @@ class MainWindow(QMainWindow):
             self.docks[name] = dock
         for dock in first_in_area.values():
             dock.raise_()
+        self.resizeDocks([self.docks["trainingDock"]], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     def set_dock_widget(self, name: str, widget: QWidget) -> None:
         """Put a panel into the dock called ``name`` (one of DOCKS), replacing the placeholder."""
         if name not in self.docks:
             raise KeyError(f"No dock named {name!r}; the docks are: {', '.join(self.docks)}")
         self.docks[name].setWidget(widget)
+
+    # ---- status and title ---------------------------------------------------
+    def _make_status_bar(self) -> None:
+        self.totals_label = QLabel()
+        self.file_label = QLabel()
+        self.statusBar().addWidget(self.totals_label, 1)
+        self.statusBar().addPermanentWidget(self.file_label)
+
+    def _update_status(self) -> None:
+        view = self.editor.view
+        params = "?" if view.total_params is None else f"{view.total_params:,}"
+        macs = "?" if view.multiply_adds is None else f"{view.multiply_adds:,}"
+        problems = f"  |  {len(view.problems)} problem(s)" if view.problems else ""
+        self.totals_label.setText(f"Total params: {params}  |  Multiply-adds per image: {macs}{problems}")
+
+    def _update_title(self) -> None:
+        name = os.path.basename(self.state.path) if self.state.path else "untitled"
+        dirty = "*" if self.state.is_dirty() else ""
+        self.file_label.setText(f"{self.state.path or 'not saved yet'}{dirty}")
+        self.setWindowTitle(f"{name}{dirty} - CNN Studio")
+        self.menus.update_actions()
+
+    # ---- questions (monkeypatched in tests) ------------------------------------
+    def ask_unsaved(self) -> str:
+        """SAVE, DISCARD or CANCEL for unsaved changes."""
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "The project has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        return {QMessageBox.StandardButton.Save: SAVE, QMessageBox.StandardButton.Discard: DISCARD}.get(answer, CANCEL)
+
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_dir(), PROJECT_FILTER)
+        return path or None
+
+    def ask_save_path(self) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", self._last_dir(), PROJECT_FILTER)
+        if path and not os.path.splitext(path)[1]:
+            path += ".cnnproj"
+        return path or None
+
+    def show_error(self, title: str, message: str) -> None:
+        QMessageBox.critical(self, title, message)
+
+    def _last_dir(self) -> str:
+        return os.path.dirname(self.state.path) if self.state.path else os.path.expanduser("~")
+
+    # ---- file actions ---------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """True when it is fine to throw the current project away (saved, discarded or clean)."""
+        if not self.state.is_dirty():
+            return True
+        answer = self.ask_unsaved()
+        if answer == SAVE:
+            return self.save()
+        return answer == DISCARD
+
+    def new_from_template(self, name: str) -> bool:
+        if not self.maybe_save():
+            return False
+        self.state.new_project(name)
+        return True
+
+    def open_path(self, path: str | None = None) -> bool:
+        """Open ``path`` (or ask); a broken file shows the loader's error and changes nothing."""
+        if not self.maybe_save():
+            return False
+        path = path or self.ask_open_path()
+        if not path:
+            return False
+        try:
+            self.state.open(path)
+        except Exception as exc:  # the loader names the file and the problem; show it as is
+            self.show_error("Cannot open project", str(exc))
+            return False
+        self.menus.add_recent(path)
+        return True
+
+    def save(self) -> bool:
+        if self.state.path is None:
+            return self.save_as()
+        return self._save_to(self.state.path)
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.state.save(path)
+        except Exception as exc:  # disk full, permissions: say so, keep the project open
+            self.show_error("Cannot save project", str(exc))
+            return False
+        self.menus.add_recent(path)
+        return True
+
+    # ---- layout persistence -------------------------------------------------------
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        event.accept()

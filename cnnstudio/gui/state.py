@@ -12,6 +12,7 @@ the small placeholders at the bottom of this module keep the window importable.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable
 
@@ -90,7 +91,7 @@ class AppState(QObject):
             raise RuntimeError("Opening project files needs cnnstudio.project.file, which is not available yet")
         project = load_project(path)  # raises ProjectFileError with the loader's message
         weights = getattr(project, "weights", None) or None
-        self._replace(_make_document(project.spec), project=project, path=os.fspath(path), weights=weights)
+        self._replace(_make_document(project.network), project=project, path=os.fspath(path), weights=weights)
 
     def save(self, path: str | None = None) -> str:
         """Save to ``path`` (or the current path); returns the path written."""
@@ -108,15 +109,10 @@ class AppState(QObject):
         return target
 
     def _project_for_save(self) -> Any:
-        fields = {"spec": self.spec, "weights": self.weights or {}}
-        if self.project is not None:
-            for name in ("history", "training_config", "dataset"):
-                if hasattr(self.project, name):
-                    fields[name] = getattr(self.project, name)
-        try:
-            return Project(**fields)
-        except TypeError:  # older/newer Project without some fields: keep only what it accepts
-            return Project(spec=self.spec, weights=self.weights or {})
+        """The Project to write: the current network and weights, other fields kept from the loaded one."""
+        if self.project is None:
+            return Project(network=self.spec, weights=self.weights or None)
+        return dataclasses.replace(self.project, network=self.spec, weights=self.weights or None)
 
     def _replace(self, document: Any, project: Any, path: str | None, weights: dict | None) -> None:
         if self.document is not None:

@@ -1,0 +1,114 @@
+"""The network editor: palette | canvas | inspector over problems, all views of AppState."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from cnnstudio.gui.editor import edits
+from cnnstudio.gui.editor.canvas import EditorCanvas
+from cnnstudio.gui.editor.inspector import Inspector
+from cnnstudio.gui.editor.palette import LayerPalette
+from cnnstudio.gui.editor.problems import ProblemsList
+from cnnstudio.gui.editor.view_model import NetworkView, describe
+from cnnstudio.gui.state import AppState
+
+READ_ONLY_HINT = "Stop training to edit the network"
+
+
+class NetworkEditor(QWidget):
+    """Rebuilds every view from ``state.document.spec`` on ``networkChanged``.
+
+    ``selected`` is view state only: -1 = the Input block, -2 = nothing.
+    """
+
+    viewChanged = pyqtSignal()
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.selected = -2
+        self.view = NetworkView()
+        self.palette = LayerPalette()
+        self.canvas = EditorCanvas(state)
+        self.inspector = Inspector(state)
+        self.problems = ProblemsList()
+        self.hint = QLabel(READ_ONLY_HINT)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("background: #fff3cd; color: #664d03; padding: 4px; font-weight: bold")
+        self.hint.setVisible(False)
+        self._build_layout()
+        self.palette.appendRequested.connect(self.append_layer)
+        self.canvas.selectRequested.connect(self.select)
+        self.problems.selectRequested.connect(self.select)
+        state.networkChanged.connect(self.refresh)
+        state.trainingStateChanged.connect(self._on_training)
+        self.refresh()
+
+    def _build_layout(self) -> None:
+        centre = QWidget()
+        col = QVBoxLayout(centre)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.hint)
+        col.addWidget(self.canvas)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.inspector)
+        right.addWidget(self.problems)
+        right.setSizes([300, 120])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.palette)
+        split.addWidget(centre)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([150, 700, 250])
+        split.setChildrenCollapsible(False)
+        self.splitter = split
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+    # ---- views ------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw cards, problems and inspector from the document's spec."""
+        spec = self.state.document.spec
+        self.view = describe(spec)
+        if self.selected >= len(spec.layers):
+            self.selected = len(spec.layers) - 1 if spec.layers else -2
+        self.canvas.refresh(self.view, self.selected)
+        self.problems.show_problems(self.view.problems)
+        self._show_inspector()
+        self.viewChanged.emit()
+
+    def select(self, index: int) -> None:
+        self.selected = index
+        for card in self.canvas.cards:
+            card.selected = card.info.index == index
+            card.update()
+        self.canvas.selected = index
+        self._show_inspector()
+
+    def _show_inspector(self) -> None:
+        problem = self.view.problem
+        text = ""
+        if problem is not None and problem.index == self.selected:
+            text = problem.message + (f"\nFix: {problem.fix}" if problem.fix else "")
+        self.inspector.show_layer(self.selected, text)
+
+    def _on_training(self, running: bool) -> None:
+        self.hint.setVisible(running)
+        self.palette.setEnabled(not running)
+        self._show_inspector()
+
+    # ---- edits ------------------------------------------------------------------
+    def append_layer(self, type_name: str) -> None:
+        if getattr(self.state.document, "read_only", False):
+            return
+        edits.append_layer(self.state.document, type_name)
+        self.select(len(self.state.document.spec.layers) - 1)
+
+    def delete_selected(self) -> None:
+        self.canvas.delete_selected()
+
+    def duplicate_selected(self) -> None:
+        self.canvas.duplicate_selected()

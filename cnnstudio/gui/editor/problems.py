@@ -1,0 +1,45 @@
+"""The problems list: what is wrong with the network and how to fix it; click to select the block."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QWidget
+
+from cnnstudio.gui.editor.view_model import Problem
+
+INDEX_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProblemsList(QListWidget):
+    """One row per problem (the model reports the first); emits ``selectRequested(layer_index)``."""
+
+    selectRequested = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAlternatingRowColors(False)
+        self.itemClicked.connect(self._on_click)
+        self.show_problems([])
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        self.clear()
+        if not problems:
+            item = QListWidgetItem("No problems: every shape fits.")
+            item.setForeground(QColor("#2e7d32"))
+            item.setData(INDEX_ROLE, None)
+            self.addItem(item)
+            return
+        for p in problems:
+            text = p.message if not p.fix else f"{p.message}\nFix: {p.fix}"
+            item = QListWidgetItem(text)
+            item.setForeground(QColor("#b71c1c"))
+            item.setData(INDEX_ROLE, p.index)
+            item.setToolTip(text)
+            self.addItem(item)
+
+    def _on_click(self, item: QListWidgetItem) -> None:
+        index = item.data(INDEX_ROLE)
+        if index is not None:
+            self.selectRequested.emit(int(index))

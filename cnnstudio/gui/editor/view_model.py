@@ -1,0 +1,157 @@
+"""What the editor draws, computed from the spec alone (never from widget state).
+
+``describe(spec)`` turns a NetworkSpec into one ``CardInfo`` per block (the
+Input first) plus totals and the first problem, using the model's
+``infer_shapes``. Shapes are shown as ``H x W x C`` (or ``F`` for vectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnstudio.engine.layers import LAYER_TYPES
+
+try:
+    from cnnstudio.model.shapes import infer_shapes
+except ImportError:  # pragma: no cover - until the model lands
+    infer_shapes = None  # type: ignore[assignment]
+
+OK, ERROR, UNKNOWN = "ok", "error", "unknown"
+
+
+@dataclass
+class CardInfo:
+    """One block on the canvas. ``index`` is the layer index, -1 for the Input block."""
+
+    index: int
+    type_name: str
+    summary: str
+    shape_text: str
+    params: int | None
+    status: str = OK
+    tooltip: str = ""
+
+
+@dataclass
+class Problem:
+    """Something wrong with the network: which layer (None = input / whole network), what, how to fix it."""
+
+    index: int | None
+    layer_type: str
+    message: str
+    fix: str
+
+
+@dataclass
+class NetworkView:
+    cards: list[CardInfo] = field(default_factory=list)
+    total_params: int | None = 0
+    multiply_adds: int | None = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def problem(self) -> Problem | None:
+        """The first problem (the one drawn red), or None."""
+        return self.problems[0] if self.problems else None
+
+
+def format_shape(shape: Any) -> str:
+    """Engine shape (C, H, W) or (F,) -> display text ``H x W x C`` or ``F``."""
+    if shape is None:
+        return "?"
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h} x {w} x {c}"
+    return " x ".join(str(s) for s in shape)
+
+
+def layer_summary(type_name: str, config: dict[str, Any]) -> str:
+    cls = LAYER_TYPES.get(type_name)
+    if cls is None:
+        return ""
+    try:
+        return cls.from_config(dict(config)).summary()
+    except Exception:  # invalid hyperparameters: the problem list says why
+        return ", ".join(f"{k} {v}" for k, v in config.items())
+
+
+def layer_description(type_name: str) -> str:
+    cls = LAYER_TYPES.get(type_name)
+    return cls.description if cls is not None else ""
+
+
+def describe(spec: Any) -> NetworkView:
+    """Build the editor's view of ``spec`` (a NetworkSpec)."""
+    if infer_shapes is not None:
+        return _from_report(spec, infer_shapes(spec))
+    return _fallback(spec)
+
+
+def input_hwc(spec: Any) -> tuple[int, int, int]:
+    """(height, width, channels) of the spec's input."""
+    inp = spec.input
+    return tuple(inp.hwc) if hasattr(inp, "hwc") else tuple(inp)
+
+
+def _input_card(spec: Any) -> CardInfo:
+    h, w, c = input_hwc(spec)
+    return CardInfo(-1, "Input", f"{h} x {w} x {c} image", f"{h} x {w} x {c}", 0,
+                    tooltip="The network's input: height x width x channels")
+
+
+def _problem_tooltip(problem: Problem) -> str:
+    return f"{problem.message}\nFix: {problem.fix}" if problem.fix else problem.message
+
+
+def _from_report(spec: Any, report: Any) -> NetworkView:
+    view = NetworkView(cards=[_input_card(spec)])
+    view.problems = [Problem(p.index, p.layer_type, p.message, p.fix or "") for p in report.problems]
+    problem = view.problem
+    failed = problem.index if problem is not None and problem.index is not None else None
+    layers_info = list(getattr(report, "layers", []))
+    for i, layer in enumerate(spec.layers):
+        summary = layer_summary(layer.type, layer.config)
+        info = layers_info[i] if i < len(layers_info) else None
+        if failed is not None and i == failed:
+            known = info is not None and info.output_shape is not None
+            card = CardInfo(i, layer.type, summary, format_shape(info.output_shape) if known else "?",
+                            int(info.params) if known else None, ERROR, _problem_tooltip(problem))
+        elif info is None or info.output_shape is None:
+            card = CardInfo(i, layer.type, summary, "?", None, UNKNOWN,
+                            "Shape unknown until the problem above is fixed")
+        else:
+            card = CardInfo(i, layer.type, summary, format_shape(info.output_shape), int(info.params),
+                            tooltip=layer_description(layer.type))
+        view.cards.append(card)
+    view.total_params = int(report.total_params) if report.complete else None
+    view.multiply_adds = int(report.multiply_adds) if report.complete else None
+    return view
+
+
+def _fallback(spec: Any) -> NetworkView:
+    """Shape walk straight over the engine layers (used only until model.infer_shapes exists)."""
+    view = NetworkView(cards=[_input_card(spec)])
+    h, w, c = input_hwc(spec)
+    shape: tuple[int, ...] | None = (c, h, w)
+    total = macs = 0
+    for i, layer in enumerate(spec.layers):
+        summary = layer_summary(layer.type, layer.config)
+        if view.problem is not None:
+            view.cards.append(CardInfo(i, layer.type, summary, "?", None, UNKNOWN))
+            continue
+        try:
+            obj = LAYER_TYPES[layer.type].from_config(dict(layer.config))
+            params = obj.param_count(shape)
+            macs += obj.multiply_adds(shape)
+            shape = obj.output_shape(shape)
+        except Exception as exc:  # noqa: BLE001 - shown to the person, not swallowed
+            view.problems = [Problem(i, layer.type, f"layer {i + 1} {exc}", "")]
+            view.cards.append(CardInfo(i, layer.type, summary, "?", None, ERROR, str(exc)))
+            continue
+        total += params
+        view.cards.append(CardInfo(i, layer.type, summary, format_shape(shape), params))
+    view.total_params = None if view.problem else total
+    view.multiply_adds = None if view.problem else macs
+    return view
