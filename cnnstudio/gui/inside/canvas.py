@@ -96,7 +96,7 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(self._pen(width))
-        if len(pts) == 1:
+        if from_index == 0:  # the dot at the press, exactly as while drawing, so a redraw is identical
             painter.drawPoint(pts[0])
         for a, b in zip(pts[max(0, from_index - 1):], pts[max(1, from_index):]):
             painter.drawLine(a, b)
