@@ -36,6 +36,7 @@ class StepReport:
     ``images_per_sec`` is over the epoch so far, counting only time spent computing (not
     time the caller held the generator paused). ``layer_stats`` is None except every
     ``stats_every`` steps. ``finite`` is False when the loss became NaN or infinite.
+    ``batch_size`` is the number of samples in this batch (the last one may be smaller).
     """
 
     epoch: int
@@ -48,6 +49,7 @@ class StepReport:
     images_per_sec: float
     finite: bool
     layer_stats: list[LayerStats] | None = None
+    batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class Trainer:
         sums[3] += time.perf_counter() - t0
         report = StepReport(self.epoch, s, self.steps_per_epoch, self.global_step, loss, acc, lr,
                             sums[2] / max(sums[3], 1e-9), math.isfinite(loss),
-                            self.network.last_stats if collect else None)
+                            self.network.last_stats if collect else None, len(idx))
         self._step_in_epoch += 1
         self.global_step += 1
         return report

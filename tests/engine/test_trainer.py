@@ -36,6 +36,7 @@ def test_yields_steps_then_epoch_reports():
     assert [s.global_step for s in steps] == list(range(8))
     assert [s.step_in_epoch for s in steps] == [0, 1, 2, 3] * 2
     assert all(s.steps_per_epoch == 4 and s.finite and s.images_per_sec > 0 for s in steps)
+    assert [s.batch_size for s in steps[:4]] == [32, 32, 32, 4]
     epochs = [r for r in reports if isinstance(r, EpochReport)]
     assert [e.epoch for e in epochs] == [0, 1]
     assert epochs[0].val_loss is None
