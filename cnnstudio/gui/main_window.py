@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
         # --- panels: each GUI engineer adds one line here ---
         from cnnstudio.gui.training.panel import TrainingPanel  # noqa: E402 - panel (G2): training + plots
         self.training_panel = TrainingPanel(self.state, window=self); self.set_dock_widget("trainingDock", self.training_panel); self.set_dock_widget("plotsDock", self.training_panel.plots)  # noqa: E702
+        from cnnstudio.gui.inside import install_inside_panels  # noqa: E402 - panels (G3): feature maps + drawing
+        self.inspector = install_inside_panels(self)
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
         # --- end of panels ---
 
