@@ -49,3 +49,24 @@ def test_cupy_import_ok_but_cuda_call_fails(monkeypatch):
 def test_real_status_never_raises():
     ok, reason = cupy_status()
     assert isinstance(ok, bool) and reason
+
+
+@pytest.mark.skipif(not cupy_status()[0], reason="needs a working CuPy + CUDA device")
+def test_cupy_network_matches_numpy():
+    from cnnstudio.engine.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+    from cnnstudio.engine.network import Network
+    from cnnstudio.engine.optimizers import Adam
+
+    def net(xp):
+        return Network([Conv2D(4, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(3), Softmax()], (1, 6, 6), xp=xp)
+
+    cpu, gpu = net(np), net(get_backend("cupy").xp)
+    x = np.random.default_rng(0).random((5, 1, 6, 6)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1])
+    for _ in range(3):
+        lc, _ = cpu.train_step(x, y, Adam(), 0.01)
+        lg, _ = gpu.train_step(x, y, Adam(), 0.01)
+        assert lg == pytest.approx(lc, rel=1e-4)
+    for k, v in cpu.get_weights().items():
+        np.testing.assert_allclose(gpu.get_weights()[k], v, rtol=1e-3, atol=1e-5)
+    assert all(isinstance(a, np.ndarray) for a in gpu.forward_activations(x))
