@@ -4,6 +4,7 @@ with explained problems, templates, undoable edit commands and the training conf
 No Qt, no data, no project imports: only the engine below it.
 """
 
+from cnnstudio.model.build import build_network, build_optimizer, build_schedule
 from cnnstudio.model.commands import (AddLayer, Command, DuplicateLayer, MoveLayer, RemoveLayer, RenameNetwork,
                                       ReplaceNetwork, SetInput, SetLayerConfig)
 from cnnstudio.model.document import Document, DocumentEvent
@@ -14,8 +15,10 @@ from cnnstudio.model.problems import format_shape
 from cnnstudio.model.shapes import LayerShape, ShapeReport, infer_shapes, validate
 from cnnstudio.model.spec import FORMAT_VERSION, InputSpec, LayerSpec, NetworkSpec, default_config, known_layer_types
 from cnnstudio.model.templates import TEMPLATES, UnknownTemplateError, get_template
+from cnnstudio.model.training_config import TrainingConfig, TrainingConfigError
 
 __all__ = [
+    "build_network", "build_optimizer", "build_schedule", "TrainingConfig", "TrainingConfigError",
     "AddLayer", "Command", "DuplicateLayer", "MoveLayer", "RemoveLayer", "RenameNetwork", "ReplaceNetwork",
     "SetInput", "SetLayerConfig", "Document", "DocumentEvent", "TrainCheck", "check_trainable",
     "EditError", "ModelError", "ModelFormatError", "NetworkError", "NetworkProblem", "ReadOnlyError",
