@@ -6,7 +6,7 @@ No Qt, no data, no project imports: only the engine below it.
 
 from cnnstudio.model.build import build_network, build_optimizer, build_schedule
 from cnnstudio.model.commands import (AddLayer, Command, DuplicateLayer, MoveLayer, RemoveLayer, RenameNetwork,
-                                      ReplaceNetwork, SetInput, SetLayerConfig)
+                                      ReplaceLayer, ReplaceNetwork, SetInput, SetLayerConfig)
 from cnnstudio.model.document import Document, DocumentEvent
 from cnnstudio.model.errors import (EditError, ModelError, ModelFormatError, NetworkError, NetworkProblem,
                                     ReadOnlyError)
@@ -19,7 +19,8 @@ from cnnstudio.model.training_config import TrainingConfig, TrainingConfigError
 
 __all__ = [
     "build_network", "build_optimizer", "build_schedule", "TrainingConfig", "TrainingConfigError",
-    "AddLayer", "Command", "DuplicateLayer", "MoveLayer", "RemoveLayer", "RenameNetwork", "ReplaceNetwork",
+    "AddLayer", "Command", "DuplicateLayer", "MoveLayer", "RemoveLayer", "RenameNetwork",
+    "ReplaceLayer", "ReplaceNetwork",
     "SetInput", "SetLayerConfig", "Document", "DocumentEvent", "TrainCheck", "check_trainable",
     "EditError", "ModelError", "ModelFormatError", "NetworkError", "NetworkProblem", "ReadOnlyError",
     "format_shape", "LayerShape", "ShapeReport", "infer_shapes", "validate",

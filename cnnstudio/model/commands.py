@@ -151,6 +151,26 @@ class SetLayerConfig(Command):
 
 
 @dataclass
+class ReplaceLayer(Command):
+    """Put ``layer`` in place of the layer at ``index`` (e.g. change a block's type)."""
+
+    index: int
+    layer: LayerSpec
+    _old: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        i = _check_index(spec, self.index, "Replace layer")
+        new = _check_layer(self.layer, "Replace layer")
+        self._old = spec.layers[i].copy()
+        same = self._old.type == new.type
+        self.text = f"Change {new.type}" if same else f"Change {self._old.type} to {new.type}"
+        return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
+
+    def undo(self, spec):
+        return _replace(spec, spec.layers[:self.index] + [self._old.copy()] + spec.layers[self.index + 1:])
+
+
+@dataclass
 class SetInput(Command):
     height: int
     width: int

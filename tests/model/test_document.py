@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from cnnstudio.engine.errors import LayerConfigError
 from cnnstudio.model import EditError, LayerSpec, NetworkSpec, ReadOnlyError, get_template
 from cnnstudio.model.commands import (AddLayer, DuplicateLayer, MoveLayer, RemoveLayer, RenameNetwork,
-                                      ReplaceNetwork, SetInput, SetLayerConfig)
+                                      ReplaceLayer, ReplaceNetwork, SetInput, SetLayerConfig)
 from cnnstudio.model.document import Document
 
 
@@ -34,6 +34,8 @@ COMMANDS = [
     (lambda: SetInput(32, 32, 3), "Change input to 32 x 32 x 3", None),
     (lambda: ReplaceNetwork(get_template("lenet5")), "Load lenet5", None),
     (lambda: RenameNetwork("mine"), "Rename network", None),
+    (lambda: ReplaceLayer(2, LayerSpec("AvgPool2D")), "Change MaxPool2D to AvgPool2D",
+     ["Conv2D", "ReLU", "AvgPool2D", "Flatten", "Dense", "Softmax"]),
 ]
 
 
@@ -184,7 +186,7 @@ FIELD_VALUES = {"filters": [1, 3, 16], "units": [2, 7], "rate": [0.0, 0.9], "ker
 
 def draw_command(data, spec):
     n = len(spec.layers)
-    kinds = ["add", "input", "replace"] + (["remove", "move", "dup", "set"] if n else [])
+    kinds = ["add", "input", "replace"] + (["remove", "move", "dup", "set", "replace_layer"] if n else [])
     kind = data.draw(st.sampled_from(kinds))
     if kind == "add":
         return AddLayer(data.draw(st.integers(0, n)), data.draw(st.sampled_from(LAYER_CHOICES)))
@@ -199,6 +201,8 @@ def draw_command(data, spec):
         return MoveLayer(i, data.draw(st.integers(0, n - 1)))
     if kind == "dup":
         return DuplicateLayer(i)
+    if kind == "replace_layer":
+        return ReplaceLayer(i, data.draw(st.sampled_from(LAYER_CHOICES)))
     fields = [f for f in spec.layers[i].config if f in FIELD_VALUES]
     if not fields:
         return DuplicateLayer(i)
