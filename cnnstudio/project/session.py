@@ -247,7 +247,7 @@ class TrainingRun:
     """
 
     def __init__(self, spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
-                 threads: int | None = None):
+                 threads: int | str | None = "auto"):
         from cnnstudio.engine.trainer import Trainer
 
         check_fit(spec, train)
@@ -279,6 +279,6 @@ class TrainingRun:
 
 
 def make_trainer(spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
-                 threads: int | None = None) -> TrainingRun:
+                 threads: int | str | None = "auto") -> TrainingRun:
     """Check the fit, build the network (config seed), optimizer, schedule and augmentation."""
     return TrainingRun(spec, train, val, config, weights, optimizer_state, threads)
