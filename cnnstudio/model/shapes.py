@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
 from cnnstudio.model.errors import NetworkError, NetworkProblem
+from cnnstudio.model.hints import network_hints
 from cnnstudio.model.problems import Step, config_problem, format_shape, shape_problem, softmax_problem
 from cnnstudio.model.spec import InputSpec, NetworkSpec
 
@@ -157,25 +158,12 @@ def infer_shapes(spec: NetworkSpec) -> ShapeReport:
         rows.append(row)
         steps.append(Step(layer.type, layer.config, in_shape, row.output_shape))
         shape = row.output_shape
-    return ShapeReport(spec.input, rows, _in_layer_order(problems), _warnings(spec, rows))
+    return ShapeReport(spec.input, rows, _in_layer_order(problems), network_hints(spec, rows))
 
 
 def _in_layer_order(problems: list[NetworkProblem]) -> list[NetworkProblem]:
     """Problems in layer order (a Softmax problem may be found before an earlier shape failure)."""
     return sorted(problems, key=lambda p: -1 if p.index is None else p.index)
-
-
-def _warnings(spec: NetworkSpec, rows: list[LayerShape]) -> list[str]:
-    """Teaching hints that do not stop training."""
-    out = []
-    for i, layer in enumerate(spec.layers):
-        nxt = spec.layers[i + 1].type if i + 1 < len(spec.layers) else None
-        if nxt == "Softmax" and layer.type in ("ReLU", "LeakyReLU", "Sigmoid", "Tanh"):
-            out.append(f"layer {i + 1} {layer.type} right before Softmax squashes the class scores; "
-                       "the last Dense layer usually feeds Softmax directly")
-        if layer.type == "Flatten" and rows[i].input_shape is not None and len(rows[i].input_shape) == 1:
-            out.append(f"layer {i + 1} Flatten: the input is already flat, so this layer does nothing")
-    return out
 
 
 def validate(spec: NetworkSpec) -> ShapeReport:

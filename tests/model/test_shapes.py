@@ -141,3 +141,24 @@ def test_batchnorm_counts_running_stats_as_non_trainable():
 def test_empty_network_has_no_shape_problem():
     report = infer_shapes(net([]))
     assert report.ok and report.output_shape == (1, 28, 28) and report.total_params == 0
+
+
+def test_templates_give_no_hints_except_vgg16_big_dense():
+    for name in ("simple-cnn", "lenet5", "mini-vgg", "mlp"):
+        assert infer_shapes(get_template(name)).warnings == []
+    (hint,) = infer_shapes(get_template("vgg16")).warnings
+    assert hint.startswith("layer 33 Dense holds 102,764,544 of the network's 138,357,544 parameters (74%)")
+
+
+def test_hint_two_linear_layers_without_activation():
+    spec = net([conv(), L("BatchNorm"), conv(), L("ReLU"), L("Flatten"), L("Dense"), L("Softmax")])
+    report = infer_shapes(spec)
+    assert report.ok
+    assert report.warnings == ["layer 3 Conv2D follows layer 1 Conv2D with no activation between them, so "
+                               "together they are still one linear map; insert ReLU after layer 1"]
+
+
+def test_hint_stride_larger_than_window():
+    spec = net([L("MaxPool2D", {"pool_size": 2, "stride": 3}), L("Flatten"), L("Dense"), L("Softmax")])
+    (hint,) = infer_shapes(spec).warnings
+    assert "layer 1 MaxPool2D: stride 3x3 is larger than the 2x2 window" in hint
