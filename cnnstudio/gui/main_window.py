@@ -12,7 +12,8 @@ import os
 
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtGui import QCloseEvent
-from PyQt6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
+                             QWidget)
 
 from cnnstudio.gui.editor.editor import NetworkEditor
 from cnnstudio.gui.editor.menus import FileMenus
@@ -29,7 +30,7 @@ DOCKS = [
     ("evaluationDock", "Evaluation", Qt.DockWidgetArea.RightDockWidgetArea),
     ("datasetDock", "Dataset", Qt.DockWidgetArea.RightDockWidgetArea),
 ]
-DOCK_WIDTH = 400
+DOCK_WIDTH = 560
 PROJECT_FILTER = "CNN Studio projects (*.cnnproj);;All files (*)"
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
@@ -87,10 +88,24 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["trainingDock"]], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
     def set_dock_widget(self, name: str, widget: QWidget) -> None:
-        """Put a panel into the dock called ``name`` (one of DOCKS), replacing the placeholder."""
+        """Put a panel into the dock called ``name`` (one of DOCKS), replacing the placeholder.
+
+        The panel sits in a scroll area: tabbed docks share one width, so one wide panel
+        would otherwise squeeze the editor at 1280x800. ``panel(name)`` returns it.
+        """
         if name not in self.docks:
             raise KeyError(f"No dock named {name!r}; the docks are: {', '.join(self.docks)}")
-        self.docks[name].setWidget(widget)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        self.docks[name].setWidget(scroll)
+        self.resizeDocks([self.docks[name]], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+
+    def panel(self, name: str) -> QWidget | None:
+        """The panel widget shown in dock ``name`` (None while it holds the placeholder)."""
+        scroll = self.docks[name].widget()
+        return scroll.widget() if isinstance(scroll, QScrollArea) else None
 
     # ---- status and title ---------------------------------------------------
     def _make_status_bar(self) -> None:

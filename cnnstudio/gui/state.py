@@ -6,32 +6,23 @@ the current dataset and the training flag, and turns changes into Qt signals.
 Widgets subscribe to the signals and write only through AppState / document
 commands (DESIGN principle 2), never to each other.
 
-The model and project packages are being written in parallel; until they land
-the small placeholders at the bottom of this module keep the window importable.
+Dirty = the document has unsaved edits (its own clean marker, so undoing back
+to the saved network is clean again) or the weights/history changed since saving.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable
+from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-try:  # the real document (model engineer)
-    from cnnstudio.model.document import Document
-except ImportError:  # pragma: no cover - only until cnnstudio.model.document lands
-    Document = None  # type: ignore[assignment,misc]
-
-try:
-    from cnnstudio.model.templates import get_template
-except ImportError:  # pragma: no cover
-    get_template = None  # type: ignore[assignment]
-
-try:  # the project file (project engineer)
-    from cnnstudio.project.file import Project, load_project, save_project
-except ImportError:  # pragma: no cover
-    Project = load_project = save_project = None  # type: ignore[assignment,misc]
+from cnnstudio.model.document import Document
+from cnnstudio.model.templates import get_template
+from cnnstudio.data.sample import sample_split
+from cnnstudio.project.file import Project, load_project, new_history, save_project
+from cnnstudio.project.session import build_with_weights
 
 DEFAULT_TEMPLATE = "simple-cnn"
 
@@ -48,27 +39,25 @@ class AppState(QObject):
     def __init__(self, parent: QObject | None = None, template: str = DEFAULT_TEMPLATE):
         super().__init__(parent)
         self.path: str | None = None
-        self.project: Any = None
+        self.project: Project | None = None
         self.weights: dict[str, Any] | None = None
         self.training = False
-        self.history: list[dict[str, Any]] = []
+        self.history: dict[str, Any] = new_history()
         self.training_config: Any = None
+        self.user_dataset: Any = None
         self._dataset: Any = None
-        self._saved_revision = 0
+        self._extra_dirty = False  # weights or history changed since the last save/load
         self._revision = 0
         self._net_cache: tuple[int, int, Any] | None = None
         self._weights_revision = 0
-        self.document: Any = None
-        self._install_document(_make_document(_template_spec(template)))
+        self.document: Document = Document(get_template(template))
+        self.document.subscribe(self._on_document_changed)
 
     # ---- document -----------------------------------------------------------
-    def _install_document(self, document: Any) -> None:
-        self.document = document
-        document.subscribe(self._on_document_changed)
-
-    def _on_document_changed(self, *args: Any) -> None:
-        self._revision += 1
-        self.networkChanged.emit()
+    def _on_document_changed(self, event: Any) -> None:
+        if event.action != "clean":  # "clean" only flips the saved flag
+            self._revision += 1
+            self.networkChanged.emit()
         self.projectChanged.emit()
 
     @property
@@ -77,54 +66,56 @@ class AppState(QObject):
         return self.document.spec
 
     def is_dirty(self) -> bool:
-        return self._revision != self._saved_revision
+        return self.document.is_dirty or self._extra_dirty
 
     # ---- projects -----------------------------------------------------------
     def new_project(self, template_name: str) -> None:
         """Replace everything with a fresh project from a template (no file, not dirty)."""
-        spec = _template_spec(template_name)
-        self._replace(_make_document(spec), project=None, path=None, weights=None)
+        self._replace(get_template(template_name), project=None, path=None)
 
     def open(self, path: str) -> None:
         """Load ``path``; on error raise the loader's exception and change nothing."""
-        if load_project is None:
-            raise RuntimeError("Opening project files needs cnnstudio.project.file, which is not available yet")
         project = load_project(path)  # raises ProjectFileError with the loader's message
-        weights = getattr(project, "weights", None) or None
-        self._replace(_make_document(project.network), project=project, path=os.fspath(path), weights=weights)
+        self._replace(project.network, project=project, path=os.fspath(path))
 
     def save(self, path: str | None = None) -> str:
         """Save to ``path`` (or the current path); returns the path written."""
         target = os.fspath(path) if path is not None else self.path
         if target is None:
             raise ValueError("No file name: choose one with Save As")
-        if save_project is None or Project is None:
-            raise RuntimeError("Saving project files needs cnnstudio.project.file, which is not available yet")
         project = self._project_for_save()
-        save_project(target, project)
+        save_project(target, project)  # atomic: a failure leaves the old file and this state as they were
         self.project = project
         self.path = target
-        self._saved_revision = self._revision
+        self._extra_dirty = False
+        self.document.set_clean()
         self.projectChanged.emit()
         return target
 
     def _project_for_save(self) -> Any:
         """The Project to write: the current network and weights, other fields kept from the loaded one."""
+        fields = {"network": self.spec, "weights": self.weights or None, "history": self.history,
+                  "training_config": self.training_config, "user_dataset": self.user_dataset}
         if self.project is None:
-            return Project(network=self.spec, weights=self.weights or None)
-        return dataclasses.replace(self.project, network=self.spec, weights=self.weights or None)
+            return Project(**fields)
+        return dataclasses.replace(self.project, **fields)
 
-    def _replace(self, document: Any, project: Any, path: str | None, weights: dict | None) -> None:
-        if self.document is not None:
-            _unsubscribe(self.document, self._on_document_changed)
-        self._install_document(document)
-        document.read_only = self.training
+    def _replace(self, spec: Any, project: Project | None, path: str | None) -> None:
+        """Swap in another network (fresh undo history, clean) and the project's data."""
+        if self.training:
+            raise RuntimeError("Stop training before opening another project")
+        self.document.unsubscribe(self._on_document_changed)
+        self.document = Document(spec)
+        self.document.subscribe(self._on_document_changed)
         self.project = project
         self.path = path
-        self.weights = weights
+        self.weights = (project.weights or None) if project is not None else None
+        self.history = project.history if project is not None else new_history()
+        self.training_config = project.training_config if project is not None else None
+        self.user_dataset = project.user_dataset if project is not None else None
+        self._extra_dirty = False
         self._weights_revision += 1
         self._revision += 1
-        self._saved_revision = self._revision
         self.networkChanged.emit()
         self.weightsChanged.emit()
         self.projectChanged.emit()
@@ -134,7 +125,7 @@ class AppState(QObject):
         """Replace the trained weights (name -> host NumPy array) and mark the project dirty."""
         self.weights = dict(weights) if weights is not None else None
         self._weights_revision += 1
-        self._revision += 1
+        self._extra_dirty = True
         self.weightsChanged.emit()
         self.projectChanged.emit()
 
@@ -147,15 +138,19 @@ class AppState(QObject):
         self.document.read_only = running
         self.trainingStateChanged.emit(running)
 
+    def set_history(self, history: dict[str, Any], config: Any = None) -> None:
+        """Store a run's history (and its TrainingConfig) for the next save."""
+        self.history = history
+        if config is not None:
+            self.training_config = config
+        self._extra_dirty = True
+        self.projectChanged.emit()
+
     # ---- dataset ------------------------------------------------------------
     @property
     def dataset(self) -> Any:
         """The current (train, val) datasets; the bundled sample split by default, loaded lazily."""
         if self._dataset is None:
-            try:
-                from cnnstudio.data import sample_split
-            except ImportError:
-                return None
             self._dataset = sample_split()
         return self._dataset
 
@@ -180,81 +175,6 @@ class AppState(QObject):
         if not self.weights:
             return None
         try:
-            from cnnstudio.model import build_network
-            net = build_network(self.spec)
-            net.set_weights(self.weights)
+            return build_with_weights(self.spec, self.weights)
         except Exception:  # invalid spec or weights of another shape: nothing to infer with
             return None
-        return net
-
-
-# ---- helpers and placeholders -----------------------------------------------
-def _template_spec(name: str) -> Any:
-    if get_template is not None:
-        return get_template(name)
-    return _PlaceholderSpec(name=name)
-
-
-def _make_document(spec: Any) -> Any:
-    if Document is not None:
-        return Document(spec)
-    return _PlaceholderDocument(spec)
-
-
-def _unsubscribe(document: Any, callback: Callable) -> None:
-    unsubscribe = getattr(document, "unsubscribe", None)
-    if unsubscribe is not None:
-        unsubscribe(callback)
-
-
-class _PlaceholderSpec:
-    """Stand-in for model.NetworkSpec until it lands: a name, an input and no layers."""
-
-    def __init__(self, name: str = "untitled", input: tuple[int, int, int] = (28, 28, 1), layers: list | None = None):
-        self.name = name
-        self.input = input
-        self.layers = list(layers or [])
-
-
-class _PlaceholderDocument:
-    """Stand-in for model.document.Document with the same small API."""
-
-    def __init__(self, spec: Any):
-        self.spec = spec
-        self.read_only = False
-        self._undo: list[Any] = []
-        self._redo: list[Any] = []
-        self._listeners: list[Callable] = []
-
-    def subscribe(self, callback: Callable) -> None:
-        self._listeners.append(callback)
-
-    def unsubscribe(self, callback: Callable) -> None:
-        if callback in self._listeners:
-            self._listeners.remove(callback)
-
-    def execute(self, cmd: Any) -> None:
-        if self.read_only:
-            raise RuntimeError("The network is read-only while training runs")
-        self.spec = cmd.redo(self.spec)
-        self._undo.append(cmd)
-        self._redo.clear()
-        self._notify()
-
-    def undo(self) -> None:
-        if self._undo:
-            cmd = self._undo.pop()
-            self.spec = cmd.undo(self.spec)
-            self._redo.append(cmd)
-            self._notify()
-
-    def redo(self) -> None:
-        if self._redo:
-            cmd = self._redo.pop()
-            self.spec = cmd.redo(self.spec)
-            self._undo.append(cmd)
-            self._notify()
-
-    def _notify(self) -> None:
-        for cb in list(self._listeners):
-            cb()

@@ -73,12 +73,13 @@ class EditorCanvas(QGraphicsView):
             scene.addItem(edge)
             self.edges.append(edge)
         columns = max(1, math.ceil(len(self.cards) / self._rows))
+        # below the last row: half a gap for the column-break connector and its label
         scene.setSceneRect(0, 0, 2 * MARGIN + columns * CARD_W + (columns - 1) * COL_GAP,
-                           2 * MARGIN + self._rows * (CARD_H + V_GAP))
+                           MARGIN + self._rows * (CARD_H + V_GAP) - V_GAP // 2 + 4)
 
     def rows_per_column(self) -> int:
-        usable = self.viewport().height() - 2 * MARGIN
-        return max(3, (usable + V_GAP) // (CARD_H + V_GAP))
+        usable = self.viewport().height() - MARGIN - 4 + V_GAP // 2
+        return max(3, usable // (CARD_H + V_GAP))
 
     def card_pos(self, pos: int) -> QPointF:
         """Top-left of the ``pos``-th card in the chain (0 = Input)."""

@@ -12,8 +12,8 @@ from PyQt6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphi
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.view_model import ERROR, CardInfo
 
-CARD_W, CARD_H = 200, 64
-V_GAP, COL_GAP, MARGIN = 30, 70, 16
+CARD_W, CARD_H = 184, 62
+V_GAP, COL_GAP, MARGIN = 28, 60, 14
 
 #: card tint per palette category (light, so black text stays readable)
 CATEGORY_COLORS = {
@@ -74,13 +74,13 @@ class CardItem(QGraphicsItem):
                              params)
         painter.setPen(QColor("#333333"))
         summary = QFontMetrics(base).elidedText(info.summary or " ", Qt.TextElideMode.ElideRight, int(inner))
-        painter.drawText(QRectF(pad, 23, inner, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, summary)
+        painter.drawText(QRectF(pad, 22, inner, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, summary)
         painter.setPen(QColor("#b71c1c") if error else QColor("#0d47a1"))
         if error:
             shape = f"out {info.shape_text}  (error: hover)" if info.shape_text != "?" else "error: hover for the fix"
         else:
             shape = f"out {info.shape_text}"
-        painter.drawText(QRectF(pad, 42, inner, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shape)
+        painter.drawText(QRectF(pad, 41, inner, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shape)
 
 
 class EdgeItem(QGraphicsPathItem):

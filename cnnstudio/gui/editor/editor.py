@@ -14,6 +14,7 @@ from cnnstudio.gui.editor.view_model import NetworkView, describe
 from cnnstudio.gui.state import AppState
 
 READ_ONLY_HINT = "Stop training to edit the network"
+LEFT_WIDTH = 215
 
 
 class NetworkEditor(QWidget):
@@ -46,22 +47,28 @@ class NetworkEditor(QWidget):
         self.refresh()
 
     def _build_layout(self) -> None:
+        # left: palette over inspector; centre: canvas over a short problems strip.
+        # Keeps the canvas wide enough for two columns of cards next to the docks at 1280x800.
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.palette)
+        left.addWidget(self.inspector)
+        left.setSizes([330, 400])
+        centre_split = QSplitter(Qt.Orientation.Vertical)
+        centre_split.addWidget(self.canvas)
+        centre_split.addWidget(self.problems)
+        centre_split.setStretchFactor(0, 1)
+        centre_split.setSizes([640, 80])
         centre = QWidget()
         col = QVBoxLayout(centre)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.hint)
-        col.addWidget(self.canvas)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.inspector)
-        right.addWidget(self.problems)
-        right.setSizes([300, 120])
+        col.addWidget(centre_split)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.palette)
+        split.addWidget(left)
         split.addWidget(centre)
-        split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([150, 700, 250])
+        split.setSizes([LEFT_WIDTH, 480])
         split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)

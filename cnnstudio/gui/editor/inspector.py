@@ -55,6 +55,7 @@ class Inspector(QWidget):
         self.title.setStyleSheet("font-weight: bold")
         self.description = QLabel()
         self.description.setWordWrap(True)
+        self.description.setMinimumHeight(2 * self.description.fontMetrics().lineSpacing() + 4)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 0, 0, 0)

@@ -8,18 +8,15 @@ from typing import TYPE_CHECKING, Any
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QInputDialog, QMenu
 
+from cnnstudio.model.templates import TEMPLATES
+
 if TYPE_CHECKING:
     from cnnstudio.gui.main_window import MainWindow
 
 MAX_RECENT = 8
-FALLBACK_TEMPLATES = ["simple-cnn", "lenet5", "mini-vgg", "vgg16", "mlp"]
 
 
 def template_names() -> list[str]:
-    try:
-        from cnnstudio.model.templates import TEMPLATES
-    except ImportError:  # pragma: no cover - until the model lands
-        return list(FALLBACK_TEMPLATES)
     return list(TEMPLATES)
 
 
@@ -31,10 +28,7 @@ def _document_text(document: Any, name: str) -> str:
 
 
 def _document_can(document: Any, name: str) -> bool:
-    value = getattr(document, f"can_{name}", None)
-    if value is None:
-        stack = getattr(document, "_undo" if name == "undo" else "_redo", None)
-        return bool(stack) if stack is not None else True
+    value = getattr(document, f"can_{name}", True)
     return bool(value() if callable(value) else value)
 
 
@@ -109,8 +103,8 @@ class FileMenus:
         doc = self.window.state.document
         editable = not getattr(doc, "read_only", False)
         undo_text, redo_text = _document_text(doc, "undo"), _document_text(doc, "redo")
-        self.undo_action.setText(f"&Undo {undo_text}".rstrip())
-        self.redo_action.setText(f"&Redo {redo_text}".rstrip())
+        self.undo_action.setText("&" + (undo_text or "Undo"))
+        self.redo_action.setText("&" + (redo_text or "Redo"))
         self.undo_action.setEnabled(editable and _document_can(doc, "undo"))
         self.redo_action.setEnabled(editable and _document_can(doc, "redo"))
         for action in (self.delete_action, self.duplicate_action, self.template_menu.menuAction(),

@@ -12,10 +12,7 @@ from typing import Any
 
 from cnnstudio.engine.layers import LAYER_TYPES
 
-try:
-    from cnnstudio.model.shapes import infer_shapes
-except ImportError:  # pragma: no cover - until the model lands
-    infer_shapes = None  # type: ignore[assignment]
+from cnnstudio.model.shapes import infer_shapes
 
 OK, ERROR, UNKNOWN = "ok", "error", "unknown"
 
@@ -84,9 +81,7 @@ def layer_description(type_name: str) -> str:
 
 def describe(spec: Any) -> NetworkView:
     """Build the editor's view of ``spec`` (a NetworkSpec)."""
-    if infer_shapes is not None:
-        return _from_report(spec, infer_shapes(spec))
-    return _fallback(spec)
+    return _from_report(spec, infer_shapes(spec))
 
 
 def input_hwc(spec: Any) -> tuple[int, int, int]:
@@ -127,31 +122,4 @@ def _from_report(spec: Any, report: Any) -> NetworkView:
         view.cards.append(card)
     view.total_params = int(report.total_params) if report.complete else None
     view.multiply_adds = int(report.multiply_adds) if report.complete else None
-    return view
-
-
-def _fallback(spec: Any) -> NetworkView:
-    """Shape walk straight over the engine layers (used only until model.infer_shapes exists)."""
-    view = NetworkView(cards=[_input_card(spec)])
-    h, w, c = input_hwc(spec)
-    shape: tuple[int, ...] | None = (c, h, w)
-    total = macs = 0
-    for i, layer in enumerate(spec.layers):
-        summary = layer_summary(layer.type, layer.config)
-        if view.problem is not None:
-            view.cards.append(CardInfo(i, layer.type, summary, "?", None, UNKNOWN))
-            continue
-        try:
-            obj = LAYER_TYPES[layer.type].from_config(dict(layer.config))
-            params = obj.param_count(shape)
-            macs += obj.multiply_adds(shape)
-            shape = obj.output_shape(shape)
-        except Exception as exc:  # noqa: BLE001 - shown to the person, not swallowed
-            view.problems = [Problem(i, layer.type, f"layer {i + 1} {exc}", "")]
-            view.cards.append(CardInfo(i, layer.type, summary, "?", None, ERROR, str(exc)))
-            continue
-        total += params
-        view.cards.append(CardInfo(i, layer.type, summary, format_shape(shape), params))
-    view.total_params = None if view.problem else total
-    view.multiply_adds = None if view.problem else macs
     return view

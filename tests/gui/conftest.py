@@ -1,0 +1,32 @@
+"""Fixtures for GUI tests: an AppState and a MainWindow that never touch the user's settings."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import QSettings
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A QSettings in an ini file under tmp_path (never the user's real settings)."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def state(qapp):
+    from cnnstudio.gui.state import AppState
+
+    return AppState(template="lenet5")
+
+
+@pytest.fixture
+def window(qtbot, state, settings):
+    """A shown MainWindow on lenet5; closes without asking at teardown."""
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+
+    win = MainWindow(state, settings=settings)
+    win.ask_unsaved = lambda: DISCARD  # teardown must never block on a dialog
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
