@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtGui import QImage, QPixmap
-from PyQt6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
+from PyQt6.QtGui import QImage, QPixmap, QResizeEvent
+from PyQt6.QtWidgets import (QBoxLayout, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
 from cnnstudio.data.drawing import fit_to_input, preprocess_drawing
@@ -73,6 +73,9 @@ class DrawingPanel(QWidget):
         seen = QGridLayout()
         seen.addWidget(QLabel("What the network sees\n(28 x 28, centred)"), 0, 0)
         seen.addWidget(self.preview, 1, 0)
+        # the big "3   98.2 %" beside the preview, to leave the bar chart room in a narrow dock
+        seen.addWidget(self.prediction.headline, 0, 1, 2, 1)
+        seen.setColumnStretch(1, 1)
         add = QHBoxLayout()
         for w in (QLabel("As label"), self.label_spin, self.add_button):
             add.addWidget(w)
@@ -81,9 +84,15 @@ class DrawingPanel(QWidget):
         right.addWidget(self.prediction, 1)
         right.addLayout(add)
         right.addWidget(self.count)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
+        self._box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._box.addLayout(left, 3)
+        self._box.addLayout(right, 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        # Docks are often tall and narrow: stack the canvas above the prediction then.
+        wide = event.size().width() >= event.size().height()
+        self._box.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
+        super().resizeEvent(event)
 
     # ---- canvas -> inspector ------------------------------------------------------
     def _on_canvas_moved(self) -> None:

@@ -15,8 +15,9 @@ from PyQt6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 from cnnstudio.gui.inside.mosaic import (MosaicLayout, as_maps, layout_for, levels_of, normalise_each,
                                          pack, unpack)
 
-#: height in pixels given to each layer's row; the panel scrolls when there are many layers
+#: height in pixels of a row of maps, and of a row showing a vector; the panel scrolls past that
 ROW_PX = 84
+FLAT_ROW_PX = 46
 LABEL_PX = 150
 ACTIVATION_CMAP = "viridis"
 GAP_COLOUR = "#3a3a3a"
@@ -72,6 +73,7 @@ class FeatureMapView(QWidget):
         self.graphics.clear()
         self.items, self.labels, self.mosaics, self.layouts = [], [], [], []
         cmap = pg.colormap.get(ACTIVATION_CMAP)
+        total = 0
         for row, (text, shape) in enumerate(zip(labels, shapes)):
             maps_shape = as_maps(np.zeros(shape, np.float32)).shape
             lay = layout_for(maps_shape[0], maps_shape[1], maps_shape[2])
@@ -80,7 +82,9 @@ class FeatureMapView(QWidget):
             view = self.graphics.addViewBox(row=row, col=1, lockAspect=True, invertY=True,
                                             enableMouse=False, enableMenu=False)
             view.setBackgroundColor(GAP_COLOUR)
-            view.setMinimumHeight(ROW_PX - 8)
+            height = ROW_PX if len(shape) == 3 else FLAT_ROW_PX
+            self.graphics.ci.layout.setRowFixedHeight(row, height)
+            total += height
             item = TileImage(row, self.tileClicked.emit)
             item.layout = lay
             item.setColorMap(cmap)
@@ -90,7 +94,7 @@ class FeatureMapView(QWidget):
             self.labels.append(label)
             self.layouts.append(lay)
             self.mosaics.append(np.full(lay.shape, np.nan, np.float32))
-        self.graphics.setMinimumHeight(ROW_PX * max(1, len(labels)))
+        self.graphics.setMinimumHeight(max(ROW_PX, total + 10))
 
     # ---- data ---------------------------------------------------------------
     def set_activations(self, activations: list[np.ndarray]) -> None:

@@ -57,9 +57,13 @@ class MosaicLayout:
 
 def layout_for(count: int, tile_h: int, tile_w: int, gap: int = 1,
                aspect: float = TARGET_ASPECT) -> MosaicLayout:
-    """Choose the column count whose packed shape is closest to ``aspect`` (width / height)."""
-    best, best_err = 1, math.inf
-    for cols in range(1, count + 1):
+    """Choose the grid whose packed shape is closest to ``aspect`` (width / height).
+
+    Grids are balanced (16 maps: 8 x 2, not 12 + 4) so no row is left nearly empty.
+    """
+    best, best_err = max(1, count), math.inf
+    for rows in range(1, count + 1):
+        cols = math.ceil(count / rows)
         lay = MosaicLayout(count, tile_h, tile_w, cols, gap)
         h, w = lay.shape
         err = abs(math.log((w / h) / aspect))
