@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from cnnstudio.engine.evaluation import EvalResult, evaluate
+from cnnstudio.engine.losses import check_labels
 from cnnstudio.engine.network import Network
 from cnnstudio.engine.optimizers import Optimizer, check_lr
 from cnnstudio.engine.schedules import ConstantSchedule, Schedule
@@ -90,6 +91,9 @@ class Trainer:
                              f"{len(self.y_train)} labels; they must match and not be empty")
         if (x_val is None) != (y_val is None):
             raise ValueError("Trainer: give both x_val and y_val, or neither")
+        _check_data(network, "training", x_train, self.y_train)
+        if x_val is not None:
+            _check_data(network, "validation", x_val, np.asarray(y_val))
         self.x_val, self.y_val = x_val, y_val
         if int(batch_size) < 1 or int(epochs) < 0:
             raise ValueError(f"Trainer: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
@@ -201,6 +205,17 @@ class Trainer:
         self._step_in_epoch = 0
         self._perm = None
         return report
+
+
+def _check_data(network: Network, what: str, x: Any, y: np.ndarray) -> None:
+    """Refuse data that cannot reach the end of an epoch, before the first step."""
+    if tuple(x.shape[1:]) != network.input_shape:
+        raise ValueError(f"Trainer: {what} images have shape {tuple(x.shape[1:])} per sample but the network "
+                         f"takes {network.input_shape} (C, H, W); resize the data or change the input layer")
+    if len(x) != len(y):
+        raise ValueError(f"Trainer: {what} data has {len(x)} samples and {len(y)} labels; they must match")
+    if len(network.output_shape) == 1:
+        check_labels(y, len(y), int(network.output_shape[0]))
 
 
 def _thread_limiter(threads: int | str | None) -> Callable[[], Any]:

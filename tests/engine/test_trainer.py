@@ -170,6 +170,12 @@ def test_bad_inputs_are_explained():
         Trainer(make_net(), SGD(), x, y[:9])
     with pytest.raises(ValueError, match="x_val and y_val"):
         Trainer(make_net(), SGD(), x, y, x_val=x)
+    with pytest.raises(ValueError, match=r"validation data has 10 samples and 9 labels"):
+        Trainer(make_net(), SGD(), x, y, x_val=x, y_val=y[:9])
+    with pytest.raises(ValueError, match=r"class 2 is outside 0\.\.1"):
+        Trainer(make_net(), SGD(), x, np.where(y == 1, 2, y))
+    with pytest.raises(ValueError, match=r"shape \(1, 4, 2\) per sample but the network takes \(1, 2, 4\)"):
+        Trainer(make_net(), SGD(), x.reshape(10, 1, 4, 2), y)
     with pytest.raises(ValueError, match="threads"):
         Trainer(make_net(), SGD(), x, y, threads="many")
 
