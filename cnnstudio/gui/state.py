@@ -129,6 +129,12 @@ class AppState(QObject):
         self.weightsChanged.emit()
         self.projectChanged.emit()
 
+    def set_user_dataset(self, dataset: Any) -> None:
+        """Replace the drawn-digit dataset (data.Dataset or None); saved with the project."""
+        self.user_dataset = dataset
+        self._extra_dirty = True
+        self.projectChanged.emit()
+
     def set_training(self, running: bool) -> None:
         """Running training makes the document read-only (the editor shows a hint)."""
         running = bool(running)
