@@ -159,8 +159,7 @@ class TrainingController(QObject):
     def set_lr(self, lr: float) -> None:
         """Takes effect at the next batch; recorded in the history with that batch's step."""
         lr = float(lr)
-        if self.config is not None:
-            self.config = hist.with_field(self.config, "lr", lr)
+        self._config_lr(lr)
         if self.worker:
             worker = self.worker
 
@@ -169,6 +168,14 @@ class TrainingController(QObject):
                 self._record_lr(lr, worker)
             worker.call_in_worker(apply)
         self.lrChanged.emit(lr)
+
+    def _config_lr(self, lr: float) -> None:
+        if self.config is None:
+            return
+        try:
+            self.config = hist.with_field(self.config, "lr", lr)
+        except ValueError:  # outside the config's range; the trainer takes any finite lr > 0
+            pass
 
     def _record_lr(self, lr: float, worker: TrainingWorker) -> None:
         # Runs in the worker thread: a list append is atomic, the GUI reads it later.
@@ -220,7 +227,7 @@ class TrainingController(QObject):
             if worker.monitor is not None:
                 worker.monitor.reset("nan")
         worker.call_in_worker(apply)
-        self.config = hist.with_field(self.config, "lr", lr)
+        self._config_lr(lr)
         self.lrChanged.emit(lr)
         return f"Restored {which} and halved the learning rate to {lr:.3g}. Press Resume to go on."
 

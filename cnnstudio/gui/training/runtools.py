@@ -31,9 +31,10 @@ def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | N
     """The engine Trainer for this run (check_trainable first: a mismatch raises its explained error)."""
     from cnnstudio.project import session
     maker = getattr(session, "make_trainer", None)
-    if maker is not None:
-        return maker(spec, train, val, config, weights=weights)
-    return _fallback_trainer(spec, train, val, config, weights)
+    if maker is None:
+        return _fallback_trainer(spec, train, val, config, weights)
+    run = maker(spec, train, val, config, weights=weights)
+    return getattr(run, "trainer", run)  # session wraps the engine Trainer in a TrainingRun
 
 
 def _fallback_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None) -> Any:
@@ -43,6 +44,8 @@ def _fallback_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dic
     from cnnstudio.engine.network import Network
     from cnnstudio.engine.optimizers import SGD, Adam
     from cnnstudio.engine.trainer import Trainer
+    from cnnstudio.model import check_trainable
+    check_trainable(spec, train.num_classes, train.image_shape).raise_if_problem()
     h, w, c = _input_hwc(spec)
     net = Network([LAYER_TYPES[l.type].from_config(l.config) for l in spec.layers], (c, h, w),
                   seed=int(getattr(config, "seed", 0)))
@@ -117,9 +120,9 @@ def make_augmenter(config: Any, params: dict | None = None) -> Any:
     from cnnstudio.data import Augmenter
     if params:
         return Augmenter(**params)
-    from cnnstudio.project import session
-    maker = getattr(session, "make_augmenter", None)
-    return maker(config) if maker is not None else Augmenter()
+    # The config's shift/rotation/scale/noise/flip, where this config has them.
+    names = ("shift", "rotation", "scale", "noise", "flip")
+    return Augmenter(**{n: getattr(config, n) for n in names if hasattr(config, n)})
 
 
 # ---- config values ---------------------------------------------------------------------------
@@ -164,8 +167,9 @@ def describe_dataset(train: Any, val: Any) -> dict:
 
 def store_history(state: Any, history: dict, config: Any) -> None:
     """Put the run's history (and its config) where the project file saves it."""
+    # hyperparameters stay those the run started with; lr_changes say what changed since.
     record = {**history, "epochs": [_json_epoch(e) for e in history["epochs"]],
-              "lr_changes": list(history["lr_changes"]), "hyperparameters": config_dict(config)}
+              "lr_changes": list(history["lr_changes"])}
     setter = getattr(state, "set_history", None)
     if setter is not None:
         setter(record, config)
@@ -195,26 +199,17 @@ def saved_history(state: Any) -> dict | None:
 
 # ---- network edits behind the health fixes ------------------------------------------------
 def edit_network(state: Any, fix: health.Fix) -> str:
-    """Insert Dropout / replace a ReLU through an undoable document command."""
-    from cnnstudio.model import document as doc
-    from cnnstudio.model import LayerSpec
+    """Insert Dropout / replace a ReLU through one undoable document command."""
+    import cnnstudio.model as model
     index = int(fix.params["index"])
+    spec = state.document.spec
     if fix.action == health.INSERT_DROPOUT:
         rate = float(fix.params.get("rate", 0.5))
-        state.document.execute(doc.AddLayer(index, LayerSpec("Dropout", {"rate": rate})))
+        state.document.execute(model.AddLayer(index, model.LayerSpec("Dropout", {"rate": rate})))
         return f"Inserted Dropout {rate:g} before layer {index + 2} Dense. Start training again to use it."
     if fix.action == health.REPLACE_WITH_LEAKY_RELU:
-        _replace_layer(state, doc, index, LayerSpec("LeakyReLU", {"alpha": 0.01}))
+        layers = list(spec.layers)
+        layers[index] = model.LayerSpec("LeakyReLU", {"alpha": 0.01})
+        state.document.execute(model.ReplaceNetwork(model.NetworkSpec(spec.name, spec.input, layers)))
         return f"Layer {index + 1} is now a LeakyReLU. Start training again to use it."
     return f"Unknown fix {fix.action!r}"
-
-
-def _replace_layer(state: Any, doc: Any, index: int, layer: Any) -> None:
-    replace = getattr(doc, "ReplaceLayer", None)
-    if replace is not None:
-        state.document.execute(replace(index, layer))
-        return
-    # No single-layer replace command: swap it in the spec and replace the network (one undo step).
-    spec = copy.deepcopy(state.document.spec)
-    spec.layers[index] = layer
-    state.document.execute(doc.ReplaceNetwork(spec))

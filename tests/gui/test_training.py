@@ -1,0 +1,213 @@
+"""Live training in the app: the worker, the controller and the panel (pytest-qt, offscreen).
+
+Every run uses a small slice of the bundled sample (256 train / 64 validation images,
+batch 32 -> 8 batches per epoch) and simple-cnn, so each test takes about a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnstudio.data import sample_split
+from cnnstudio.engine import health
+from cnnstudio.gui.state import AppState
+from cnnstudio.gui.training.panel import TrainingPanel
+
+TIMEOUT = 60_000  # ms; generous for a shared 2-core machine (never a speed assertion)
+STEPS_PER_EPOCH = 8
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    train, val = sample_split()
+    return train.subset(np.arange(256)), val.subset(np.arange(64))
+
+
+@pytest.fixture
+def panel(qtbot):
+    state = AppState(template="simple-cnn")
+    p = TrainingPanel(state)
+    qtbot.addWidget(p)
+    qtbot.addWidget(p.plots)
+    p.errors = []
+    p.show_error = lambda title, text: p.errors.append((title, text))
+    p.batch_size.setValue(32)
+    p.lr.setValue(0.003)
+    yield p
+    if p.controller.running:
+        p.controller.shutdown()
+
+
+def start(panel, data, epochs=2, paused=False):
+    panel.epochs.setValue(epochs)
+    assert panel.start(paused=paused, datasets=data), panel.errors
+    return panel.controller
+
+
+def wait_paused_after(qtbot, c, steps):
+    qtbot.waitUntil(lambda: c.worker is not None and c.worker.is_paused and c.worker.steps_done == steps,
+                    timeout=TIMEOUT)
+
+
+def test_start_runs_to_completion_and_keeps_weights_and_history(qtbot, panel, small_data):
+    assert not panel.hint.isVisible()
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT) as blocker:
+        c = start(panel, small_data, epochs=2)
+        assert panel.state.training and panel.state.document.read_only
+        assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert blocker.args == ["completed"], panel.errors
+    epochs = c.history["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(np.isfinite(e["train_loss"]) and 0 <= e["val_acc"] <= 1 for e in epochs)
+    assert c.history["dataset"]["num_train"] == 256 and c.history["hyperparameters"]["batch_size"] == 32
+    assert set(panel.state.weights) >= {"0.W", "0.b", "4.W", "4.b"}
+    assert not panel.state.training and not panel.state.document.read_only
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.epoch_button.isEnabled()  # a finished run can go on for one more epoch
+    panel.plots.refresh()
+    assert panel.plots.series["loss"].n == 2 * STEPS_PER_EPOCH
+    assert panel.plots.series["epoch_val_acc"].n == 2
+
+
+def test_pause_then_resume(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=3)
+    with qtbot.waitSignal(c.pausedChanged, timeout=TIMEOUT, check_params_cb=lambda p: p):
+        panel.pause_button.click()
+    assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
+    assert panel.step_button.isEnabled()
+    done = c.worker.steps_done
+    qtbot.wait(300)  # a paused worker pulls no batch, however long it waits
+    assert c.worker.steps_done == done and c.running
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
+        panel.resume_button.click()
+    assert blocker.args == ["completed"]
+    assert len(c.history["epochs"]) == 3
+
+
+def test_stop_mid_epoch_keeps_only_completed_epochs(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=3, paused=True)
+    c.worker.step(STEPS_PER_EPOCH + 3)  # one whole epoch and three batches of the next
+    wait_paused_after(qtbot, c, STEPS_PER_EPOCH + 3)
+    epoch_one = {k: v.copy() for k, v in panel.state.weights.items()}
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
+        panel.stop_button.click()
+    assert blocker.args == ["stopped"]
+    assert [e["epoch"] for e in c.history["epochs"]] == [1]
+    assert c.trainer.global_step == STEPS_PER_EPOCH + 3
+    # The AppState holds the weights of the completed epoch, not the half-trained ones.
+    for name, value in panel.state.weights.items():
+        np.testing.assert_array_equal(value, epoch_one[name])
+    assert not panel.state.document.read_only
+
+
+def test_step_runs_exactly_one_batch(qtbot, panel, small_data):
+    panel.epochs.setValue(2)
+    panel.start = (lambda orig: lambda paused=False, datasets=None: orig(paused=paused, datasets=small_data))(
+        panel.start)
+    panel.step_button.click()  # from idle: starts paused, then one batch
+    c = panel.controller
+    wait_paused_after(qtbot, c, 1)
+    qtbot.wait(200)
+    assert c.worker.steps_done == 1 and c.trainer.global_step == 1
+    panel.step_button.click()
+    wait_paused_after(qtbot, c, 2)
+    assert c.trainer.global_step == 2
+    c.drain()
+    assert panel.plots.series["loss"].n == 2
+
+
+def test_lr_change_mid_run_is_recorded_and_used(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=2, paused=True)
+    c.worker.step(3)
+    wait_paused_after(qtbot, c, 3)
+    panel.lr.setValue(0.0005)
+    panel.lr.editingFinished.emit()
+    c.worker.step(2)
+    wait_paused_after(qtbot, c, 5)
+    c.drain()
+    lrs = panel.plots.series["lr"].y
+    assert list(lrs[:3]) == pytest.approx([0.003] * 3) and list(lrs[3:5]) == pytest.approx([0.0005] * 2)
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.resume()
+    assert {"epoch": 1, "step": 3, "lr": 0.0005} in c.history["lr_changes"]
+    assert c.history["epochs"][-1]["lr"] == pytest.approx(0.0005)
+    assert c.history["hyperparameters"]["lr"] == pytest.approx(0.003)  # as the run started
+    saved = panel.state.history if panel.state.project is None else panel.state.project.history
+    assert saved["lr_changes"] == c.history["lr_changes"]
+
+
+def test_huge_learning_rate_triggers_nan_pause_and_fix_restores(qtbot, panel, small_data):
+    seen = []
+    panel.controller.healthIssues.connect(seen.extend)
+    c = start(panel, small_data, epochs=50, paused=True)
+    # Our loss is log-sum-exp stable and dead ReLUs stop gradients, so only an absurd rate
+    # overflows float32 weights (inf - inf = NaN); the panel caps the field at 10, the API does not.
+    c.set_lr(1e30)
+    c.resume()
+    qtbot.waitUntil(lambda: any(i.kind == "nan" for i in seen), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: c.worker.is_paused, timeout=TIMEOUT)  # auto-paused
+    qtbot.waitUntil(panel.resume_button.isEnabled, timeout=TIMEOUT)
+    card = next(card for card in panel.health.cards if card.issue.kind == "nan")
+    fix_button = card.buttons[health.RESTORE_AND_HALVE_LR]
+    assert fix_button.isEnabled()
+    fix_button.click()
+    # The fix runs in the worker thread before the next batch: weights finite again, LR halved.
+    qtbot.waitUntil(lambda: c.trainer.current_lr() == pytest.approx(5e29), timeout=TIMEOUT)
+    assert all(np.isfinite(w).all() for w in c.trainer.network.get_weights().values())
+    assert "halved" in panel.health.status.text()
+    assert c.worker.is_paused  # the user decides when to go on
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.stop()
+
+
+def test_dataset_that_does_not_fit_shows_the_explained_error_and_does_not_start(qtbot, panel, small_data):
+    import cnnstudio.model as model
+    panel.state.document.execute(model.SetLayerConfig(4, "units", 5))  # 5 outputs, 10 classes
+    panel.epochs.setValue(1)
+    assert not panel.start(datasets=small_data)
+    assert not panel.controller.running and not panel.state.training
+    (title, text), = panel.errors
+    assert "Cannot start" in title and "10" in text and "Dense" in text
+
+
+def test_overfitting_fix_inserts_dropout_only_when_stopped(qtbot, panel):
+    fix = health.Fix(health.INSERT_DROPOUT, "Insert Dropout", {"index": 4, "rate": 0.5}, needs_stopped=True)
+    panel.controller.apply_fix(fix)
+    types = [layer.type for layer in panel.state.spec.layers]
+    assert types == ["Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dropout", "Dense", "Softmax"]
+    panel.state.document.undo()
+    leaky = health.Fix(health.REPLACE_WITH_LEAKY_RELU, "LeakyReLU", {"index": 1}, needs_stopped=True)
+    panel.controller.apply_fix(leaky)
+    assert panel.state.spec.layers[1].type == "LeakyReLU"
+
+
+def test_network_fixes_are_refused_while_training(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=2, paused=True)
+    fix = health.Fix(health.INSERT_DROPOUT, "Insert Dropout", {"index": 4}, needs_stopped=True)
+    assert "Stop training first" in c.apply_fix(fix)
+    assert [layer.type for layer in panel.state.spec.layers].count("Dropout") == 0
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.stop()
+
+
+def test_add_epoch_after_finish_continues_the_same_run(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=1)
+    qtbot.waitUntil(lambda: not c.running, timeout=TIMEOUT)
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        panel.epoch_button.click()
+    assert [e["epoch"] for e in c.history["epochs"]] == [1, 2]
+    assert c.history["epochs"][-1]["global_step"] == 2 * STEPS_PER_EPOCH
+
+
+def test_worker_error_reaches_the_gui(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=2, paused=True)
+
+    def broken(x, rng):
+        raise RuntimeError("augmenter exploded")
+    c.worker.set_batch_transform(broken)
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
+        c.resume()
+    assert blocker.args == ["error"]
+    assert any("augmenter exploded" in text and "RuntimeError" in text for _, text in panel.errors)
+    assert not panel.state.training
