@@ -101,7 +101,10 @@ def test_add_to_dataset_stores_the_drawing_with_its_label(qtbot, panels):
     state = draw.state
     _draw_one(qtbot, draw)
     draw.label_spin.setValue(1)
-    qtbot.mouseClick(draw.add_button, Qt.MouseButton.LeftButton)
+    assert not state.is_dirty()
+    with qtbot.waitSignal(state.projectChanged, timeout=1000):
+        qtbot.mouseClick(draw.add_button, Qt.MouseButton.LeftButton)
+    assert state.is_dirty()          # the drawing is saved with the project
     ds = user_dataset(state)
     assert len(ds) == 1 and ds.y.tolist() == [1]
     assert ds.x.shape == (1, 28, 28, 1) and ds.x.dtype == np.uint8

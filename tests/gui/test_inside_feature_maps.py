@@ -141,6 +141,8 @@ def test_filters_view_shows_every_conv_kernel(panel):
 def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
     ins = panel.inspector
     before = panel.maps.tile(1, 0).copy()
+    refreshes = []
+    ins.activationsChanged.connect(lambda: refreshes.append(1))
     weights = ins.network.get_weights()
     weights = {k: v * 2.0 for k, v in weights.items()}
     with qtbot.waitSignal(ins.activationsChanged, timeout=3000):
@@ -149,3 +151,5 @@ def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
     assert ins.trained and "trained" in panel.status.text()
     assert not np.array_equal(before, panel.maps.tile(1, 0))
     np.testing.assert_allclose(ins.network.get_weights()["0.W"], weights["0.W"])
+    qtbot.wait(400)  # longer than the throttle interval: no further refresh may be pending
+    assert len(refreshes) == 1
