@@ -34,7 +34,8 @@ def network_hints(spec: NetworkSpec, rows: Sequence) -> list[str]:
             if j is not None:
                 out.append(f"layer {i + 1} {layer.type} follows layer {j + 1} {layers[j].type} with no activation "
                            f"between them, so together they are still one linear map; insert ReLU after layer {j + 1}")
-        out += _stride_hint(i, layer.type, layer.config)
+        if rows[i].output_shape is not None:  # config known valid (normalised) only then
+            out += _stride_hint(i, layer.type, layer.config)
         params = rows[i].params or 0
         if layer.type == "Dense" and params > BIG_DENSE and params > total / 2:
             out.append(f"layer {i + 1} Dense holds {params:,} of the network's {total:,} parameters "
@@ -55,7 +56,7 @@ def _previous_linear(layers: Sequence, i: int) -> int | None:
 def _stride_hint(i: int, layer_type: str, config: dict) -> list[str]:
     window = config.get("kernel_size") if layer_type == "Conv2D" else config.get("pool_size")
     stride = config.get("stride")
-    if not window or not stride or not all(isinstance(v, int) for v in (*window, *stride)):
+    if not window or not stride:
         return []
     if stride[0] > window[0] or stride[1] > window[1]:
         return [f"layer {i + 1} {layer_type}: stride {stride[0]}x{stride[1]} is larger than the "

@@ -162,3 +162,32 @@ def test_hint_stride_larger_than_window():
     spec = net([L("MaxPool2D", {"pool_size": 2, "stride": 3}), L("Flatten"), L("Dense"), L("Softmax")])
     (hint,) = infer_shapes(spec).warnings
     assert "layer 1 MaxPool2D: stride 3x3 is larger than the 2x2 window" in hint
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY_VALUE = st.one_of(st.integers(-3, 40), st.floats(-1, 2), st.just(float("nan")), st.booleans(), st.none(),
+                      st.sampled_from(["same", "valid", "full", ""]), st.lists(st.integers(-1, 9), max_size=3))
+
+
+@st.composite
+def any_layer(draw):
+    from cnnstudio.model import default_config, known_layer_types
+    t = draw(st.sampled_from(known_layer_types()))
+    fields = list(default_config(t))
+    config = {f: draw(ANY_VALUE) for f in draw(st.lists(st.sampled_from(fields), unique=True))} if fields else {}
+    return L(t, config)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(any_layer(), max_size=8), st.integers(1, 40), st.integers(1, 3))
+def test_infer_shapes_never_raises_and_blames_a_real_layer(layers, size, channels):
+    report = infer_shapes(net(layers, (size, size, channels)))
+    assert len(report.layers) == len(layers)
+    if report.problem is not None:
+        p = report.problem
+        assert 0 <= p.index < len(layers) and p.layer_type == layers[p.index].type
+        assert p.message.startswith(f"layer {p.index + 1} {p.layer_type}: ") and p.fix
+    else:
+        assert report.complete
