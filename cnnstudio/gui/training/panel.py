@@ -326,6 +326,23 @@ class TrainingPanel(QWidget):
             return
         self.plots.load_history(history.get("epochs", []), history.get("lr_changes", []))
         self.controller.history = {**runtools.new_history(), **history}
+        if getattr(self.state, "training_config", None) is not None:
+            self.set_form(self.state.training_config)
+        done = len(history.get("epochs", []))
+        self.speed_label.setText(f"This project was trained for {done} epoch(s); Start trains it afresh.")
+
+    def set_form(self, config: Any) -> None:
+        """Show a TrainingConfig in the form (a reopened project's settings)."""
+        for name, widget in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
+            widget.setValue(int(getattr(config, name, widget.value())))
+        for name, widget in (("lr", self.lr), ("weight_decay", self.weight_decay),
+                             ("val_fraction", self.val_fraction)):
+            widget.setValue(float(getattr(config, name, widget.value())))
+        for name, combo in (("optimizer", self.optimizer), ("schedule", self.schedule)):
+            index = combo.findData(getattr(config, name, None))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        self._show_augment(bool(getattr(config, "augment", False)))
 
     # ---- closing while training -------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override

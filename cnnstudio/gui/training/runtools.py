@@ -190,7 +190,7 @@ def _json_epoch(e: dict) -> dict:
 
 def saved_history(state: Any) -> dict | None:
     """The history of the open project, if it has one with epochs."""
-    for holder in (getattr(state, "project", None), state):
+    for holder in (state, getattr(state, "project", None)):
         h = getattr(holder, "history", None)
         if isinstance(h, dict) and h.get("epochs"):
             return h
