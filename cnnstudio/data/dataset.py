@@ -130,8 +130,12 @@ def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
         return _resize_numpy(x, height, width)
     out = np.empty((n, height, width, c), dtype=np.uint8)
     for i in range(n):
+        if c == 3:  # one call per colour image, not one per channel
+            img = Image.fromarray(np.ascontiguousarray(x[i]))
+            out[i] = np.asarray(img.resize((width, height), Image.BILINEAR))
+            continue
         for ch in range(c):
-            img = Image.fromarray(x[i, :, :, ch], mode="L")
+            img = Image.fromarray(np.ascontiguousarray(x[i, :, :, ch]))
             out[i, :, :, ch] = np.asarray(img.resize((width, height), Image.BILINEAR))
     return out
 

@@ -101,10 +101,11 @@ def _connect(url: str, part: Path, timeout: float):
 
 
 def download(url: str, dest, checksum: str, progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None, timeout: float = 15.0) -> Path:
+             cancel: threading.Event | None = None, timeout: float = 10.0) -> Path:
     """Fetch ``url`` to ``dest``, verified against ``checksum`` ("md5:..." / "sha256:...").
 
-    timeout: seconds to wait for the connection and for each chunk (fails fast offline).
+    timeout: seconds to wait for the connection and for each chunk. Offline, a DNS failure
+    or a refused connection fails at once; an unanswered connect after ``timeout``.
     Raises DownloadError (server unreachable, HTTP error, truncated, checksum mismatch)
     or DownloadCancelled (``cancel`` set; the ``.part`` is kept for a later resume).
     A file under ``dest`` only ever appears verified.

@@ -97,7 +97,7 @@ def is_downloaded(key: str) -> bool:
 
 
 def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-          timeout: float = 15.0, verify_existing: bool = False) -> list[Path]:
+          timeout: float = 10.0, verify_existing: bool = False) -> list[Path]:
     """Download (or find in the cache) every file of dataset ``key``; return their paths.
 
     Each file tries its mirrors in order; an unreachable mirror or HTTP error moves to the
@@ -134,7 +134,7 @@ def _info(key: str) -> StandardDataset:
 
 
 def load_standard(key: str, progress: ProgressFn | None = None,
-                  cancel: threading.Event | None = None, timeout: float = 15.0) -> tuple[Dataset, Dataset]:
+                  cancel: threading.Event | None = None, timeout: float = 10.0) -> tuple[Dataset, Dataset]:
     """(train, test) of a standard dataset, downloading it first if needed.
 
     The official train/test split is used as (train, validation).

@@ -149,7 +149,7 @@ def test_cifar_tar_mutations(blob):
 def _png() -> bytes:
     from PIL import Image
     buf = io.BytesIO()
-    Image.fromarray(X[0], "L").save(buf, format="PNG")
+    Image.fromarray(X[0]).save(buf, format="PNG")
     return buf.getvalue()
 
 

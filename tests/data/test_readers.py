@@ -162,7 +162,7 @@ def test_csv_refuses_bad(tmp_path, text, message):
 
 def _write_png(path, arr, mode):
     from PIL import Image
-    Image.fromarray(arr, mode=mode).save(path)
+    Image.fromarray(arr).save(path)
 
 
 def test_image_folder_imports_and_reports_unreadable(tmp_path):
@@ -189,8 +189,8 @@ def test_image_folder_colour_and_jpeg_bmp(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     from PIL import Image
-    Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8), "RGB").save(tmp_path / "a" / "x.jpg")
-    Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8), "RGB").save(tmp_path / "b" / "y.bmp")
+    Image.fromarray(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)).save(tmp_path / "a" / "x.jpg")
+    Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(tmp_path / "b" / "y.bmp")
     ds, report = read_image_folder(tmp_path)
     assert ds.image_shape == (6, 6, 3) and report.skipped == []  # resized to the first image's size
     assert ds.y.tolist() == [0, 1]
