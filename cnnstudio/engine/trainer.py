@@ -99,8 +99,8 @@ class Trainer:
             raise ValueError(f"Trainer: batch_size must be >= 1 and epochs >= 0, got {batch_size}, {epochs}")
         self.batch_size, self.epochs = int(batch_size), int(epochs)
         self.steps_per_epoch = math.ceil(len(self.y_train) / self.batch_size)
-        base = schedule if schedule is not None else ConstantSchedule(check_lr(lr))
-        self.schedule = base.bind(self.steps_per_epoch, self.steps_per_epoch * max(self.epochs, 1))
+        self._base_schedule = schedule if schedule is not None else ConstantSchedule(check_lr(lr))
+        self._bind_schedule()
         self.batch_transform = batch_transform
         self.stats_every = int(stats_every)
         self._threads = _thread_limiter(threads)
@@ -130,9 +130,15 @@ class Trainer:
         self.batch_transform = fn
 
     def add_epochs(self, n: int) -> None:
-        if int(n) < 1:
+        """Train ``n`` more epochs. A cosine schedule whose length the Trainer filled in is
+        stretched over the longer run (otherwise the extra epochs would run at ``min_lr``)."""
+        if isinstance(n, bool) or int(n) < 1:
             raise ValueError(f"add_epochs: n must be a whole number >= 1, got {n!r}")
         self.epochs += int(n)
+        self._bind_schedule()
+
+    def _bind_schedule(self) -> None:
+        self.schedule = self._base_schedule.bind(self.steps_per_epoch, self.steps_per_epoch * max(self.epochs, 1))
 
     def stop(self) -> None:
         """Ask ``run()`` to return after the current step."""

@@ -107,6 +107,20 @@ def test_add_epochs_extends_the_run():
     assert tr.finished and tr.global_step == 6
 
 
+def test_add_epochs_stretches_a_bound_cosine_schedule():
+    from cnnstudio.engine.schedules import CosineSchedule
+
+    tr = make_trainer(epochs=2, n=40, batch_size=20, schedule=CosineSchedule(0.1))
+    assert tr.schedule.total_steps == 4
+    tr.add_epochs(2)
+    assert tr.schedule.total_steps == 8
+    lrs = [r.lr for r in tr.run() if isinstance(r, StepReport)]
+    assert lrs[4] > 0.01 and lrs == sorted(lrs, reverse=True)
+    fixed = make_trainer(epochs=2, n=40, batch_size=20, schedule=CosineSchedule(0.1, total_steps=3))
+    fixed.add_epochs(1)
+    assert fixed.schedule.total_steps == 3
+
+
 def test_batch_transform_sees_batches_and_rng():
     seen = []
 
