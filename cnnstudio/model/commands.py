@@ -136,7 +136,11 @@ class SetLayerConfig(Command):
             names = ", ".join(layer.config) or "none"
             raise EditError(f"layer {i + 1} {layer.type} has no hyperparameter {self.field!r}; "
                             f"its hyperparameters are: {names}")
-        new = layer.with_config(**{self.field: self.value})
+        changes = {self.field: self.value}
+        if (self.field == "pool_size" and layer.type.endswith("Pool2D")
+                and layer.config.get("stride") == layer.config.get("pool_size")):
+            changes["stride"] = self.value  # a stride that followed the window keeps following it
+        new = layer.with_config(**changes)
         new.check()  # refuse filters=0 etc. with the LayerConfigError message
         if self._old is None:  # keep the first old value when merged spin-box steps re-run redo
             self._old = layer.copy()

@@ -106,7 +106,13 @@ class LayerSpec:
         return LayerSpec(self.type, {**self.config, **changes})
 
     def copy(self) -> "LayerSpec":
-        return LayerSpec(self.type, copy.deepcopy(self.config))
+        # Skips re-validation: the config was checked and normalised when self was made.
+        # Values are scalars or short lists, so copying lists is enough to be independent.
+        twin = object.__new__(LayerSpec)
+        object.__setattr__(twin, "type", self.type)
+        object.__setattr__(twin, "config", {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v
+                                            for k, v in self.config.items()})
+        return twin
 
     def summary(self) -> str:
         """Key hyperparameters in a few words (``"8 @ 3x3, stride 1, valid"``), "" if invalid."""

@@ -225,3 +225,15 @@ def test_undo_all_restores_start_and_redo_all_restores_end(data, template, steps
         doc.redo()
     assert doc.spec == end
     assert NetworkSpec.from_json(end.to_json()) == end  # documents only ever hold valid hyperparameters
+
+
+def test_pool_stride_follows_pool_size_unless_set_apart(doc):
+    doc.execute(SetLayerConfig(2, "pool_size", 3))
+    assert doc.spec.layers[2].config == {"pool_size": [3, 3], "stride": [3, 3]}
+    doc.execute(SetLayerConfig(2, "stride", 1))
+    doc.execute(SetLayerConfig(2, "pool_size", 2))
+    assert doc.spec.layers[2].config == {"pool_size": [2, 2], "stride": [1, 1]}
+    doc.undo()
+    doc.undo()
+    doc.undo()
+    assert doc.spec == get_template("simple-cnn")
