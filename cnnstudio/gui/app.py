@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import sys
 
-from PyQt6.QtWidgets import QApplication, QMessageBox
+from PyQt6.QtWidgets import QApplication
 
 ORGANIZATION = "CNN Studio"
 APPLICATION = "CNN Studio"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Open the main window, optionally with a project file (``argv[0]``); returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def make_app() -> QApplication:
+    """The QApplication (created once), named so QSettings land in CNN Studio's own place."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "cnnstudio"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    from cnnstudio.gui.main_window import MainWindow
+    return app
 
-    window = MainWindow()
-    if argv:
-        try:
-            window.state.open(argv[0])
-        except Exception as exc:  # the loader's message names the file and what is wrong
-            QMessageBox.critical(window, "Cannot open project", str(exc))
+
+def create_window(project: str | None = None, template: str | None = None):
+    """A MainWindow with ``project`` opened (errors shown in a dialog) or a fresh ``template``."""
+    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import DEFAULT_TEMPLATE, AppState
+
+    window = MainWindow(AppState(template=template or DEFAULT_TEMPLATE))
+    if project:
+        window.open_path(project)  # a broken file: the loader's message in a dialog, template stays open
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the main window, optionally with a project file (``argv[0]``); returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = make_app()
+    window = create_window(argv[0] if argv else None)
     window.show()
     return app.exec()

@@ -13,7 +13,7 @@ from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.view_model import ERROR, CardInfo
 
 CARD_W, CARD_H = 184, 62
-V_GAP, COL_GAP, MARGIN = 28, 60, 14
+V_GAP, COL_GAP, MARGIN = 28, 60, 20
 
 #: card tint per palette category (light, so black text stays readable)
 CATEGORY_COLORS = {

@@ -57,7 +57,7 @@ class NetworkEditor(QWidget):
         centre_split.addWidget(self.canvas)
         centre_split.addWidget(self.problems)
         centre_split.setStretchFactor(0, 1)
-        centre_split.setSizes([640, 80])
+        centre_split.setSizes([660, 64])
         centre = QWidget()
         col = QVBoxLayout(centre)
         col.setContentsMargins(0, 0, 0, 0)

@@ -1,0 +1,82 @@
+"""Screenshots of CNN Studio scenes, for the docs and for looking at the app as a person would.
+
+Usage (a real X server, 1280x800)::
+
+    xvfb-run -a -s "-screen 0 1280x800x24" python scripts/screenshot.py editor docs/screenshot-editor.png
+
+Each scene is a function ``scene(app) -> QWidget`` registered in ``SCENES``: it builds
+the window in the state to show; the helper waits for it to settle and grabs it.
+Add your own scene in its own function below and register it in ``SCENES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Callable
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication, QWidget
+
+WINDOW_SIZE = (1280, 800)
+
+
+def settle(app: QApplication, seconds: float = 1.0) -> None:
+    """Let Qt lay out and paint (and timers fire) for ``seconds``."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def fresh_window(template: str = "lenet5"):
+    """A MainWindow on ``template`` with throwaway settings (no remembered layout)."""
+    import tempfile
+
+    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import AppState
+
+    ini = tempfile.NamedTemporaryFile(suffix=".ini", delete=False).name
+    window = MainWindow(AppState(template=template), settings=QSettings(ini, QSettings.Format.IniFormat))
+    window.resize(*WINDOW_SIZE)
+    return window
+
+
+# ---- scenes ------------------------------------------------------------------------------
+def scene_editor(app: QApplication) -> QWidget:
+    """lenet5 in the editor with its second Conv2D selected (inspector filled in)."""
+    window = fresh_window("lenet5")
+    window.show()
+    settle(app, 0.5)
+    window.editor.select(3)
+    return window
+
+
+SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "editor": scene_editor,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scene", choices=sorted(SCENES))
+    parser.add_argument("out", help="PNG file to write")
+    parser.add_argument("--settle", type=float, default=1.5, help="seconds to wait before grabbing")
+    args = parser.parse_args(argv)
+    from cnnstudio.gui.app import make_app
+
+    app = make_app()
+    widget = SCENES[args.scene](app)
+    widget.show()
+    settle(app, args.settle)
+    if not widget.grab().save(args.out):
+        print(f"could not write {args.out}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out} ({widget.width()}x{widget.height()})")
+    widget.close() if not hasattr(widget, "ask_unsaved") else None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
