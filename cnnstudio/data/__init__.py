@@ -16,7 +16,7 @@ from cnnstudio.data.dataset import (
     to_grayscale,
     to_rgb,
 )
-from cnnstudio.data.downloads import download, verify_file
+from cnnstudio.data.downloads import download, format_progress, verify_file
 from cnnstudio.data.errors import (
     DataError,
     DataFormatError,
@@ -40,5 +40,5 @@ __all__ = [
     "read_image_folder", "scan_image_folder", "ImportReport",
     "CIFAR10_CLASSES", "read_cifar10_tar",
     "Augmenter", "preview", "UserDataset",
-    "download", "verify_file", "DATASETS", "cache_dir", "fetch", "is_downloaded", "load_standard",
+    "download", "format_progress", "verify_file", "DATASETS", "cache_dir", "fetch", "is_downloaded", "load_standard",
 ]

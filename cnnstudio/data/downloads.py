@@ -164,3 +164,13 @@ def _stream(url, resp, part: Path, offset: int, total, hasher, progress, cancel)
             os.fsync(out.fileno())
     report(done, final=True)
     return done
+
+
+def format_progress(done: int, total: int | None, rate: float, eta: float | None) -> str:
+    """One line for a status bar or terminal: "12.3 / 45.6 MB (27%), 3.2 MB/s, 11 s left"."""
+    mb = 1e6
+    text = f"{done / mb:.1f} / {total / mb:.1f} MB ({100 * done / total:.0f}%)" if total else f"{done / mb:.1f} MB"
+    text += f", {rate / mb:.1f} MB/s"
+    if eta is not None:
+        text += f", {eta:.0f} s left" if eta < 120 else f", {eta / 60:.0f} min left"
+    return text

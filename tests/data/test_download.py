@@ -208,3 +208,10 @@ def test_cifar10_binary_archive(server, monkeypatch, tmp_path):
     r, g, b = test_recs[0, 1:1025], test_recs[0, 1025:2049], test_recs[0, 2049:]
     assert test.x[0, 0, 1].tolist() == [r[1], g[1], b[1]]
     assert test.class_names[0] == "airplane"
+
+
+def test_format_progress():
+    from cnnstudio.data import format_progress
+    assert format_progress(12_300_000, 45_600_000, 3_200_000, 10.6) == "12.3 / 45.6 MB (27%), 3.2 MB/s, 11 s left"
+    assert format_progress(1_000_000, None, 500_000, None) == "1.0 MB, 0.5 MB/s"
+    assert format_progress(0, 10, 1.0, 600) .endswith("10 min left")
