@@ -87,16 +87,14 @@ def _window_problem(index: int, layer_type: str, config: dict[str, Any], exc: Sh
     is_conv = layer_type == "Conv2D"
     what = "kernel" if is_conv else "window"
     field = "kernel_size" if is_conv else "pool_size"
+    fit = f"{min(kh, h)}x{min(kw, w)}"  # the largest window that fits
     options = []
     if is_conv:
-        options.append("use padding 'same'")
-        if h > 1 or w > 1:
-            options.append(f"a kernel_size of at most {h}x{w}")
-        options.append("remove it")
+        options += ["use padding 'same'", f"a kernel_size of at most {fit}", "remove it"]
     else:
         options.append("remove it")
-        if h > 1 or w > 1:
-            options.append(f"use a pool_size of at most {h}x{w}")
+        if h > 1 or w > 1:  # a 1x1 pool would do nothing
+            options.append(f"use a pool_size of at most {fit}")
     earlier = _biggest_shrinker(steps)
     if earlier is not None:
         options.append(_undo_shrink(earlier, steps[earlier]))

@@ -191,3 +191,11 @@ def test_infer_shapes_never_raises_and_blames_a_real_layer(layers, size, channel
         assert p.message.startswith(f"layer {p.index + 1} {p.layer_type}: ") and p.fix
     else:
         assert report.complete
+
+
+def test_window_fix_suggests_the_largest_window_that_fits_each_axis():
+    p = infer_shapes(net([L("MaxPool2D", {"pool_size": 3})], (2, 5, 1))).problem
+    assert p.message == "layer 1 MaxPool2D: 3x3 window does not fit a 2x5 input"
+    assert "use a pool_size of at most 2x3" in p.fix
+    p = infer_shapes(net([conv(k=3)], (1, 1, 1))).problem
+    assert p.fix == "use padding 'same', a kernel_size of at most 1x1, remove it or make the input at least 3 x 3"
