@@ -220,3 +220,24 @@ def test_the_canvas_is_a_view_of_the_spec(window, state):
     state.new_project("mlp")
     assert [c.info.type_name for c in window.editor.canvas.cards] == ["Input"] + \
         [lyr.type for lyr in get_template("mlp").layers]
+
+
+def test_pooling_type_combo_swaps_the_layer_in_one_step(qtbot, window, state):
+    editor = window.editor
+    before = state.spec
+    click_card(qtbot, editor.canvas, 2)  # MaxPool2D
+    editor.inspector.fields["__type__"].setCurrentText("AvgPool2D")
+    assert state.spec.layers[2].type == "AvgPool2D"
+    assert state.spec.layers[2].config == before.layers[2].config
+    state.document.undo()
+    assert state.spec == before
+
+
+def test_a_refused_value_is_shown_not_raised(qtbot, window, state):
+    editor = window.editor
+    click_card(qtbot, editor.canvas, -1)
+    before = state.spec
+    editor.inspector.fields["height"].setMaximum(10_000)  # let the widget offer more than the model takes
+    editor.inspector.fields["height"].setValue(5000)
+    assert state.spec == before
+    assert "height" in editor.inspector.error.text()

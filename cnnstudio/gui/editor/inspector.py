@@ -13,7 +13,9 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                              QSpinBox, QVBoxLayout, QWidget)
 
+from cnnstudio.engine.errors import EngineError
 from cnnstudio.engine.layers import LAYER_TYPES
+from cnnstudio.model.errors import ModelError
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.view_model import input_hwc
 from cnnstudio.gui.state import AppState
@@ -150,18 +152,25 @@ class Inspector(QWidget):
 
     # ---- committing -----------------------------------------------------------
     def _commit_field(self, name: str) -> None:
-        if self.index < 0:
-            return
-        value = _widget_value(self.fields[name])
-        edits.set_hyperparameter(self.state.document, self.index, name, value)
+        if self.index >= 0:
+            value = _widget_value(self.fields[name])
+            self._run(edits.set_hyperparameter, self.index, name, value)
 
     def _commit_input(self) -> None:
         shape = tuple(self.fields[n].value() for n in ("height", "width", "channels"))
-        edits.set_input(self.state.document, shape)
+        self._run(edits.set_input, shape)
 
     def _commit_pool_type(self) -> None:
         if self.index >= 0:
-            edits.change_layer_type(self.state.document, self.index, self.fields["__type__"].currentText())
+            self._run(edits.change_layer_type, self.index, self.fields["__type__"].currentText())
+
+    def _run(self, edit: Callable[..., None], *args: Any) -> None:
+        """Apply one edit; a refused value is shown under the form (and the widgets reset)."""
+        try:
+            edit(self.state.document, *args)
+        except (ModelError, EngineError) as exc:  # e.g. a value the layer cannot take
+            self.show_layer(self.index)
+            self.error.setText(str(exc))
 
 
 class PairEditor(QWidget):
