@@ -174,8 +174,9 @@ def fit_to_network(ds: Dataset, height: int, width: int, channels: int) -> Datas
     """
     c = ds.image_shape[2]
     if c != channels:
-        fix = ("set the network's input channels to {c}, or convert with --grayscale" if channels == 1
-               else "set the network's input channels to {c}, or convert with --rgb").format(c=c)
+        fix = f"set the network's input channels to {c}, or convert with --grayscale"
+        if channels != 1:
+            fix += " (it converts grayscale to colour too)"
         raise DataMismatchError(None, f"the network expects {_channels_word(channels)} input but "
                                 f"'{ds.name}' has {_channels_word(c)} images; {fix}")
     return resize(ds, height, width)
