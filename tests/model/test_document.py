@@ -237,3 +237,25 @@ def test_pool_stride_follows_pool_size_unless_set_apart(doc):
     doc.undo()
     doc.undo()
     assert doc.spec == get_template("simple-cnn")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.integers(1, 20))
+def test_interleaved_edits_undo_redo_match_a_snapshot_model(data, steps):
+    # Reference model: a list of snapshots and a cursor, as a person expects undo to behave.
+    doc = Document(get_template("simple-cnn"))
+    history, cursor = [doc.spec], 0
+    for _ in range(steps):
+        action = data.draw(st.sampled_from(["edit", "edit", "undo", "redo"]))
+        if action == "undo" and doc.can_undo:
+            doc.undo()
+            cursor -= 1
+        elif action == "redo" and doc.can_redo:
+            doc.redo()
+            cursor += 1
+        elif action == "edit" and doc.execute(draw_command(data, doc.spec)):
+            history = history[:cursor + 1] + [doc.spec]
+            cursor += 1
+        assert doc.spec == history[cursor]
+        assert doc.can_undo == (cursor > 0) and doc.can_redo == (cursor < len(history) - 1)
+        assert doc.is_dirty == (cursor != 0)  # the opened state (empty undo stack) is the saved one
