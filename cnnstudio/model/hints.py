@@ -15,6 +15,7 @@ LINEAR = ("Conv2D", "Dense")
 # Layers that keep a stack linear: a Conv2D -> AvgPool2D -> Conv2D chain is still one linear map.
 TRANSPARENT = ("Dropout", "BatchNorm", "Flatten", "AvgPool2D", "SumPool2D")
 BIG_DENSE = 1_000_000
+BIG_NETWORK = 50_000_000
 
 
 def network_hints(spec: NetworkSpec, rows: Sequence) -> list[str]:
@@ -40,6 +41,11 @@ def network_hints(spec: NetworkSpec, rows: Sequence) -> list[str]:
         if layer.type == "Dense" and params > BIG_DENSE and params > total / 2:
             out.append(f"layer {i + 1} Dense holds {params:,} of the network's {total:,} parameters "
                        f"({100 * params / total:.0f}%); more pooling before Flatten shrinks it")
+    if total > BIG_NETWORK:
+        # float32 weights + gradients + Adam's two moment buffers, before any activations
+        gb = total * 4 * 4 / 1e9
+        out.append(f"the network has {total:,} parameters: training with Adam needs about {gb:.1f} GB for "
+                   "weights, gradients and optimizer state alone")
     return out
 
 

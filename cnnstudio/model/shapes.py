@@ -105,6 +105,18 @@ class ShapeReport:
         """Forward multiply-adds per image (known layers only)."""
         return sum(layer.multiply_adds or 0 for layer in self.layers)
 
+    @property
+    def activation_values(self) -> int:
+        """Numbers every layer outputs for one image (known layers); x 4 bytes x batch for float32 memory."""
+        total = 0
+        for layer in self.layers:
+            if layer.output_shape is not None:
+                n = 1
+                for s in layer.output_shape:
+                    n *= s
+                total += n
+        return total
+
 
 class _ReceptiveField:
     """Tracks the input window (per axis: size, jump between neighbouring units)."""

@@ -146,8 +146,15 @@ def test_empty_network_has_no_shape_problem():
 def test_templates_give_no_hints_except_vgg16_big_dense():
     for name in ("simple-cnn", "lenet5", "mini-vgg", "mlp"):
         assert infer_shapes(get_template(name)).warnings == []
-    (hint,) = infer_shapes(get_template("vgg16")).warnings
-    assert hint.startswith("layer 33 Dense holds 102,764,544 of the network's 138,357,544 parameters (74%)")
+    dense, size = infer_shapes(get_template("vgg16")).warnings
+    assert dense.startswith("layer 33 Dense holds 102,764,544 of the network's 138,357,544 parameters (74%)")
+    # 138,357,544 x 4 bytes x (weights, gradients, two Adam moments) = 2.2 GB
+    assert size.startswith("the network has 138,357,544 parameters") and "about 2.2 GB" in size
+
+
+def test_activation_values_per_image():
+    # simple-cnn: 26*26*8 twice (conv, relu), 13*13*8 twice (pool, flatten), 10 twice (dense, softmax)
+    assert infer_shapes(get_template("simple-cnn")).activation_values == 2 * 5408 + 2 * 1352 + 2 * 10
 
 
 def test_hint_two_linear_layers_without_activation():
