@@ -28,8 +28,12 @@ def infer_shape(path: Path, n_pixels: int) -> tuple[int, int, int]:
         s = math.isqrt(n_pixels // 3)
         if s * s * 3 == n_pixels and s > 0:
             return (s, s, 3)
-    raise DataFormatError(path, f"rows have {n_pixels} pixel values, which is not a square image "
-                          "(e.g. 784 = 28x28); pass the image shape explicitly")
+    hint = "pass the image shape explicitly"
+    if math.isqrt(n_pixels + 1) ** 2 == n_pixels + 1:
+        hint = ("the rows look like images without a label column (like Kaggle's test.csv); "
+                "each row must start with its label")
+    raise DataFormatError(path, f"rows have {n_pixels} pixel values after the label, which is not a "
+                          f"square image (e.g. 784 = 28x28); {hint}")
 
 
 def _parse_rows(path: Path, text: str) -> np.ndarray:

@@ -35,12 +35,8 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def scan_image_folder(root) -> dict[str, list[Path]]:
-    """Class name -> sorted image paths (no decoding); for the import dialog's preview.
-
-    Raises DataFormatError when ``root`` is not a folder or has no class folders with images.
-    """
-    root = Path(root)
+def _class_files(root: Path) -> dict[str, list[Path]]:
+    """Class name -> every visible file in its folder (sorted)."""
     if not root.is_dir():
         raise DataFormatError(root, f"not a folder; {LAYOUT}")
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -51,6 +47,14 @@ def scan_image_folder(root) -> dict[str, list[Path]]:
     if not any(_is_image_name(f) for files in found.values() for f in files):
         raise DataFormatError(root, f"the class folders hold no PNG, JPEG or BMP files; {LAYOUT}")
     return found
+
+
+def scan_image_folder(root) -> dict[str, list[Path]]:
+    """Class name -> sorted PNG/JPEG/BMP paths (no decoding): the import dialog's preview.
+
+    Raises DataFormatError when ``root`` is not a folder or has no class folders with images.
+    """
+    return {c: [f for f in files if _is_image_name(f)] for c, files in _class_files(Path(root)).items()}
 
 
 def _is_image_name(p: Path) -> bool:
@@ -96,7 +100,7 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
     root = Path(root)
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
-    found = scan_image_folder(root)
+    found = _class_files(root)
     report = ImportReport()
     images, labels, grays = [], [], []
     mode = {1: "L", 3: "RGB", None: "RGB"}[channels]

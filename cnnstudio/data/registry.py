@@ -110,7 +110,7 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
         if dest.is_file() and (not verify_existing or verify_file(dest, rf.checksum)):
             paths.append(dest)
             continue
-        last: DownloadError | None = None
+        errors: list[DownloadError] = []
         for url in rf.urls():
             try:
                 paths.append(download(url, dest, rf.checksum, progress, cancel, timeout))
@@ -118,10 +118,12 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
             except DownloadCancelled:
                 raise
             except DownloadError as exc:
-                last = exc
+                errors.append(exc)
         else:
-            assert last is not None
-            raise last
+            if len(errors) == 1:
+                raise errors[0]
+            tried = "; ".join(f"{e.path}: {e.problem.split(';')[0]}" for e in errors)
+            raise DownloadError(rf.filename, f"no mirror worked ({tried}); {errors[-1].problem.split('; ', 1)[-1]}")
     return paths
 
 

@@ -43,6 +43,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng and not self.path.startswith("/norange"):
             start = int(rng.split("=")[1].split("-")[0])
+            if start >= len(body):
+                self.send_error(416, "Range Not Satisfiable")
+                return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
             body = body[start:]
@@ -147,6 +150,24 @@ def test_restart_when_server_ignores_range(server, tmp_path):
     (tmp_path / "data.bin.part").write_bytes(b"garbage that is not a prefix")
     download(server.base + "/norange/data.bin", dest, md5(PAYLOAD))
     assert dest.read_bytes() == PAYLOAD
+
+
+def test_complete_part_answered_416_restarts(server, tmp_path):
+    """A .part already as long as the file (crash before the rename) -> 416 -> fresh download."""
+    dest = tmp_path / "data.bin"
+    (tmp_path / "data.bin.part").write_bytes(b"x" * len(PAYLOAD))
+    download(server.base + "/good/data.bin", dest, md5(PAYLOAD))
+    assert dest.read_bytes() == PAYLOAD
+    assert [r for _, r in server.requests] == [f"bytes={len(PAYLOAD)}-", None]
+
+
+def test_all_mirrors_failing_names_each(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNSTUDIO_CACHE", str(tmp_path / "cache"))
+    rf = RemoteFile("data.bin", md5(PAYLOAD), (server.base + "/error/", server.base + "/error2/"))
+    monkeypatch.setitem(registry.DATASETS, "mnist", StandardDataset("mnist", "MNIST", "idx", (rf,), (), "", ""))
+    with pytest.raises(DownloadError, match=r"no mirror worked \(.*/error/data.bin: .*HTTP 500.*/error2/"):
+        registry.fetch("mnist")
+    assert not (tmp_path / "cache" / "datasets" / "mnist" / "data.bin").exists()
 
 
 def test_offline_fails_fast_pointing_to_sample(tmp_path):

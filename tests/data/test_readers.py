@@ -149,7 +149,8 @@ def test_csv_with_and_without_header(tmp_path):
     ("label,p0\n", "header but no data"),
     ("1,2,3,4,5\n0,1,2\n", "same count"),
     ("1,2,3,4,999\n", "0..255"),
-    ("1,2,3,4,5,6\n", "not a square image"),
+    ("1,2,3,4,5,6\n", "not a square image.*shape explicitly"),
+    ("1,2,3,4,5,6,7,8,9\n", "without a label column"),
     ("1,2,3,4,5\n1,2,x,4,5\n", "same count|numbers"),
 ])
 def test_csv_refuses_bad(tmp_path, text, message):
@@ -181,7 +182,7 @@ def test_image_folder_imports_and_reports_unreadable(tmp_path):
     assert set(skipped) == {"broken.png", "notes.txt"} and "unreadable" in skipped["broken.png"]
     ds3, _ = read_image_folder(tmp_path, size=(4, 5), channels=3)
     assert ds3.image_shape == (4, 5, 3)
-    assert {k: len(v) for k, v in scan_image_folder(tmp_path).items()} == {"cat": 5, "dog": 3}
+    assert {k: len(v) for k, v in scan_image_folder(tmp_path).items()} == {"cat": 4, "dog": 3}
 
 
 def test_image_folder_colour_and_jpeg_bmp(tmp_path):
