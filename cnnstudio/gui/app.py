@@ -18,12 +18,15 @@ def make_app() -> QApplication:
     return app
 
 
-def create_window(project: str | None = None, template: str | None = None):
-    """A MainWindow with ``project`` opened (errors shown in a dialog) or a fresh ``template``."""
+def create_window(project: str | None = None, template: str | None = None, settings=None):
+    """A MainWindow with ``project`` opened (errors shown in a dialog) or a fresh ``template``.
+
+    ``settings``: a QSettings to use instead of the app's own (tests, screenshots).
+    """
     from cnnstudio.gui.main_window import MainWindow
     from cnnstudio.gui.state import DEFAULT_TEMPLATE, AppState
 
-    window = MainWindow(AppState(template=template or DEFAULT_TEMPLATE))
+    window = MainWindow(AppState(template=template or DEFAULT_TEMPLATE), settings=settings)
     if project:
         window.open_path(project)  # a broken file: the loader's message in a dialog, template stays open
     return window

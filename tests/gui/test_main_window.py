@@ -157,3 +157,14 @@ def test_app_settings_names_are_not_the_tests(window):
     # tests use their own ini file: nothing written to the user's CNN Studio settings
     assert window.settings.fileName().endswith("settings.ini")
     assert mw.PROJECT_FILTER.startswith("CNN Studio projects")
+
+
+def test_app_opens_a_project_given_on_the_command_line(qtbot, state, settings, tmp_path):
+    from cnnstudio.gui.app import create_window
+
+    path = str(tmp_path / "cli.cnnproj")
+    edits.append_layer(state.document, "Dropout")
+    state.save(path)
+    win = create_window(project=path, settings=settings)
+    qtbot.addWidget(win)
+    assert win.state.path == path and win.state.spec == state.spec and not win.state.is_dirty()
