@@ -26,6 +26,8 @@ def panel(qtbot, state):
     panel = FeatureMapsPanel(inspector)
     qtbot.addWidget(panel)
     panel.resize(900, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
     inspector.refresh_now()
     return panel
 
@@ -97,8 +99,6 @@ def _click_tile(qtbot, view, row: int, k: int) -> None:
 
 
 def test_clicking_a_tile_enlarges_that_map(qtbot, panel):
-    panel.show()
-    qtbot.waitExposed(panel)
     qtbot.wait(50)  # let the graphics layout settle before mapping tile positions to pixels
     ins = panel.inspector
     _click_tile(qtbot, panel.maps, 1, 4)  # layer 0 (Conv2D), map 4
@@ -138,6 +138,17 @@ def test_filters_view_shows_every_conv_kernel(panel):
     np.testing.assert_array_equal(unpack(filters.mosaics[1], second, 2 * 6 + 5), w["3.W"][2, 5])
 
 
+def test_hidden_panel_waits_until_shown(qtbot, state, panel):
+    ins = panel.inspector
+    panel.hide()
+    state.set_weights({k: v * 3.0 for k, v in ins.network.get_weights().items()})
+    qtbot.waitUntil(lambda: ins._pending, timeout=5000)  # the timer fired and found no visible view
+    assert not ins.trained                                # nothing was computed for a hidden panel
+    with qtbot.waitSignal(ins.activationsChanged, timeout=5000):
+        panel.show()
+    assert ins.trained
+
+
 def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
     ins = panel.inspector
     before = panel.maps.tile(1, 0).copy()
@@ -145,11 +156,35 @@ def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
     ins.activationsChanged.connect(lambda: refreshes.append(1))
     weights = ins.network.get_weights()
     weights = {k: v * 2.0 for k, v in weights.items()}
-    with qtbot.waitSignal(ins.activationsChanged, timeout=3000):
+    with qtbot.waitSignal(ins.activationsChanged, timeout=5000):
         for _ in range(5):  # a burst of updates: only the latest is drawn
             state.set_weights(weights)
     assert ins.trained and "trained" in panel.status.text()
     assert not np.array_equal(before, panel.maps.tile(1, 0))
     np.testing.assert_allclose(ins.network.get_weights()["0.W"], weights["0.W"])
-    qtbot.wait(400)  # longer than the throttle interval: no further refresh may be pending
+    qtbot.wait(500)  # longer than the throttle interval: no further refresh may be pending
     assert len(refreshes) == 1
+
+
+def test_hovering_the_enlarged_map_shows_the_value(qtbot, panel):
+    ins = panel.inspector
+    panel.open_tile(1, 3)
+    qtbot.wait(50)  # let the plot take its range before mapping pixels
+    plot = panel.viewer.plot
+    scene = panel.viewer.image.mapToScene(QPointF(5.5, 7.5))  # column 5, row 7
+    qtbot.mouseMove(plot.viewport(), plot.mapFromScene(scene))
+    qtbot.waitUntil(lambda: "row 7, column 5" in panel.viewer.hover.text(), timeout=2000)
+    assert f"{float(ins.activations[1][3][7, 5]):.4g}" in panel.viewer.hover.text()
+
+
+def test_huge_layers_show_only_their_first_maps():
+    from cnnstudio.gui.inside.feature_maps import FeatureMapView, shown_count
+    assert shown_count(6, 28, 28) == 6
+    assert 1 <= shown_count(64, 224, 224) < 64 and shown_count(64, 224, 224) * 224 * 224 <= 400_000
+    view = FeatureMapView()
+    view.set_rows(["0 Conv2D  224 x 224 x 64"], [(64, 224, 224)])
+    n = shown_count(64, 224, 224)
+    assert view.layouts[0].count == n and f"first {n}" in view.labels[0].text
+    view.set_activations([np.ones((64, 224, 224), np.float32)])
+    assert view.mosaics[0].size < 64 * 224 * 224
+    view.deleteLater()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtGui import QImage, QPixmap, QResizeEvent
+from PyQt6.QtGui import QImage, QPixmap, QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QBoxLayout, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
@@ -44,6 +44,7 @@ class DrawingPanel(QWidget):
         self.canvas.changed.connect(self._on_canvas_moved)
         self.canvas.strokeFinished.connect(self.update_drawing)
         inspector.activationsChanged.connect(self._on_activations)
+        inspector.add_view(self)
         self._show_count()
 
     def _build_layout(self) -> None:
@@ -93,6 +94,10 @@ class DrawingPanel(QWidget):
         wide = event.size().width() >= event.size().height()
         self._box.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
         super().resizeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.inspector.view_shown()
 
     # ---- canvas -> inspector ------------------------------------------------------
     def _on_canvas_moved(self) -> None:

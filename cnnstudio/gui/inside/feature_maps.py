@@ -20,7 +20,15 @@ ROW_PX = 84
 FLAT_ROW_PX = 46
 LABEL_PX = 150
 ACTIVATION_CMAP = "viridis"
+#: a layer's mosaic shows at most this many maps and pixels (64 maps of 224 x 224 would be 3 M)
+MAX_TILES = 64
+MAX_PIXELS = 400_000
 GAP_COLOUR = "#3a3a3a"
+
+
+def shown_count(channels: int, height: int, width: int) -> int:
+    """How many of a layer's maps to show: all, unless that would be a huge image (e.g. VGG16)."""
+    return max(1, min(channels, MAX_TILES, MAX_PIXELS // (height * width)))
 
 
 class TileImage(pg.ImageItem):
@@ -76,7 +84,10 @@ class FeatureMapView(QWidget):
         total = 0
         for row, (text, shape) in enumerate(zip(labels, shapes)):
             maps_shape = as_maps(np.zeros(shape, np.float32)).shape
-            lay = layout_for(maps_shape[0], maps_shape[1], maps_shape[2])
+            count = shown_count(*maps_shape)
+            lay = layout_for(count, maps_shape[1], maps_shape[2])
+            if count < maps_shape[0]:
+                text += f" (first {count})"
             label = pg.LabelItem(_label_html(text), justify="right")
             self.graphics.addItem(label, row=row, col=0)
             view = self.graphics.addViewBox(row=row, col=1, lockAspect=True, invertY=True,
@@ -100,7 +111,7 @@ class FeatureMapView(QWidget):
     def set_activations(self, activations: list[np.ndarray]) -> None:
         """activations: one per row, (C, H, W) or (F,); shapes must match ``set_rows``."""
         for row, act in enumerate(activations[:len(self.items)]):
-            maps = as_maps(act)
+            maps = as_maps(act)[:self.layouts[row].count]
             levels = levels_of(maps)
             if self.per_map and maps.shape[0] > 1:
                 maps, levels = normalise_each(maps), (0.0, 1.0)

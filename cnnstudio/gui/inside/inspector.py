@@ -20,6 +20,8 @@ from cnnstudio.data import to_float_nchw
 
 #: refresh at most this often after weights change (4 Hz)
 MIN_INTERVAL_MS = 250
+#: ... and at least this often, however slow one refresh is
+MAX_INTERVAL_MS = 2000
 
 
 class Inspector(QObject):
@@ -50,7 +52,9 @@ class Inspector(QObject):
         self._fresh_cache: tuple[Any, Any] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.refresh_now)
+        self._timer.timeout.connect(self._on_timer)
+        self._views: list[Any] = []   # widgets showing this; nothing is computed while all are hidden
+        self._pending = False
         for signal in (state.networkChanged, state.weightsChanged):
             signal.connect(self._on_network_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
@@ -104,12 +108,29 @@ class Inspector(QObject):
         self._net_dirty = True
         # While training, weights arrive often: keep to the latest, a few times a second,
         # and back off when one refresh costs a lot (a big network must not starve the trainer).
-        self._schedule(max(self.interval_ms, int(3000 * self.last_compute_s)))
+        self._schedule(int(np.clip(3000 * self.last_compute_s, self.interval_ms, MAX_INTERVAL_MS)))
 
     def _on_dataset_changed(self) -> None:
         self.val_index = 0
         self.sampleChanged.emit()
         self._schedule(0)
+
+    def add_view(self, widget: Any) -> None:
+        """Register a view; while every registered view is hidden, refreshes wait (see view_shown)."""
+        self._views.append(widget)
+
+    def view_shown(self) -> None:
+        """A view became visible: catch up on what changed while it was hidden."""
+        if self._pending:
+            self._pending = False
+            self._schedule(0)
+
+    def _on_timer(self) -> None:
+        # A hidden dock must not cost the editor or the trainer anything (VGG16 takes seconds).
+        if self._views and not any(v.isVisible() for v in self._views):
+            self._pending = True
+            return
+        self.refresh_now()
 
     def _schedule(self, delay_ms: int) -> None:
         if self._timer.isActive() and self._timer.remainingTime() <= delay_ms:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QShowEvent
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
                              QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -38,6 +39,7 @@ class FeatureMapsPanel(QWidget):
         self.tabs.addTab(self.filters, "Filters")
         layout.addWidget(self.tabs, 1)
         self.maps.tileClicked.connect(self.open_tile)
+        inspector.add_view(self)
         inspector.structureChanged.connect(self._on_structure)
         inspector.activationsChanged.connect(self._on_activations)
         inspector.weightsRefreshed.connect(self._on_weights)
@@ -71,6 +73,10 @@ class FeatureMapsPanel(QWidget):
         self.index.valueChanged.connect(self._on_index_typed)
         self.per_map.toggled.connect(self._on_per_map)
         return bar
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.inspector.view_shown()
 
     # ---- control -> inspector ------------------------------------------------
     def _on_source_chosen(self, _row: int) -> None:
