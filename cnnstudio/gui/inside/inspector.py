@@ -236,14 +236,7 @@ def _hwc(inp: Any) -> tuple[int, int, int]:
 
 def _build_network(spec: Any) -> Any:
     """An engine Network for a NetworkSpec, freshly initialised (seed 0)."""
-    try:
-        from cnnstudio.model import build_network
-    except ImportError:  # until model.build_network lands: the same thing from the engine directly
-        from cnnstudio.engine.layers import LAYER_TYPES
-        from cnnstudio.engine.network import Network
-        h, w, c = _hwc(spec.input)
-        layers = [LAYER_TYPES[layer.type].from_config(dict(layer.config)) for layer in spec.layers]
-        return Network(layers, (c, h, w), seed=0)
+    from cnnstudio.model import build_network
     return build_network(spec)
 
 
