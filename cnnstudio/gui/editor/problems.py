@@ -35,7 +35,8 @@ class ProblemsList(QListWidget):
             text = p.message if not p.fix else f"{p.message}\nFix: {p.fix}"
             item = QListWidgetItem(text)
             item.setForeground(QColor("#b71c1c"))
-            item.setData(INDEX_ROLE, p.index)
+            # a problem with the input or the whole network (index None) selects the Input block
+            item.setData(INDEX_ROLE, -1 if p.index is None else p.index)
             item.setToolTip(text)
             self.addItem(item)
 
