@@ -148,6 +148,7 @@ class Layer:
         self.params: dict[str, Any] = {}
         self.grads: dict[str, Any] = {}
         self.state: dict[str, Any] = {}
+        self._bufs: dict[str, Any] = {}
         self._allocate()
         for name, value in self.params.items():
             self.grads[name] = xp.zeros_like(value)
@@ -156,8 +157,25 @@ class Layer:
     def _allocate(self) -> None:
         """Hook: fill ``self.params`` and ``self.state`` (grads are made by ``build``)."""
 
+    def _buffer(self, name: str, shape: tuple[int, ...], zero: bool = False, dtype: Any = None) -> Any:
+        """A work array kept between calls and reallocated only when ``shape`` changes.
+
+        Reuse matters: fresh multi-megabyte arrays cost page faults on every step.
+        ``zero`` fills a new buffer with zeros (for cells the caller never writes).
+        """
+        buf = self._bufs.get(name)
+        dtype = self.dtype if dtype is None else dtype
+        if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
+            make = self.xp.zeros if zero else self.xp.empty
+            buf = self._bufs[name] = make(shape, dtype=dtype)
+        return buf
+
     def forward(self, x: Any, training: bool = False) -> Any:
-        """x: (C, N, H, W) for images (CNHW, the engine's layout) or (N, F) -> output."""
+        """x: (C, N, H, W) for images (CNHW, the engine's layout) or (N, F) -> output.
+
+        With ``training`` the output may be a buffer the layer reuses on its next
+        training forward (copy it to keep it); inference outputs are always fresh.
+        """
         raise NotImplementedError(f"{self.type_name} has no forward pass")
 
     def backward(self, dy: Any) -> Any:

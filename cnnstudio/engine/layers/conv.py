@@ -102,33 +102,28 @@ class Conv2D(Layer):
         self._plan = make_plan((h, w), (oh, ow), (kh, kw), (sh, sw), (top, left))
         # A 1x1 kernel with stride 1 and no padding is already a GEMM on the input.
         self._pointwise = (kh, kw, sh, sw, top, left, oh, ow) == (1, 1, 1, 1, 0, 0, h, w)
-        # Work buffers, one set for training and one for inference so that an
-        # inference call between a training forward and its backward cannot clobber
-        # the columns the backward needs. Keyed by batch size; reallocated on change.
-        self._cols: dict[bool, Any] = {}
-        self._dcols = None
-        self._dx = None
-
-    def _buffer(self, training: bool, n: int) -> Any:
-        c, _, _ = self.input_shape
-        _, oh, ow = self.out_shape
-        kh, kw = self.kernel_size
-        shape = (c, kh, kw, n, oh, ow)
-        buf = self._cols.get(training)
-        if buf is None or buf.shape != shape:
-            # zeros, not empty: cells that only read padding are never written (see im2col).
-            buf = self._cols[training] = self.xp.zeros(shape, dtype=self.dtype)
-        return buf
+        # Stride 1 with an output as large as the input ("same"): the input gradient is
+        # the correlation of dy with the flipped kernel, one im2col + GEMM whose output
+        # is the small dx, instead of a GEMM writing kh*kw times more columns plus col2im.
+        # Measured: it wins when filters <= channels (its columns have filters*kh*kw rows).
+        self._flip_back = (sh, sw) == (1, 1) and (oh, ow) == (h, w) and f <= c and not self._pointwise
+        self._plan_back = make_plan((oh, ow), (h, w), (kh, kw), (1, 1), (kh - 1 - top, kw - 1 - left))
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (C, N, H, W) -> y: (filters, N, OH, OW) by one GEMM over im2col columns."""
         c, n, h, w = x.shape
         f, oh, ow = self.out_shape
+        kh, kw = self.kernel_size
         if self._pointwise:
             cols = x.reshape(c, n * h * w)
         else:
-            cols = im2col(x, self._buffer(training, n), self._plan).reshape(-1, n * oh * ow)
-        y = self.params["W"].reshape(f, -1) @ cols
+            # Separate training and inference columns: an inference call between a training
+            # forward and its backward must not clobber the columns the backward needs.
+            # zero=True: cells that only read padding are never written (see im2col).
+            buf = self._buffer("cols_train" if training else "cols_infer", (c, kh, kw, n, oh, ow), zero=True)
+            cols = im2col(x, buf, self._plan).reshape(-1, n * oh * ow)
+        w2 = self.params["W"].reshape(f, -1)
+        y = self.xp.matmul(w2, cols, out=self._buffer("y", (f, n * oh * ow))) if training else w2 @ cols
         if self.use_bias:
             y += self.params["b"][:, None]
         if training:
@@ -140,22 +135,38 @@ class Conv2D(Layer):
         xp = self.xp
         f = self.filters
         dy2 = dy.reshape(f, -1)
-        cols = self._x_cols
-        xp.matmul(dy2, cols.T, out=self.grads["W"].reshape(f, -1))
+        # cols @ dy^T then a small transpose beats dy @ cols^T by 10-30% in OpenBLAS here.
+        dw_t = xp.matmul(self._x_cols, dy2.T, out=self._buffer("dw_t", (self._x_cols.shape[0], f), zero=False))
+        self.grads["W"].reshape(f, -1)[...] = dw_t.T
         if self.use_bias:
             dy2.sum(axis=1, out=self.grads["b"])
         if not self.need_input_grad:
             return None
         c, h, w = self.input_shape
         n = self._n
-        w2t = self.params["W"].reshape(f, -1).T
         if self._pointwise:
-            return (w2t @ dy2).reshape(c, n, h, w)
-        if self._dcols is None or self._dcols.shape != cols.shape:
-            self._dcols = xp.empty(cols.shape, dtype=self.dtype)
-            self._dx = xp.empty((c, n, h, w), dtype=self.dtype)
-        xp.matmul(w2t, dy2, out=self._dcols)
-        self._dx.fill(0)
+            return (self.params["W"].reshape(f, c).T @ dy2).reshape(c, n, h, w)
+        if self._flip_back:
+            return self._backward_flipped(dy, n)
+        return self._backward_col2im(dy2, n)
+
+    def _backward_flipped(self, dy: Any, n: int) -> Any:
+        """dx[c] = sum_f correlate(dy[f], W[f, c] flipped), for stride 1 and "same" output."""
+        c, h, w = self.input_shape
+        f, kh, kw = self.filters, *self.kernel_size
+        cols = im2col(dy, self._buffer("dy_cols", (f, kh, kw, n, h, w), zero=True), self._plan_back)
+        w_flip = self.xp.ascontiguousarray(self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        dx = self._buffer("dx", (c, n, h, w))
+        self.xp.matmul(w_flip.reshape(c, -1), cols.reshape(f * kh * kw, -1), out=dx.reshape(c, n * h * w))
+        return dx
+
+    def _backward_col2im(self, dy2: Any, n: int) -> Any:
+        """dx by the transposed GEMM into columns, then col2im slice adds (any stride/padding)."""
+        c, h, w = self.input_shape
+        f, oh, ow = self.out_shape
         kh, kw = self.kernel_size
-        _, oh, ow = self.out_shape
-        return col2im(self._dcols.reshape(c, kh, kw, n, oh, ow), self._dx, self._plan)
+        dcols = self._buffer("dcols", (c * kh * kw, n * oh * ow), zero=False)
+        self.xp.matmul(self.params["W"].reshape(f, -1).T, dy2, out=dcols)
+        dx = self._buffer("dx", (c, n, h, w), zero=False)
+        dx.fill(0)
+        return col2im(dcols.reshape(c, kh, kw, n, oh, ow), dx, self._plan)

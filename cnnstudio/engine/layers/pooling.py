@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from cnnstudio.engine.errors import ShapeError
-from cnnstudio.engine.im2col import make_plan
 from cnnstudio.engine.layers.base import Layer, Shape, check_pair, require_spatial
 
 
@@ -43,107 +42,120 @@ class _Pool2D(Layer):
         return f"{ph}x{pw}, stride {stride}"
 
     # ---- runtime -----------------------------------------------------------
+    # Max and sum over a window are separable: reduce along the width (pw strided
+    # views), then along the height (ph views). That costs ph + pw passes instead of
+    # ph * pw and never copies windows out. For max, each pass records which view won
+    # (int8 index, first one on ties as in PyTorch), so backward routes every gradient
+    # to exactly one input, in two scatter passes.
+    _op = ""
+
     def _allocate(self) -> None:
         _, h, w = self.input_shape
         _, oh, ow = self.out_shape
-        # Each window offset is one strided view of the input (no im2col copy);
-        # without padding every shift covers the whole output.
-        self._plan = make_plan((h, w), (oh, ow), self.pool_size, self.stride)
-        # Disjoint windows let backward write each shift straight into dx (no adds).
-        self._disjoint = self.stride[0] >= self.pool_size[0] and self.stride[1] >= self.pool_size[1]
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        self._rows = (oh - 1) * sh + ph   # input rows any window touches (floor rule drops the rest)
+        self._cols = (ow - 1) * sw + pw
+        # Windows that tile the input exactly let backward assign instead of zero + add.
+        self._tiles_v = sh == ph
+        self._tiles = self._tiles_v and sw == pw and self._cols == w and self._rows == h
 
-    def _windows(self, x: Any):
-        """Yield (k, view) for each window offset k; view: (C, N, OH, OW)."""
-        for k, s in enumerate(self._plan):
-            yield k, x[:, :, s.in_rows, s.in_cols]
-
-    def _new_dx(self, dy: Any) -> Any:
-        c, h, w = self.input_shape
-        shape = (c, dy.shape[1], h, w)
-        # Disjoint windows that tile the input overwrite every cell; otherwise start from zero.
-        tiles = self._disjoint and all(self.pool_size[a] * self.out_shape[1 + a] == (h, w)[a] for a in (0, 1))
-        return self.xp.empty(shape, dtype=dy.dtype) if tiles else self.xp.zeros(shape, dtype=dy.dtype)
-
-    def _scatter(self, dx: Any, k: int, values: Any) -> None:
-        s = self._plan[k]
-        if self._disjoint:
-            dx[:, :, s.in_rows, s.in_cols] = values
+    def _pass(self, a: Any, axis: int, out: Any, arg: Any) -> Any:
+        """Reduce ``a`` over one window axis (2: height, 3: width) into ``out``; fill ``arg`` for max."""
+        xp = self.xp
+        views = list(_views(a, axis, self.pool_size[axis - 2], self.stride[axis - 2], out.shape[axis]))
+        if len(views) == 1:
+            xp.copyto(out, views[0])
+            if arg is not None:
+                arg.fill(0)
+            return out
+        if self._op == "max":
+            if arg is not None:
+                xp.greater(views[1], views[0], out=arg.view(xp.bool_))
+            xp.maximum(views[0], views[1], out=out)
+            for j, v in enumerate(views[2:], start=2):
+                if arg is not None:
+                    xp.copyto(arg, j, where=v > out)
+                xp.maximum(out, v, out=out)
         else:
-            dx[:, :, s.in_rows, s.in_cols] += values
+            xp.add(views[0], views[1], out=out)
+            for v in views[2:]:
+                out += v
+        return out
 
-    def _window_sum(self, x: Any) -> Any:
-        y = None
-        for k, view in self._windows(x):
-            if y is None:
-                y = view.copy()
+    def _scatter(self, dst: Any, axis: int, g: Any, arg: Any, assign: bool) -> None:
+        """Backward of ``_pass``: send g (output-shaped along ``axis``) to the views of ``dst``."""
+        xp = self.xp
+        k, s = self.pool_size[axis - 2], self.stride[axis - 2]
+        for j, view in enumerate(_views(dst, axis, k, s, g.shape[axis])):
+            if arg is None or k == 1:
+                if assign:
+                    xp.copyto(view, g)
+                else:
+                    view += g
+            elif assign:
+                xp.multiply(g, arg == j, out=view)
             else:
-                y += view
-        return y
+                view += g * (arg == j)
 
     def forward(self, x: Any, training: bool = False) -> Any:
-        """x: (C, N, H, W) -> (C, N, OH, OW); SumPool adds each window, AvgPool averages it."""
-        y = self._window_sum(x)
-        if self._scale != 1.0:
-            y *= self.dtype.type(self._scale)
+        """x: (C, N, H, W) -> (C, N, OH, OW): max, average or sum of each window."""
+        xp = self.xp
+        c, n, _, _ = x.shape
+        _, oh, ow = self.out_shape
+        need_arg = training and self._op == "max"
+        i8 = xp.int8 if max(self.pool_size) < 128 else xp.int32
+        arg_h = self._buffer("arg_h", (c, n, self._rows, ow), dtype=i8) if need_arg else None
+        arg_v = self._buffer("arg_v", (c, n, oh, ow), dtype=i8) if need_arg else None
+        mh = self._pass(x[:, :, :self._rows], 3, self._buffer("mh", (c, n, self._rows, ow)), arg_h)
+        y = self._buffer("y", (c, n, oh, ow)) if training else xp.empty((c, n, oh, ow), dtype=x.dtype)
+        self._pass(mh, 2, y, arg_v)
+        if self._op == "avg":
+            y *= self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
+        self._args = (arg_h, arg_v)
         return y
 
     def backward(self, dy: Any) -> Any:
-        """dy: (C, N, OH, OW) -> dx: (C, N, H, W); every input of a window gets dy * scale."""
+        """dy: (C, N, OH, OW) -> dx: (C, N, H, W); max sends each gradient to its window's maximum."""
         if not self.need_input_grad:
             return None
-        g = dy * self.dtype.type(self._scale) if self._scale != 1.0 else dy
-        dx = self._new_dx(dy)
-        for k in range(len(self._plan)):
-            self._scatter(dx, k, g)
+        xp = self.xp
+        c, h, w = self.input_shape
+        n = dy.shape[1]
+        if self._op == "avg":
+            dy = dy * self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
+        arg_h, arg_v = self._args if self._op == "max" else (None, None)
+        dmh = self._buffer("dmh", (c, n, self._rows, dy.shape[3]))
+        if not self._tiles_v:
+            dmh.fill(0)
+        self._scatter(dmh, 2, dy, arg_v, assign=self._tiles_v)
+        dx = self._buffer("dx", (c, n, h, w))
+        if not self._tiles:
+            dx.fill(0)
+        self._scatter(dx[:, :, :self._rows], 3, dmh, arg_h, assign=self._tiles)
         return dx
+
+
+def _views(a: Any, axis: int, k: int, s: int, out: int):
+    """The k strided views of ``a`` along ``axis``, view j holding elements j, j+s, ... (out of them)."""
+    index = [slice(None)] * a.ndim
+    for j in range(k):
+        index[axis] = slice(j, j + s * (out - 1) + 1, s)
+        yield a[tuple(index)]
 
 
 class MaxPool2D(_Pool2D):
     type_name = "MaxPool2D"
     description = "Keeps the largest value in each window: shrinks the map, keeps the strongest response."
-
-    def forward(self, x: Any, training: bool = False) -> Any:
-        """x: (C, N, H, W) -> (C, N, OH, OW), the maximum of each window.
-
-        While training it records which offset won (the first one on ties, as
-        PyTorch does), so backward routes each gradient to exactly one input.
-        """
-        xp = self.xp
-        y = None
-        arg = None
-        for k, view in self._windows(x):
-            if y is None:
-                y = view.copy()
-                if training:
-                    arg = xp.zeros(y.shape, dtype=xp.int8 if len(self._plan) < 128 else xp.int32)
-                continue
-            if training:
-                xp.copyto(arg, k, where=view > y)
-            xp.maximum(y, view, out=y)
-        self._arg = arg
-        return y
-
-    def backward(self, dy: Any) -> Any:
-        """dy: (C, N, OH, OW) -> dx: (C, N, H, W), non-zero only where a maximum was taken."""
-        if not self.need_input_grad:
-            return None
-        xp = self.xp
-        dx = self._new_dx(dy)
-        for k in range(len(self._plan)):
-            self._scatter(dx, k, xp.multiply(dy, self._arg == k))
-        return dx
+    _op = "max"
 
 
 class AvgPool2D(_Pool2D):
     type_name = "AvgPool2D"
     description = "Averages each window: shrinks the map smoothly."
-
-    @property
-    def _scale(self) -> float:
-        return 1.0 / (self.pool_size[0] * self.pool_size[1])
+    _op = "avg"
 
 
 class SumPool2D(_Pool2D):
     type_name = "SumPool2D"
     description = "Adds up each window (average pooling times the window area)."
-    _scale = 1.0
+    _op = "sum"
