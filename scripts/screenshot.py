@@ -53,8 +53,36 @@ def scene_editor(app: QApplication) -> QWidget:
     return window
 
 
+def scene_training(app: QApplication, min_steps: int = 300) -> QWidget:
+    """lenet5 training on the bundled sample, curves moving after a few hundred batches (G2).
+
+    The plots dock goes under the editor so the training panel and the curves show together.
+    """
+    import atexit
+
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window("lenet5")
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
+    window.resizeDocks([window.docks["plotsDock"]], [300], Qt.Orientation.Vertical)
+    window.show()
+    window.docks["trainingDock"].raise_()
+    panel = window.training_panel
+    panel.epochs.setValue(10)
+    panel.start()
+    atexit.register(panel.controller.shutdown)  # never leave the trainer thread running at exit
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        settle(app, 0.2)
+        last = panel.controller._last_step or {}
+        if (last.get("global_step") or 0) >= min_steps and panel.controller.history["epochs"]:
+            break
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
     "editor": scene_editor,
+    "training": scene_training,
 }
 
 

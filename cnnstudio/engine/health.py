@@ -59,8 +59,10 @@ class HealthThresholds:
 
     #: the epoch's training loss must fall by at least this fraction of the previous one
     min_relative_drop: float = 0.01
-    #: validation accuracy must drop by more than this (0.005 = half a point) to count
+    #: validation accuracy must drop by more than this (0.005 = half a point) in each epoch
     overfit_val_drop: float = 0.005
+    #: ... for this many epochs in a row (one noisy epoch on a small validation set is not a trend)
+    overfit_patience: int = 2
     #: ReLU dead fraction above which a layer counts as "mostly dead"
     dead_fraction: float = 0.5
     #: consecutive stats reports a layer must stay mostly dead
@@ -123,7 +125,7 @@ class HealthMonitor:
             issues += self._raise(plateau_issue(self.epochs, self._epoch_losses, lr,
                                                 self.num_classes, self.t.min_relative_drop))
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
-                                                    self.t.overfit_val_drop))
+                                                    self.t.overfit_val_drop, self.t.overfit_patience))
         self._epoch_losses = []
         return issues
 
@@ -209,22 +211,25 @@ def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequen
 
 
 def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence[str],
-                      augmenting: bool, min_val_drop: float) -> HealthIssue | None:
-    """Validation accuracy fell while training accuracy rose over the last epoch."""
-    if len(epochs) < 2:
+                      augmenting: bool, min_val_drop: float, patience: int = 2) -> HealthIssue | None:
+    """Validation accuracy fell while training accuracy rose, in each of the last ``patience`` epochs."""
+    if len(epochs) < patience + 1:
         return None
-    a, b = epochs[-2], epochs[-1]
-    if None in (a["val_acc"], b["val_acc"], a["train_acc"], b["train_acc"]):
-        return None
-    if not (b["val_acc"] < a["val_acc"] - min_val_drop and b["train_acc"] > a["train_acc"]):
-        return None
-    msg = (f"Overfitting: training accuracy rose ({a['train_acc']:.1%} -> {b['train_acc']:.1%}) "
-           f"while validation accuracy fell ({a['val_acc']:.1%} -> {b['val_acc']:.1%}). "
+    window = epochs[-patience - 1:]
+    for a, b in zip(window, window[1:]):
+        if None in (a["val_acc"], b["val_acc"], a["train_acc"], b["train_acc"]):
+            return None
+        if not (b["val_acc"] < a["val_acc"] - min_val_drop and b["train_acc"] > a["train_acc"]):
+            return None
+    a, b = window[0], window[-1]
+    msg = (f"Overfitting: over the last {patience} epochs training accuracy rose "
+           f"({a['train_acc']:.1%} -> {b['train_acc']:.1%}) while validation accuracy fell "
+           f"({a['val_acc']:.1%} -> {b['val_acc']:.1%}). "
            "The network is memorising the training images. Dropout or data augmentation help it generalise.")
     fixes = []
     dense = last_dense_index(layer_types)
     if dense is not None:
-        fixes.append(Fix(INSERT_DROPOUT, f"Insert Dropout 0.5 before layer {dense + 1} Dense (stop training first)",
+        fixes.append(Fix(INSERT_DROPOUT, f"Insert Dropout before layer {dense + 1} Dense (when stopped)",
                          {"index": dense, "rate": 0.5}, needs_stopped=True))
     if not augmenting:
         fixes.append(Fix(ENABLE_AUGMENTATION, "Turn data augmentation on"))
@@ -236,7 +241,7 @@ def dead_relu_issue(index: int, dead: float, lr: float | None, epoch: int | None
     msg = (f"Layer {index + 1} ReLU: {dead:.0%} of its units are dead (they output zero for every image, "
            "so they stop learning). A LeakyReLU keeps a small slope for negative inputs; "
            "a lower learning rate avoids killing units with large updates.")
-    fixes = [Fix(REPLACE_WITH_LEAKY_RELU, f"Replace layer {index + 1} ReLU with LeakyReLU (stop training first)",
+    fixes = [Fix(REPLACE_WITH_LEAKY_RELU, f"Make layer {index + 1} a LeakyReLU (when stopped)",
                  {"index": index}, needs_stopped=True)]
     if lr:
         fixes.append(Fix(SET_LR, f"Lower the learning rate to {lr / 3:.3g}", {"lr": lr / 3}))

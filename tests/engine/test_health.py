@@ -105,25 +105,33 @@ def test_small_drop_below_threshold_still_counts_as_plateau_and_big_drop_does_no
 # ---- overfitting ---------------------------------------------------------------------
 def test_val_accuracy_falling_while_train_rises_suggests_dropout_and_augmentation():
     mon = HealthMonitor(LENET_LIKE)
-    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
-    issues = mon.observe(epoch_report(1, 0.3, 0.97, 0.5, 0.90))
+    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.93))
+    assert mon.observe(epoch_report(1, 0.4, 0.94, 0.45, 0.92)) == []  # one epoch is not a trend
+    issues = mon.observe(epoch_report(2, 0.3, 0.97, 0.5, 0.90))
     assert [i.kind for i in issues] == ["overfitting"]
     fixes = fixes_by_action(issues[0])
     dropout = fixes[health.INSERT_DROPOUT]
     assert dropout.params["index"] == 6  # the last Dense in LENET_LIKE
-    assert dropout.needs_stopped and "stop training" in dropout.label
+    assert dropout.needs_stopped and "stopped" in dropout.label
     assert health.ENABLE_AUGMENTATION in fixes
 
 
 def test_overfitting_does_not_offer_augmentation_when_it_is_on():
-    mon = HealthMonitor(LENET_LIKE, augmenting=True)
+    mon = HealthMonitor(LENET_LIKE, augmenting=True, thresholds=HealthThresholds(overfit_patience=1))
     mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
     issues = mon.observe(epoch_report(1, 0.3, 0.97, 0.5, 0.90))
     assert set(fixes_by_action(issues[0])) == {health.INSERT_DROPOUT}
 
 
-def test_both_accuracies_falling_is_not_overfitting():
+def test_a_recovering_validation_accuracy_breaks_the_trend():
     mon = HealthMonitor(LENET_LIKE)
+    mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.93))
+    mon.observe(epoch_report(1, 0.4, 0.94, 0.45, 0.92))
+    assert mon.observe(epoch_report(2, 0.3, 0.97, 0.5, 0.925)) == []
+
+
+def test_both_accuracies_falling_is_not_overfitting():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(overfit_patience=1))
     mon.observe(epoch_report(0, 0.5, 0.90, 0.4, 0.92))
     kinds = [i.kind for i in mon.observe(epoch_report(1, 0.4, 0.88, 0.5, 0.90))]
     assert "overfitting" not in kinds

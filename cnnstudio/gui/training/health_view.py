@@ -30,18 +30,19 @@ class IssueCard(QFrame):
         self.label.setWordWrap(True)
         self.label.setStyleSheet(f"color: {fg};")
         layout.addWidget(self.label)
-        row = QHBoxLayout()
+        # One fix per line: labels are sentences, and the dock is narrow.
         self.buttons: dict[str, QPushButton] = {}
         for fix in issue.fixes:
             button = QPushButton(fix.label)
             button.setToolTip(fix.label)
             button.clicked.connect(lambda _=False, f=fix: on_fix(self, f))
-            row.addWidget(button)
+            layout.addWidget(button)
             self.buttons[fix.action] = button
+        row = QHBoxLayout()
+        row.addStretch(1)
         dismiss = QPushButton("Dismiss")
         dismiss.clicked.connect(lambda: on_dismiss(self))
         row.addWidget(dismiss)
-        row.addStretch(1)
         layout.addLayout(row)
 
     def set_training(self, running: bool) -> None:

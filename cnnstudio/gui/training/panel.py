@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QObject
+from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
                              QGroupBox, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                              QVBoxLayout, QWidget)
@@ -55,30 +55,37 @@ class TrainingPanel(QWidget):
 
     # ---- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        inner = QWidget()
-        col = QVBoxLayout(inner)
-        col.addWidget(self._data_group())
-        col.addWidget(self._hyper_group())
-        col.addWidget(self._buttons())
-        col.addWidget(self._progress())
+        # Controls, progress and health stay in view; the settings form scrolls below them.
+        top = QVBoxLayout()
+        top.addWidget(self._buttons())
+        top.addWidget(self._progress())
         self.hint = QLabel(READ_ONLY_HINT)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #8a6d00; font-weight: bold;")
         self.hint.setVisible(False)
-        col.addWidget(self.hint)
-        col.addWidget(self.health)
+        top.addWidget(self.hint)
+        top.addWidget(self.health)
+        inner = QWidget()
+        col = QVBoxLayout(inner)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self._data_group())
+        col.addWidget(self._hyper_group())
         col.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addLayout(top)
+        outer.addWidget(scroll, 1)
 
     def _data_group(self) -> QGroupBox:
         box = QGroupBox("Data")
         form = QFormLayout(box)
         self.dataset = QComboBox()
+        self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset.setMinimumContentsLength(16)
         for label, source in DATASETS:
             self.dataset.addItem(label, source)
         self.dataset.setToolTip("The bundled sample works offline; the others are downloaded on first use.")

@@ -56,9 +56,12 @@ class TrainingPlots(QWidget):
         pg.setConfigOptions(antialias=False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        self.loss_plot = _plot("Loss", "cross-entropy loss")
-        self.acc_plot = _plot("Accuracy", "accuracy (%)")
-        self.lr_plot = _plot("Learning rate", "learning rate", legend=False)
+        self.loss_plot = _plot("Loss", "cross-entropy loss", legend="top")
+        self.acc_plot = _plot("Accuracy", "accuracy (%)", legend="bottom")
+        self.lr_plot = _plot("Learning rate", "learning rate", legend=None)
+        # A constant LR would otherwise be centred in a meaningless +-range: start the axis at 0.
+        self.lr_plot.getPlotItem().enableAutoRange(axis="y", enable=False)
+        self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.acc_plot.setYRange(0, 100, padding=0.02)
         for widget, stretch in ((self.loss_plot, 3), (self.acc_plot, 3), (self.lr_plot, 2)):
             layout.addWidget(widget, stretch)
@@ -132,12 +135,16 @@ class TrainingPlots(QWidget):
         for name, curve in self.curves.items():
             s = self.series[name]
             curve.setData(s.x, s.y, connect="finite")
+        lr = self.series["lr"].y
+        if len(lr):
+            top = float(np.nanmax(lr)) if np.isfinite(lr).any() else 1.0
+            self.lr_plot.getPlotItem().setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
 
     def stop_timer(self) -> None:
         self._timer.stop()
 
 
-def _plot(title: str, y_label: str, legend: bool = True) -> pg.PlotWidget:
+def _plot(title: str, y_label: str, legend: str | None = "top") -> pg.PlotWidget:
     w = pg.PlotWidget(background="w")
     item = w.getPlotItem()
     item.setTitle(title, color="k", size="10pt")
@@ -151,7 +158,9 @@ def _plot(title: str, y_label: str, legend: bool = True) -> pg.PlotWidget:
         item.getAxis(axis).setTextPen("k")
         item.getAxis(axis).setPen("k")
     if legend:
-        item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200), labelTextSize="8pt")
+        # Loss falls and accuracy rises: put the legend where the curves will not be.
+        offset = (-5, 5) if legend == "top" else (-5, -5)
+        item.addLegend(offset=offset, labelTextColor="k", brush=(255, 255, 255, 200), labelTextSize="8pt")
     w.setMinimumSize(160, 140)
     return w
 
