@@ -71,9 +71,10 @@ def test_shown_tiles_equal_the_engine_forward_pass(panel):
 def test_labels_name_layer_and_shape(panel):
     labels = panel.inspector.labels
     assert labels[0] == "input  28 x 28 x 1"
-    assert labels[1] == "0 Conv2D  28 x 28 x 6"
-    assert labels[4] == "3 Conv2D  10 x 10 x 16"
-    assert labels[7] == "6 Flatten  400" and labels[8] == "7 Dense  120"
+    # numbered from 1, like the editor's blocks
+    assert labels[1] == "1 Conv2D  28 x 28 x 6"
+    assert labels[4] == "4 Conv2D  10 x 10 x 16"
+    assert labels[7] == "7 Flatten  400" and labels[8] == "8 Dense  120"
     assert "untrained" in panel.status.text()
 
 
@@ -182,7 +183,7 @@ def test_huge_layers_show_only_their_first_maps():
     assert shown_count(6, 28, 28) == 6
     assert 1 <= shown_count(64, 224, 224) < 64 and shown_count(64, 224, 224) * 224 * 224 <= 400_000
     view = FeatureMapView()
-    view.set_rows(["0 Conv2D  224 x 224 x 64"], [(64, 224, 224)])
+    view.set_rows(["1 Conv2D  224 x 224 x 64"], [(64, 224, 224)])
     n = shown_count(64, 224, 224)
     assert view.layouts[0].count == n and f"first {n}" in view.labels[0].text
     view.set_activations([np.ones((64, 224, 224), np.float32)])

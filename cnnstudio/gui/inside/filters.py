@@ -88,7 +88,7 @@ class FiltersView(QWidget):
             k, kh, kw = tiles.shape[:3]
             lay = MosaicLayout(k, kh, kw, cols) if cols else layout_for(k, kh, kw)
             f, c = w.shape[:2]
-            text = (f"<span style='color:#e0e0e0; font-size:10pt'><b>{index} Conv2D</b></span><br>"
+            text = (f"<span style='color:#e0e0e0; font-size:10pt'><b>{index + 1} Conv2D</b></span><br>"
                     f"<span style='color:#a0a0a0; font-size:9pt'>{f} @ {kh}x{kw}, {c} in<br>{note}</span>")
             self.graphics.addItem(pg.LabelItem(text, justify="right"), row=row, col=0)
             view = self.graphics.addViewBox(row=row, col=1, lockAspect=True, invertY=True,

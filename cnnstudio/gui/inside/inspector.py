@@ -43,7 +43,7 @@ class Inspector(QObject):
         self.val_index = 0
         self.drawing: np.ndarray | None = None  # uint8 (H, W, C) fitted to the network input
         self.image: np.ndarray | None = None    # float32 (C, H, W): what the network sees
-        self.labels: list[str] = []             # one per activation, "3 Conv2D  28 x 28 x 6"
+        self.labels: list[str] = []             # one per activation, "4 Conv2D  10 x 10 x 16"
         self.activations: list[np.ndarray] = []  # per layer: (C, H, W) or (F,), the input first
         self.probs: np.ndarray | None = None    # (K,)
         self.last_compute_s = 0.0
@@ -211,7 +211,8 @@ class Inspector(QObject):
         return [str(getattr(layer, "type", type(layer).__name__)) for layer in self.state.spec.layers]
 
     def _update_labels(self) -> None:
-        types = ["input"] + [f"{i} {t}" for i, t in enumerate(self._layer_types())]
+        # numbered from 1 like the editor's blocks (the input is block 0)
+        types = ["input"] + [f"{i + 1} {t}" for i, t in enumerate(self._layer_types())]
         shapes = [tuple(a.shape) for a in self.activations]
         self.labels = [f"{name}  {_shape_text(s)}" for name, s in zip(types, shapes)]
         structure = tuple(zip(self.labels, shapes))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QShowEvent
+from PyQt6.QtGui import QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
                              QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -29,13 +29,13 @@ class FeatureMapsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(self._make_toolbar())
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.maps)
-        split.addWidget(self.viewer)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.maps)
+        self.split.addWidget(self.viewer)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 1)
         self.tabs = QTabWidget()
-        self.tabs.addTab(split, "Feature maps")
+        self.tabs.addTab(self.split, "Feature maps")
         self.tabs.addTab(self.filters, "Filters")
         layout.addWidget(self.tabs, 1)
         self.maps.tileClicked.connect(self.open_tile)
@@ -46,8 +46,8 @@ class FeatureMapsPanel(QWidget):
         inspector.sampleChanged.connect(self._sync_controls)
         self._sync_controls()
 
-    def _make_toolbar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
+    def _make_toolbar(self) -> QVBoxLayout:
+        bar, second = QHBoxLayout(), QHBoxLayout()
         self.source = QComboBox()
         for key, text in SOURCES:
             self.source.addItem(text, key)
@@ -61,18 +61,29 @@ class FeatureMapsPanel(QWidget):
         self.per_map = QCheckBox("Colour scale per map")
         self.per_map.setToolTip("Scale each map to its own range (off: one scale shared by the layer)")
         self.status = QLabel("")
-        for w in (QLabel("Sample:"), self.source, self.prev_button, self.index, self.next_button,
-                  self.sample_label):
+        for w in (QLabel("Sample:"), self.source, self.prev_button, self.index, self.next_button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.per_map)
-        bar.addWidget(self.status)
+        # two rows, so the panel fits a narrow dock
+        for w in (self.sample_label, self.status):
+            second.addWidget(w, 1)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
+        rows = QVBoxLayout()
+        rows.addLayout(bar)
+        rows.addLayout(second)
         self.source.activated.connect(self._on_source_chosen)
         self.prev_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index - 1))
         self.next_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index + 1))
         self.index.valueChanged.connect(self._on_index_typed)
         self.per_map.toggled.connect(self._on_per_map)
-        return bar
+        return rows
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        # In a narrow dock the enlarged map goes below the mosaics instead of beside them.
+        wide = event.size().width() > 1.2 * event.size().height()
+        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
+        super().resizeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
