@@ -59,6 +59,10 @@ class Augmenter:
     def __repr__(self) -> str:
         return "Augmenter(" + ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()) + ")"
 
+    def preview(self, x: np.ndarray, n: int = 8, seed: int = 0) -> np.ndarray:
+        """n augmented variants of x (see :func:`preview`): float (n, C, H, W)."""
+        return preview(self, x, n, seed)
+
     @property
     def is_geometric(self) -> bool:
         return bool(self.shift or self.rotation or self.scale)

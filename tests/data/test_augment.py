@@ -87,3 +87,4 @@ def test_preview_single_image_and_batch():
     assert not np.array_equal(p[0], p[1])
     assert np.array_equal(p, preview(Augmenter(), x[0], n=6, seed=1))
     assert preview(Augmenter(), x, n=5).shape == (5, 1, 28, 28)
+    assert np.array_equal(Augmenter().preview(x[0], 6, 1), p)
