@@ -241,3 +241,14 @@ def test_a_refused_value_is_shown_not_raised(qtbot, window, state):
     editor.inspector.fields["height"].setValue(5000)
     assert state.spec == before
     assert "height" in editor.inspector.error.text()
+
+
+def test_arrow_keys_walk_the_chain_and_the_inspector_shows_facts(qtbot, window, state):
+    editor = window.editor
+    click_card(qtbot, editor.canvas, -1)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Down)
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Down)
+    assert editor.selected == 1
+    qtbot.keyClick(editor.canvas, Qt.Key.Key_Up)
+    assert editor.selected == 0
+    assert editor.inspector.facts.text() == "Output 28 x 28 x 6, 156 parameters"

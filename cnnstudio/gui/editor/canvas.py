@@ -192,6 +192,11 @@ class EditorCanvas(QGraphicsView):
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.selected >= 0:
             self.delete_selected()
             return
+        step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(event.key())
+        if step is not None and self.cards:  # walk the chain: -1 (Input) .. last layer
+            last = len(self.cards) - 2
+            self.selectRequested.emit(min(max(self.selected + step, -1), last))
+            return
         super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802

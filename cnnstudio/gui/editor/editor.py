@@ -100,7 +100,12 @@ class NetworkEditor(QWidget):
         text = ""
         if problem is not None and problem.index == self.selected:
             text = problem.message + (f"\nFix: {problem.fix}" if problem.fix else "")
-        self.inspector.show_layer(self.selected, text)
+        facts = ""
+        card = next((c for c in self.view.cards if c.index == self.selected), None)
+        if card is not None and card.index >= 0:
+            params = "?" if card.params is None else f"{card.params:,}"
+            facts = f"Output {card.shape_text}, {params} parameters"
+        self.inspector.show_layer(self.selected, text, facts)
 
     def _on_training(self, running: bool) -> None:
         self.hint.setVisible(running)

@@ -58,18 +58,21 @@ class Inspector(QWidget):
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setMinimumHeight(2 * self.description.fontMetrics().lineSpacing() + 4)
+        self.facts = QLabel()
+        self.facts.setStyleSheet("color: #0d47a1")
+        self.facts.setWordWrap(True)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 0, 0, 0)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b71c1c")
-        for w in (self.title, self.description, self.form_host, self.error):
+        for w in (self.title, self.description, self.facts, self.form_host, self.error):
             outer.addWidget(w)
         outer.addStretch(1)
 
     # ---- showing ------------------------------------------------------------
-    def show_layer(self, index: int, problem_text: str = "") -> None:
+    def show_layer(self, index: int, problem_text: str = "", facts: str = "") -> None:
         """Show block ``index`` of the current spec; rebuild widgets only if its fields changed."""
         spec = self.state.document.spec
         if index >= len(spec.layers):
@@ -88,6 +91,7 @@ class Inspector(QWidget):
             self._rebuild(key, values)
         self._set_values(values)
         self.error.setText(problem_text)
+        self.facts.setText(facts)
         self.form_host.setEnabled(not getattr(self.state.document, "read_only", False))
 
     def _rebuild(self, key: Any, values: dict[str, Any]) -> None:
