@@ -60,6 +60,8 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(self.state, window=self); self.set_dock_widget("trainingDock", self.training_panel); self.set_dock_widget("plotsDock", self.training_panel.plots)  # noqa: E702
         from cnnstudio.gui.inside import install_inside_panels  # noqa: E402 - panels (G3): feature maps + drawing
         self.inspector = install_inside_panels(self)
+        from cnnstudio.gui.evaluation import install_evaluation_panel  # noqa: E402 - panel (G4): evaluation
+        self.evaluation_panel = install_evaluation_panel(self)
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
         # --- end of panels ---
 

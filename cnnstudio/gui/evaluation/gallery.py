@@ -1,0 +1,123 @@
+"""A grid of example thumbnails painted by one widget (not one QLabel per image).
+
+Each tile: the image scaled up, "true -> predicted" and the confidence. Clicking a
+tile emits ``exampleClicked(dataset_index)``. At most ``MAX_SHOWN`` tiles are shown;
+the caption says how many there are in all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PyQt6.QtWidgets import QSizePolicy, QWidget
+
+THUMB = 56
+TILE_W, TILE_H = 72, 94
+MAX_SHOWN = 200
+
+
+def to_qimage(img: np.ndarray) -> QImage:
+    """img: uint8 (H, W, 1) or (H, W, 3) -> a QImage owning a copy of the pixels."""
+    img = np.ascontiguousarray(img)
+    h, w, c = img.shape
+    if c == 1:
+        return QImage(img.tobytes(), w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QImage(np.ascontiguousarray(img[..., :3]).tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class Gallery(QWidget):
+    """``set_examples(indices, images, y, predicted, confidence, class_names)``."""
+
+    exampleClicked = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.indices = np.zeros(0, dtype=np.int64)   # dataset indices, in display order
+        self._tiles: list[tuple[QImage, str, str, bool]] = []
+        self.current: int | None = None              # dataset index of the highlighted tile
+        self.empty_text = "No examples"
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(TILE_W + 8, TILE_H + 8)
+
+    def set_examples(self, indices: np.ndarray, images: np.ndarray, y: np.ndarray, predicted: np.ndarray,
+                     confidence: np.ndarray, class_names: list[str]) -> None:
+        """indices: dataset rows to show, in order; images: uint8 (N, H, W, C) of the whole set."""
+        self.indices = np.asarray(indices, dtype=np.int64)
+        name = (lambda k: str(class_names[k]) if k < len(class_names) else str(k))
+        self._tiles = []
+        for idx in self.indices[:MAX_SHOWN]:
+            t, p = int(y[idx]), int(predicted[idx])
+            self._tiles.append((to_qimage(images[idx]), f"{name(t)} → {name(p)}",
+                                f"{100 * float(confidence[idx]):.0f}%", t == p))
+        self.current = None
+        self._fit_height()
+        self.update()
+
+    def clear(self, text: str = "No examples") -> None:
+        self.empty_text = text
+        self.indices = np.zeros(0, dtype=np.int64)
+        self._tiles = []
+        self._fit_height()
+        self.update()
+
+    @property
+    def shown(self) -> list[int]:
+        """Dataset indices of the tiles on screen, in order."""
+        return [int(i) for i in self.indices[:MAX_SHOWN]]
+
+    # ---- geometry --------------------------------------------------------------
+    def _columns(self) -> int:
+        return max(1, (self.width() - 4) // TILE_W)
+
+    def _fit_height(self) -> None:
+        rows = max(1, -(-len(self._tiles) // self._columns()))
+        self.setMinimumHeight(rows * TILE_H + 8)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def tile_rect(self, k: int) -> QRectF:
+        cols = self._columns()
+        return QRectF(4 + (k % cols) * TILE_W, 4 + (k // cols) * TILE_H, TILE_W, TILE_H)
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        cols = self._columns()
+        col, row = int((x - 4) // TILE_W), int((y - 4) // TILE_H)
+        k = row * cols + col
+        return k if 0 <= col < cols and row >= 0 and k < len(self._tiles) else None
+
+    # ---- painting and mouse ----------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().base())
+        if not self._tiles:
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            return
+        small = QFont(self.font())
+        small.setPixelSize(11)
+        p.setFont(small)
+        fm = QFontMetrics(small)
+        for k, (img, names, conf, right) in enumerate(self._tiles):
+            r = self.tile_rect(k)
+            if not r.intersects(QRectF(event.rect())):
+                continue
+            img_rect = QRectF(r.x() + (TILE_W - THUMB) / 2, r.y() + 2, THUMB, THUMB)
+            p.drawImage(img_rect, img)
+            p.setPen(QColor("#2a7a2a") if right else QColor("#b03a10"))
+            p.drawText(QRectF(r.x(), r.y() + THUMB + 3, TILE_W, 16), Qt.AlignmentFlag.AlignCenter,
+                       fm.elidedText(names, Qt.TextElideMode.ElideMiddle, TILE_W - 2))
+            p.setPen(self.palette().text().color())
+            p.drawText(QRectF(r.x(), r.y() + THUMB + 18, TILE_W, 16), Qt.AlignmentFlag.AlignCenter, conf)
+            if self.current is not None and int(self.indices[k]) == self.current:
+                p.setPen(QPen(QColor("#1060d0"), 2))
+                p.drawRect(r.adjusted(1, 1, -1, -1))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        k = self.tile_at(event.position().x(), event.position().y())
+        if k is None or event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self.current = int(self.indices[k])
+        self.update()
+        self.exampleClicked.emit(self.current)

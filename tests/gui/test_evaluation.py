@@ -1,0 +1,173 @@
+"""Evaluation panel: confusion matrix equals the engine's, cell clicks filter the gallery,
+mistakes most confident first, clicked example's probabilities, when it evaluates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, Qt
+
+from cnnstudio.data import Dataset, to_float_nchw
+from cnnstudio.engine.evaluation import evaluate
+from cnnstudio.gui.evaluation import EvaluationPanel
+from cnnstudio.gui.state import AppState
+from cnnstudio.project.session import build_network, build_with_weights
+
+
+@pytest.fixture
+def state(qapp):
+    """simple-cnn with its seed-0 initial weights (untrained: plenty of mistakes to list)."""
+    st = AppState(template="simple-cnn")
+    st.set_dataset(st.dataset)  # the sample split, loaded once
+    return st
+
+
+def _weights(state, seed=0):
+    return build_network(state.spec, seed=seed).get_weights()
+
+
+@pytest.fixture
+def panel(qtbot, state):
+    calls = []
+    p = EvaluationPanel(state, show_sample=calls.append)
+    p.shown_samples = calls
+    p.errors = []
+    p.show_error = lambda title, msg: p.errors.append(msg)
+    qtbot.addWidget(p)
+    p.resize(600, 1100)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def _evaluated(qtbot, panel, state, weights):
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        state.set_weights(weights)
+    return panel.result
+
+
+def _engine(state, weights):
+    val = state.dataset[1]
+    return val, evaluate(build_with_weights(state.spec, weights), to_float_nchw(val.x), val.y)
+
+
+def test_confusion_matrix_counts_equal_engine_evaluate(qtbot, panel, state):
+    weights = _weights(state)
+    _evaluated(qtbot, panel, state, weights)
+    val, expected = _engine(state, weights)
+    shown = panel.matrix.matrix
+    assert shown.shape == (10, 10)
+    assert np.array_equal(shown, expected.confusion)
+    assert [panel.matrix.count(i, i) for i in range(10)] == np.diag(expected.confusion).tolist()
+    assert shown.sum() == len(val)
+    assert panel.matrix.names == list(val.class_names)
+    assert f"{100 * expected.accuracy:.1f}%" in panel.status.text()
+
+
+def _busiest_mistake(conf):
+    off = conf.copy()
+    np.fill_diagonal(off, -1)
+    return np.unravel_index(np.argmax(off), off.shape)
+
+
+def test_clicking_a_cell_lists_exactly_those_examples(qtbot, panel, state):
+    result = _evaluated(qtbot, panel, state, _weights(state))
+    i, j = (int(v) for v in _busiest_mistake(result.confusion))
+    assert result.confusion[i, j] > 0
+    centre = panel.matrix.cell_rect(i, j).center()
+    qtbot.mouseClick(panel.matrix, Qt.MouseButton.LeftButton, pos=QPoint(int(centre.x()), int(centre.y())))
+    assert panel.filter == (i, j)
+    pred = result.probs.argmax(axis=1)
+    expected = set(np.flatnonzero((result.y == i) & (pred == j)).tolist())
+    shown = panel.gallery.shown
+    assert set(shown) == expected and len(shown) == result.confusion[i, j]
+    conf = result.probs[shown, j]
+    assert np.all(np.diff(conf) <= 0), "most confident first"
+    assert f"True {i}, predicted {j}: {result.confusion[i, j]} images" in panel.caption.text()
+    # a diagonal cell lists the correct ones; "Show all mistakes" goes back
+    centre = panel.matrix.cell_rect(j, j).center()
+    qtbot.mouseClick(panel.matrix, Qt.MouseButton.LeftButton, pos=QPoint(int(centre.x()), int(centre.y())))
+    assert len(panel.gallery.shown) == min(result.confusion[j, j], 200)
+    assert all(result.y[k] == j and pred[k] == j for k in panel.gallery.shown)
+    qtbot.mouseClick(panel.all_button, Qt.MouseButton.LeftButton)
+    assert panel.filter is None and panel.matrix.selected is None
+
+
+def test_gallery_lists_mistakes_most_confident_first(qtbot, panel, state):
+    result = _evaluated(qtbot, panel, state, _weights(state))
+    pred = result.probs.argmax(axis=1)
+    wrong = np.flatnonzero(pred != result.y)
+    assert len(wrong) > 0
+    shown = panel.gallery.shown
+    assert len(shown) == min(len(wrong), 200) and set(shown) <= set(wrong.tolist())
+    conf = result.probs.max(axis=1)
+    assert np.all(np.diff(conf[shown]) <= 0)
+    # what is left out is no more confident than the last one shown
+    rest = sorted(set(wrong.tolist()) - set(shown))
+    if rest:
+        assert conf[rest].max() <= conf[shown[-1]]
+
+
+def test_clicking_an_example_shows_its_probabilities_and_feature_maps(qtbot, panel, state):
+    result = _evaluated(qtbot, panel, state, _weights(state))
+    second = panel.gallery.shown[1]
+    centre = panel.gallery.tile_rect(1).center()
+    qtbot.mouseClick(panel.gallery, Qt.MouseButton.LeftButton, pos=QPoint(int(centre.x()), int(centre.y())))
+    assert panel.gallery.current == second
+    assert np.allclose(panel.probs_chart.values, result.probs[second])
+    assert panel.shown_samples == [second]
+    assert f"true {result.y[second]}" in panel.example_text.text()
+
+
+def test_per_class_accuracy(qtbot, panel, state):
+    result = _evaluated(qtbot, panel, state, _weights(state))
+    val = state.dataset[1]
+    pred = result.probs.argmax(axis=1)
+    for k in range(10):
+        rows = val.y == k
+        assert panel.class_chart.values[k] == pytest.approx((pred[rows] == k).mean())
+
+
+def test_waits_for_training_to_stop(qtbot, panel, state):
+    state.set_training(True)
+    state.set_weights(_weights(state))
+    qtbot.wait(400)
+    assert panel.result is None and "Training is running" in panel.status.text()
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        state.set_training(False)
+    assert panel.result is not None
+
+
+def test_evaluate_without_weights_explains(qtbot, panel, state):
+    assert not panel.evaluate(asked=True)
+    assert panel.errors and "no trained weights" in panel.errors[0]
+
+
+def test_colour_dataset_on_grayscale_network_is_explained(qtbot, panel, state):
+    rng = np.random.default_rng(0)
+    colour = Dataset("colour", rng.integers(0, 256, (20, 28, 28, 3), dtype=np.uint8),
+                     np.arange(20) % 10, [str(i) for i in range(10)])
+    state.set_dataset((colour, colour))
+    with qtbot.waitSignal(panel.evaluationFailed, timeout=20_000) as blocker:
+        state.set_weights(_weights(state))
+    assert "colour" in blocker.args[0] and "channel" in blocker.args[0]
+    assert "Cannot evaluate" in panel.status.text()
+    assert not panel.errors, "an automatic evaluation reports in the panel, not in a dialog"
+
+
+def test_in_the_window_an_example_becomes_the_feature_maps_sample(qtbot, qapp, settings):
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+
+    win = MainWindow(AppState(template="simple-cnn"), settings=settings)
+    win.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.panel("evaluationDock")
+    assert isinstance(panel, EvaluationPanel)
+    win.docks["evaluationDock"].raise_()
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        win.state.set_weights(_weights(win.state))
+    panel.show_example(panel.gallery.shown[3])
+    assert win.inspector.source == "validation" and win.inspector.val_index == panel.gallery.shown[3]
+    qtbot.mouseClick(panel.maps_button, Qt.MouseButton.LeftButton)
+    assert not win.docks["featureMapsDock"].visibleRegion().isEmpty()
