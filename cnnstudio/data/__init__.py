@@ -24,7 +24,7 @@ from cnnstudio.data.errors import (
     DownloadCancelled,
     DownloadError,
 )
-from cnnstudio.data.folder import ImportReport, read_image_folder, scan_image_folder
+from cnnstudio.data.folder import ImportCancelled, ImportReport, read_image_folder, scan_image_folder
 from cnnstudio.data.idx import load_idx, read_idx_images, read_idx_labels
 from cnnstudio.data.loaders import NAMED_SOURCES, load_dataset
 from cnnstudio.data.npzfile import load_npz
@@ -37,7 +37,7 @@ __all__ = [
     "DataError", "DataFormatError", "DataMismatchError", "DownloadCancelled", "DownloadError",
     "load_sample", "sample_split", "load_dataset", "NAMED_SOURCES",
     "load_idx", "read_idx_images", "read_idx_labels", "load_npz", "load_csv",
-    "read_image_folder", "scan_image_folder", "ImportReport",
+    "read_image_folder", "scan_image_folder", "ImportReport", "ImportCancelled",
     "CIFAR10_CLASSES", "read_cifar10_tar",
     "Augmenter", "preview", "UserDataset",
     "download", "format_progress", "verify_file", "DATASETS", "cache_dir", "fetch", "is_downloaded", "load_standard",

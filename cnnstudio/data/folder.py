@@ -11,20 +11,26 @@ Decoding uses Pillow (no Qt in the data package).
 
 from __future__ import annotations
 
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.errors import DataError, DataFormatError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 LAYOUT = ("expected one sub-folder per class (e.g. root/cat/*.png, root/dog/*.png) "
           "holding PNG, JPEG or BMP images")
 #: Refuse images over this many pixels: a decompression bomb, not a training image.
 MAX_PIXELS = 40_000_000
+
+
+class ImportCancelled(DataError):
+    """The caller cancelled an image-folder import."""
 
 
 @dataclass
@@ -72,6 +78,8 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
                 if img.width * img.height > MAX_PIXELS:
                     raise ValueError(f"{img.width}x{img.height} is too large for a training image")
                 was_gray = img.mode in ("1", "L", "LA", "I", "I;16", "F", "P") and _palette_gray(img)
+                if size is not None and img.format == "JPEG":
+                    img.draft(mode or "RGB", (size[1], size[0]))  # decode big photos at reduced scale
                 img = img.convert(mode or "RGB")
                 if size is not None and img.size != (size[1], size[0]):
                     img = img.resize((size[1], size[0]), Image.BILINEAR)
@@ -91,11 +99,14 @@ def _palette_gray(img) -> bool:
 
 
 def read_image_folder(root, size: tuple[int, int] | None = None, channels: int | None = None,
-                      name: str | None = None) -> tuple[Dataset, ImportReport]:
+                      name: str | None = None, progress: Callable[[int, int], None] | None = None,
+                      cancel: threading.Event | None = None) -> tuple[Dataset, ImportReport]:
     """Import a class-folder tree -> (Dataset x uint8 (N, H, W, C), ImportReport).
 
     size: (height, width) to resize to; None = the first readable image's size.
     channels: 1 (grayscale), 3 (colour) or None = 1 if every image is grayscale, else 3.
+    progress(files_done, files_total) is called after each file; setting ``cancel``
+    stops the import with :class:`ImportCancelled`.
     """
     root = Path(root)
     if channels not in (None, 1, 3):
@@ -104,9 +115,15 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
     report = ImportReport()
     images, labels, grays = [], [], []
     mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
+    total, done = sum(len(v) for v in found.values()), 0
     for label, (cls, files) in enumerate(found.items()):
         report.counts[cls] = 0
         for f in files:
+            if cancel is not None and cancel.is_set():
+                raise ImportCancelled(root, f"import cancelled after {done} of {total} files")
+            if progress is not None:
+                progress(done, total)
+            done += 1
             if not _is_image_name(f):
                 report.skipped.append((str(f), "not a PNG, JPEG or BMP file"))
                 continue

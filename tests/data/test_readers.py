@@ -180,9 +180,22 @@ def test_image_folder_imports_and_reports_unreadable(tmp_path):
     assert report.counts == {"cat": 3, "dog": 3}
     skipped = {p.rsplit("/", 1)[-1]: r for p, r in report.skipped}
     assert set(skipped) == {"broken.png", "notes.txt"} and "unreadable" in skipped["broken.png"]
-    ds3, _ = read_image_folder(tmp_path, size=(4, 5), channels=3)
+    calls = []
+    ds3, _ = read_image_folder(tmp_path, size=(4, 5), channels=3, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 8) and calls[-1] == (7, 8)
     assert ds3.image_shape == (4, 5, 3)
     assert {k: len(v) for k, v in scan_image_folder(tmp_path).items()} == {"cat": 4, "dog": 3}
+
+
+def test_image_folder_cancel(tmp_path):
+    import threading
+    from cnnstudio.data.folder import ImportCancelled
+    (tmp_path / "a").mkdir()
+    for i in range(3):
+        _write_png(tmp_path / "a" / f"{i}.png", np.zeros((4, 4), np.uint8), "L")
+    cancel = threading.Event()
+    with pytest.raises(ImportCancelled, match="after 2 of 3 files"):
+        read_image_folder(tmp_path, progress=lambda d, t: d == 1 and cancel.set(), cancel=cancel)
 
 
 def test_image_folder_colour_and_jpeg_bmp(tmp_path):
@@ -195,6 +208,13 @@ def test_image_folder_colour_and_jpeg_bmp(tmp_path):
     ds, report = read_image_folder(tmp_path)
     assert ds.image_shape == (6, 6, 3) and report.skipped == []  # resized to the first image's size
     assert ds.y.tolist() == [0, 1]
+    # A large JPEG decoded at reduced scale (draft) keeps its colour on the way to 8x8.
+    big = np.zeros((256, 256, 3), np.uint8)
+    big[..., 0] = 200
+    Image.fromarray(big).save(tmp_path / "a" / "big.jpg", quality=95)
+    ds, _ = read_image_folder(tmp_path, size=(8, 8), channels=3)
+    red = ds.x[ds.y == 0][-1]
+    assert red.shape == (8, 8, 3) and abs(int(red[..., 0].mean()) - 200) < 8 and red[..., 1].max() < 20
 
 
 @pytest.mark.parametrize("layout", ["empty", "files_only", "no_images"])
