@@ -213,7 +213,7 @@ def test_image_folder_colour_and_jpeg_bmp(tmp_path):
     big[..., 0] = 200
     Image.fromarray(big).save(tmp_path / "a" / "big.jpg", quality=95)
     ds, _ = read_image_folder(tmp_path, size=(8, 8), channels=3)
-    red = ds.x[ds.y == 0][-1]
+    red = ds.x[ds.y == 0][0]  # "big.jpg" sorts before "x.jpg"
     assert red.shape == (8, 8, 3) and abs(int(red[..., 0].mean()) - 200) < 8 and red[..., 1].max() < 20
 
 
