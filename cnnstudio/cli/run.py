@@ -21,17 +21,19 @@ from cnnstudio.project.report import confusion_text, epoch_line
 def _config_from_args(args, base=None):
     """The TrainingConfig defaults (or ``base``), overridden by the flags given."""
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
-                 "lr": args.lr, "seed": args.seed, "augment": args.augment, "val_fraction": args.val_fraction}
+                 "lr": args.lr, "seed": args.seed, "augment": args.augment, "val_fraction": args.val_fraction,
+                 "dataset": args.data}
     return session.make_config(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _start_project(args):
-    """(spec, weights, history, base config) from MODEL; a .cnnproj continues its training."""
+    """(spec, weights, optimizer state, history, base config) from MODEL; a .cnnproj continues
+    its training (weights, optimizer state and history carry on)."""
     if Path(args.model).suffix.lower() == ".cnnproj":
         prev = load_project(args.model)
         checked_model(args.model)
-        return prev.network, prev.weights, prev.history, prev.training_config
-    return checked_model(args.model), None, new_history(), None
+        return prev.network, prev.weights, prev.optimizer_state, prev.history, prev.training_config
+    return checked_model(args.model), None, None, new_history(), None
 
 
 def cmd_train(args) -> int:
@@ -40,12 +42,11 @@ def cmd_train(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".cnnproj":
         raise CliError(f"--out {out}: the project file name must end in .cnnproj")
-    spec, weights, history, base = _start_project(args)
+    spec, weights, opt_state, history, base = _start_project(args)
     config = _config_from_args(args, base)
-    train, val = session.prepare_data(args.data, spec, args.labels, val_fraction=session.cfg(config, "val_fraction"),
-                                      seed=session.cfg(config, "seed"), convert_channels=args.grayscale,
-                                      limit=args.limit)
-    run = session.make_trainer(spec, train, val, config, weights=weights)
+    train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
+                                      convert_channels=args.grayscale, limit=args.limit)
+    run = session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=opt_state)
     history["hyperparameters"] = session.config_dict(config)
     history["dataset"] = session.dataset_description(train, val)
     done_before = len(history.get("epochs", []))

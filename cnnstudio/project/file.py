@@ -99,15 +99,13 @@ def _spec_to_dict(spec) -> dict:
 
 
 def _spec_from_dict(data: dict):
-    from cnnstudio.model.spec import NetworkSpec
+    from cnnstudio.model import NetworkSpec
 
     return NetworkSpec.from_dict(data)
 
 
 def _config_to_dict(config) -> dict | None:
-    if config is None or isinstance(config, dict):
-        return config
-    return config.to_dict()
+    return None if config is None else config.to_dict()
 
 
 def _config_from_dict(data: dict | None):
@@ -115,10 +113,9 @@ def _config_from_dict(data: dict | None):
         return None
     if not isinstance(data, dict):
         raise ValueError(f"training_config must be an object, got {type(data).__name__}")
-    import cnnstudio.model as model
+    from cnnstudio.model import TrainingConfig
 
-    cls = getattr(model, "TrainingConfig", None)
-    return dict(data) if cls is None else cls.from_dict(data)
+    return TrainingConfig.from_dict(data)
 
 
 # ---- saving -----------------------------------------------------------------------------
@@ -146,7 +143,7 @@ def _write_members(zf: zipfile.ZipFile, project: Project) -> None:
     if project.optimizer_state is not None:
         write_npz(zf, OPTIMIZER, project.optimizer_state)
     if project.user_dataset is not None:
-        write_npz(zf, USER_DATA, {"x": project.user_dataset.x, "y": project.user_dataset.y})
+        write_npz(zf, USER_DATA, {"x": project.user_dataset.x, "y": project.user_dataset.y})  # uint8, int64
 
 
 def save_project(path: str | os.PathLike, project: Project) -> None:
@@ -328,16 +325,16 @@ def _build_project(path: Path, zf, infos, doc: dict) -> Project:
 
 
 def _load_user_data(path: Path, zf, infos, doc: dict):
-    from cnnstudio.data import Dataset
+    from cnnstudio.data import DataError, UserDataset
 
     arrays = _load_npz(path, zf, infos[USER_DATA], MAX_USER_DATA_BYTES)
     info = doc.get("user_data") if isinstance(doc.get("user_data"), dict) else {}
-    names = info.get("class_names") or [str(i) for i in range(10)]
     if set(arrays) != {"x", "y"}:
         raise ProjectFileError(path, f"{USER_DATA} must hold arrays 'x' and 'y', got {sorted(arrays)}",
                                "The file is damaged.")
+    names = info.get("class_names")
     try:
-        return Dataset(str(info.get("name", "my drawings")), arrays["x"], arrays["y"],
-                       [str(n) for n in names], source=f"{path}:{USER_DATA}")
-    except ValueError as exc:
+        return UserDataset.from_arrays(arrays["x"], arrays["y"], [str(n) for n in names] if names else None,
+                                       str(info.get("name", "my drawings")))
+    except (DataError, ValueError) as exc:
         raise ProjectFileError(path, f"{USER_DATA} is inconsistent: {exc}", "The file is damaged.") from exc

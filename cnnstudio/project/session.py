@@ -15,6 +15,8 @@ from cnnstudio.data import Dataset, fit_to_network, split, to_float_nchw, to_gra
 from cnnstudio.data.errors import DataFormatError
 
 STANDARD_SOURCES = ("mnist", "fashion-mnist", "kmnist", "cifar10")
+#: user datasets are split with this seed whatever the training seed, so runs compare fairly
+SPLIT_SEED = 0
 
 
 # ---- data -------------------------------------------------------------------------------
@@ -46,19 +48,20 @@ def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
     return fit_to_network(ds, h, w, c)
 
 
-def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1, seed: int = 0,
+def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1,
                  convert_channels: bool = False, limit: int | None = None) -> tuple[Dataset, Dataset]:
     """(train, val) Datasets fitted to ``spec``'s input.
 
-    ``source``: None/"sample", a standard dataset name, a path, a Dataset (split here), or a
-    (train, val) pair. A single dataset is split stratified with ``val_fraction`` and
-    ``seed``. ``limit`` keeps the first N images of each part (quick runs, tests).
+    ``source``: None/"sample", a standard dataset name, a path, a Dataset, or a (train, val)
+    pair. A single dataset is split stratified with ``val_fraction`` (0: no validation) and
+    a fixed seed (0), so every run on it validates on the same images. ``limit`` keeps the
+    first N images of each part (quick runs, tests).
     """
     loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels)
     if isinstance(loaded, Dataset):
-        if not 0 < val_fraction < 1:
-            raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
-        loaded = split(loaded, val_fraction, seed)
+        if not 0 <= val_fraction < 1:
+            raise ValueError(f"val_fraction must be from 0 to below 1, got {val_fraction}")
+        loaded = split(loaded, val_fraction, SPLIT_SEED) if val_fraction > 0 else (loaded, loaded.subset([]))
     train, val = loaded
     if limit is not None:
         train, val = train.subset(np.arange(min(limit, len(train)))), val.subset(np.arange(min(limit, len(val))))
@@ -133,54 +136,28 @@ def epoch_record(report, epochs_done_before: int = 0) -> dict[str, Any]:
 
 
 # ---- training config --------------------------------------------------------------------
-#: used only until model.TrainingConfig exists; the model owns the real defaults
-_FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "momentum": 0.9,
-                      "weight_decay": 0.0, "schedule": "cosine", "seed": 0, "augment": False,
-                      "val_fraction": 0.1}
-
-
-def _config_class():
-    import cnnstudio.model as model
-
-    return getattr(model, "TrainingConfig", None)
-
-
 def make_config(base=None, **overrides):
-    """A TrainingConfig (model defaults, or ``base``) with ``overrides`` applied and checked."""
-    import dataclasses
+    """A model.TrainingConfig (its defaults, or a copy of ``base``) with ``overrides`` applied.
 
-    cls = _config_class()
-    if cls is None:
-        merged = dict(_FALLBACK_DEFAULTS, **(base or {}))
-        merged.update(overrides)
-        return merged
-    if base is None:
-        return cls(**overrides)
-    return dataclasses.replace(base, **overrides) if overrides else base
+    Bad values raise TrainingConfigError naming the setting and the value.
+    """
+    from cnnstudio.model import TrainingConfig
 
-
-def cfg(config, key: str, default: Any = None) -> Any:
-    """One setting of a TrainingConfig (or of the fallback dict)."""
-    if isinstance(config, dict):
-        return config.get(key, default)
-    return getattr(config, key, default)
+    data = base.to_dict() if base is not None else {}
+    data.update(overrides)
+    return TrainingConfig.from_dict(data)
 
 
 def config_dict(config) -> dict[str, Any]:
-    return dict(config) if isinstance(config, dict) else config.to_dict()
+    return config.to_dict()
 
 
 # ---- network and trainer ----------------------------------------------------------------
-def build_network(spec, seed: int = 0, xp=np, dtype=np.float32):
-    """An engine Network for ``spec`` (model.build_network when it exists)."""
-    import cnnstudio.model as model
+def build_network(spec, seed: int = 0, xp=np, dtype=np.float32, init: str = "he"):
+    """An engine Network for ``spec`` (model.build_network validates it first)."""
+    from cnnstudio.model import build_network as _build
 
-    builder = getattr(model, "build_network", None)
-    if builder is not None:
-        return builder(spec, xp=xp, dtype=dtype, seed=seed)
-    from cnnstudio.engine.network import Network
-
-    return Network([layer.check() for layer in spec.layers], spec.input.shape, xp=xp, dtype=dtype, seed=seed)
+    return _build(spec, xp=xp, dtype=dtype, seed=seed, init=init)
 
 
 def build_with_weights(spec, weights: dict[str, np.ndarray], seed: int = 0):
@@ -190,53 +167,20 @@ def build_with_weights(spec, weights: dict[str, np.ndarray], seed: int = 0):
     return net
 
 
-def _make_optimizer(config):
-    from cnnstudio.engine.optimizers import SGD, Adam
-
-    name = str(cfg(config, "optimizer", "adam")).lower()
-    wd = float(cfg(config, "weight_decay", 0.0) or 0.0)
-    if name == "sgd":
-        return SGD(momentum=float(cfg(config, "momentum", 0.9)), nesterov=bool(cfg(config, "nesterov", False)),
-                   weight_decay=wd)
-    if name == "adam":
-        return Adam(weight_decay=wd)
-    raise ValueError(f"training config: optimizer must be 'sgd' or 'adam', got {name!r}")
-
-
-def _make_schedule(config):
-    from cnnstudio.engine.schedules import ConstantSchedule, CosineSchedule, StepSchedule
-
-    lr = float(cfg(config, "lr", 1e-3))
-    kind = cfg(config, "schedule", "constant")
-    if isinstance(kind, dict):
-        from cnnstudio.engine.schedules import schedule_from_config
-
-        return schedule_from_config({**kind, "lr": lr})
-    if kind == "cosine":
-        return CosineSchedule(lr=lr, warmup_steps=int(cfg(config, "warmup_steps", 0) or 0))
-    if kind == "step":
-        return StepSchedule(lr=lr, step_size=int(cfg(config, "step_size", 5) or 5),
-                            gamma=float(cfg(config, "gamma", 0.5) or 0.5))
-    return ConstantSchedule(lr=lr)
-
-
-def _augmenter(config):
-    if not cfg(config, "augment", False):
+def make_augmenter(config):
+    """data.Augmenter from the config's augmentation settings, or None when ``augment`` is off."""
+    if not config.augment:
         return None
-    import cnnstudio.data as data
+    from cnnstudio.data import Augmenter
 
-    aug = getattr(data, "Augmenter", None)
-    if aug is None:
-        raise ValueError("augmentation is not available in this build; train without --augment")
-    return aug()
+    return Augmenter(shift=config.shift, rotation=config.rotation, scale=config.scale, noise=config.noise,
+                     flip=config.flip)
 
 
 def check_fit(spec, train: Dataset) -> None:
     """Raise the model's explained NetworkError if ``spec`` cannot train on ``train``."""
-    try:
-        from cnnstudio.model.fit import check_trainable
-    except ImportError:
-        return
+    from cnnstudio.model.fit import check_trainable
+
     check_trainable(spec, train.num_classes, train.image_shape).raise_if_problem()
 
 
@@ -250,20 +194,21 @@ class TrainingRun:
                  threads: int | str | None = "auto"):
         from cnnstudio.engine.trainer import Trainer
 
+        from cnnstudio.model import build_optimizer, build_schedule
+
         check_fit(spec, train)
         self.spec, self.train, self.val, self.config = spec, train, val, config
-        seed = int(cfg(config, "seed", 0))
-        self.network = build_network(spec, seed=seed)
+        self.network = build_network(spec, seed=config.seed, init=config.init)
         if weights is not None:
             self.network.set_weights(weights)
-        self.optimizer = _make_optimizer(config)
+        self.optimizer = build_optimizer(config)
         if optimizer_state:
             self.optimizer.set_state(optimizer_state)
+        has_val = len(val) > 0
         self.trainer = Trainer(self.network, self.optimizer, to_float_nchw(train.x), train.y,
-                               to_float_nchw(val.x) if len(val) else None, val.y if len(val) else None,
-                               batch_size=int(cfg(config, "batch_size", 64)), epochs=int(cfg(config, "epochs", 10)),
-                               schedule=_make_schedule(config), seed=seed, batch_transform=_augmenter(config),
-                               threads=threads)
+                               to_float_nchw(val.x) if has_val else None, val.y if has_val else None,
+                               batch_size=config.batch_size, epochs=config.epochs, schedule=build_schedule(config),
+                               seed=config.seed, batch_transform=make_augmenter(config), threads=threads)
 
     def lr_changes(self, epochs_before: int = 0) -> list[dict[str, Any]]:
         spe = self.trainer.steps_per_epoch
