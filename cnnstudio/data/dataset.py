@@ -69,8 +69,11 @@ class Dataset:
 
 def to_float_nchw(x_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:
     """x_uint8: (N, H, W, C) uint8 -> (N, C, H, W) float32 scaled to [0, 1]."""
-    out = np.empty((x_uint8.shape[0], x_uint8.shape[3]) + x_uint8.shape[1:3], dtype=dtype)
-    np.multiply(x_uint8.transpose(0, 3, 1, 2), dtype(1.0 / 255.0), out=out, casting="unsafe")
+    if x_uint8.ndim != 4:
+        raise ValueError(f"to_float_nchw expects images (N, H, W, C), got shape {x_uint8.shape}")
+    dt = np.dtype(dtype)
+    out = np.empty((x_uint8.shape[0], x_uint8.shape[3]) + x_uint8.shape[1:3], dtype=dt)
+    np.multiply(x_uint8.transpose(0, 3, 1, 2), dt.type(1.0 / 255.0), out=out, casting="unsafe")
     return out
 
 

@@ -66,6 +66,7 @@ def test_to_float_nchw_scales_and_transposes():
     assert f.shape == (2, 2, 3, 4) and f.dtype == np.float32
     assert f[1, 1, 2, 3] == pytest.approx(x[1, 2, 3, 1] / 255.0)
     assert to_float_nchw(np.full((1, 1, 1, 1), 255, np.uint8))[0, 0, 0, 0] == 1.0
+    assert to_float_nchw(x, np.dtype("float64")).dtype == np.float64
 
 
 def test_dataset_refuses_bad_labels():
