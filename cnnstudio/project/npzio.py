@@ -29,7 +29,7 @@ def write_npz(outer: zipfile.ZipFile, member: str, arrays: dict[str, np.ndarray]
     with outer.open(member, "w", force_zip64=True) as stream:
         with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as inner:
             for key, value in arrays.items():
-                arr = np.ascontiguousarray(value)
+                arr = np.asarray(value)  # not ascontiguousarray: it turns 0-d scalars into 1-d
                 if arr.dtype.kind not in _NUMERIC_KINDS:
                     raise TypeError(f"array {key!r} has dtype {arr.dtype}; only numeric arrays can be saved")
                 with inner.open(f"{key}.npy", "w", force_zip64=True) as fh:
