@@ -80,7 +80,58 @@ def scene_training(app: QApplication, min_steps: int = 300) -> QWidget:
     return window
 
 
+def _digit_three() -> list[list[tuple[float, float]]]:
+    """Two arcs of a hand-drawn "3", in drawing-canvas pixels (the canvas is 280 x 280)."""
+    import math
+
+    def arc(cx: float, cy: float, rx: float, ry: float, degrees: range) -> list[tuple[float, float]]:
+        return [(cx + rx * math.cos(math.radians(a)), cy - ry * math.sin(math.radians(a))) for a in degrees]
+
+    return [arc(140, 90, 55, 50, range(150, -91, -10)), arc(140, 198, 62, 58, range(90, -151, -10))]
+
+
+def scene_feature_maps(app: QApplication, epochs: int = 2) -> QWidget:
+    """lenet5 trained briefly on the bundled sample, a "3" drawn on the canvas, every layer's maps (G3).
+
+    The Draw and Feature maps panels side by side at 1700x1080 (the docks of the main window are
+    too small to show all thirteen layers legibly): xvfb-run -a -s "-screen 0 1700x1080x24".
+    """
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtWidgets import QSplitter
+
+    from cnnstudio.data import sample_split, to_float_nchw
+    from cnnstudio.engine.optimizers import Adam
+    from cnnstudio.engine.trainer import Trainer
+    from cnnstudio.gui.inside import DrawingPanel, FeatureMapsPanel, Inspector
+    from cnnstudio.gui.state import AppState
+    from cnnstudio.model import build_network
+    from cnnstudio.model.templates import get_template
+
+    train, _ = sample_split()
+    net = build_network(get_template("lenet5"))
+    for _ in Trainer(net, Adam(), to_float_nchw(train.x), train.y, batch_size=64, epochs=epochs, lr=2e-3).run():
+        pass
+    state = AppState(template="lenet5")
+    state.set_weights(net.get_weights())
+    inspector = Inspector(state)
+    split = QSplitter(Qt.Orientation.Horizontal)
+    draw, maps = DrawingPanel(inspector), FeatureMapsPanel(inspector)
+    split.addWidget(draw)
+    split.addWidget(maps)
+    split.setWindowTitle("CNN Studio: inside lenet5")
+    split.resize(1700, 1080)
+    split.setSizes([520, 1180])
+    split.show()
+    settle(app, 0.3)
+    for stroke in _digit_three():
+        draw.canvas.draw_stroke(stroke)
+    inspector.refresh_now()
+    maps.open_tile(1, 1)  # the first conv layer's second map, enlarged with its colour bar
+    return split
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "feature_maps": scene_feature_maps,
     "editor": scene_editor,
     "training": scene_training,
 }

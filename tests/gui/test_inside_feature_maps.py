@@ -189,3 +189,19 @@ def test_huge_layers_show_only_their_first_maps():
     view.set_activations([np.ones((64, 224, 224), np.float32)])
     assert view.mosaics[0].size < 64 * 224 * 224
     view.deleteLater()
+
+
+def test_mosaics_keep_their_width_when_rows_are_built_while_shown(qtbot, state):
+    # Regression: building rows in a visible, unscrolled view once squeezed the layout to its
+    # minimum width, leaving every mosaic 0 pixels wide (only the labels showed).
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    panel.resize(1500, 1200)  # wide: the enlarged map beside the mosaics, no scroll bar needed
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.wait(50)
+    inspector.refresh_now()
+    qtbot.wait(50)
+    widths = [item.getViewBox().width() for item in panel.maps.items]
+    assert min(widths) > 0.5 * (panel.maps.graphics.width() - 200), widths

@@ -26,6 +26,21 @@ MAX_PIXELS = 400_000
 GAP_COLOUR = "#3a3a3a"
 
 
+class FillWidthLayoutWidget(pg.GraphicsLayoutWidget):
+    """A GraphicsLayoutWidget whose layout always spans the view's width.
+
+    Re-activating a top-level graphics layout (after rows are added to a visible view)
+    resizes it to its minimum width, which leaves the image columns 0 pixels wide; a
+    minimum width that follows the view keeps the layout full width.
+    """
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        ci = getattr(self, "ci", None)  # a resize can arrive while the base class is being built
+        if ci is not None:
+            ci.setMinimumWidth(self.viewport().width())
+        super().resizeEvent(ev)
+
+
 def shown_count(channels: int, height: int, width: int) -> int:
     """How many of a layer's maps to show: all, unless that would be a huge image (e.g. VGG16)."""
     return max(1, min(channels, MAX_TILES, MAX_PIXELS // (height * width)))
@@ -61,9 +76,11 @@ class FeatureMapView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.per_map = False
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = FillWidthLayoutWidget()
         self.graphics.setBackground("#202020")
         self.graphics.ci.layout.setColumnFixedWidth(0, LABEL_PX)
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.graphics.ci.layout.setVerticalSpacing(4)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.graphics)
@@ -105,7 +122,8 @@ class FeatureMapView(QWidget):
             self.labels.append(label)
             self.layouts.append(lay)
             self.mosaics.append(np.full(lay.shape, np.nan, np.float32))
-        self.graphics.setMinimumHeight(max(ROW_PX, total + 10))
+        need = self.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()  # rows + spacing
+        self.graphics.setMinimumHeight(int(max(ROW_PX, total + 10, need + 2)))
 
     # ---- data ---------------------------------------------------------------
     def set_activations(self, activations: list[np.ndarray]) -> None:

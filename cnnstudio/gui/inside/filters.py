@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from cnnstudio.gui.inside.feature_maps import FillWidthLayoutWidget
 from cnnstudio.gui.inside.mosaic import MosaicLayout, layout_for, pack
 
 MAX_FILTERS = 16
@@ -46,7 +48,7 @@ class FiltersView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.note = QLabel("No Conv2D layers")
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = FillWidthLayoutWidget()
         self.graphics.setBackground("#202020")
         self.graphics.ci.layout.setColumnFixedWidth(0, LABEL_PX)
         scroll = QScrollArea()
@@ -104,4 +106,5 @@ class FiltersView(QWidget):
             self.items.append(item)
             self.layouts.append(lay)
             self.mosaics.append(np.full(shape, 0.25 if tiles.ndim == 4 else np.nan, np.float32))
-        self.graphics.setMinimumHeight(ROW_PX * max(1, len(conv)))
+        need = self.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+        self.graphics.setMinimumHeight(int(max(ROW_PX * max(1, len(conv)), need + 2)))

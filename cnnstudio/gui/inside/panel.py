@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
                              QTabWidget, QToolButton, QVBoxLayout, QWidget)
@@ -81,9 +81,13 @@ class FeatureMapsPanel(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         # In a narrow dock the enlarged map goes below the mosaics instead of beside them.
-        wide = event.size().width() > 1.2 * event.size().height()
-        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
         super().resizeEvent(event)
+        wide = event.size().width() > event.size().height()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if orientation != self.split.orientation():
+            # after this resize is done: re-laying out the splitter inside resizeEvent left
+            # pyqtgraph's layout at the old width
+            QTimer.singleShot(0, lambda: self.split.setOrientation(orientation))
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
