@@ -214,3 +214,51 @@ def test_float32_stays_float32_through_every_layer():
         g = layer.backward(g)
         assert g.dtype == np.float32, layer.type_name
         assert all(v.dtype == np.float32 for v in layer.grads.values()), layer.type_name
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: Conv2D(3, 3, 1, "same"), (2, 5, 5)),
+    (lambda: Conv2D(4, (2, 3), 2, "valid"), (2, 7, 6)),
+    (lambda: MaxPool2D(2), (2, 6, 6)),
+    (lambda: AvgPool2D(3, 2), (1, 7, 7)),
+    (lambda: ReLU(), (2, 3, 3)),
+    (lambda: BatchNorm(), (2, 3, 3)),
+    (lambda: Dropout(0.5), (6,)),
+    (lambda: Dense(3), (6,)),
+    (lambda: Flatten(), (2, 3, 3)),
+])
+def test_inference_between_training_forward_and_backward_changes_nothing(make, shape):
+    """The GUI may run inference (another batch size too) while a training step is in flight."""
+    rng = np.random.default_rng(0)
+    n = 4
+    x = rng.standard_normal((shape[0], n) + shape[1:]) if len(shape) == 3 else rng.standard_normal((n,) + shape)
+    other = rng.standard_normal((shape[0], 1) + shape[1:]) if len(shape) == 3 else rng.standard_normal((1,) + shape)
+    results = []
+    for interleave in (False, True):
+        layer = make().build(shape, np, np.float64, np.random.default_rng(1))
+        y = layer.forward(x, training=True).copy()
+        if interleave:
+            layer.forward(other, training=False)
+            layer.forward(x[:, :2] if len(shape) == 3 else x[:2], training=False)
+        dy = np.random.default_rng(2).standard_normal(y.shape)
+        dx = layer.backward(dy)
+        results.append((y, np.array(dx), {k: g.copy() for k, g in layer.grads.items()}))
+    (y0, dx0, g0), (y1, dx1, g1) = results
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    for key in g0:
+        np.testing.assert_array_equal(g0[key], g1[key])
+
+
+def test_repeated_training_steps_with_reused_buffers_stay_correct():
+    """Buffers are reused between steps and batch sizes; results must match a fresh layer."""
+    shape = (2, 6, 6)
+    reused = Conv2D(3, 3, 1, "same").build(shape, np, np.float64, np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    for n in (4, 4, 2, 4):
+        x = rng.standard_normal((2, n, 6, 6))
+        dy = rng.standard_normal((3, n, 6, 6))
+        fresh = Conv2D(3, 3, 1, "same").build(shape, np, np.float64, np.random.default_rng(3))
+        np.testing.assert_allclose(reused.forward(x, training=True), fresh.forward(x, training=True))
+        np.testing.assert_allclose(reused.backward(dy.copy()), fresh.backward(dy.copy()))
+        np.testing.assert_allclose(reused.grads["W"], fresh.grads["W"])

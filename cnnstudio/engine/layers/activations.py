@@ -17,9 +17,11 @@ class ReLU(Layer):
     description = "max(0, x): keeps positive evidence, zeroes the rest."
 
     def forward(self, x: Any, training: bool = False) -> Any:
-        y = self.xp.maximum(x, 0)
-        if training:
-            self._mask = y > 0
+        xp = self.xp
+        if not training:
+            return xp.maximum(x, 0)
+        y = xp.maximum(x, 0, out=self._buffer("y", x.shape, dtype=x.dtype))
+        self._mask = xp.greater(y, 0, out=self._buffer("mask", x.shape, dtype=xp.bool_))
         return y
 
     def backward(self, dy: Any) -> Any:

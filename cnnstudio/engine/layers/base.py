@@ -174,7 +174,9 @@ class Layer:
         """x: (C, N, H, W) for images (CNHW, the engine's layout) or (N, F) -> output.
 
         With ``training`` the output may be a buffer the layer reuses on its next
-        training forward (copy it to keep it); inference outputs are always fresh.
+        training forward (copy it to keep it). Inference outputs are always fresh and
+        inference writes no shared buffer nor any state read by backward, so several
+        threads may run inference on one built layer at once.
         """
         raise NotImplementedError(f"{self.type_name} has no forward pass")
 

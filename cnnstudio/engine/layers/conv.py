@@ -117,10 +117,11 @@ class Conv2D(Layer):
         if self._pointwise:
             cols = x.reshape(c, n * h * w)
         else:
-            # Separate training and inference columns: an inference call between a training
-            # forward and its backward must not clobber the columns the backward needs.
-            # zero=True: cells that only read padding are never written (see im2col).
-            buf = self._buffer("cols_train" if training else "cols_infer", (c, kh, kw, n, oh, ow), zero=True)
+            # Training reuses one buffer (zeroed once: cells that only read padding are never
+            # written, see im2col). Inference gets fresh columns, so an inference call between
+            # a training forward and its backward, or in another thread, touches no shared state.
+            shape = (c, kh, kw, n, oh, ow)
+            buf = self._buffer("cols", shape, zero=True) if training else self.xp.zeros(shape, dtype=self.dtype)
             cols = im2col(x, buf, self._plan).reshape(-1, n * oh * ow)
         w2 = self.params["W"].reshape(f, -1)
         y = self.xp.matmul(w2, cols, out=self._buffer("y", (f, n * oh * ow))) if training else w2 @ cols

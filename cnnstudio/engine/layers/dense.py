@@ -113,7 +113,6 @@ class Dropout(Layer):
     def forward(self, x: Any, training: bool = False) -> Any:
         """Inverted dropout: the identity when not training, so inference needs no rescale."""
         if not training or self.rate == 0.0:
-            self._scale = None
             return x
         # Draw on the host Generator so a seed gives the same masks on every backend.
         keep = self.rng.random(x.shape, dtype=self.dtype) >= self.rate
@@ -123,6 +122,6 @@ class Dropout(Layer):
         return x * self._scale
 
     def backward(self, dy: Any) -> Any:
-        if self._scale is None:
+        if self.rate == 0.0:
             return dy
         return self.xp.multiply(dy, self._scale, out=dy)

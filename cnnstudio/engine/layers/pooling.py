@@ -106,12 +106,16 @@ class _Pool2D(Layer):
         i8 = xp.int8 if max(self.pool_size) < 128 else xp.int32
         arg_h = self._buffer("arg_h", (c, n, self._rows, ow), dtype=i8) if need_arg else None
         arg_v = self._buffer("arg_v", (c, n, oh, ow), dtype=i8) if need_arg else None
-        mh = self._pass(x[:, :, :self._rows], 3, self._buffer("mh", (c, n, self._rows, ow)), arg_h)
+        # Inference touches no shared buffer (see Conv2D.forward).
+        mh_shape = (c, n, self._rows, ow)
+        mh = self._buffer("mh", mh_shape) if training else xp.empty(mh_shape, dtype=x.dtype)
+        self._pass(x[:, :, :self._rows], 3, mh, arg_h)
         y = self._buffer("y", (c, n, oh, ow)) if training else xp.empty((c, n, oh, ow), dtype=x.dtype)
         self._pass(mh, 2, y, arg_v)
         if self._op == "avg":
             y *= self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
-        self._args = (arg_h, arg_v)
+        if training:
+            self._args = (arg_h, arg_v)
         return y
 
     def backward(self, dy: Any) -> Any:
