@@ -134,9 +134,9 @@ def test_filters_view_shows_every_conv_kernel(panel):
     first = filters.layouts[0]
     assert first.count == 6 and (first.tile_h, first.tile_w) == (5, 5)
     np.testing.assert_array_equal(unpack(filters.mosaics[0], first, 3), w["0.W"][3, 0])
-    second = filters.layouts[1]                          # 16 filters x 6 input channels
-    assert second.count == 16 * 6 and second.cols == 6
-    np.testing.assert_array_equal(unpack(filters.mosaics[1], second, 2 * 6 + 5), w["3.W"][2, 5])
+    second = filters.layouts[1]                          # a column per filter (16), a row per channel (6)
+    assert second.count == 16 * 6 and second.cols == 16 and second.rows == 6
+    np.testing.assert_array_equal(unpack(filters.mosaics[1], second, 5 * 16 + 2), w["3.W"][2, 5])
 
 
 def test_hidden_panel_waits_until_shown(qtbot, state, panel):

@@ -2,8 +2,9 @@
 
 First layer with one input channel: one tile per filter (after training these
 read as edge and stroke detectors). Three input channels on the first layer:
-each filter in colour (RGB). Deeper layers: a grid of filters x input channels,
-limited to the first ``MAX_FILTERS`` x ``MAX_CHANNELS``.
+each filter in colour (RGB). Deeper layers: a grid,
+one column per filter and one row per input channel, limited to the first
+``MAX_FILTERS`` x ``MAX_CHANNELS``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from cnnstudio.gui.inside.mosaic import MosaicLayout, layout_for, pack
 
 MAX_FILTERS = 16
 MAX_CHANNELS = 16
-ROW_PX = 110
+#: row height: grows with the rows of kernels in the grid, within these bounds
+ROW_PX = 120
+MAX_ROW_PX = 320
+TILE_ROW_PX = 30
 LABEL_PX = 150
 #: diverging: negative weights blue, positive red, zero white-ish
 FILTER_CMAP = "CET-D1"
@@ -38,8 +42,11 @@ def filter_tiles(w: np.ndarray) -> tuple[np.ndarray, int, str]:
     if c == 1:
         return w[:, 0], 0, f"{f} filters"
     nf, nc = min(f, MAX_FILTERS), min(c, MAX_CHANNELS)
-    note = "filters x input channels" + ("" if (nf, nc) == (f, c) else f" (first {nf} x {nc} of {f} x {c})")
-    return w[:nf, :nc].reshape(nf * nc, kh, kw), nc, note
+    note = "a column per filter,<br>a row per input channel"
+    if (nf, nc) != (f, c):
+        note += f"<br>(first {nf} x {nc} of {f} x {c})"
+    # rows = input channels, columns = filters: wide grids suit the panel's wide rows
+    return w[:nf, :nc].transpose(1, 0, 2, 3).reshape(nc * nf, kh, kw), nf, note
 
 
 class FiltersView(QWidget):
@@ -85,6 +92,7 @@ class FiltersView(QWidget):
         self.graphics.clear()
         self.items, self.mosaics, self.layouts = [], [], []
         cmap = pg.colormap.get(FILTER_CMAP)
+        total = 0
         for row, (index, w) in enumerate(conv):
             tiles, cols, note = filter_tiles(np.asarray(w, dtype=np.float32))
             k, kh, kw = tiles.shape[:3]
@@ -96,7 +104,9 @@ class FiltersView(QWidget):
             view = self.graphics.addViewBox(row=row, col=1, lockAspect=True, invertY=True,
                                             enableMouse=False, enableMenu=False)
             view.setBackgroundColor("#3a3a3a")
-            view.setMinimumHeight(ROW_PX - 10)
+            height = int(np.clip(TILE_ROW_PX * lay.rows + 24, ROW_PX, MAX_ROW_PX))
+            self.graphics.ci.layout.setRowFixedHeight(row, height)
+            total += height
             item = pg.ImageItem(axisOrder="row-major")
             if tiles.ndim == 3:
                 item.setColorMap(cmap)
@@ -107,4 +117,4 @@ class FiltersView(QWidget):
             self.layouts.append(lay)
             self.mosaics.append(np.full(shape, 0.25 if tiles.ndim == 4 else np.nan, np.float32))
         need = self.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
-        self.graphics.setMinimumHeight(int(max(ROW_PX * max(1, len(conv)), need + 2)))
+        self.graphics.setMinimumHeight(int(max(ROW_PX, total + 10, need + 2)))
