@@ -262,3 +262,12 @@ def test_repeated_training_steps_with_reused_buffers_stay_correct():
         np.testing.assert_allclose(reused.forward(x, training=True), fresh.forward(x, training=True))
         np.testing.assert_allclose(reused.backward(dy.copy()), fresh.backward(dy.copy()))
         np.testing.assert_allclose(reused.grads["W"], fresh.grads["W"])
+
+
+def test_conv_inference_in_chunks_matches_one_piece(monkeypatch):
+    layer = Conv2D(3, 3, 1, "same").build((2, 5, 5), np, np.float64, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((2, 7, 5, 5))
+    whole = layer.forward(x, training=False)
+    # 2 channels * 9 offsets * 25 positions * 8 bytes = 3600 bytes per sample: chunks of 3 samples
+    monkeypatch.setattr(Conv2D, "INFERENCE_COLS_BYTES", 3 * 3600)
+    np.testing.assert_allclose(layer.forward(x, training=False), whole)

@@ -109,8 +109,24 @@ class Conv2D(Layer):
         self._flip_back = (sh, sw) == (1, 1) and (oh, ow) == (h, w) and f <= c and not self._pointwise
         self._plan_back = make_plan((oh, ow), (h, w), (kh, kw), (1, 1), (kh - 1 - top, kw - 1 - left))
 
+    #: Inference splits a batch so its columns stay under this many bytes: a mini-vgg
+    #: batch of 256 would otherwise need 230 MB of columns for one layer.
+    INFERENCE_COLS_BYTES = 64 << 20
+
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (C, N, H, W) -> y: (filters, N, OH, OW) by one GEMM over im2col columns."""
+        c, n, h, w = x.shape
+        f, oh, ow = self.out_shape
+        per_sample = c * self.kernel_size[0] * self.kernel_size[1] * oh * ow * self.dtype.itemsize
+        chunk = max(1, self.INFERENCE_COLS_BYTES // per_sample)
+        if not training and n > chunk and not self._pointwise:
+            y = self.xp.empty((f, n, oh, ow), dtype=self.dtype)
+            for start in range(0, n, chunk):
+                y[:, start:start + chunk] = self._forward(x[:, start:start + chunk], False)
+            return y
+        return self._forward(x, training)
+
+    def _forward(self, x: Any, training: bool) -> Any:
         c, n, h, w = x.shape
         f, oh, ow = self.out_shape
         kh, kw = self.kernel_size
