@@ -62,6 +62,8 @@ class MainWindow(QMainWindow):
         self.inspector = install_inside_panels(self)
         from cnnstudio.gui.evaluation import install_evaluation_panel  # noqa: E402 - panel (G4): evaluation
         self.evaluation_panel = install_evaluation_panel(self)
+        from cnnstudio.gui.datasets import install_dataset_panel  # noqa: E402 - panel (G4): dataset browser
+        self.dataset_browser = install_dataset_panel(self)
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
         # --- end of panels ---
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
-from cnnstudio.data import DownloadCancelled
+from cnnstudio.data import DownloadCancelled, ImportCancelled
 
 Job = Callable[[Callable[[Any], None], threading.Event], Any]
 #: running threads, kept referenced until they end even if the widget that started them is gone
@@ -37,8 +37,8 @@ class TaskThread(QThread):
     def run(self) -> None:
         try:
             result = self.job(self.progressed.emit, self.cancel_event)
-        except DownloadCancelled as exc:
-            self.cancelled.emit(str(exc))
+        except (DownloadCancelled, ImportCancelled) as exc:
+            self.cancelled.emit(getattr(exc, "problem", None) or str(exc))
         except Exception as exc:  # any failure is shown to the person, never raised in the thread
             self.failed.emit(error_text(exc))
         else:

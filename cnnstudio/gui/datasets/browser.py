@@ -1,0 +1,210 @@
+"""The "Dataset" dock: what the current dataset holds, and what augmentation does to it.
+
+A view of ``AppState.dataset`` ((train, val) Datasets): name and source, image size
+and channels, split counts, a grid of a few samples per class, class counts, and an
+augmentation preview (the data layer's Augmenter on a few training images, re-rolled
+with a button). Buttons open the folder-import and download dialogs; what they load
+becomes ``AppState``'s dataset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                             QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from cnnstudio.data import Augmenter, preview, to_float_nchw
+from cnnstudio.gui.datasets.charts import ClassCountsChart
+from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
+
+PER_CLASS = 8
+MAX_CLASS_ROWS = 20
+PREVIEW_COUNT = 8
+#: (field, label, maximum, step, decimals, tooltip); the defaults come from the Augmenter
+AUG_FIELDS = [
+    ("shift", "Shift (pixels)", 8.0, 0.5, 1, "Largest random translation, in pixels"),
+    ("rotation", "Rotation (degrees)", 45.0, 1.0, 0, "Largest random turn, in degrees"),
+    ("scale", "Scale (+/- fraction)", 0.5, 0.05, 2, "Largest random zoom: 0.1 zooms by up to +-10%"),
+    ("noise", "Noise (std)", 0.5, 0.01, 2, "Standard deviation of Gaussian noise added to [0, 1] pixels"),
+]
+
+
+def split_parts(dataset: Any) -> tuple[Any, Any]:
+    """(train, val) from ``AppState.dataset`` ((train, val) or one Dataset -> (it, None))."""
+    if isinstance(dataset, (tuple, list)):
+        return dataset[0], (dataset[-1] if len(dataset) > 1 else None)
+    return dataset, None
+
+
+def describe(train: Any, val: Any) -> str:
+    """One line: image size and channels, classes, split counts, source."""
+    h, w, c = train.image_shape
+    kind = "grayscale" if c == 1 else "colour"
+    val_text = f"{len(val):,} validation" if val is not None else "no validation split yet"
+    source = f" · source: {train.source}" if train.source else ""
+    return (f"{h} x {w} x {c} ({kind}) · {train.num_classes} classes · {len(train):,} training / "
+            f"{val_text} images{source}")
+
+
+class DatasetBrowser(QWidget):
+    """Signals: ``augmentationChanged(dict)`` (Augmenter settings), ``useAugmentationChanged(bool)``."""
+
+    augmentationChanged = pyqtSignal(dict)
+    useAugmentationChanged = pyqtSignal(bool)
+
+    def __init__(self, state: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("datasetBrowser")
+        self.state = state
+        self.seed = 0
+        self.train: Any = None
+        self.val: Any = None
+        self._build()
+        state.datasetChanged.connect(self.refresh)
+        self.refresh()
+
+    # ---- layout ----------------------------------------------------------------------
+    def _build(self) -> None:
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold; font-size: 13pt")
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.sample_button = QPushButton("Bundled sample")
+        self.sample_button.setToolTip("5,000 MNIST digits that ship with CNN Studio (no download)")
+        self.download_button = QPushButton("Download MNIST, CIFAR-10...")
+        self.import_button = QPushButton("Import image folder...")
+        self.sample_button.clicked.connect(self.use_sample)
+        self.download_button.clicked.connect(self.open_download_dialog)
+        self.import_button.clicked.connect(self.open_import_dialog)
+        buttons = QHBoxLayout()
+        for b in (self.sample_button, self.download_button, self.import_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.grid = ImageGrid(min_height=280)
+        samples = QGroupBox("Samples per class (training set)")
+        QVBoxLayout(samples).addWidget(self.grid.widget)
+        self.counts = ClassCountsChart()
+        counts = QGroupBox("Images per class")
+        QVBoxLayout(counts).addWidget(self.counts.widget)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.info)
+        layout.addLayout(buttons)
+        layout.addWidget(samples, 3)
+        layout.addWidget(counts, 2)
+        layout.addWidget(self._augment_group(), 2)
+
+    def _augment_group(self) -> QGroupBox:
+        box = QGroupBox("Augmentation preview")
+        defaults = Augmenter().get_config()
+        grid = QGridLayout()
+        self.aug_spins: dict[str, QDoubleSpinBox] = {}
+        for k, (name, label, top, step, decimals, tip) in enumerate(AUG_FIELDS):
+            spin = QDoubleSpinBox()
+            spin.setRange(0.0, top)
+            spin.setSingleStep(step)
+            spin.setDecimals(decimals)
+            spin.setValue(float(defaults[name]))
+            spin.setToolTip(tip)
+            spin.valueChanged.connect(self._on_augment_edited)
+            self.aug_spins[name] = spin
+            grid.addWidget(QLabel(label), k // 2, 2 * (k % 2))
+            grid.addWidget(spin, k // 2, 2 * (k % 2) + 1)
+        self.flip = QCheckBox("Random left-right flip (photos; not digits or letters)")
+        self.flip.toggled.connect(self._on_augment_edited)
+        grid.addWidget(self.flip, 2, 0, 1, 4)
+        self.reroll_button = QPushButton("Re-roll")
+        self.reroll_button.setToolTip("Draw new random transformations")
+        self.reroll_button.clicked.connect(self.reroll)
+        self.use_for_training = QCheckBox("Use these settings when training")
+        self.use_for_training.toggled.connect(self.useAugmentationChanged)
+        row = QHBoxLayout()
+        row.addWidget(self.reroll_button)
+        row.addWidget(self.use_for_training)
+        row.addStretch(1)
+        grid.addLayout(row, 3, 0, 1, 4)
+        self.preview = ImageGrid(min_height=120)
+        col = QVBoxLayout(box)
+        col.addLayout(grid)
+        col.addWidget(self.preview.widget)
+        return box
+
+    # ---- dataset -> views ----------------------------------------------------------------
+    def refresh(self) -> None:
+        """Show ``state.dataset`` (called when it changes)."""
+        self.train, self.val = split_parts(self.state.dataset)
+        train, val = self.train, self.val
+        self.title.setText(train.name.replace(" (train)", ""))
+        self.info.setText(describe(train, val))
+        k = train.num_classes
+        shown = min(k, MAX_CLASS_ROWS)
+        picks = pick_per_class(train.y, shown, PER_CLASS, seed=0)
+        self.grid.set_rows([train.x[p] for p in picks], [str(n) for n in train.class_names[:shown]],
+                           train.image_shape)
+        self.grid.widget.setMinimumHeight(min(60 + 30 * shown, 420))
+        val_counts = val.class_counts() if val is not None else np.zeros(k, np.int64)
+        self.counts.set_counts(train.class_counts(), val_counts[:k], list(train.class_names))
+        self.flip.setChecked(train.image_shape[2] == 3 and self.flip.isChecked())
+        self._update_preview()
+
+    # ---- augmentation -----------------------------------------------------------------
+    def augmentation(self) -> dict:
+        """The Augmenter settings the controls describe."""
+        cfg = {name: float(spin.value()) for name, spin in self.aug_spins.items()}
+        cfg["flip"] = self.flip.isChecked()
+        return cfg
+
+    def _on_augment_edited(self) -> None:
+        self._update_preview()
+        self.augmentationChanged.emit(self.augmentation())
+
+    def reroll(self) -> None:
+        self.seed += 1
+        self._update_preview()
+
+    def preview_sources(self) -> np.ndarray:
+        """uint8 (n, H, W, C): the training images the preview augments (one per class, cycled)."""
+        train = self.train
+        firsts = [p[0] for p in pick_per_class(train.y, train.num_classes, 1) if len(p)]
+        idx = np.array(firsts or [0], np.int64)
+        return train.x[idx[np.arange(PREVIEW_COUNT) % len(idx)]]
+
+    def augmented(self) -> np.ndarray:
+        """uint8 (2 * n, H, W, C): two rows of augmented variants for the current seed."""
+        src = to_float_nchw(self.preview_sources())
+        aug = Augmenter(**self.augmentation())
+        rows = [preview(aug, src, n=len(src), seed=self.seed * 2 + r) for r in range(2)]
+        return float_to_uint8(np.concatenate(rows))
+
+    def _update_preview(self) -> None:
+        if self.train is None or len(self.train) == 0:
+            return
+        src = self.preview_sources()
+        out = self.augmented()
+        n = len(src)
+        self.preview.set_rows([src, out[:n], out[n:]], ["original", "augmented", "augmented"],
+                              self.train.image_shape)
+
+    # ---- actions ------------------------------------------------------------------------
+    def use_sample(self) -> None:
+        from cnnstudio.data import sample_split
+        self.state.set_dataset(sample_split())
+
+    def open_import_dialog(self) -> None:
+        from cnnstudio.gui.datasets.import_dialog import ImportFolderDialog
+        dialog = ImportFolderDialog(self.state, self)
+        dialog.exec()
+
+    def open_download_dialog(self) -> None:
+        from cnnstudio.gui.datasets.download_dialog import DownloadDialog
+        dialog = DownloadDialog(self.state, self)
+        dialog.exec()
+
+    def show_error(self, title: str, message: str) -> None:
+        QMessageBox.warning(self, title, message)
