@@ -54,6 +54,8 @@ def test_mouse_strokes_change_the_prediction_and_the_preview(qtbot, panels):
     with qtbot.waitSignal(ins.activationsChanged, timeout=3000):
         _draw_one(qtbot, draw)
     assert draw.canvas.has_ink() and draw.canvas.to_array().max() == 255
+    assert len(draw.canvas.strokes) == 1 and len(draw.canvas.strokes[0][1]) == 4  # press + 3 moves
+    assert (draw.canvas.to_array()[50:220, 138:144] > 0).all()  # the moves drew one unbroken line
     assert draw.digit is not None and draw.digit.max() == 255        # the 28x28 preview has ink
     assert not draw.preview.pixmap().isNull()
     first = draw.prediction.probs.copy()
