@@ -205,3 +205,25 @@ def test_mosaics_keep_their_width_when_rows_are_built_while_shown(qtbot, state):
     qtbot.wait(50)
     widths = [item.getViewBox().width() for item in panel.maps.items]
     assert min(widths) > 0.5 * (panel.maps.graphics.width() - 200), widths
+
+
+def test_colour_first_layer_filters_are_rgb_tiles():
+    from cnnstudio.gui.inside.filters import filter_tiles
+    w = np.random.default_rng(1).normal(size=(4, 3, 3, 3)).astype(np.float32)
+    tiles, _, note = filter_tiles(w)
+    assert tiles.shape == (4, 3, 3, 3) and "RGB" in note
+    assert tiles.min() == pytest.approx(0.0) and tiles.max() == pytest.approx(1.0)
+    # filter 2's red channel, rescaled: same order as the weights
+    red = w[2, 0]
+    lo, hi = w[2].min(), w[2].max()
+    np.testing.assert_allclose(tiles[2, :, :, 0], (red - lo) / (hi - lo), rtol=1e-5)
+
+
+def test_validation_images_are_fitted_to_a_colour_network(qtbot, state, panel):
+    from cnnstudio.model.spec import NetworkSpec
+    state.document.reset(NetworkSpec(name="rgb", input=(32, 32, 3), layers=list(state.spec.layers)))
+    ins = panel.inspector
+    ins.refresh_now()
+    assert ins.activations[0].shape == (3, 32, 32)       # the 28x28 grey digit, resized, in 3 channels
+    np.testing.assert_array_equal(ins.activations[0][0], ins.activations[0][2])
+    assert panel.maps.labels[0].text.count("32 x 32 x 3") == 1
