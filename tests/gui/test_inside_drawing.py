@@ -130,3 +130,16 @@ def test_colour_network_gets_grey_ink_in_three_channels(qtbot, panels):
     assert ins.drawing.shape == (32, 32, 3)
     assert np.array_equal(ins.drawing[:, :, 0], ins.drawing[:, :, 1])
     assert draw.prediction.probs is not None and ins.activations[0].shape == (3, 32, 32)
+
+
+def test_main_window_has_both_panels_sharing_one_inspector(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from cnnstudio.gui.main_window import MainWindow
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(AppState(template="lenet5"), settings=settings)
+    qtbot.addWidget(window)
+    maps, draw = window.findChild(FeatureMapsPanel), window.findChild(DrawingPanel)
+    assert maps is not None and draw is not None
+    assert maps.inspector is draw.inspector is window.inspector
+    assert window.inspector.state is window.state
