@@ -30,6 +30,7 @@ DATASETS = [
     ("CIFAR-10 (download, 160 MB)", "cifar10"),
     ("File: .npz, IDX or CSV...", "<file>"),
     ("Folder of class sub-folders...", "<folder>"),
+    ("Current dataset (Dataset panel)", "<current>"),  # AppState.dataset: imported/downloaded there (G4)
 ]
 READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
 
@@ -45,6 +46,7 @@ class TrainingPanel(QWidget):
         self.controller = TrainingController(state, self.plots, parent=self)
         self.health = HealthView()
         self._custom_source: str | None = None
+        self.augment_params: dict = {}  # shift/rotation/scale/noise/flip from the Dataset panel (G4)
         self._shown_project: tuple | None = None
         self._build()
         self._connect()
@@ -195,6 +197,7 @@ class TrainingPanel(QWidget):
         c.lrChanged.connect(self._show_lr)
         c.augmentationChanged.connect(self._show_augment)
         self.state.projectChanged.connect(self._on_project_changed)
+        self.state.datasetChanged.connect(self._use_current_dataset)
 
     # ---- the form -------------------------------------------------------------------------------
     def config(self) -> Any:
@@ -203,10 +206,14 @@ class TrainingPanel(QWidget):
             dataset=self.source(), val_fraction=self.val_fraction.value(), epochs=self.epochs.value(),
             batch_size=self.batch_size.value(), optimizer=self.optimizer.currentData(), lr=self.lr.value(),
             schedule=self.schedule.currentData(), weight_decay=self.weight_decay.value(),
-            augment=self.augment.isChecked(), seed=self.seed.value(), backend=self.backend.currentData())
+            augment=self.augment.isChecked(), seed=self.seed.value(), backend=self.backend.currentData(),
+            **self.augment_params)
 
     def source(self) -> str:
         data = self.dataset.currentData()
+        if data == "<current>":  # recorded in the history: where the Dataset panel's data came from
+            train = self.state.dataset[0] if isinstance(self.state.dataset, tuple) else self.state.dataset
+            return getattr(train, "source", "") or getattr(train, "name", "current")
         return self._custom_source or "sample" if data in ("<file>", "<folder>") else data
 
     def _dataset_chosen(self, index: int) -> None:
@@ -222,6 +229,11 @@ class TrainingPanel(QWidget):
         elif not self._custom_source:
             self.dataset.setCurrentIndex(0)
 
+    def _use_current_dataset(self) -> None:
+        """A dataset was imported or downloaded in the Dataset panel: train on it next."""
+        if not self.controller.running:
+            self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+
     def ask_data_path(self, kind: str) -> str | None:
         if kind == "<folder>":
             return QFileDialog.getExistingDirectory(self, "Folder with one sub-folder per class") or None
@@ -233,6 +245,8 @@ class TrainingPanel(QWidget):
     def start(self, paused: bool = False, datasets: tuple | None = None) -> bool:
         """Start a run from the form; a setup problem is shown in a dialog and nothing starts."""
         self.health.clear()
+        if datasets is None and self.dataset.currentData() == "<current>":
+            datasets = self.state.dataset
         try:
             self.controller.start(self.config(), paused=paused, datasets=datasets)
         except TrainingSetupError as exc:
