@@ -268,3 +268,27 @@ def test_offline_shows_the_data_layer_message(qtbot, monkeypatch, tmp_path, stat
 
 def test_window_has_the_browser(window):
     assert isinstance(window.panel("datasetDock"), DatasetBrowser)
+
+
+def test_window_links_dataset_and_augmentation_to_training(window, tmp_path, qtbot, monkeypatch):
+    browser, training = window.panel("datasetDock"), window.training_panel
+    dialog = ImportFolderDialog(window.state)
+    qtbot.addWidget(dialog)
+    dialog.set_folder(str(_image_folder(tmp_path / "pets", corrupt=False)))
+    with qtbot.waitSignal(window.state.datasetChanged, timeout=20_000):
+        dialog.start_import()
+    assert training.dataset.currentData() == "<current>"
+    assert training.config().dataset == str(tmp_path / "pets")
+    started = {}
+    monkeypatch.setattr(training.controller, "start", lambda config, **kw: started.update(kw, config=config))
+    training.start()
+    assert started["datasets"] is window.state.dataset
+    # augmentation: the browser's settings are the config's, the check boxes move together
+    browser.aug_spins["rotation"].setValue(25.0)
+    browser.use_for_training.setChecked(True)
+    assert training.augment.isChecked()
+    config = training.config()
+    assert config.augment and config.rotation == 25.0 and config.shift == browser.augmentation()["shift"]
+    training.augment.setChecked(False)
+    assert not browser.use_for_training.isChecked()
+    qtbot.waitUntil(lambda: dialog._thread is None)

@@ -49,6 +49,17 @@ def describe(train: Any, val: Any) -> str:
             f"{val_text} images{source}")
 
 
+def augmentation_defaults() -> dict:
+    """The training config's augmentation defaults (they live there), else the Augmenter's."""
+    defaults = Augmenter().get_config()
+    try:
+        from cnnstudio.model import TrainingConfig
+        config = TrainingConfig()
+    except ImportError:  # pragma: no cover - TrainingConfig is part of the model package
+        return defaults
+    return {name: getattr(config, name, value) for name, value in defaults.items()}
+
+
 class DatasetBrowser(QWidget):
     """Signals: ``augmentationChanged(dict)`` (Augmenter settings), ``useAugmentationChanged(bool)``."""
 
@@ -102,7 +113,7 @@ class DatasetBrowser(QWidget):
 
     def _augment_group(self) -> QGroupBox:
         box = QGroupBox("Augmentation preview")
-        defaults = Augmenter().get_config()
+        defaults = augmentation_defaults()
         grid = QGridLayout()
         self.aug_spins: dict[str, QDoubleSpinBox] = {}
         for k, (name, label, top, step, decimals, tip) in enumerate(AUG_FIELDS):
@@ -117,6 +128,7 @@ class DatasetBrowser(QWidget):
             grid.addWidget(QLabel(label), k // 2, 2 * (k % 2))
             grid.addWidget(spin, k // 2, 2 * (k % 2) + 1)
         self.flip = QCheckBox("Random left-right flip (photos; not digits or letters)")
+        self.flip.setChecked(bool(defaults["flip"]))
         self.flip.toggled.connect(self._on_augment_edited)
         grid.addWidget(self.flip, 2, 0, 1, 4)
         self.reroll_button = QPushButton("Re-roll")
@@ -159,6 +171,14 @@ class DatasetBrowser(QWidget):
         cfg = {name: float(spin.value()) for name, spin in self.aug_spins.items()}
         cfg["flip"] = self.flip.isChecked()
         return cfg
+
+    def set_augmentation(self, settings: dict) -> None:
+        """Show these Augmenter settings (e.g. a reopened project's); unknown keys are ignored."""
+        for name, spin in self.aug_spins.items():
+            if name in settings:
+                spin.setValue(float(settings[name]))
+        if "flip" in settings:
+            self.flip.setChecked(bool(settings["flip"]))
 
     def _on_augment_edited(self) -> None:
         self._update_preview()
