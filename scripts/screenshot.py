@@ -130,7 +130,64 @@ def scene_feature_maps(app: QApplication, epochs: int = 2) -> QWidget:
     return split
 
 
+def _trained_lenet5_weights(epochs: int) -> dict:
+    """lenet5 trained for ``epochs`` on the bundled sample's training part (engine only, no GUI)."""
+    from cnnstudio.data import sample_split, to_float_nchw
+    from cnnstudio.engine.optimizers import Adam
+    from cnnstudio.engine.trainer import Trainer
+    from cnnstudio.model import build_network
+    from cnnstudio.model.templates import get_template
+
+    train, _ = sample_split()
+    net = build_network(get_template("lenet5"))
+    for _ in Trainer(net, Adam(), to_float_nchw(train.x), train.y, batch_size=64, epochs=epochs, lr=2e-3).run():
+        pass
+    return net.get_weights()
+
+
+def scene_confusion(app: QApplication, epochs: int = 1) -> QWidget:
+    """lenet5 trained briefly, the Evaluation dock wide: confusion matrix, per-class accuracy,
+    the mistakes of the busiest off-diagonal cell and one of them clicked (G4)."""
+    import numpy as np
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window("lenet5")
+    dock = window.docks["evaluationDock"]
+    window.show()
+    dock.raise_()
+    window.resizeDocks([dock], [900], Qt.Orientation.Horizontal)
+    panel = window.evaluation_panel
+    done = []
+    panel.evaluated.connect(lambda: done.append(True))
+    window.state.set_weights(_trained_lenet5_weights(epochs))
+    deadline = time.monotonic() + 120
+    while not done and time.monotonic() < deadline:
+        settle(app, 0.1)
+    off = panel.result.confusion.copy()
+    np.fill_diagonal(off, -1)
+    i, j = np.unravel_index(int(np.argmax(off)), off.shape)
+    panel.show_cell(int(i), int(j))
+    panel.show_example(panel.gallery.shown[0])
+    panel.gallery.current = panel.gallery.shown[0]
+    return window
+
+
+def scene_datasets(app: QApplication) -> QWidget:
+    """The Dataset dock on the bundled sample: samples per class, class counts, augmentation preview (G4)."""
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window("lenet5")
+    dock = window.docks["datasetDock"]
+    window.show()
+    dock.raise_()
+    window.resizeDocks([dock], [900], Qt.Orientation.Horizontal)
+    window.dataset_browser.aug_spins["rotation"].setValue(20.0)
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "confusion": scene_confusion,
+    "datasets": scene_datasets,
     "feature_maps": scene_feature_maps,
     "editor": scene_editor,
     "training": scene_training,

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+from PyQt6.QtGui import QResizeEvent
+from PyQt6.QtWidgets import (QBoxLayout, QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from cnnstudio.data import Augmenter, preview, to_float_nchw
@@ -21,6 +22,7 @@ from cnnstudio.gui.datasets.charts import ClassCountsChart
 from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
 
 PER_CLASS = 8
+SIDE_BY_SIDE_PX = 760
 MAX_CLASS_ROWS = 20
 PREVIEW_COUNT = 8
 #: (field, label, maximum, step, decimals, tooltip); the defaults come from the Augmenter
@@ -95,21 +97,38 @@ class DatasetBrowser(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
-        self.grid = ImageGrid(min_height=280)
+        self.grid = ImageGrid(min_height=240)
         samples = QGroupBox("Samples per class (training set)")
         QVBoxLayout(samples).addWidget(self.grid.widget)
         self.counts = ClassCountsChart()
         counts = QGroupBox("Images per class")
         QVBoxLayout(counts).addWidget(self.counts.widget)
 
+        right = QVBoxLayout()
+        right.addWidget(counts, 2)
+        right.addWidget(self._augment_group(), 3)
+        self.body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.body.addWidget(samples, 1)
+        self.body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
-        layout.addWidget(samples, 3)
-        layout.addWidget(counts, 2)
-        layout.addWidget(self._augment_group(), 2)
+        layout.addLayout(self.body, 1)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        # the dock's scroll area takes this as the least height: the minimum, not the tall
+        # preferred height of the pyqtgraph views (which made the panel scroll needlessly)
+        return self.minimumSizeHint().height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        # samples beside the charts when the dock is wide, stacked when narrow
+        wide = event.size().width() >= SIDE_BY_SIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.body.direction() != direction:
+            self.body.setDirection(direction)
+        super().resizeEvent(event)
 
     def _augment_group(self) -> QGroupBox:
         box = QGroupBox("Augmentation preview")
@@ -141,7 +160,7 @@ class DatasetBrowser(QWidget):
         row.addWidget(self.use_for_training)
         row.addStretch(1)
         grid.addLayout(row, 3, 0, 1, 4)
-        self.preview = ImageGrid(min_height=120)
+        self.preview = ImageGrid(min_height=100)
         col = QVBoxLayout(box)
         col.addLayout(grid)
         col.addWidget(self.preview.widget)
@@ -159,7 +178,6 @@ class DatasetBrowser(QWidget):
         picks = pick_per_class(train.y, shown, PER_CLASS, seed=0)
         self.grid.set_rows([train.x[p] for p in picks], [str(n) for n in train.class_names[:shown]],
                            train.image_shape)
-        self.grid.widget.setMinimumHeight(min(60 + 30 * shown, 420))
         val_counts = val.class_counts() if val is not None else np.zeros(k, np.int64)
         self.counts.set_counts(train.class_counts(), val_counts[:k], list(train.class_names))
         self.flip.setChecked(train.image_shape[2] == 3 and self.flip.isChecked())

@@ -18,7 +18,7 @@ class ClassCountsChart:
         self.widget.setMenuEnabled(False)
         self.widget.setMouseEnabled(x=False, y=False)
         self.widget.hideButtons()
-        self.widget.setMinimumHeight(150)
+        self.widget.setMinimumHeight(130)
         self.widget.setLabel("left", "images")
         for name in ("left", "bottom"):
             self.widget.getAxis(name).setTextPen("#202020")

@@ -56,6 +56,7 @@ class ProbabilityChart:
 
     def __init__(self):
         self.widget = _plot("probability", 120)
+        self.widget.setFixedHeight(170)  # pyqtgraph's size hint (480 px) would make the panel scroll
         self.bars = pg.BarGraphItem(x=np.arange(1), height=np.zeros(1), width=0.7, brush=BAR)
         self.widget.addItem(self.bars)
         self.values = np.zeros(0)

@@ -31,7 +31,8 @@ class ConfusionMatrixView(QWidget):
         self.names: list[str] = []
         self.selected: tuple[int, int] | None = None
         self.setMouseTracking(True)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # as tall as the grid needs (sizeHint), not more: the rest of the column goes to the chart
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMinimumSize(240, 240)
 
     # ---- data ------------------------------------------------------------------
@@ -83,12 +84,6 @@ class ConfusionMatrixView(QWidget):
         k = max(1, self.matrix.shape[0])
         side = TITLE_PX + self._label_px() + k * 34 + 6
         return QSize(side, side)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
-        return max(self.minimumHeight(), min(width, self.sizeHint().height()))
 
     # ---- painting --------------------------------------------------------------
     def cell_colour(self, i: int, j: int) -> QColor:

@@ -12,15 +12,19 @@ from typing import Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QPixmap
-from PyQt6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtGui import QPixmap, QResizeEvent
+from PyQt6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
+                             QVBoxLayout, QWidget)
 
 from cnnstudio.gui.datasets.tasks import TaskThread
 from cnnstudio.gui.evaluation.charts import ClassAccuracyChart, ProbabilityChart
 from cnnstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from cnnstudio.gui.evaluation.gallery import Gallery, to_qimage
 from cnnstudio.gui.evaluation.results import Evaluation
+
+#: the panel lays the matrix and the gallery side by side from this width on
+SIDE_BY_SIDE_PX = 760
+GALLERY_MIN_PX = 200
 
 
 def validation_set(state: Any) -> Any:
@@ -93,6 +97,7 @@ class EvaluationPanel(QWidget):
         self.matrix.cellClicked.connect(self.show_cell)
         self.class_chart = ClassAccuracyChart()
         self.caption = QLabel("")
+        self.caption.setWordWrap(True)
         self.all_button = QPushButton("Show all mistakes")
         self.all_button.clicked.connect(self.show_mistakes)
         self.gallery = Gallery()
@@ -125,17 +130,40 @@ class EvaluationPanel(QWidget):
         detail.addLayout(detail_text)
         detail.addWidget(self.probs_chart.widget, 1)
         self.example_text.setFixedWidth(150)
+        self.gallery_scroll = QScrollArea()
+        self.gallery_scroll.setWidgetResizable(True)
+        self.gallery_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.gallery_scroll.setWidget(self.gallery)
+        self.gallery_scroll.setMinimumHeight(GALLERY_MIN_PX)
+        left, right = QVBoxLayout(), QVBoxLayout()
+        left.addWidget(self.matrix, 3)
+        left.addWidget(self.class_chart.widget, 1)
+        right.addLayout(gallery_bar)
+        right.addWidget(self.gallery_scroll, 1)
+        right.addLayout(detail)
+        self.body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.body.addLayout(left, 1)
+        self.body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.matrix, 3)
-        layout.addWidget(self.class_chart.widget, 1)
-        layout.addLayout(gallery_bar)
-        layout.addWidget(self.gallery)
-        layout.addLayout(detail)
-        self.matrix.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout.addLayout(self.body, 1)
         self.matrix.setMinimumHeight(300)
         self._show_nothing()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        # The dock's scroll area takes this as the least height; the layout's answer is the
+        # preferred height (pyqtgraph hints are tall), which made the panel scroll in a dock
+        # that had room for it. The minimum is what the panel really needs.
+        return self.minimumSizeHint().height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        # side by side when the dock is wide, stacked when narrow
+        wide = event.size().width() >= SIDE_BY_SIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self.body.direction() != direction:
+            self.body.setDirection(direction)
+        super().resizeEvent(event)
 
     # ---- when to evaluate ---------------------------------------------------------
     def _on_training(self, running: bool) -> None:
