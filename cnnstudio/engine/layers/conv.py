@@ -127,36 +127,67 @@ class Conv2D(Layer):
         return self._forward(x, training)
 
     def _forward(self, x: Any, training: bool) -> Any:
+        if training and not self._pointwise:
+            return self._forward_train(x)
         c, n, h, w = x.shape
         f, oh, ow = self.out_shape
         kh, kw = self.kernel_size
         if self._pointwise:
             cols = x.reshape(c, n * h * w)
         else:
-            # Training reuses one buffer (zeroed once: cells that only read padding are never
-            # written, see im2col). Inference gets fresh columns, so an inference call between
-            # a training forward and its backward, or in another thread, touches no shared state.
-            shape = (c, kh, kw, n, oh, ow)
-            buf = self._buffer("cols", shape, zero=True) if training else self.xp.zeros(shape, dtype=self.dtype)
-            cols = im2col(x, buf, self._plan).reshape(-1, n * oh * ow)
-        w2 = self.params["W"].reshape(f, -1)
-        y = self.xp.matmul(w2, cols, out=self._buffer("y", (f, n * oh * ow))) if training else w2 @ cols
+            # Fresh columns: inference between a training forward and its backward, or in
+            # another thread, touches no shared state.
+            cols = im2col(x, self.xp.zeros((c, kh, kw, n, oh, ow), dtype=self.dtype), self._plan)
+            cols = cols.reshape(-1, n * oh * ow)
+        y = self.params["W"].reshape(f, -1) @ cols
         if self.use_bias:
             y += self.params["b"][:, None]
         if training:
             self._x_cols, self._n = cols, n
         return y.reshape(f, n, oh, ow)
 
+    def _forward_train(self, x: Any) -> Any:
+        """Training forward into reused buffers, the bias folded into the GEMM.
+
+        The column buffer has one extra row of ones after the C*kh*kw im2col rows and
+        the weights one extra column holding b, so y = [W | b] @ [cols; 1] needs no
+        separate bias pass, and backward's cols @ dy^T yields db as its last row.
+        The buffer is zeroed once: cells that only read padding are never written.
+        """
+        xp = self.xp
+        c, n, h, w = x.shape
+        f, oh, ow = self.out_shape
+        kh, kw = self.kernel_size
+        k = c * kh * kw
+        rows = k + 1 if self.use_bias else k
+        cols = self._bufs.get("cols")
+        if cols is None or cols.shape != (rows, n * oh * ow):
+            cols = self._buffer("cols", (rows, n * oh * ow), zero=True)
+            cols[k:] = 1
+        im2col(x, cols[:k].reshape(c, kh, kw, n, oh, ow), self._plan)
+        w_aug = self._buffer("w_aug", (f, rows))
+        w_aug[:, :k] = self.params["W"].reshape(f, k)
+        if self.use_bias:
+            w_aug[:, k] = self.params["b"]
+        y = xp.matmul(w_aug, cols, out=self._buffer("y", (f, n * oh * ow)))
+        self._x_cols, self._n = cols, n
+        return y.reshape(f, n, oh, ow)
+
     def backward(self, dy: Any) -> Any:
         """dy: (filters, N, OH, OW) -> dx: (C, N, H, W); grads W (F, C, kh, kw), b (F,)."""
         xp = self.xp
         f = self.filters
+        k = self.params["W"].size // f
         dy2 = dy.reshape(f, -1)
+        cols = self._x_cols
         # cols @ dy^T then a small transpose beats dy @ cols^T by 10-30% in OpenBLAS here.
-        dw_t = xp.matmul(self._x_cols, dy2.T, out=self._buffer("dw_t", (self._x_cols.shape[0], f), zero=False))
-        self.grads["W"].reshape(f, -1)[...] = dw_t.T
+        dw_t = xp.matmul(cols, dy2.T, out=self._buffer("dw_t", (cols.shape[0], f)))
+        self.grads["W"].reshape(f, k)[...] = dw_t[:k].T
         if self.use_bias:
-            dy2.sum(axis=1, out=self.grads["b"])
+            if cols.shape[0] > k:      # the ones row of _forward_train: db came with the GEMM
+                self.grads["b"][...] = dw_t[k]
+            else:
+                dy2.sum(axis=1, out=self.grads["b"])
         if not self.need_input_grad:
             return None
         c, h, w = self.input_shape
