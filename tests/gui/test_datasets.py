@@ -292,3 +292,42 @@ def test_window_links_dataset_and_augmentation_to_training(window, tmp_path, qtb
     training.augment.setChecked(False)
     assert not browser.use_for_training.isChecked()
     qtbot.waitUntil(lambda: dialog._thread is None)
+
+
+def _pick(training, key):
+    index = training.dataset.findData(key)
+    training.dataset.setCurrentIndex(index)
+    training._dataset_chosen(index)  # what the combo box's activated signal calls
+
+
+def test_picking_a_standard_dataset_for_training_downloads_it_with_the_dialog(window, server, monkeypatch,
+                                                                              tmp_path, qtbot):
+    _, files = _fixture_mnist(monkeypatch, tmp_path, server.base)
+    server.files.update(files)
+    monkeypatch.setattr(DownloadDialog, "exec",
+                        lambda self: qtbot.waitUntil(lambda: self.loaded is not None, timeout=20_000) or 1)
+    training = window.training_panel
+    _pick(training, "mnist")
+    assert registry.is_downloaded("mnist")
+    assert training.dataset.currentData() == "mnist" and training.config().dataset == "mnist"
+    assert window.state.dataset[0].source == "mnist"
+
+
+def test_picking_a_standard_dataset_offline_falls_back_to_the_sample(window, monkeypatch, tmp_path, qtbot):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _fixture_mnist(monkeypatch, tmp_path, f"http://127.0.0.1:{port}/")
+    shown = []
+
+    def exec_(self):
+        qtbot.waitUntil(lambda: "could not reach" in self.message.text(), timeout=15_000)
+        qtbot.waitUntil(lambda: self._thread is None)
+        shown.append(self.message.text())
+        return 0
+
+    monkeypatch.setattr(DownloadDialog, "exec", exec_)
+    before = window.state.dataset
+    _pick(window.training_panel, "mnist")
+    assert shown and window.training_panel.dataset.currentData() == "sample"
+    assert window.state.dataset is before

@@ -221,6 +221,8 @@ class TrainingPanel(QWidget):
         if kind not in ("<file>", "<folder>"):
             self._custom_source = None
             self.source_label.setText("")
+            if kind not in ("sample", "<current>") and not self.ask_download(kind):
+                self.dataset.setCurrentIndex(0)  # not downloaded (cancelled, offline): back to the sample
             return
         path = self.ask_data_path(kind)
         if path:
@@ -231,8 +233,22 @@ class TrainingPanel(QWidget):
 
     def _use_current_dataset(self) -> None:
         """A dataset was imported or downloaded in the Dataset panel: train on it next."""
-        if not self.controller.running:
+        ds = self.state.dataset
+        source = getattr(ds[0] if isinstance(ds, tuple) else ds, "source", None)
+        if not self.controller.running and source != self.dataset.currentData():  # not the one picked here
             self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+
+    def ask_download(self, key: str) -> bool:
+        """Make sure standard dataset ``key`` is in the cache: the download dialog (progress,
+        Cancel) when it is not. True when it is there (G4's dialog; tests monkeypatch this)."""
+        from cnnstudio.data import is_downloaded
+        if is_downloaded(key):
+            return True
+        from cnnstudio.gui.datasets.download_dialog import DownloadDialog
+        dialog = DownloadDialog(self.state, self, key=key)
+        dialog.start()
+        dialog.exec()
+        return dialog.loaded is not None
 
     def ask_data_path(self, kind: str) -> str | None:
         if kind == "<folder>":
