@@ -171,3 +171,40 @@ def test_in_the_window_an_example_becomes_the_feature_maps_sample(qtbot, qapp, s
     assert win.inspector.source == "validation" and win.inspector.val_index == panel.gallery.shown[3]
     qtbot.mouseClick(panel.maps_button, Qt.MouseButton.LeftButton)
     assert not win.docks["featureMapsDock"].visibleRegion().isEmpty()
+
+
+def test_edited_network_whose_weights_no_longer_fit_is_explained(qtbot, panel, state):
+    from cnnstudio.model import SetLayerConfig
+
+    _evaluated(qtbot, panel, state, _weights(state))
+    with qtbot.waitSignal(panel.evaluationFailed, timeout=20_000) as blocker:
+        state.document.execute(SetLayerConfig(0, "filters", 4))
+    assert "do not fit the network" in blocker.args[0] and "train it again" in blocker.args[0]
+
+
+def test_colour_network_on_colour_data(qtbot, qapp):
+    """A 3-channel dataset: thumbnails in colour, counts still equal the engine's."""
+    from cnnstudio.model import SetInput
+
+    st = AppState(template="simple-cnn")
+    st.document.execute(SetInput(12, 12, 3))
+    rng = np.random.default_rng(1)
+    val = Dataset("colour (validation)", rng.integers(0, 256, (40, 12, 12, 3), dtype=np.uint8),
+                  np.arange(40) % 10, [f"c{i}" for i in range(10)])
+    st.set_dataset((val, val))
+    p = EvaluationPanel(st)
+    qtbot.addWidget(p)
+    p.resize(900, 700)
+    p.show()
+    weights = _weights(st)
+    with qtbot.waitSignal(p.evaluated, timeout=20_000):
+        st.set_weights(weights)
+    expected = evaluate(build_with_weights(st.spec, weights), to_float_nchw(val.x), val.y)
+    assert np.array_equal(p.matrix.matrix, expected.confusion)
+    assert p.body.direction().name == "LeftToRight"  # wide: matrix and gallery side by side
+    first = p.gallery.shown[0]
+    tile = p.gallery.grab().toImage()
+    r = p.gallery.tile_rect(0)
+    pixel = tile.pixelColor(int(r.x() + r.width() / 2), int(r.y() + 2 + 28))
+    assert pixel.red() != pixel.green() or pixel.green() != pixel.blue(), "a colour thumbnail"
+    assert first in np.flatnonzero(expected.probs.argmax(1) != val.y)

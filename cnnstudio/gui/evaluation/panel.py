@@ -44,7 +44,11 @@ def run_evaluation(spec: Any, weights: dict, val: Any) -> Evaluation:
     if val is None or len(val) == 0:
         raise ValueError("the validation set is empty: choose a dataset with validation images in the Dataset panel")
     fitted = fit_dataset(val, spec)  # resizes; a grayscale/colour mismatch raises the data layer's message
-    net = build_with_weights(spec, weights)
+    try:
+        net = build_with_weights(spec, weights)
+    except Exception as exc:  # the spec was edited after training: the weights no longer fit
+        raise ValueError(f"the trained weights do not fit the network as it is now ({exc}); "
+                         "train it again, or undo the edit") from None
     outputs = int(net.output_shape[0])
     k = max(outputs, len(val.class_names))
     if val.num_classes > outputs:
