@@ -4,6 +4,8 @@ Plain data with a dict round-trip. Every field is checked when it is set (at
 construction and on assignment), quoting the bad value; ``validate()`` also checks
 the fields that depend on each other. The defaults are tuned for MNIST-like data
 (LeNet-5 reaches 97% in 10 epochs on the bundled sample): keep them here only.
+Adam, lr 2e-3 with cosine decay, batch 32, no augmentation: lenet5 on the sample's fixed
+split ended at 97.6-98.4% validation accuracy over seeds 0-9 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -85,13 +87,13 @@ class TrainingConfig:
     dataset: str = "sample"
     val_fraction: float = 0.1
     epochs: int = 10
-    batch_size: int = 64
+    batch_size: int = 32
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: float = 2e-3
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
-    schedule: str = "constant"
+    schedule: str = "cosine"
     step_size: int = 5
     gamma: float = 0.1
     min_lr: float = 0.0

@@ -38,4 +38,4 @@ def test_optimizer_and_schedule_from_config():
     opt = build_optimizer(TrainingConfig(optimizer="sgd", momentum=0.5, nesterov=True))
     assert opt.name == "sgd" and opt.momentum == 0.5
     assert build_optimizer(TrainingConfig()).name == "adam"
-    assert build_schedule(TrainingConfig(lr=0.02)).lr_at(5) == pytest.approx(0.02)
+    assert build_schedule(TrainingConfig(lr=0.02, schedule="constant")).lr_at(5) == pytest.approx(0.02)

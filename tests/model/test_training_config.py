@@ -8,7 +8,7 @@ from cnnstudio.model.training_config import TrainingConfig, TrainingConfigError
 
 def test_defaults_suit_mnist_and_round_trip():
     c = TrainingConfig()
-    assert (c.optimizer, c.lr, c.batch_size, c.epochs, c.dataset) == ("adam", 1e-3, 64, 10, "sample")
+    assert (c.optimizer, c.lr, c.schedule, c.batch_size, c.epochs, c.dataset) == ("adam", 2e-3, "cosine", 32, 10, "sample")
     assert TrainingConfig.from_dict(c.to_dict()) == c
     custom = TrainingConfig(optimizer="sgd", lr=0.05, nesterov=True, schedule="cosine", min_lr=1e-4,
                             augment=True, rotation=15, seed=7, backend="cupy")
