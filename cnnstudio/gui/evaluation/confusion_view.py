@@ -67,8 +67,9 @@ class ConfusionMatrixView(QWidget):
         label = self._label_px()
         left = TITLE_PX + label
         top = TITLE_PX + label
-        cell = min((self.width() - left - 4) / k, (self.height() - top - 4) / k, MAX_CELL)
-        return left, top, max(cell, 4.0)
+        cell = max(min((self.width() - left - 4) / k, (self.height() - top - 4) / k, MAX_CELL), 4.0)
+        spare = self.width() - left - 4 - k * cell
+        return left + max(spare, 0) / 2, top, cell  # centred when the widget is wider than the grid
 
     def cell_rect(self, i: int, j: int) -> QRectF:
         left, top, cell = self._grid()
@@ -133,7 +134,7 @@ class ConfusionMatrixView(QWidget):
         label = self._label_px()
         for i, name in enumerate(self.names):
             text = fm.elidedText(name, Qt.TextElideMode.ElideRight, label - 6)
-            p.drawText(QRectF(TITLE_PX, top + i * cell, label - 6, cell),
+            p.drawText(QRectF(left - label, top + i * cell, label - 6, cell),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
             p.save()  # column labels run upwards so long names fit
             p.translate(left + i * cell, top - 6)
@@ -145,7 +146,7 @@ class ConfusionMatrixView(QWidget):
         p.setFont(bold)
         p.drawText(QRectF(left, 0, k * cell, TITLE_PX), Qt.AlignmentFlag.AlignCenter, "predicted class")
         p.save()
-        p.translate(0, top + k * cell)
+        p.translate(left - label - TITLE_PX, top + k * cell)
         p.rotate(-90)
         p.drawText(QRectF(0, 0, k * cell, TITLE_PX), Qt.AlignmentFlag.AlignCenter, "true class")
         p.restore()
