@@ -331,3 +331,30 @@ def test_picking_a_standard_dataset_offline_falls_back_to_the_sample(window, mon
     _pick(window.training_panel, "mnist")
     assert shown and window.training_panel.dataset.currentData() == "sample"
     assert window.state.dataset is before
+
+
+def test_stop_during_import_keeps_the_dataset(qtbot, import_dialog, state, tmp_path, monkeypatch):
+    from cnnstudio.gui.datasets import import_dialog as module
+
+    real = module.read_image_folder
+    reached, go = threading.Event(), threading.Event()
+
+    def held(*args, progress=None, **kw):  # hold the worker at its first file until Stop is pressed
+        def progress_then_wait(done, total):
+            reached.set()
+            go.wait(10)
+            progress(done, total)
+        return real(*args, progress=progress_then_wait, **kw)
+
+    monkeypatch.setattr(module, "read_image_folder", held)
+    before = state.dataset
+    import_dialog.set_folder(str(_image_folder(tmp_path / "pets")))
+    import_dialog.start_import()
+    qtbot.waitUntil(reached.is_set, timeout=10_000)
+    assert import_dialog.close_button.text() == "Stop"
+    qtbot.mouseClick(import_dialog.close_button, Qt.MouseButton.LeftButton)
+    go.set()
+    qtbot.waitUntil(lambda: import_dialog._thread is None, timeout=10_000)
+    assert "Stopped: import cancelled" in import_dialog.message.text()
+    assert state.dataset is before and import_dialog.imported is None
+    assert import_dialog.import_button.isEnabled() and import_dialog.close_button.text() == "Cancel"

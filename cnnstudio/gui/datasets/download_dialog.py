@@ -134,6 +134,7 @@ class DownloadDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self.progress.setVisible(False)
+        self.progress_label.setText("")
         self.message.setText(f"<span style='{ERROR_STYLE}'>{message}</span>")
 
     def _on_cancelled(self, message: str) -> None:

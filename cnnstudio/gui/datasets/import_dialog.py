@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                             QLabel, QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox,
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
+                             QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnstudio.data import read_image_folder, scan_image_folder, split
@@ -63,7 +63,10 @@ class ImportFolderDialog(QDialog):
         row.addWidget(browse)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Class (sub-folder)", "Images"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(160)
         self.summary = QLabel("Choose a folder to see its classes.")
         self.summary.setWordWrap(True)
@@ -94,6 +97,7 @@ class ImportFolderDialog(QDialog):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.skipped = QListWidget()
+        self.skipped.setWordWrap(True)
         self.skipped.setVisible(False)
         self.import_button = QPushButton("Import")
         self.import_button.setEnabled(False)
@@ -204,7 +208,9 @@ class ImportFolderDialog(QDialog):
             text += f" {len(report.skipped)} file(s) could not be read and were skipped:"
             self.skipped.clear()
             for path, reason in report.skipped:
-                self.skipped.addItem(f"{os.path.basename(path)} ({path}): {reason}")
+                item = QListWidgetItem(f"{os.path.basename(path)}: {reason}")
+                item.setToolTip(path)
+                self.skipped.addItem(item)
             self.skipped.setVisible(True)
         self.message.setText(text)
         self.close_button.setText("Close")
