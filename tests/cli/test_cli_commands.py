@@ -1,0 +1,307 @@
+"""The command line end to end, in-process (cli.main with capsys), on the bundled sample."""
+
+import json
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnstudio import cli
+from cnnstudio.data import sample_split
+from cnnstudio.project import load_project
+
+# Totals computed by hand from the layer formulas (kh*kw*C_in*F + F, in*out + out).
+TEMPLATE_TOTALS = {"simple-cnn": "13,610", "lenet5": "61,706", "mini-vgg": "467,818",
+                   "vgg16": "138,357,544", "mlp": "101,770"}
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err, *fragments):
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    for frag in fragments:
+        assert frag in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """simple-cnn trained one epoch on 300 sample images (shared by the read-only tests)."""
+    path = tmp_path_factory.mktemp("run") / "run.cnnproj"
+    assert cli.main(["train", "simple-cnn", "--epochs", "1", "--limit", "300", "--out", str(path)]) == 0
+    return path
+
+
+# ---- summary ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(TEMPLATE_TOTALS))
+def test_summary_of_every_template_ends_with_total(capsys, name):
+    code, out, err = run(capsys, "summary", name)
+    assert code == 0 and err == ""
+    assert out.rstrip("\n").splitlines()[-1] == f"Total params: {TEMPLATE_TOTALS[name]}"
+
+
+def test_summary_rows_show_hwc_shapes_and_params(capsys):
+    _, out, _ = run(capsys, "summary", "lenet5")
+    row = next(ln for ln in out.splitlines() if ln.startswith("conv2d_1 (Conv2D)"))
+    assert re.search(r"28 x 28 x 6\s+156\b", row)
+    row = next(ln for ln in out.splitlines() if ln.startswith("conv2d_2 (Conv2D)"))
+    assert re.search(r"10 x 10 x 16\s+2,416\b", row)
+    assert "Trainable params: 61,706" in out and "Non-trainable params: 0" in out
+
+
+def test_summary_of_model_json_and_project(capsys, tmp_path, trained):
+    from cnnstudio.model import get_template
+
+    model = tmp_path / "net.json"
+    model.write_text(get_template("mlp").to_json())
+    assert run(capsys, "summary", str(model))[1].splitlines()[-1] == "Total params: 101,770"
+    assert run(capsys, "summary", str(trained))[1].splitlines()[-1] == "Total params: 13,610"
+
+
+def test_summary_of_invalid_model_explains_and_exits_2(capsys, tmp_path):
+    from cnnstudio.model import LayerSpec, get_template
+
+    spec = get_template("simple-cnn")
+    layers = spec.layers[:3] + [LayerSpec("MaxPool2D", {"pool_size": [20, 20]})] + spec.layers[3:]
+    bad = tmp_path / "bad.json"
+    bad.write_text(spec.with_layers(layers).to_json())
+    code, out, err = run(capsys, "summary", str(bad))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "layer 4 MaxPool2D", "20x20")
+
+
+@pytest.mark.parametrize("arg, fragment", [("no-such-template", "neither a template"),
+                                           ("missing.json", "not found"), ("missing.cnnproj", "file not found")])
+def test_summary_of_unknown_model(capsys, arg, fragment):
+    code, _, err = run(capsys, "summary", arg)
+    assert code == 2
+    assert_one_line_error(err, fragment)
+
+
+def test_summary_of_broken_json_model(capsys, tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"format_version": 1, "layers": [')
+    code, _, err = run(capsys, "summary", str(bad))
+    assert code == 2
+    assert_one_line_error(err, str(bad), "JSON")
+
+
+# ---- train ----------------------------------------------------------------------------------
+def test_train_prints_epochs_and_saves_project(capsys, tmp_path):
+    out_path = tmp_path / "r.cnnproj"
+    code, out, err = run(capsys, "train", "simple-cnn", "--epochs", "2", "--limit", "200", "--batch-size", "50",
+                         "--optimizer", "sgd", "--lr", "0.05", "--seed", "3", "--out", str(out_path))
+    assert code == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
+    assert len(lines) == 2
+    pattern = r"epoch 2/2  train loss \d+\.\d{3} acc \d+\.\d%  val loss \d+\.\d{3} acc \d+\.\d%  \(\d+\.\d s\)"
+    assert re.fullmatch(pattern, lines[1])
+    project = load_project(out_path)
+    assert [e["epoch"] for e in project.history["epochs"]] == [1, 2]
+    assert project.history["dataset"]["source"] == "sample" and project.history["dataset"]["num_train"] == 200
+    cfg = project.training_config
+    assert (cfg.optimizer, cfg.lr, cfg.batch_size, cfg.seed, cfg.epochs) == ("sgd", 0.05, 50, 3, 2)
+    assert project.history["hyperparameters"]["optimizer"] == "sgd"
+    assert set(project.weights) == {"0.W", "0.b", "4.W", "4.b"}
+    assert project.optimizer_state and int(project.optimizer_state["steps"]) == 8  # 2 epochs x 4 batches
+
+
+def test_train_is_repeatable_with_a_seed(capsys, tmp_path):
+    args = ["train", "simple-cnn", "--epochs", "1", "--limit", "100", "--seed", "5"]
+    assert cli.main(args + ["--out", str(tmp_path / "a.cnnproj")]) == 0
+    assert cli.main(args + ["--out", str(tmp_path / "b.cnnproj")]) == 0
+    capsys.readouterr()
+    a, b = load_project(tmp_path / "a.cnnproj"), load_project(tmp_path / "b.cnnproj")
+    assert all(np.array_equal(a.weights[k], b.weights[k]) for k in a.weights)
+
+
+def test_train_continues_a_project(capsys, tmp_path, trained):
+    out_path = tmp_path / "more.cnnproj"
+    code, out, _ = run(capsys, "train", str(trained), "--epochs", "1", "--limit", "300", "--out", str(out_path))
+    assert code == 0 and "epoch 2/2" in out
+    assert [e["epoch"] for e in load_project(out_path).history["epochs"]] == [1, 2]
+
+
+def test_ctrl_c_keeps_finished_epochs(capsys, tmp_path, monkeypatch):
+    from cnnstudio.engine.trainer import StepReport, Trainer
+
+    original = Trainer.run
+
+    def interrupted_run(self):
+        for report in original(self):
+            yield report
+            if isinstance(report, StepReport) and report.epoch == 1:
+                raise KeyboardInterrupt  # Ctrl+C in the middle of the second epoch
+
+    monkeypatch.setattr(Trainer, "run", interrupted_run)
+    out_path = tmp_path / "r.cnnproj"
+    code, out, err = run(capsys, "train", "simple-cnn", "--epochs", "3", "--limit", "100", "--out", str(out_path))
+    assert code == 130
+    assert "interrupted" in err and "saved 1 finished epoch" in err
+    assert [e["epoch"] for e in load_project(out_path).history["epochs"]] == [1]
+
+
+def _colour_npz(path, n_per_class=10, classes=10):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n_per_class * classes, 8, 8, 3), dtype=np.uint8)
+    y = np.repeat(np.arange(classes), n_per_class)
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def test_train_refuses_colour_data_for_grayscale_net(capsys, tmp_path):
+    data = _colour_npz(tmp_path / "colour.npz")
+    code, _, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--out", str(tmp_path / "x.cnnproj"))
+    assert code == 2
+    assert_one_line_error(err, "grayscale", "colour")
+    assert not (tmp_path / "x.cnnproj").exists()
+
+
+def test_train_grayscale_flag_converts_and_resizes(capsys, tmp_path):
+    data = _colour_npz(tmp_path / "colour.npz")
+    out_path = tmp_path / "g.cnnproj"
+    code, _, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--grayscale", "--epochs", "1",
+                       "--out", str(out_path))
+    assert code == 0, err
+    ds = load_project(out_path).history["dataset"]
+    assert ds["image_shape"] == [28, 28, 1] and ds["num_train"] + ds["num_val"] == 100
+
+
+def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
+    data = _colour_npz(tmp_path / "two.npz", n_per_class=10, classes=2)
+    code, _, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--grayscale",
+                       "--out", str(tmp_path / "x.cnnproj"))
+    assert code == 2
+    assert_one_line_error(err, "Dense", "2 classes")
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--lr", "-1"], "lr"),
+    (["--epochs", "0"], "epochs"),
+    (["--data", "/no/such/folder"], "/no/such/folder"),
+    (["--optimizer", "rmsprop"], "invalid choice"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_train_bad_arguments_exit_2(capsys, tmp_path, argv, fragment):
+    code, _, err = run(capsys, "train", "simple-cnn", *argv, "--out", str(tmp_path / "x.cnnproj"))
+    assert code == 2
+    assert_one_line_error(err, fragment)
+
+
+def test_train_out_must_be_a_project_file(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "simple-cnn", "--out", str(tmp_path / "x.zip"))
+    assert code == 2
+    assert_one_line_error(err, ".cnnproj")
+
+
+# ---- evaluate -------------------------------------------------------------------------------
+def test_evaluate_json_is_one_object(capsys, trained):
+    code, out, err = run(capsys, "evaluate", str(trained), "--json", "--limit", "120")
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) == {"loss", "accuracy", "confusion"}
+    cm = np.array(result["confusion"])
+    assert cm.shape == (10, 10) and cm.sum() == 120
+    assert result["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+    assert result["loss"] > 0
+
+
+def test_evaluate_matches_the_last_epoch(capsys, trained):
+    code, out, _ = run(capsys, "evaluate", str(trained), "--json", "--limit", "300")  # as trained
+    val_acc = load_project(trained).history["epochs"][-1]["val_acc"]
+    assert json.loads(out)["accuracy"] == pytest.approx(val_acc)  # same sample validation split
+
+
+def test_evaluate_table(capsys, trained):
+    code, out, _ = run(capsys, "evaluate", str(trained), "--limit", "50")
+    assert code == 0
+    assert re.search(r"accuracy\s+\d+\.\d\d%", out)
+    header = next(ln for ln in out.splitlines() if ln.startswith("true \\ pred"))
+    assert header.split()[-10:] == [str(d) for d in range(10)]
+    rows = [ln for ln in out.splitlines() if re.match(r"^\d\s", ln)]
+    assert len(rows) == 10 and sum(sum(map(int, r.split()[1:])) for r in rows) == 50
+
+
+def test_evaluate_untrained_or_corrupt_project(capsys, tmp_path):
+    bad = tmp_path / "bad.cnnproj"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    code, _, err = run(capsys, "evaluate", str(bad), "--json")
+    assert code == 2
+    assert_one_line_error(err, str(bad))
+    from cnnstudio.model import get_template
+    from cnnstudio.project import Project, save_project
+
+    fresh = tmp_path / "fresh.cnnproj"
+    save_project(fresh, Project(get_template("lenet5")))
+    code, out, err = run(capsys, "evaluate", str(fresh))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "no trained weights")
+
+
+# ---- predict -------------------------------------------------------------------------------
+def test_predict_png_digit(capsys, tmp_path, trained):
+    _, val = sample_split()
+    png = tmp_path / "digit.png"
+    Image.fromarray(val.x[0, :, :, 0]).save(png)
+    code, out, err = run(capsys, "predict", str(trained), str(png))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert re.fullmatch(re.escape(str(png)) + r": \d \(\d+\.\d%\)", lines[0])
+    probs = dict(p.split(": ") for p in lines[1].split("  ") if p)
+    assert sorted(probs) == [str(d) for d in range(10)]
+    assert sum(float(v) for v in probs.values()) == pytest.approx(1.0, abs=0.01)
+    assert lines[0].split(": ")[1].split()[0] == max(probs, key=lambda k: float(probs[k]))
+
+
+def test_predict_colour_photo_of_dark_ink_is_converted_and_inverted(capsys, tmp_path, trained):
+    _, val = sample_split()
+    jpg = tmp_path / "photo.jpg"
+    Image.fromarray(255 - val.x[1, :, :, 0]).convert("RGB").resize((84, 84)).save(jpg)
+    code, out, _ = run(capsys, "predict", str(trained), str(jpg))
+    assert code == 0
+    assert "grayscale" in out and "inverted" in out and "resized from 84x84" in out
+
+
+def test_predict_missing_and_non_image_files(capsys, tmp_path, trained):
+    code, _, err = run(capsys, "predict", str(trained), str(tmp_path / "nope.png"))
+    assert code == 2
+    assert_one_line_error(err, "nope.png", "not found")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    code, _, err = run(capsys, "predict", str(trained), str(text))
+    assert code == 2
+    assert_one_line_error(err, "notes.png", "not an image")
+
+
+# ---- app entry -------------------------------------------------------------------------------
+def test_no_arguments_opens_the_app(monkeypatch):
+    calls = []
+    fake = types.ModuleType("cnnstudio.gui.app")
+    fake.main = lambda argv: calls.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "cnnstudio.gui.app", fake)
+    assert cli.main([]) == 0
+    assert cli.main(["gui", "my.cnnproj"]) == 0
+    assert calls == [[], ["my.cnnproj"]]
+
+
+def test_missing_gui_is_a_clear_message(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cnnstudio.gui.app", None)  # import fails
+    code, _, err = run(capsys)
+    assert code == 1
+    assert_one_line_error(err, "desktop app is not available")
+
+
+def test_module_entry_point_runs_summary():
+    result = subprocess.run([sys.executable, "-m", "cnnstudio", "summary", "lenet5"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n").splitlines()[-1] == "Total params: 61,706"
