@@ -26,6 +26,14 @@ def _config_from_args(args, base=None):
     return session.make_config(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def _download_progress(done: int, total, rate: float, eta) -> None:
+    """Download progress on stderr, rewritten in place (stdout stays clean for --json)."""
+    from cnnstudio.data import format_progress
+
+    end = "\n" if total and done >= total else ""
+    print(f"\rdownloading: {format_progress(done, total, rate, eta)}   ", end=end, file=sys.stderr, flush=True)
+
+
 def _start_project(args):
     """(spec, weights, optimizer state, history, base config) from MODEL; a .cnnproj continues
     its training (weights, optimizer state and history carry on)."""
@@ -45,7 +53,8 @@ def cmd_train(args) -> int:
     spec, weights, opt_state, history, base = _start_project(args)
     config = _config_from_args(args, base)
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
-                                      convert_channels=args.grayscale, limit=args.limit)
+                                      convert_channels=args.grayscale, limit=args.limit,
+                                      progress=_download_progress)
     run = session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=opt_state)
     history["hyperparameters"] = session.config_dict(config)
     history["dataset"] = session.dataset_description(train, val)
@@ -90,10 +99,14 @@ def _eval_data(args, project: Project):
     if args.data:
         source = args.data
     else:
+        # the dataset the project was trained on (its validation part), else the sample
         recorded = (project.history.get("dataset") or {}).get("source") or "sample"
-        source = recorded if recorded in ("sample",) + session.STANDARD_SOURCES else "sample"
-    train, val = session.prepare_data(source, spec, args.labels, convert_channels=args.grayscale,
-                                      limit=args.limit)
+        known = recorded in ("sample",) + session.STANDARD_SOURCES or Path(recorded).exists()
+        source = recorded if known else "sample"
+    fraction = project.training_config.val_fraction if project.training_config else 0.1
+    train, val = session.prepare_data(source, spec, args.labels, val_fraction=fraction,
+                                      convert_channels=args.grayscale, limit=args.limit,
+                                      progress=_download_progress)
     return val
 
 

@@ -24,19 +24,15 @@ def _input_hwc(spec) -> tuple[int, int, int]:
     return tuple(int(v) for v in spec.input.hwc)  # type: ignore[return-value]
 
 
-def load_source(source: str | None, labels: str | None = None) -> Dataset | tuple[Dataset, Dataset]:
-    """``sample`` (default) -> its fixed (train, val) split; a standard name or a path -> what
-    the data package reads (a Dataset, or (train, test) for standard sets)."""
+def load_source(source: str | None, labels: str | None = None, progress=None) -> Dataset | tuple[Dataset, Dataset]:
+    """``sample`` (default) -> its fixed (train, val) split; a standard name -> its official
+    (train, test) split (downloaded on first use; ``progress(done, total, rate, eta)``);
+    a path -> one Dataset (IDX with ``labels``, .npz, .csv or an image folder)."""
+    from cnnstudio.data import load_dataset, sample_split
+
     if source in (None, "", "sample"):
-        from cnnstudio.data import sample_split
-
         return sample_split()
-    import cnnstudio.data as data
-
-    loader = getattr(data, "load_dataset", None)
-    if loader is None:  # the generic loader had not landed when this was written
-        raise DataFormatError(source, "this build cannot read datasets other than 'sample' yet")
-    return loader(source, labels) if labels else loader(source)
+    return load_dataset(source, labels, progress=progress)
 
 
 def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
@@ -49,15 +45,16 @@ def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
 
 
 def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1,
-                 convert_channels: bool = False, limit: int | None = None) -> tuple[Dataset, Dataset]:
+                 convert_channels: bool = False, limit: int | None = None,
+                 progress=None) -> tuple[Dataset, Dataset]:
     """(train, val) Datasets fitted to ``spec``'s input.
 
     ``source``: None/"sample", a standard dataset name, a path, a Dataset, or a (train, val)
     pair. A single dataset is split stratified with ``val_fraction`` (0: no validation) and
     a fixed seed (0), so every run on it validates on the same images. ``limit`` keeps the
-    first N images of each part (quick runs, tests).
+    first N images of each part (quick runs, tests). ``progress`` reports downloads.
     """
-    loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels)
+    loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress)
     if isinstance(loaded, Dataset):
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be from 0 to below 1, got {val_fraction}")

@@ -174,6 +174,10 @@ def test_train_grayscale_flag_converts_and_resizes(capsys, tmp_path):
     assert code == 0, err
     ds = load_project(out_path).history["dataset"]
     assert ds["image_shape"] == [28, 28, 1] and ds["num_train"] + ds["num_val"] == 100
+    # evaluate defaults to the validation part of the dataset recorded in the project
+    code, out, err = run(capsys, "evaluate", str(out_path), "--grayscale", "--json")
+    assert code == 0, err
+    assert np.array(json.loads(out)["confusion"]).sum() == ds["num_val"]
 
 
 def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
