@@ -358,3 +358,25 @@ def test_stop_during_import_keeps_the_dataset(qtbot, import_dialog, state, tmp_p
     assert "Stopped: import cancelled" in import_dialog.message.text()
     assert state.dataset is before and import_dialog.imported is None
     assert import_dialog.import_button.isEnabled() and import_dialog.close_button.text() == "Cancel"
+
+
+def test_big_images_are_shown_as_thumbnails(browser, state):
+    state.set_dataset((_dataset([3, 2], (200, 100, 3)), _dataset([1, 1], (200, 100, 3))))
+    assert browser.grid.image.shape == (2 * 66 - 2, 3 * 34 - 2, 3)  # 64 x 32 tiles, 2 px gaps
+    assert "200 x 100 x 3 (colour)" in browser.info.text()
+
+
+def test_my_drawings_become_the_dataset(browser, state):
+    from cnnstudio.data import UserDataset
+
+    errors = []
+    browser.show_error = lambda title, msg: errors.append(msg)
+    browser.drawings_button.click()
+    assert errors and "Draw panel" in errors[0]
+    drawings = UserDataset()
+    for i in range(10):
+        drawings.add(np.full((28, 28, 1), 20 * i, np.uint8), i % 5)
+    state.set_user_dataset(drawings)
+    browser.drawings_button.click()
+    train, val = state.dataset
+    assert len(train) + len(val) == 10 and browser.counts.train.sum() + browser.counts.val.sum() == 10

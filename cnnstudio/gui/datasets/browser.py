@@ -17,11 +17,13 @@ from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (QBoxLayout, QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
-from cnnstudio.data import Augmenter, preview, to_float_nchw
+from cnnstudio.data import Augmenter, preview, split, to_float_nchw
+from cnnstudio.data.dataset import resize_images
 from cnnstudio.gui.datasets.charts import ClassCountsChart
 from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
 
 PER_CLASS = 8
+THUMB_PX = 64
 SIDE_BY_SIDE_PX = 760
 MAX_CLASS_ROWS = 20
 PREVIEW_COUNT = 8
@@ -32,6 +34,15 @@ AUG_FIELDS = [
     ("scale", "Scale (+/- fraction)", 0.5, 0.05, 2, "Largest random zoom: 0.1 zooms by up to +-10%"),
     ("noise", "Noise (std)", 0.5, 0.01, 2, "Standard deviation of Gaussian noise added to [0, 1] pixels"),
 ]
+
+
+def thumbnails(x: np.ndarray) -> np.ndarray:
+    """x: uint8 (N, H, W, C) -> at most THUMB_PX on the longer side (big photos stay cheap to show)."""
+    h, w = x.shape[1:3]
+    scale = THUMB_PX / max(h, w)
+    if scale >= 1 or len(x) == 0:
+        return x
+    return resize_images(x, max(1, round(h * scale)), max(1, round(w * scale)))
 
 
 def split_parts(dataset: Any) -> tuple[Any, Any]:
@@ -87,18 +98,23 @@ class DatasetBrowser(QWidget):
         self.info.setWordWrap(True)
         self.sample_button = QPushButton("Bundled sample")
         self.sample_button.setToolTip("5,000 MNIST digits that ship with CNN Studio (no download)")
-        self.download_button = QPushButton("Download MNIST, CIFAR-10...")
-        self.import_button = QPushButton("Import image folder...")
+        self.download_button = QPushButton("Download...")
+        self.download_button.setToolTip("MNIST, Fashion-MNIST, KMNIST or CIFAR-10: downloaded once, with progress")
+        self.import_button = QPushButton("Import folder...")
+        self.drawings_button = QPushButton("My drawings")
+        self.drawings_button.setToolTip("The digits added from the Draw panel (saved with the project)")
+        self.drawings_button.clicked.connect(self.use_drawings)
         self.sample_button.clicked.connect(self.use_sample)
         self.download_button.clicked.connect(self.open_download_dialog)
+        self.import_button.setToolTip("Your own images: one sub-folder per class (PNG, JPEG, BMP)")
         self.import_button.clicked.connect(self.open_import_dialog)
         buttons = QHBoxLayout()
-        for b in (self.sample_button, self.download_button, self.import_button):
+        for b in (self.sample_button, self.drawings_button, self.download_button, self.import_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
         self.grid = ImageGrid(min_height=240)
-        samples = QGroupBox("Samples per class (training set)")
+        samples = self.samples_box = QGroupBox("Samples per class (training set)")
         QVBoxLayout(samples).addWidget(self.grid.widget)
         self.counts = ClassCountsChart()
         counts = QGroupBox("Images per class")
@@ -176,8 +192,11 @@ class DatasetBrowser(QWidget):
         k = train.num_classes
         shown = min(k, MAX_CLASS_ROWS)
         picks = pick_per_class(train.y, shown, PER_CLASS, seed=0)
-        self.grid.set_rows([train.x[p] for p in picks], [str(n) for n in train.class_names[:shown]],
-                           train.image_shape)
+        rows = [thumbnails(train.x[p]) for p in picks]
+        self.grid.set_rows(rows, [str(n) for n in train.class_names[:shown]],
+                           rows[0].shape[1:] if rows else train.image_shape)
+        more = f", first {shown} of {k} classes" if k > shown else ""
+        self.samples_box.setTitle(f"Samples per class (training set{more})")
         val_counts = val.class_counts() if val is not None else np.zeros(k, np.int64)
         self.counts.set_counts(train.class_counts(), val_counts[:k], list(train.class_names))
         self.flip.setChecked(train.image_shape[2] == 3 and self.flip.isChecked())
@@ -233,6 +252,16 @@ class DatasetBrowser(QWidget):
     def use_sample(self) -> None:
         from cnnstudio.data import sample_split
         self.state.set_dataset(sample_split())
+
+    def use_drawings(self) -> None:
+        """The drawn digits as the dataset, split like an imported folder (stratified, seed 0)."""
+        drawings = getattr(self.state, "user_dataset", None)
+        if drawings is None or len(drawings) < 2:
+            self.show_error("No drawings yet", "Draw digits in the Draw panel and add them with "
+                            "\"Add to dataset\" first (at least two).")
+            return
+        train, val = split(drawings, 0.2, seed=0)
+        self.state.set_dataset((train, val))
 
     def open_import_dialog(self) -> None:
         from cnnstudio.gui.datasets.import_dialog import ImportFolderDialog
