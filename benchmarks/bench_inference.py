@@ -72,6 +72,7 @@ def bench_gui(template: str, repeat: int) -> list[float]:
     state = AppState(template=template)
     inspector = Inspector(state)
     draw, maps = DrawingPanel(inspector), FeatureMapsPanel(inspector)
+    draw.resize(700, 420)
     maps.resize(1100, 1000)
     draw.show()
     maps.show()
