@@ -89,7 +89,18 @@ CONV_CASES = [
     (2, (3, 3), (1, 1), 2, False, (1, 3, 3)),         # padding wider than half the kernel
     (4, (1, 1), (1, 1), "valid", True, (3, 4, 5)),    # pointwise fast path
     (2, (5, 5), (1, 1), "valid", True, (2, 7, 9)),
+    (2, (3, 3), (1, 1), 1, True, (3, 5, 6)),          # int padding keeping the size: flipped-kernel dx
+    (3, (5, 3), (1, 1), "same", True, (4, 6, 5)),     # non-square same, filters < channels
 ]
+
+
+def test_conv_cases_cover_both_input_gradient_algorithms():
+    """dx is computed by a flipped-kernel GEMM (stride-1 same, filters <= channels) or by col2im."""
+    paths = set()
+    for filters, kernel, stride, padding, use_bias, shape in CONV_CASES:
+        layer = build(Conv2D(filters, kernel, stride, padding, use_bias), shape)
+        paths.add("pointwise" if layer._pointwise else "flip" if layer._flip_back else "col2im")
+    assert paths == {"pointwise", "flip", "col2im"}
 
 
 @pytest.mark.parametrize("filters,kernel,stride,padding,use_bias,shape", CONV_CASES)
