@@ -46,19 +46,20 @@ def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
 
 def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1,
                  convert_channels: bool = False, limit: int | None = None,
-                 progress=None) -> tuple[Dataset, Dataset]:
+                 progress=None, seed: int = SPLIT_SEED) -> tuple[Dataset, Dataset]:
     """(train, val) Datasets fitted to ``spec``'s input.
 
     ``source``: None/"sample", a standard dataset name, a path, a Dataset, or a (train, val)
     pair. A single dataset is split stratified with ``val_fraction`` (0: no validation) and
-    a fixed seed (0), so every run on it validates on the same images. ``limit`` keeps the
+    ``seed`` (default: a fixed 0, so every run on it validates on the same images; the
+    named sources come split already). ``limit`` keeps the
     first N images of each part (quick runs, tests). ``progress`` reports downloads.
     """
     loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress)
     if isinstance(loaded, Dataset):
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be from 0 to below 1, got {val_fraction}")
-        loaded = split(loaded, val_fraction, SPLIT_SEED) if val_fraction > 0 else (loaded, loaded.subset([]))
+        loaded = split(loaded, val_fraction, seed) if val_fraction > 0 else (loaded, loaded.subset([]))
     train, val = loaded
     if limit is not None:
         train, val = train.subset(np.arange(min(limit, len(train)))), val.subset(np.arange(min(limit, len(val))))
