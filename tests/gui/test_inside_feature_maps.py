@@ -227,3 +227,14 @@ def test_validation_images_are_fitted_to_a_colour_network(qtbot, state, panel):
     assert ins.activations[0].shape == (3, 32, 32)       # the 28x28 grey digit, resized, in 3 channels
     np.testing.assert_array_equal(ins.activations[0][0], ins.activations[0][2])
     assert panel.maps.labels[0].text.count("32 x 32 x 3") == 1
+
+
+def test_an_invalid_network_is_explained_not_crashed(qtbot, state, panel):
+    from cnnstudio.model.spec import NetworkSpec
+    layers = [layer for layer in state.spec.layers if layer.type != "Flatten"]  # Dense on an image
+    state.document.reset(NetworkSpec(name="broken", input=(28, 28, 1), layers=layers))
+    ins = panel.inspector
+    ins.refresh_now()
+    assert ins.network is None and ins.activations == []
+    assert "Cannot build the network" in panel.status.text() and "Dense" in panel.status.text()
+    assert panel.filters.items == []

@@ -69,6 +69,7 @@ class FeatureMapsPanel(QWidget):
         for w in (self.sample_label, self.status):
             second.addWidget(w, 1)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.status.setWordWrap(True)  # a long "cannot build" message must not widen the dock
         rows = QVBoxLayout()
         rows.addLayout(bar)
         rows.addLayout(second)
