@@ -208,3 +208,63 @@ def test_colour_network_on_colour_data(qtbot, qapp):
     pixel = tile.pixelColor(int(r.x() + r.width() / 2), int(r.y() + 2 + 28))
     assert pixel.red() != pixel.green() or pixel.green() != pixel.blue(), "a colour thumbnail"
     assert first in np.flatnonzero(expected.probs.argmax(1) != val.y)
+
+
+def test_training_in_the_window_ends_with_a_fresh_evaluation(qtbot, qapp, settings):
+    """Train one short epoch with the training panel: when it stops, the panel evaluates
+    the final weights on the validation set (counts equal the engine's for those weights)."""
+    from cnnstudio.data import sample_split
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+
+    win = MainWindow(AppState(template="simple-cnn"), settings=settings)
+    win.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(win)
+    train, val = sample_split()
+    small = (train.subset(np.arange(256)), val.subset(np.arange(100)))
+    win.state.set_dataset(small)
+    panel, training = win.evaluation_panel, win.training_panel
+    training.epochs.setValue(1)
+    training.batch_size.setValue(32)
+    try:
+        with qtbot.waitSignal(panel.evaluated, timeout=60_000):
+            assert training.start()
+        assert not win.state.training
+        expected = evaluate(build_with_weights(win.state.spec, win.state.weights), to_float_nchw(small[1].x),
+                            small[1].y)
+        assert np.array_equal(panel.matrix.matrix, expected.confusion)
+        assert panel.matrix.matrix.sum() == 100
+    finally:
+        if training.controller.running:
+            training.controller.shutdown()
+
+
+def test_chunked_evaluation_equals_one_engine_call(monkeypatch, state):
+    import threading
+
+    from cnnstudio.gui.evaluation import runner
+
+    monkeypatch.setattr(runner, "CHUNK", 128)
+    weights = _weights(state)
+    val, expected = _engine(state, weights)
+    steps = []
+    result = runner.run_evaluation(state.spec, weights, val, report=steps.append)
+    assert steps == [(128, 500), (256, 500), (384, 500), (500, 500)]
+    assert np.array_equal(result.confusion, expected.confusion)
+    assert np.allclose(result.probs, expected.probs, atol=1e-6)
+    assert result.loss == pytest.approx(expected.loss, rel=1e-6)
+    assert result.accuracy == pytest.approx(expected.accuracy)
+    cancel = threading.Event()
+    cancel.set()
+    assert runner.run_evaluation(state.spec, weights, val, cancel=cancel) is None
+
+
+def test_a_new_request_restarts_a_running_evaluation(qtbot, panel, state):
+    first, second = _weights(state, seed=0), _weights(state, seed=1)
+    state.set_weights(first)
+    panel.evaluate()           # starts at once
+    state.set_weights(second)  # arrives while it runs
+    assert panel.evaluate()
+    qtbot.waitUntil(lambda: panel._thread is None and not panel._again and panel.result is not None,
+                    timeout=20_000)
+    _, expected = _engine(state, second)
+    assert np.array_equal(panel.matrix.matrix, expected.confusion)

@@ -21,42 +21,11 @@ from cnnstudio.gui.evaluation.charts import ClassAccuracyChart, ProbabilityChart
 from cnnstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from cnnstudio.gui.evaluation.gallery import Gallery, to_qimage
 from cnnstudio.gui.evaluation.results import Evaluation
+from cnnstudio.gui.evaluation.runner import run_evaluation, validation_set
 
 #: the panel lays the matrix and the gallery side by side from this width on
 SIDE_BY_SIDE_PX = 760
 GALLERY_MIN_PX = 200
-
-
-def validation_set(state: Any) -> Any:
-    """The validation Dataset of ``state.dataset`` ((train, val) or one Dataset), or None."""
-    ds = state.dataset
-    if isinstance(ds, (tuple, list)):
-        ds = ds[-1] if ds else None
-    return ds
-
-
-def run_evaluation(spec: Any, weights: dict, val: Any) -> Evaluation:
-    """Fit ``val`` to the network input, run the engine's evaluate; no Qt (runs in a worker)."""
-    from cnnstudio.data import to_float_nchw
-    from cnnstudio.engine.evaluation import evaluate
-    from cnnstudio.project.session import build_with_weights, fit_dataset
-
-    if val is None or len(val) == 0:
-        raise ValueError("the validation set is empty: choose a dataset with validation images in the Dataset panel")
-    fitted = fit_dataset(val, spec)  # resizes; a grayscale/colour mismatch raises the data layer's message
-    try:
-        net = build_with_weights(spec, weights)
-    except Exception as exc:  # the spec was edited after training: the weights no longer fit
-        raise ValueError(f"the trained weights do not fit the network as it is now ({exc}); "
-                         "train it again, or undo the edit") from None
-    outputs = int(net.output_shape[0])
-    k = max(outputs, len(val.class_names))
-    if val.num_classes > outputs:
-        raise ValueError(f"the network has {outputs} outputs but '{val.name}' has {val.num_classes} classes; "
-                         f"set the last Dense layer to {val.num_classes} units and train again")
-    res = evaluate(net, to_float_nchw(fitted.x), fitted.y, num_classes=k)
-    names = list(val.class_names) + [str(i) for i in range(len(val.class_names), k)]
-    return Evaluation(val.x, val.y, res.probs, res.confusion, names, res.loss, res.accuracy, val.name)
 
 
 class EvaluationPanel(QWidget):
@@ -193,12 +162,14 @@ class EvaluationPanel(QWidget):
             self._fail("The network has no trained weights yet: train it first (Training panel), "
                        "then press Evaluate.", asked)
             return False
-        if self._thread is not None:
+        if self._thread is not None:  # stop the stale one at its next chunk, then start again
             self._again, self._asked = True, self._asked or asked
+            self._thread.cancel()
             return True
         spec, weights, val = self.state.spec, dict(self.state.weights), validation_set(self.state)
         self._asked = asked
-        self._thread = TaskThread(lambda report, cancel: run_evaluation(spec, weights, val))
+        self._thread = TaskThread(lambda report, cancel: run_evaluation(spec, weights, val, report, cancel))
+        self._thread.progressed.connect(self._on_progress)
         self._thread.succeeded.connect(self._on_result)
         self._thread.failed.connect(self._on_failed)
         self._thread.finished.connect(self._on_thread_done)
@@ -206,6 +177,10 @@ class EvaluationPanel(QWidget):
         self.status.setText(f"Evaluating on {len(val) if val is not None else 0:,} validation images...")
         self._thread.launch()
         return True
+
+    def _on_progress(self, p: tuple) -> None:
+        done, total = p
+        self.status.setText(f"Evaluating: {done:,} of {total:,} validation images...")
 
     def _on_thread_done(self) -> None:
         self._thread = None
