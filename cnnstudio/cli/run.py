@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
     epochs = run.trainer.epochs
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epochs", flush=True)
-    bar = None
+    bar, saved = None, 0
     try:
         for report in run.trainer.run():
             if hasattr(report, "step_in_epoch"):
@@ -80,11 +80,12 @@ def cmd_train(args) -> int:
             record = session.epoch_record(report, done_before)
             history["epochs"].append(record)
             save_project(out, run.project(history))
+            saved += 1
             print(epoch_line(record, done_before + epochs), flush=True)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        kept = len(history["epochs"]) - done_before
+        kept = saved  # an interrupted save leaves the previous file, so count only finished saves
         where = f"saved {kept} finished epoch(s) in {out}" if kept else "no finished epoch to save"
         print(f"cnnstudio: interrupted; {where}", file=sys.stderr)
         return EXIT_INTERRUPTED

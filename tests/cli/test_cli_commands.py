@@ -150,6 +150,30 @@ def test_ctrl_c_keeps_finished_epochs(capsys, tmp_path, monkeypatch):
     assert [e["epoch"] for e in load_project(out_path).history["epochs"]] == [1]
 
 
+def test_ctrl_c_during_a_save_keeps_the_previous_file(capsys, tmp_path, monkeypatch):
+    from cnnstudio.cli import run as cli_run
+    from cnnstudio.project import file as project_file
+
+    calls = []
+
+    def save_then_interrupt(path, project):
+        calls.append(path)
+        if len(calls) == 2:
+            monkeypatch.setattr(project_file, "write_npz", _raise_interrupt)  # dies mid-write
+        project_file.save_project(path, project)
+
+    monkeypatch.setattr(cli_run, "save_project", save_then_interrupt)
+    out_path = tmp_path / "r.cnnproj"
+    code, _, err = run(capsys, "train", "simple-cnn", "--epochs", "3", "--limit", "100", "--out", str(out_path))
+    assert code == 130 and "saved 1 finished epoch" in err
+    assert [e["epoch"] for e in load_project(out_path).history["epochs"]] == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["r.cnnproj"]  # no temp file left
+
+
+def _raise_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
 def _colour_npz(path, n_per_class=10, classes=10):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (n_per_class * classes, 8, 8, 3), dtype=np.uint8)
