@@ -86,7 +86,21 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def _no_display_reason() -> str | None:
+    """Why Qt would abort on this machine (Linux without X11/Wayland), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
 def cmd_gui(args) -> int:
+    reason = _no_display_reason()
+    if reason:
+        print(f"cnnstudio: cannot open the app: {reason}; run it in a desktop session or under "
+              "xvfb-run, or use the subcommands (cnnstudio --help)", file=sys.stderr)
+        return EXIT_RUNTIME
     try:
         from cnnstudio.gui.app import main as gui_main
     except ImportError as exc:
@@ -188,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         known = _known_errors()
         if isinstance(exc, known):
             print(f"cnnstudio: error: {exc}", file=sys.stderr)
-            return exc.code if isinstance(exc, CliError) else EXIT_USAGE
+            if isinstance(exc, CliError):
+                return exc.code
+            # a failed download is a runtime failure (network), not a mistake in the command
+            return EXIT_RUNTIME if type(exc).__name__ in ("DownloadError", "DownloadCancelled") else EXIT_USAGE
         if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             print(f"cnnstudio: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE

@@ -328,6 +328,27 @@ def test_missing_gui_is_a_clear_message(capsys, monkeypatch):
     assert_one_line_error(err, "desktop app is not available")
 
 
+def test_no_display_is_a_clear_message_not_a_qt_abort(capsys, monkeypatch):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    code, _, err = run(capsys)
+    assert code == 1
+    assert_one_line_error(err, "no display found", "xvfb-run")
+
+
+def test_failed_download_is_a_runtime_failure(capsys, monkeypatch, trained):
+    import cnnstudio.data as data
+
+    def offline(*args, **kwargs):
+        raise data.DownloadError("train-images-idx3-ubyte.gz", "could not reach the server")
+
+    monkeypatch.setattr(data, "load_dataset", offline)
+    code, out, err = run(capsys, "evaluate", str(trained), "--data", "mnist", "--json")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "could not reach the server")
+
+
 def test_module_entry_point_runs_summary():
     result = subprocess.run([sys.executable, "-m", "cnnstudio", "summary", "lenet5"], capture_output=True,
                             text=True, timeout=120)
