@@ -112,6 +112,16 @@ def test_conv2d_gradients(filters, kernel, stride, padding, use_bias, shape):
     assert_small(errors)
 
 
+@pytest.mark.parametrize("case", [CONV_CASES[1], CONV_CASES[3], CONV_CASES[6]])
+def test_conv2d_gradients_one_sample_per_chunk(monkeypatch, case):
+    """The same checks with columns built one sample at a time (the chunked path of big batches)."""
+    monkeypatch.setattr(Conv2D, "CHUNK_BYTES", 1)
+    filters, kernel, stride, padding, use_bias, shape = case
+    layer = build(Conv2D(filters, kernel, stride, padding, use_bias), shape)
+    assert len(layer._chunks(3, layer._row_bytes())) == 3
+    assert_small(check_layer(layer, image_batch(shape, n=3)))
+
+
 def test_conv2d_first_layer_skips_input_gradient_but_keeps_weight_gradients():
     shape = (2, 5, 5)
     full = build(Conv2D(3, 3, 1, "same"), shape)

@@ -264,10 +264,29 @@ def test_repeated_training_steps_with_reused_buffers_stay_correct():
         np.testing.assert_allclose(reused.grads["W"], fresh.grads["W"])
 
 
-def test_conv_inference_in_chunks_matches_one_piece(monkeypatch):
-    layer = Conv2D(3, 3, 1, "same").build((2, 5, 5), np, np.float64, np.random.default_rng(0))
-    x = np.random.default_rng(1).standard_normal((2, 7, 5, 5))
-    whole = layer.forward(x, training=False)
-    # 2 channels * 9 offsets * 25 positions * 8 bytes = 3600 bytes per sample: chunks of 3 samples
-    monkeypatch.setattr(Conv2D, "INFERENCE_COLS_BYTES", 3 * 3600)
-    np.testing.assert_allclose(layer.forward(x, training=False), whole)
+@pytest.mark.parametrize("conv,shape", [
+    (lambda: Conv2D(3, 3, 1, "same"), (4, 5, 5)),              # flipped-kernel dx
+    (lambda: Conv2D(4, (2, 3), (2, 1), 1), (2, 6, 5)),         # col2im dx
+    (lambda: Conv2D(3, 3, 1, "valid", use_bias=False), (2, 6, 6)),
+])
+def test_conv_in_chunks_of_samples_matches_one_piece(monkeypatch, conv, shape):
+    """Columns are built a few samples at a time; any chunking (ragged last chunk too) gives the same result."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((shape[0], 7) + shape[1:])
+    results = []
+    for chunk_bytes in (1 << 30, 1, 3):   # one piece, one sample per chunk, a few samples
+        layer = conv().build(shape, np, np.float64, np.random.default_rng(0))
+        row = layer._row_bytes()
+        monkeypatch.setattr(Conv2D, "CHUNK_BYTES", chunk_bytes * row if chunk_bytes < 10 else chunk_bytes)
+        assert len(layer._chunks(7, row)) == {1 << 30: 1, 1: 7, 3: 3}[chunk_bytes]
+        y_inf = layer.forward(x, training=False)
+        y = layer.forward(x, training=True).copy()
+        dy = np.random.default_rng(2).standard_normal(y.shape)
+        dx = layer.backward(dy).copy()
+        results.append((y_inf, y, dx, {k: g.copy() for k, g in layer.grads.items()}))
+    for y_inf, y, dx, grads in results[1:]:
+        np.testing.assert_allclose(y_inf, results[0][0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(y, results[0][1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dx, results[0][2], rtol=1e-12, atol=1e-12)
+        for key in grads:
+            np.testing.assert_allclose(grads[key], results[0][3][key], rtol=1e-12, atol=1e-12)
