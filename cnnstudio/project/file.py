@@ -133,7 +133,21 @@ def _project_json(project: Project) -> bytes:
         "history": project.history,
         "user_data": None if user is None else {"name": user.name, "class_names": list(user.class_names)},
     }
-    return json.dumps(doc, indent=1, allow_nan=False).encode("utf-8")
+    return json.dumps(_json_safe(doc), indent=1, allow_nan=False).encode("utf-8")
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN/inf (a diverged run's losses) become null: JSON has no such numbers; NumPy scalars
+    become Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _write_members(zf: zipfile.ZipFile, project: Project) -> None:

@@ -45,6 +45,16 @@ def test_round_trip_keeps_everything(tmp_path, spec, weights):
     assert back.metadata["notes"] == "first try" and "created" in back.metadata
 
 
+def test_diverged_history_is_saved_as_null(tmp_path, spec):
+    history = pf.new_history()
+    history["epochs"].append({"epoch": np.int64(1), "train_loss": float("nan"), "val_loss": np.float32("inf"),
+                              "val_acc": np.float64(0.1)})
+    path = tmp_path / "nan.cnnproj"
+    save_project(path, Project(spec, history=history))
+    record = load_project(path).history["epochs"][0]
+    assert record == {"epoch": 1, "train_loss": None, "val_loss": None, "val_acc": pytest.approx(0.1)}
+
+
 def test_untrained_project_has_no_weights(tmp_path, spec):
     path = tmp_path / "new.cnnproj"
     save_project(path, Project(spec))
