@@ -380,3 +380,18 @@ def test_my_drawings_become_the_dataset(browser, state):
     browser.drawings_button.click()
     train, val = state.dataset
     assert len(train) + len(val) == 10 and browser.counts.train.sum() + browser.counts.val.sum() == 10
+
+
+def test_starting_training_makes_its_data_the_current_dataset(window):
+    """The Dataset, Evaluation and Feature maps panels follow what training uses."""
+    training = window.training_panel
+    window.state.set_dataset((_dataset([5, 2, 7], (28, 28, 1)), _dataset([1, 1, 1], (28, 28, 1))))
+    assert training.dataset.currentData() == "<current>"
+    _pick(training, "sample")
+    assert training.start(paused=True)
+    try:
+        train, val = window.state.dataset
+        assert train.source == "sample" and (len(train), len(val)) == (4500, 500)
+        assert window.panel("datasetDock").counts.train.sum() == 4500
+    finally:
+        training.controller.shutdown()

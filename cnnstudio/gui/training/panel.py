@@ -261,15 +261,24 @@ class TrainingPanel(QWidget):
     def start(self, paused: bool = False, datasets: tuple | None = None) -> bool:
         """Start a run from the form; a setup problem is shown in a dialog and nothing starts."""
         self.health.clear()
-        if datasets is None and self.dataset.currentData() == "<current>":
-            datasets = self.state.dataset
+        if datasets is None:
+            datasets = self._loaded_datasets()
         try:
             self.controller.start(self.config(), paused=paused, datasets=datasets)
         except TrainingSetupError as exc:
             self.show_error("Cannot start training", str(exc))
             return False
+        used = self.controller.datasets
+        if used is not None and self.state.dataset is not used:  # G4: the Dataset, Evaluation and
+            self.state.set_dataset(used)  # Feature maps panels show the data this run trains on
         self.speed_label.setText("Starting...")
         return True
+
+    def _loaded_datasets(self) -> Any:
+        """AppState's dataset when it is the chosen source (no second load), else None (G4)."""
+        current = self.state.dataset
+        train = current[0] if isinstance(current, tuple) else current
+        return current if getattr(train, "source", None) == self.source() else None
 
     def step(self) -> None:
         if self.controller.running:
