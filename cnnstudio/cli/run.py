@@ -108,6 +108,8 @@ def _eval_data(args, project: Project):
     train, val = session.prepare_data(source, spec, args.labels, val_fraction=fraction,
                                       convert_channels=args.grayscale, limit=args.limit,
                                       progress=_download_progress)
+    if len(val) == 0:
+        raise CliError(f"no validation images in {val.name}; evaluate on another dataset with --data")
     return val
 
 

@@ -73,7 +73,12 @@ def confusion_text(confusion: np.ndarray, class_names: Sequence[str]) -> str:
 
 
 def epoch_line(record: dict, epochs: int) -> str:
-    """``epoch 3/10  train loss 0.123 acc 96.1%  val loss 0.101 acc 97.0%  (4.2 s)``."""
-    return (f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.3f} "
-            f"acc {100 * record['train_acc']:.1f}%  val loss {record['val_loss']:.3f} "
-            f"acc {100 * record['val_acc']:.1f}%  ({record['seconds']:.1f} s)")
+    """``epoch 3/10  train loss 0.123 acc 96.1%  val loss 0.101 acc 97.0%  (4.2 s)``
+    (``val -`` without validation data)."""
+    def loss_acc(loss, acc) -> str:
+        if loss is None or acc is None:
+            return "-"
+        return f"loss {loss:.3f} acc {100 * acc:.1f}%"
+
+    return (f"epoch {record['epoch']}/{epochs}  train {loss_acc(record['train_loss'], record['train_acc'])}  "
+            f"val {loss_acc(record.get('val_loss'), record.get('val_acc'))}  ({record['seconds']:.1f} s)")

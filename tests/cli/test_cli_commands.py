@@ -204,6 +204,19 @@ def test_train_grayscale_flag_converts_and_resizes(capsys, tmp_path):
     assert np.array(json.loads(out)["confusion"]).sum() == ds["num_val"]
 
 
+def test_train_without_validation(capsys, tmp_path):
+    data = _colour_npz(tmp_path / "colour.npz")
+    out_path = tmp_path / "noval.cnnproj"
+    code, out, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--grayscale", "--val-fraction", "0",
+                         "--epochs", "1", "--out", str(out_path))
+    assert code == 0, err
+    assert re.search(r"epoch 1/1  train loss \d\.\d{3} acc \d+\.\d%  val -  ", out)
+    assert load_project(out_path).history["epochs"][0]["val_acc"] is None
+    code, _, err = run(capsys, "evaluate", str(out_path), "--grayscale")
+    assert code == 2
+    assert_one_line_error(err, "no validation images", "--data")
+
+
 def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
     data = _colour_npz(tmp_path / "two.npz", n_per_class=10, classes=2)
     code, _, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--grayscale",
