@@ -257,13 +257,14 @@ def test_offline_shows_the_data_layer_message(qtbot, monkeypatch, tmp_path, stat
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     _fixture_mnist(monkeypatch, tmp_path, f"http://127.0.0.1:{port}/")
-    before = state.dataset
+    before, spec, dirty = state.dataset, state.spec, state.is_dirty()
     dialog = download_dialog()
     qtbot.mouseClick(dialog.get_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "could not reach the server" in dialog.message.text(), timeout=15_000)
     assert "--data sample" in dialog.message.text()
     qtbot.waitUntil(lambda: dialog.get_button.isEnabled())
     assert state.dataset is before and dialog.loaded is None
+    assert state.spec == spec and state.is_dirty() == dirty, "the open project is untouched"
 
 
 def test_window_has_the_browser(window):
