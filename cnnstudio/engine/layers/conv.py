@@ -150,13 +150,14 @@ class Conv2D(Layer):
         im2col(x[:, lo:hi], cols[:c * kh * kw, :m].reshape(c, kh, kw, m, oh, ow), self._plan)
         return cols[:, :m].reshape(cols.shape[0], m * oh * ow)
 
-    def _w_aug(self) -> Any:
-        """[W | b]: (filters, C*kh*kw (+1)), matching the rows of ``_cols``."""
+    def _w_aug(self, fresh: bool) -> Any:
+        """[W | b]: (filters, C*kh*kw (+1)), matching the rows of ``_cols``; ``fresh`` for inference."""
         f = self.filters
         w2 = self.params["W"].reshape(f, -1)
         if not self.use_bias:
             return w2
-        w_aug = self._buffer("w_aug", (f, w2.shape[1] + 1))
+        shape = (f, w2.shape[1] + 1)
+        w_aug = self.xp.empty(shape, dtype=self.dtype) if fresh else self._buffer("w_aug", shape)
         w_aug[:, :-1] = w2
         w_aug[:, -1] = self.params["b"]
         return w_aug
@@ -178,7 +179,7 @@ class Conv2D(Layer):
                 y += self.params["b"][:, None]
             return y.reshape(f, n, oh, ow)
         y = self._buffer("y", (f, n * oh * ow)) if training else xp.empty((f, n * oh * ow), dtype=self.dtype)
-        w_aug = self._w_aug()
+        w_aug = self._w_aug(fresh=not training)
         spans = self._chunks(n, self._row_bytes())
         cols = self._cols("cols", spans[0][1], fresh=not training)
         p = oh * ow
