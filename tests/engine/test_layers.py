@@ -290,3 +290,27 @@ def test_conv_in_chunks_of_samples_matches_one_piece(monkeypatch, conv, shape):
         np.testing.assert_allclose(dx, results[0][2], rtol=1e-12, atol=1e-12)
         for key in grads:
             np.testing.assert_allclose(grads[key], results[0][3][key], rtol=1e-12, atol=1e-12)
+
+
+def test_inference_from_several_threads_at_once_matches_serial():
+    from concurrent.futures import ThreadPoolExecutor
+
+    shape = (2, 12, 12)
+    layers = [Conv2D(4, 3, 1, "same"), ReLU(), MaxPool2D(2), Conv2D(3, 3, 2, "valid"), Flatten(), Dense(5), Softmax()]
+    s = shape
+    for i, layer in enumerate(layers):
+        layer.build(s, np, np.float32, np.random.default_rng(i))
+        s = layer.output_shape(s)
+    rng = np.random.default_rng(9)
+    inputs = [rng.standard_normal((2, n, 12, 12)).astype(np.float32) for n in (1, 3, 8, 5) * 4]
+
+    def infer(x):
+        for layer in layers:
+            x = layer.forward(x, training=False)
+        return x
+
+    serial = [infer(x) for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(infer, inputs))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
