@@ -230,6 +230,7 @@ def test_download_shows_progress_and_sets_the_dataset(qtbot, server, monkeypatch
     done, total, rate, _eta = dialog.last_progress
     assert done == total > 0 and rate > 0
     assert "MB" in dialog.progress_label.text() and "MB/s" in dialog.progress_label.text()
+    assert dialog.progress_label.text().startswith("File 4 of 4: ")
     assert "now the current dataset" in dialog.message.text()
     qtbot.waitUntil(lambda: dialog.get_button.isEnabled())
     assert dialog.get_button.text() == "Load"  # cached now

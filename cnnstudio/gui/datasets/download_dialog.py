@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QProgressB
                              QWidget)
 
 from cnnstudio.data import DATASETS, format_progress, is_downloaded, load_standard
+from cnnstudio.data.registry import dataset_dir
 from cnnstudio.gui.datasets.tasks import TaskThread
 
 ERROR_STYLE = "color: #b03a10"
@@ -93,6 +94,9 @@ class DownloadDialog(QDialog):
     def start(self) -> None:
         """Download (or read from the cache) the chosen dataset in the background."""
         key = self.key
+        self._files = sum(not (dataset_dir(key) / f.filename).is_file() for f in DATASETS[key].files)
+        self._file = 0
+        self.last_progress = None
         self.message.setText("")
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
@@ -117,11 +121,15 @@ class DownloadDialog(QDialog):
 
     def _on_progress(self, p: tuple) -> None:
         done, total, rate, eta = p
+        previous = self.last_progress
+        if previous is None or total != previous[1] or done < previous[0]:
+            self._file += 1  # the data layer reports per file: a new total or a restart is the next one
         self.last_progress = p
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
-        self.progress_label.setText(format_progress(done, total, rate, eta))
+        prefix = f"File {min(self._file, self._files)} of {self._files}: " if self._files > 1 else ""
+        self.progress_label.setText(prefix + format_progress(done, total, rate, eta))
 
     def _on_loaded(self, result: tuple) -> None:
         train, val = result
