@@ -397,3 +397,21 @@ def test_starting_training_makes_its_data_the_current_dataset(window):
         assert window.panel("datasetDock").counts.train.sum() == 4500
     finally:
         training.controller.shutdown()
+
+
+def test_running_jobs_are_stopped_when_the_app_quits(qtbot, qapp):
+    from cnnstudio.gui.datasets import tasks
+
+    seen = []
+
+    def job(report, cancel):
+        while not cancel.is_set():
+            time.sleep(0.005)
+        return "stopped"
+
+    thread = tasks.TaskThread(job)
+    thread.cancelled.connect(seen.append)
+    thread.launch()
+    qapp.aboutToQuit.emit()  # what QApplication.quit() sends; a running QThread must not be destroyed
+    assert thread.isFinished()
+    qtbot.waitUntil(lambda: seen == ["cancelled"] and thread not in tasks._ALIVE)

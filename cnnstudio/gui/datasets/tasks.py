@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QObject, QThread, pyqtSignal
 
 from cnnstudio.data import DownloadCancelled, ImportCancelled
 
@@ -48,7 +48,8 @@ class TaskThread(QThread):
                 self.succeeded.emit(result)
 
     def launch(self) -> "TaskThread":
-        """Start the thread; it stays referenced until it has ended."""
+        """Start the thread; it stays referenced until it has ended (and is stopped at quit)."""
+        _watch_quit()
         _ALIVE.add(self)
         self.finished.connect(self._forget)
         self.start()
@@ -65,6 +66,18 @@ class TaskThread(QThread):
         """Ask the job to stop and wait for the thread (window closing, dialog closing)."""
         self.cancel_event.set()
         return self.wait(ms)
+
+
+_quit_watched = False
+
+
+def _watch_quit() -> None:
+    # A QThread destroyed while running aborts the process: stop the jobs when the app quits.
+    global _quit_watched
+    app = QCoreApplication.instance()
+    if app is not None and not _quit_watched:
+        app.aboutToQuit.connect(wait_all)
+        _quit_watched = True
 
 
 def wait_all(ms: int = 10_000) -> None:
