@@ -8,9 +8,9 @@ the caption says how many there are in all.
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
-from PyQt6.QtWidgets import QSizePolicy, QWidget
+from PyQt6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 THUMB = 56
 TILE_W, TILE_H = 72, 94
@@ -113,6 +113,18 @@ class Gallery(QWidget):
             if self.current is not None and int(self.indices[k]) == self.current:
                 p.setPen(QPen(QColor("#1060d0"), 2))
                 p.drawRect(r.adjusted(1, 1, -1, -1))
+
+    def event(self, event: QEvent) -> bool:  # noqa: D401 - Qt override: a tooltip per tile
+        if event.type() == QEvent.Type.ToolTip:
+            k = self.tile_at(event.pos().x(), event.pos().y())
+            if k is None:
+                QToolTip.hideText()
+            else:
+                _, names, conf, _ = self._tiles[k]
+                QToolTip.showText(event.globalPos(), f"Validation image {int(self.indices[k])}: {names} "
+                                  f"({conf}); click for its probabilities", self)
+            return True
+        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         k = self.tile_at(event.position().x(), event.position().y())
