@@ -9,6 +9,7 @@ project and the current dataset as they were.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PyQt6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
@@ -143,7 +144,7 @@ class DownloadDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self.progress.setVisible(False)
         self.progress_label.setText("")
-        self.message.setText(f"<span style='{ERROR_STYLE}'>{message}</span>")
+        self.message.setText(f"<span style='{ERROR_STYLE}'>{html.escape(message)}</span>")
 
     def _on_cancelled(self, message: str) -> None:
         self.progress.setVisible(False)

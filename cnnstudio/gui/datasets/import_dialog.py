@@ -8,6 +8,7 @@ that cannot be read are listed by name; the rest are imported.
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -137,7 +138,7 @@ class ImportFolderDialog(QDialog):
             self.classes = scan_image_folder(folder)
         except Exception as exc:  # the loader's message names the folder and the expected layout
             self.classes = {}
-            self.summary.setText(f"<span style='{ERROR_STYLE}'>{exc}</span>")
+            self.summary.setText(f"<span style='{ERROR_STYLE}'>{html.escape(str(exc))}</span>")
             self.import_button.setEnabled(False)
             return False
         counts = self.preview_counts()
@@ -216,7 +217,7 @@ class ImportFolderDialog(QDialog):
         self.close_button.setText("Close")
 
     def _on_failed(self, message: str) -> None:
-        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {message}</span>")
+        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {html.escape(message)}</span>")
         self.import_button.setEnabled(True)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override: never leave a reader running

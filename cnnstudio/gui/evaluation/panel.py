@@ -8,6 +8,7 @@ pressed. While training runs it only notes that the figures are out of date.
 
 from __future__ import annotations
 
+import html
 from typing import Any, Callable
 
 import numpy as np
@@ -193,7 +194,7 @@ class EvaluationPanel(QWidget):
         self._fail(message, self._asked)
 
     def _fail(self, message: str, asked: bool) -> None:
-        self.status.setText(f"<span style='color:#b03a10'>Cannot evaluate: {message}</span>")
+        self.status.setText(f"<span style='color:#b03a10'>Cannot evaluate: {html.escape(message)}</span>")
         self.evaluationFailed.emit(message)
         if asked:
             self.show_error("Cannot evaluate", message)
