@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,8 @@ def _project_json(project: Project) -> bytes:
         "training_config": _config_to_dict(project.training_config),
         "history": project.history,
         "user_data": None if user is None else {"name": user.name, "class_names": list(user.class_names)},
+        # lets the loader notice a member lost to a damaged zip directory
+        "members": _array_members(project),
     }
     return json.dumps(_json_safe(doc), indent=1, allow_nan=False).encode("utf-8")
 
@@ -148,6 +151,11 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
+
+
+def _array_members(project: Project) -> list[str]:
+    present = {WEIGHTS: project.weights, OPTIMIZER: project.optimizer_state, USER_DATA: project.user_dataset}
+    return [name for name, value in present.items() if value is not None]
 
 
 def _write_members(zf: zipfile.ZipFile, project: Project) -> None:
@@ -249,7 +257,8 @@ def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: 
     try:
         # zipfile never returns more than the declared size, so ``limit`` bounds memory.
         return zf.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        # RuntimeError: an encrypted member; zlib.error: a corrupt compressed stream
         raise ProjectFileError(path, f"member {info.filename} is damaged ({exc})",
                                "Use an earlier copy of the file.") from exc
 
@@ -296,7 +305,7 @@ def load_project(path: str | os.PathLike) -> Project:
                                "Check the path.")
     try:
         zf = zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, OverflowError, EOFError, NotImplementedError) as exc:
         raise ProjectFileError(path, "is not a CNN Studio project (not a zip archive, or truncated)",
                                "Open a .cnnproj file saved by CNN Studio.") from exc
     except OSError as exc:
@@ -307,7 +316,21 @@ def load_project(path: str | os.PathLike) -> Project:
         return _build_project(path, zf, infos, doc)
 
 
+def _check_listed_members(path: Path, infos, doc: dict) -> None:
+    listed = doc.get("members")
+    if listed is None:
+        return
+    if not isinstance(listed, list) or not all(isinstance(m, str) for m in listed):
+        raise ProjectFileError(path, f"{PROJECT_JSON}: 'members' must be a list of names, got {listed!r}",
+                               "The file is damaged.")
+    missing = [m for m in listed if m not in infos]
+    if missing:
+        raise ProjectFileError(path, f"{', '.join(missing)} listed in {PROJECT_JSON} but missing from the archive",
+                               "The file is damaged; use an earlier copy.")
+
+
 def _build_project(path: Path, zf, infos, doc: dict) -> Project:
+    _check_listed_members(path, infos, doc)
     try:
         spec = _spec_from_dict(doc["network"])
         config = _config_from_dict(doc.get("training_config"))
@@ -330,12 +353,26 @@ def _build_project(path: Path, zf, infos, doc: dict) -> Project:
     if OPTIMIZER in infos:
         optimizer = _load_npz(path, zf, infos[OPTIMIZER], 4 * weights_limit)
     user = _load_user_data(path, zf, infos, doc) if USER_DATA in infos else None
-    history = doc.get("history")
-    if not isinstance(history, dict):
-        history = new_history()
+    history = _checked_history(path, doc.get("history"))
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else new_metadata()
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
                    training_config=config, user_dataset=user, metadata=metadata)
+
+
+def _checked_history(path: Path, history: Any) -> dict[str, Any]:
+    """The stored history with any missing keys filled in; refuses shapes the GUI cannot show."""
+    if history is None:
+        return new_history()
+    if not isinstance(history, dict):
+        raise ProjectFileError(path, f"{PROJECT_JSON}: history must be an object, got {type(history).__name__}",
+                               "The file is damaged.")
+    out = {**new_history(), **history}
+    for key in ("epochs", "lr_changes"):
+        items = out[key]
+        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
+            raise ProjectFileError(path, f"{PROJECT_JSON}: history.{key} must be a list of objects",
+                                   "The file is damaged.")
+    return out
 
 
 def _load_user_data(path: Path, zf, infos, doc: dict):
@@ -347,6 +384,9 @@ def _load_user_data(path: Path, zf, infos, doc: dict):
         raise ProjectFileError(path, f"{USER_DATA} must hold arrays 'x' and 'y', got {sorted(arrays)}",
                                "The file is damaged.")
     names = info.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise ProjectFileError(path, f"{PROJECT_JSON}: user_data.class_names must be a list of names, got {names!r}",
+                               "The file is damaged.")
     try:
         return UserDataset.from_arrays(arrays["x"], arrays["y"], [str(n) for n in names] if names else None,
                                        str(info.get("name", "my drawings")))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def read_npz(raw: bytes, limit: int) -> dict[str, np.ndarray]:
     """Parse npz bytes into ``{key: array}``; refuse pickles, odd names and oversize members."""
     try:
         inner = zipfile.ZipFile(io.BytesIO(raw), "r")
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, OverflowError, EOFError, NotImplementedError) as exc:
         raise NpzError("not a valid .npz archive") from exc
     out: dict[str, np.ndarray] = {}
     budget = limit
@@ -71,7 +72,9 @@ def _read_array(inner: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.n
     except ValueError as exc:
         # numpy says "Object arrays cannot be loaded when allow_pickle=False" for pickles
         raise NpzError(f"array {key!r} cannot be loaded safely ({exc})") from exc
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, SyntaxError, TypeError, OverflowError,
+            zlib.error) as exc:
+        # a garbled .npy header or compressed stream: numpy/zipfile raise any of these
         raise NpzError(f"array {key!r} is damaged ({exc})") from exc
     if arr.dtype.kind not in _NUMERIC_KINDS:
         raise NpzError(f"array {key!r} has dtype {arr.dtype}; only numeric arrays are allowed")

@@ -161,6 +161,13 @@ def test_path_traversal_names(tmp_path, spec, name):
     _refused(p, "outside the archive")
 
 
+def test_member_lost_from_the_archive(tmp_path, spec, weights):
+    p = tmp_path / "run.cnnproj"
+    save_project(p, Project(spec, weights=weights))
+    doc = zipfile.ZipFile(p).read("project.json")
+    _refused(_zip(tmp_path / "x.cnnproj", {"project.json": doc}), "weights.npz listed", "missing")
+
+
 def test_newer_format_version(tmp_path, spec):
     _refused(_zip(tmp_path / "x.cnnproj", {"project.json": _good_json(spec, format_version=99)}),
              "format_version 99 is newer", "Update CNN Studio")
