@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from cnnstudio.project.file import Project, ProjectFileError, load_project, save_project
 
-from conftest import random_weights, small_spec  # noqa: E402  (tests/project is on sys.path)
+from projhelpers import random_weights, small_spec  # tests/project is on sys.path (rootdir-relative)
 
 _SPEC = small_spec()
 
