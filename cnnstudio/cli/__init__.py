@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None, help="random shifts/rotations while training")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
     p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
-    p.add_argument("--out", required=True, metavar="RUN.cnnproj", help="project file to write")
+    p.add_argument("--out", metavar="RUN.cnnproj",
+                   help="project file to write (default: runs/MODEL-DATE-TIME.cnnproj)")
     p.set_defaults(func=cli_run.cmd_train)
 
     p = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a trained project")

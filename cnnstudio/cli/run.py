@@ -34,6 +34,19 @@ def _download_progress(done: int, total, rate: float, eta) -> None:
     print(f"\rdownloading: {format_progress(done, total, rate, eta)}   ", end=end, file=sys.stderr, flush=True)
 
 
+def _out_path(arg: str | None, model_name: str) -> Path:
+    """--out, or runs/MODEL-YYYYmmdd-HHMMSS.cnnproj (folder created) when not given."""
+    if arg is None:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model_name) or "model"
+        out = Path("runs") / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.cnnproj"
+        out.parent.mkdir(exist_ok=True)
+        return out
+    out = Path(arg)
+    if out.suffix.lower() != ".cnnproj":
+        raise CliError(f"--out {out}: the project file name must end in .cnnproj")
+    return out
+
+
 def _start_project(args):
     """(spec, weights, optimizer state, history, base config) from MODEL; a .cnnproj continues
     its training (weights, optimizer state and history carry on)."""
@@ -47,10 +60,8 @@ def _start_project(args):
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".cnnproj":
-        raise CliError(f"--out {out}: the project file name must end in .cnnproj")
     spec, weights, opt_state, history, base = _start_project(args)
+    out = _out_path(args.out, spec.name)
     config = _config_from_args(args, base)
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.grayscale, limit=args.limit,
@@ -61,7 +72,7 @@ def cmd_train(args) -> int:
     done_before = len(history.get("epochs", []))
     epochs = run.trainer.epochs
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
-          f"{epochs} epochs", flush=True)
+          f"{epochs} epochs; saving to {out} after every epoch", flush=True)
     bar, saved = None, 0
     try:
         for report in run.trainer.run():

@@ -238,6 +238,15 @@ def test_train_bad_arguments_exit_2(capsys, tmp_path, argv, fragment):
     assert_one_line_error(err, fragment)
 
 
+def test_train_without_out_saves_under_runs(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "train", "mlp", "--epochs", "1", "--limit", "50")
+    assert code == 0
+    saved = list((tmp_path / "runs").glob("mlp-*.cnnproj"))
+    assert len(saved) == 1 and f"saved {saved[0].relative_to(tmp_path)}" in out
+    assert load_project(saved[0]).history["epochs"][0]["epoch"] == 1
+
+
 def test_train_out_must_be_a_project_file(capsys, tmp_path):
     code, _, err = run(capsys, "train", "simple-cnn", "--out", str(tmp_path / "x.zip"))
     assert code == 2
