@@ -34,6 +34,8 @@ def panel(qtbot):
     p.show_error = lambda title, text: p.errors.append((title, text))
     p.batch_size.setValue(32)
     p.lr.setValue(0.003)
+    p.schedule.setCurrentIndex(p.schedule.findData("constant"))  # whatever the defaults become
+    p.augment.setChecked(False)
     yield p
     if p.controller.running:
         p.controller.shutdown()
