@@ -277,7 +277,9 @@ def test_conv_in_chunks_of_samples_matches_one_piece(monkeypatch, conv, shape):
     for chunk_bytes in (1 << 30, 1, 3):   # one piece, one sample per chunk, a few samples
         layer = conv().build(shape, np, np.float64, np.random.default_rng(0))
         row = layer._row_bytes()
-        monkeypatch.setattr(Conv2D, "CHUNK_BYTES", chunk_bytes * row if chunk_bytes < 10 else chunk_bytes)
+        budget = chunk_bytes * row if chunk_bytes < 10 else chunk_bytes
+        monkeypatch.setattr(Conv2D, "CHUNK_BYTES", budget)
+        monkeypatch.setattr(Conv2D, "CHUNK_BYTES_PARALLEL", budget)
         assert len(layer._chunks(7, row)) == {1 << 30: 1, 1: 7, 3: 3}[chunk_bytes]
         y_inf = layer.forward(x, training=False)
         y = layer.forward(x, training=True).copy()
@@ -314,3 +316,25 @@ def test_inference_from_several_threads_at_once_matches_serial():
         parallel = list(pool.map(infer, inputs))
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a, b)
+
+
+def test_conv_chunks_are_small_with_one_blas_thread_and_whole_batches_with_more(monkeypatch):
+    import cnnstudio.engine.layers.conv as conv_module
+
+    layer = Conv2D(32, 3, 1, "same").build((32, 28, 28), np, np.float32, np.random.default_rng(0))
+    row = layer._row_bytes()                      # 289 rows * 784 positions * 4 bytes per sample
+    monkeypatch.setattr(conv_module, "blas_threads", lambda: 1)
+    spans = layer._chunks(64, row)
+    assert len(spans) > 10 and spans[0] == (0, 2) and spans[-1][1] == 64
+    monkeypatch.setattr(conv_module, "blas_threads", lambda: 2)
+    assert layer._chunks(64, row) == [(0, 64)]
+
+
+def test_blas_threads_follows_threadpoolctl_limits():
+    from threadpoolctl import threadpool_limits
+
+    from cnnstudio.engine.kernels import blas_threads
+
+    with threadpool_limits(limits=1):
+        assert blas_threads() == 1
+    assert blas_threads() >= 1
