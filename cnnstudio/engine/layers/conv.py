@@ -108,6 +108,7 @@ class Conv2D(Layer):
         # is the small dx, instead of a GEMM writing kh*kw times more columns plus col2im.
         # Measured: it wins when filters <= channels (its columns have filters*kh*kw rows).
         self._flip_back = (sh, sw) == (1, 1) and (oh, ow) == (h, w) and f <= c and not self._pointwise
+        self._cols_whole = False
         self._plan_back = make_plan((oh, ow), (h, w), (kh, kw), (1, 1), (kh - 1 - top, kw - 1 - left))
 
     #: Columns are built and multiplied a few samples at a time, in a buffer of about
@@ -191,6 +192,8 @@ class Conv2D(Layer):
         p = oh * ow
         for lo, hi in spans:
             xp.matmul(w_aug, self._fill(cols, x, lo, hi), out=y[:, lo * p:hi * p])
+        if training:   # one chunk: the buffer still holds the batch's columns at backward time
+            self._cols_whole = len(spans) == 1
         return y.reshape(f, n, oh, ow)
 
     def _row_bytes(self) -> int:
@@ -223,9 +226,11 @@ class Conv2D(Layer):
         dx = self._buffer("dx", (c, n, h, w)) if self.need_input_grad else None
         w_flip = self._flipped_weights() if self._flip_back and dx is not None else None
         p = oh * ow
+        reuse = self._cols_whole and len(spans) == 1
         for i, (lo, hi) in enumerate(spans):
             d = dy2[:, lo * p:hi * p]
-            xp.matmul(self._fill(cols, x, lo, hi), d.T, out=dw_t if i == 0 else part)
+            operand = cols.reshape(cols.shape[0], -1) if reuse else self._fill(cols, x, lo, hi)
+            xp.matmul(operand, d.T, out=dw_t if i == 0 else part)
             if i:
                 dw_t += part
             if dx is None:
