@@ -299,7 +299,7 @@ class TrainingPanel(QWidget):
 
     def _augment_toggled(self, on: bool) -> None:
         if self.controller.running and bool(getattr(self.controller.config, "augment", False)) != on:
-            self.controller.set_augmentation(on)
+            self.controller.set_augmentation(on, self.augment_params or None)
 
     def _show_lr(self, lr: float) -> None:
         self.lr.blockSignals(True)
