@@ -202,6 +202,45 @@ def test_add_epoch_after_finish_continues_the_same_run(qtbot, panel, small_data)
     assert c.history["epochs"][-1]["global_step"] == 2 * STEPS_PER_EPOCH
 
 
+def test_add_epoch_while_running_extends_the_run(qtbot, panel, small_data):
+    c = start(panel, small_data, epochs=1, paused=True)
+    assert panel.epoch_button.isEnabled()
+    panel.epoch_button.click()
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        panel.resume_button.click()
+    assert [e["epoch"] for e in c.history["epochs"]] == [1, 2]
+
+
+def test_add_epoch_refuses_to_continue_a_run_of_another_network(qtbot, panel, small_data):
+    import cnnstudio.model as model
+    c = start(panel, small_data, epochs=1)
+    qtbot.waitUntil(lambda: not c.running, timeout=TIMEOUT)
+    panel.state.document.execute(model.SetLayerConfig(0, "filters", 4))
+    panel.epoch_button.click()
+    assert not c.running
+    (title, text), = panel.errors
+    assert "network changed" in text and "Start" in text
+
+
+def test_dead_relu_stats_from_the_engine_reach_the_health_view(qtbot, panel, small_data):
+    from cnnstudio.engine.health import HealthThresholds
+    c = start(panel, small_data, epochs=1, paused=True)
+    # Any dead fraction counts, after one stats report: the engine's LayerStats must get through.
+    c.worker.monitor.t = HealthThresholds(dead_fraction=-1.0, dead_patience=1)
+    with qtbot.waitSignal(c.healthIssues, timeout=TIMEOUT) as blocker:
+        c.worker.step(1)  # step 0 carries layer stats (stats_every divides 0)
+    issue, = blocker.args[0]
+    assert issue.kind == "dead_relu" and issue.layer_index == 1  # simple-cnn's ReLU
+    qtbot.waitUntil(lambda: any(card.issue is issue for card in panel.health.cards), timeout=TIMEOUT)
+    card = next(card for card in panel.health.cards if card.issue is issue)
+    assert not card.buttons[health.REPLACE_WITH_LEAKY_RELU].isEnabled()  # edits wait for Stop
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.stop()
+    assert card.buttons[health.REPLACE_WITH_LEAKY_RELU].isEnabled()
+    card.buttons[health.REPLACE_WITH_LEAKY_RELU].click()
+    assert panel.state.spec.layers[1].type == "LeakyReLU"
+
+
 def test_worker_error_reaches_the_gui(qtbot, panel, small_data):
     c = start(panel, small_data, epochs=2, paused=True)
 

@@ -58,6 +58,7 @@ class TrainingController(QObject):
         self.epoch_offset = 0
         self._initial_weights: dict | None = None
         self._monitor: HealthMonitor | None = None
+        self._spec: Any = None  # the network the current trainer was built from
         self._last_step: dict | None = None
         self._started = 0.0
         self._drain = QTimer(self)
@@ -101,6 +102,7 @@ class TrainingController(QObject):
         if self.plots is not None:
             self.plots.load_history(self.history["epochs"])
         self.config, self.trainer, self.datasets = config, trainer, (train, val)
+        self._spec = spec.copy() if hasattr(spec, "copy") else spec
         self._initial_weights = trainer.network.get_weights()
         self.total_steps = self.step_offset + hist.planned_steps(trainer, train, config)
         self._monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
@@ -126,6 +128,11 @@ class TrainingController(QObject):
         self._drain.start()
         self.runningChanged.emit(True)
 
+    def forget_run(self) -> None:
+        """Drop the finished run's trainer (another project was opened); nothing to continue."""
+        if not self.running:
+            self.trainer = self.config = self.datasets = self._spec = None
+
     # ---- controls -------------------------------------------------------------------------
     def pause(self) -> None:
         if self.worker:
@@ -148,6 +155,9 @@ class TrainingController(QObject):
         """+1 epoch: forwarded to the running trainer; after a run ended, the same trainer goes on."""
         if self.trainer is None:
             raise TrainingSetupError("Nothing to continue: start a run first")
+        if not self.running and self.state.spec != self._spec:
+            raise TrainingSetupError("The network changed since the last run, so that run cannot go on: "
+                                     "press Start to train the network as it is now")
         self.total_steps += hist.steps_per_epoch(self.trainer, self.datasets[0], self.config)
         if self.worker:
             self.worker.add_epochs(1)

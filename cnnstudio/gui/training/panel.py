@@ -366,6 +366,8 @@ class TrainingPanel(QWidget):
         if self.controller.running or key == self._shown_project:
             return
         self._shown_project = key
+        self.controller.forget_run()
+        self._update_buttons()
         history = runtools.saved_history(self.state)
         if history is None:
             self.plots.clear()
