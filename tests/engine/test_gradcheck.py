@@ -117,6 +117,7 @@ def test_conv2d_gradients_one_sample_per_chunk(monkeypatch, case):
     """The same checks with columns built one sample at a time (the chunked path of big batches)."""
     monkeypatch.setattr(Conv2D, "CHUNK_BYTES", 1)
     monkeypatch.setattr(Conv2D, "CHUNK_BYTES_PARALLEL", 1)
+    monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
     filters, kernel, stride, padding, use_bias, shape = case
     layer = build(Conv2D(filters, kernel, stride, padding, use_bias), shape)
     assert len(layer._chunks(3, layer._row_bytes())) == 3

@@ -280,6 +280,7 @@ def test_conv_in_chunks_of_samples_matches_one_piece(monkeypatch, conv, shape):
         budget = chunk_bytes * row if chunk_bytes < 10 else chunk_bytes
         monkeypatch.setattr(Conv2D, "CHUNK_BYTES", budget)
         monkeypatch.setattr(Conv2D, "CHUNK_BYTES_PARALLEL", budget)
+        monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
         assert len(layer._chunks(7, row)) == {1 << 30: 1, 1: 7, 3: 3}[chunk_bytes]
         y_inf = layer.forward(x, training=False)
         y = layer.forward(x, training=True).copy()
@@ -328,6 +329,9 @@ def test_conv_chunks_are_small_with_one_blas_thread_and_whole_batches_with_more(
     assert len(spans) > 10 and spans[0] == (0, 2) and spans[-1][1] == 64
     monkeypatch.setattr(conv_module, "blas_threads", lambda: 2)
     assert layer._chunks(64, row) == [(0, 64)]
+    # a batch whose columns fit in the cache stays whole even with one thread (backward reuses them)
+    monkeypatch.setattr(conv_module, "blas_threads", lambda: 1)
+    assert layer._chunks(8, row) == [(0, 8)]
 
 
 def test_blas_threads_follows_threadpoolctl_limits():

@@ -119,11 +119,16 @@ class Conv2D(Layer):
     #: With several BLAS threads, or on a GPU, one big GEMM beats many small ones
     #: (2.6x on mini-vgg with two threads), so chunks are only a memory bound.
     CHUNK_BYTES_PARALLEL = 128 << 20
+    #: Columns of a whole batch up to this size stay in one chunk: they fit in the
+    #: last-level cache and backward reuses them instead of rebuilding them.
+    WHOLE_BATCH_BYTES = 8 << 20
 
     def _chunks(self, n: int, row_bytes: int) -> list[tuple[int, int]]:
         """(start, stop) sample ranges of nearly equal size, each about CHUNK_BYTES of columns."""
         single = self.xp.__name__ == "numpy" and blas_threads() == 1
         budget = self.CHUNK_BYTES if single else self.CHUNK_BYTES_PARALLEL
+        if n * row_bytes <= self.WHOLE_BATCH_BYTES:
+            budget = max(budget, n * row_bytes)
         per = max(1, budget // max(1, row_bytes))
         count = -(-n // per)
         size = -(-n // count)
