@@ -7,6 +7,7 @@ Reports the median, p99 and max lateness (target: p99 < 50 ms) and the training
 images/s alongside, plus an idle baseline measured first with no training.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui_latency.py --seconds 30
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_gui_latency.py --platform xcb
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="baseline with no training")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--platform", default=None,
+                        help="Qt platform: offscreen (default unless QT_QPA_PLATFORM is set) or xcb "
+                             "(a real X server, e.g. under xvfb-run)")
     args = parser.parse_args(argv)
+    if args.platform:
+        os.environ["QT_QPA_PLATFORM"] = args.platform
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     from PyQt6.QtCore import QSettings, Qt
