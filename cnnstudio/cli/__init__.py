@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None, help="random shifts/rotations while training")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
     p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="BLAS threads while training (default 1: measured fastest for these small networks, "
+                        "and robust when other programs share the cores)")
     p.add_argument("--out", metavar="RUN.cnnproj",
                    help="project file to write (default: runs/MODEL-DATE-TIME.cnnproj)")
     p.set_defaults(func=cli_run.cmd_train)

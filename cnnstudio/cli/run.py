@@ -66,7 +66,10 @@ def cmd_train(args) -> int:
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.grayscale, limit=args.limit,
                                       progress=_download_progress)
-    run = session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=opt_state)
+    if args.threads < 1:
+        raise CliError(f"--threads must be at least 1, got {args.threads}")
+    run = session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=opt_state,
+                               threads=args.threads)
     history["hyperparameters"] = session.config_dict(config)
     history["dataset"] = session.dataset_description(train, val)
     done_before = len(history.get("epochs", []))
