@@ -124,7 +124,11 @@ class Conv2D(Layer):
     WHOLE_BATCH_BYTES = 8 << 20
 
     def _chunks(self, n: int, row_bytes: int) -> list[tuple[int, int]]:
-        """(start, stop) sample ranges of nearly equal size, each about CHUNK_BYTES of columns."""
+        """(start, stop) sample ranges of nearly equal size.
+
+        About CHUNK_BYTES of columns each with one BLAS thread on NumPy, up to
+        CHUNK_BYTES_PARALLEL otherwise; one range when the batch fits WHOLE_BATCH_BYTES.
+        """
         single = self.xp.__name__ == "numpy" and blas_threads() == 1
         budget = self.CHUNK_BYTES if single else self.CHUNK_BYTES_PARALLEL
         if n * row_bytes <= self.WHOLE_BATCH_BYTES:
