@@ -104,3 +104,16 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
     assert win.training_panel.lr.value() == pytest.approx(0.002)
     assert win.training_panel.epochs.value() == 2
     assert state.history["dataset"]["num_train"] == 256
+
+
+def test_closing_while_paused_wakes_and_stops_the_worker(qtbot, trainer_window, small_data):
+    panel = trainer_window.training_panel
+    c = panel.controller
+    panel.ask_stop_training = lambda: "stop"
+    panel.epochs.setValue(5)
+    assert panel.start(paused=True, datasets=small_data)
+    qtbot.waitUntil(lambda: c.worker is not None and c.worker.is_paused, timeout=TIMEOUT)
+    thread = c.thread
+    assert trainer_window.close()
+    assert thread.isFinished() and not c.running
+    assert c.history["epochs"] == []  # nothing was trained, nothing is claimed
