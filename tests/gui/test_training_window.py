@@ -117,3 +117,33 @@ def test_closing_while_paused_wakes_and_stops_the_worker(qtbot, trainer_window, 
     assert trainer_window.close()
     assert thread.isFinished() and not c.running
     assert c.history["epochs"] == []  # nothing was trained, nothing is claimed
+
+
+def test_add_epoch_on_a_reopened_project_continues_its_saved_run(qtbot, trainer_window, small_data, tmp_path,
+                                                                settings):
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+    from cnnstudio.gui.state import AppState
+
+    panel = trainer_window.training_panel
+    panel.epochs.setValue(1)
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        assert panel.start(datasets=small_data)
+    path = tmp_path / "one-epoch.cnnproj"
+    trainer_window.state.save(str(path))
+
+    state = AppState(template="mlp")
+    win = MainWindow(state, settings=settings)
+    win.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(win)
+    state.open(str(path))
+    state.set_dataset(small_data)
+    other = win.training_panel
+    saved = {k: v.copy() for k, v in state.weights.items()}
+    assert other.epoch_button.isEnabled()
+    with qtbot.waitSignal(other.controller.finished, timeout=TIMEOUT):
+        other.epoch_button.click()
+    epochs = other.controller.history["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert epochs[1]["global_step"] == 2 * epochs[0]["global_step"]
+    assert any(not np.array_equal(state.weights[k], saved[k]) for k in saved)
+    assert other.plots.series["epoch_train_loss"].n == 2

@@ -287,10 +287,22 @@ class TrainingPanel(QWidget):
             self.controller.step()
 
     def add_epoch(self) -> None:
+        """One more epoch: of the running/finished run, or of a reopened project's saved run."""
         try:
-            self.controller.add_epoch()
+            if self.controller.trainer is None and self._can_continue_saved():
+                self._continue_saved()
+            else:
+                self.controller.add_epoch()
         except TrainingSetupError as exc:
             self.show_error("Cannot add an epoch", str(exc))
+
+    def _can_continue_saved(self) -> bool:
+        return bool(self.state.weights) and runtools.saved_history(self.state) is not None
+
+    def _continue_saved(self) -> None:
+        # From the saved weights, with the form's settings; the optimizer starts fresh.
+        self.controller.start(runtools.with_epochs(self.config(), 1), continue_training=True,
+                              datasets=self._loaded_datasets())
 
     def _lr_edited(self) -> None:
         cfg = self.controller.config
@@ -333,7 +345,7 @@ class TrainingPanel(QWidget):
         self.resume_button.setEnabled(running and paused)
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(not running or paused)
-        self.epoch_button.setEnabled(running or self.controller.trainer is not None)
+        self.epoch_button.setEnabled(running or self.controller.trainer is not None or self._can_continue_saved())
 
     def _on_progress(self, p: dict) -> None:
         spe = p.get("steps_per_epoch") or 1
