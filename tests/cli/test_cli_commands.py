@@ -371,6 +371,22 @@ def test_failed_download_is_a_runtime_failure(capsys, monkeypatch, trained):
     assert_one_line_error(err, "could not reach the server")
 
 
+def test_download_progress_goes_to_stderr(capsys, monkeypatch, trained):
+    import cnnstudio.data as data
+
+    def fake_download(source, labels=None, progress=None, **kwargs):
+        assert source == "mnist"
+        progress(5_000_000, 10_000_000, 1_000_000.0, 5.0)
+        progress(10_000_000, 10_000_000, 1_000_000.0, 0.0)
+        return sample_split()
+
+    monkeypatch.setattr(data, "load_dataset", fake_download)
+    code, out, err = run(capsys, "evaluate", str(trained), "--data", "mnist", "--json", "--limit", "20")
+    assert code == 0
+    assert set(json.loads(out)) == {"loss", "accuracy", "confusion"}  # stdout untouched
+    assert "downloading: 5.0 / 10.0 MB (50%)" in err and "10.0 / 10.0 MB (100%)" in err
+
+
 def test_module_entry_point_runs_summary():
     result = subprocess.run([sys.executable, "-m", "cnnstudio", "summary", "lenet5"], capture_output=True,
                             text=True, timeout=120)
