@@ -47,6 +47,16 @@ def _out_path(arg: str | None, model_name: str) -> Path:
     return out
 
 
+def _check_data_args(args, source: str | None) -> None:
+    """Flags that cannot apply to the DATA used (``source``) are mistakes, not silently ignored."""
+    named = source in (None, "sample") + session.STANDARD_SOURCES
+    what = "the bundled sample" if source in (None, "sample") else source
+    if args.labels and named:
+        raise CliError(f"--labels goes with an IDX images file given as --data, not with {what}")
+    if getattr(args, "val_fraction", None) is not None and named:
+        raise CliError(f"--val-fraction applies to your own data; {what} comes with a fixed validation split")
+
+
 def _start_project(args):
     """(spec, weights, optimizer state, history, base config) from MODEL; a .cnnproj continues
     its training (weights, optimizer state and history carry on)."""
@@ -61,6 +71,7 @@ def cmd_train(args) -> int:
     from tqdm import tqdm
 
     spec, weights, opt_state, history, base = _start_project(args)
+    _check_data_args(args, args.data or (base.dataset if base is not None else None))
     out = _out_path(args.out, spec.name)
     config = _config_from_args(args, base)
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
@@ -111,6 +122,7 @@ def _eval_data(args, project: Project):
     spec = project.network
     if project.weights is None:
         raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
+    _check_data_args(args, args.data)
     if args.data:
         source = args.data
     else:

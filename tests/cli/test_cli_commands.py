@@ -231,6 +231,9 @@ def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
     (["--data", "/no/such/folder"], "/no/such/folder"),
     (["--optimizer", "rmsprop"], "invalid choice"),
     (["--bogus"], "unrecognized arguments"),
+    (["--labels", "x-labels.idx"], "--labels goes with an IDX images file"),
+    (["--val-fraction", "0.2"], "fixed validation split"),
+    (["--threads", "0"], "--threads"),
 ])
 def test_train_bad_arguments_exit_2(capsys, tmp_path, argv, fragment):
     code, _, err = run(capsys, "train", "simple-cnn", *argv, "--out", str(tmp_path / "x.cnnproj"))
