@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnstudio.cli import EXIT_INTERRUPTED, CliError, checked_model, load_model
 from cnnstudio.project import session
-from cnnstudio.project.file import Project, load_project, new_history, save_project
+from cnnstudio.project.file import Project, load_project, save_project
 from cnnstudio.project.report import confusion_text, epoch_line
 
 
@@ -57,20 +57,21 @@ def _check_data_args(args, source: str | None) -> None:
         raise CliError(f"--val-fraction applies to your own data; {what} comes with a fixed validation split")
 
 
-def _start_project(args):
-    """(spec, weights, optimizer state, history, base config) from MODEL; a .cnnproj continues
-    its training (weights, optimizer state and history carry on)."""
+def _start_project(args) -> Project:
+    """The project to train: a fresh one for a template/model file; a .cnnproj continues its
+    training (weights, optimizer state, history, drawings and metadata carry on)."""
     if Path(args.model).suffix.lower() == ".cnnproj":
         prev = load_project(args.model)
         checked_model(args.model)
-        return prev.network, prev.weights, prev.optimizer_state, prev.history, prev.training_config
-    return checked_model(args.model), None, None, new_history(), None
+        return prev
+    return Project(checked_model(args.model))
 
 
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    spec, weights, opt_state, history, base = _start_project(args)
+    start = _start_project(args)
+    spec, history, base = start.network, start.history, start.training_config
     _check_data_args(args, args.data or (base.dataset if base is not None else None))
     out = _out_path(args.out, spec.name)
     config = _config_from_args(args, base)
@@ -79,7 +80,7 @@ def cmd_train(args) -> int:
                                       progress=_download_progress)
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
-    run = session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=opt_state,
+    run = session.make_trainer(spec, train, val, config, weights=start.weights, optimizer_state=start.optimizer_state,
                                threads=args.threads)
     history["hyperparameters"] = session.config_dict(config)
     history["dataset"] = session.dataset_description(train, val)
@@ -104,7 +105,7 @@ def cmd_train(args) -> int:
                 bar = None
             record = session.epoch_record(report, done_before)
             history["epochs"].append(record)
-            save_project(out, run.project(history))
+            save_project(out, run.project(history, start.user_dataset, start.metadata))
             saved += 1
             print(epoch_line(record, done_before + epochs), flush=True)
     except KeyboardInterrupt:

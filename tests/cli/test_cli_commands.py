@@ -125,10 +125,22 @@ def test_train_is_repeatable_with_a_seed(capsys, tmp_path):
 
 
 def test_train_continues_a_project(capsys, tmp_path, trained):
+    from cnnstudio.data import UserDataset
+    from cnnstudio.project import save_project
+
+    start = load_project(trained)
+    start.user_dataset = UserDataset(np.zeros((2, 28, 28, 1), np.uint8), np.array([4, 2]))
+    start.metadata["notes"] = "keep me"
+    first = tmp_path / "first.cnnproj"
+    save_project(first, start)
     out_path = tmp_path / "more.cnnproj"
-    code, out, _ = run(capsys, "train", str(trained), "--epochs", "1", "--limit", "300", "--out", str(out_path))
+    code, out, _ = run(capsys, "train", str(first), "--epochs", "1", "--limit", "300", "--out", str(out_path))
     assert code == 0 and "epoch 2/2" in out
-    assert [e["epoch"] for e in load_project(out_path).history["epochs"]] == [1, 2]
+    more = load_project(out_path)
+    assert [e["epoch"] for e in more.history["epochs"]] == [1, 2]
+    assert more.user_dataset.y.tolist() == [4, 2] and more.metadata["notes"] == "keep me"
+    assert more.metadata["created"] == start.metadata["created"]
+    assert int(more.optimizer_state["steps"]) > int(start.optimizer_state["steps"])  # Adam state carried on
 
 
 def test_ctrl_c_keeps_finished_epochs(capsys, tmp_path, monkeypatch):
