@@ -116,8 +116,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="sample (default), mnist, fashion-mnist, kmnist, cifar10, or a path: IDX images "
                         "file (with --labels), .npz, image folder, .csv")
     p.add_argument("--labels", metavar="FILE", help="IDX labels file that goes with an IDX images file")
-    p.add_argument("--grayscale", action="store_true",
-                   help="convert colour images to grayscale (or grayscale to colour) to fit the network")
+    p.add_argument("--grayscale", "--rgb", dest="convert", action="store_true",
+                   help="convert colour images to grayscale, or grayscale to colour (RGB), to fit the network")
     p.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: use the first N images
 
 
@@ -142,12 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a network and save a project file after every epoch")
     p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
     _add_data_args(p)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--optimizer", choices=["sgd", "adam"])
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--augment", action="store_true", default=None, help="random shifts/rotations while training")
+    from cnnstudio.model import TrainingConfig
+
+    d = TrainingConfig()  # the defaults live in the model; show them, never copy them
+    p.add_argument("--epochs", type=int, help=f"passes over the training images (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], help=f"(default {d.optimizer})")
+    p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g}, {d.schedule} schedule)")
+    p.add_argument("--seed", type=int, help=f"seed for weights, shuffling and augmentation (default {d.seed})")
+    p.add_argument("--augment", action="store_true", default=None,
+                   help="random shifts, rotations and zoom while training (default off)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
     p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
     p.add_argument("--threads", type=int, default=1, metavar="N",

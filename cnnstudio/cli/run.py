@@ -76,7 +76,7 @@ def cmd_train(args) -> int:
     out = _out_path(args.out, spec.name)
     config = _config_from_args(args, base)
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
-                                      convert_channels=args.grayscale, limit=args.limit,
+                                      convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
@@ -133,7 +133,7 @@ def _eval_data(args, project: Project):
         source = recorded if known else "sample"
     fraction = project.training_config.val_fraction if project.training_config else 0.1
     train, val = session.prepare_data(source, spec, args.labels, val_fraction=fraction,
-                                      convert_channels=args.grayscale, limit=args.limit,
+                                      convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     if len(val) == 0:
         raise CliError(f"no validation images in {val.name}; evaluate on another dataset with --data")

@@ -229,6 +229,20 @@ def test_train_without_validation(capsys, tmp_path):
     assert_one_line_error(err, "no validation images", "--data")
 
 
+def test_colour_network_on_grayscale_sample_needs_rgb(capsys, tmp_path):
+    from cnnstudio.model import get_template
+
+    model = tmp_path / "colour.json"
+    model.write_text(get_template("simple-cnn").with_input(32, 32, 3).to_json())
+    code, _, err = run(capsys, "train", str(model), "--limit", "40", "--out", str(tmp_path / "c.cnnproj"))
+    assert code == 2
+    assert_one_line_error(err, "--rgb")
+    code, _, err = run(capsys, "train", str(model), "--rgb", "--epochs", "1", "--limit", "40",
+                       "--out", str(tmp_path / "c.cnnproj"))
+    assert code == 0, err
+    assert load_project(tmp_path / "c.cnnproj").history["dataset"]["image_shape"] == [32, 32, 3]
+
+
 def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
     data = _colour_npz(tmp_path / "two.npz", n_per_class=10, classes=2)
     code, _, err = run(capsys, "train", "simple-cnn", "--data", str(data), "--grayscale",
