@@ -12,26 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, Qt
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
-                             QGroupBox, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSpinBox,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QFileDialog, QFormLayout, QGridLayout, QLabel, QMessageBox, QProgressBar,
+                             QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from cnnstudio.gui.training import runtools
 from cnnstudio.gui.training.controller import TrainingController, TrainingSetupError
+from cnnstudio.gui.training.form import DATASETS, FIELDS, TrainingForm  # noqa: F401 - DATASETS re-exported
 from cnnstudio.gui.training.health_view import HealthView
 from cnnstudio.gui.training.plots import TrainingPlots
 
-#: (label, source) offered in the dataset picker; None entries open a file/folder dialog.
-DATASETS = [
-    ("Bundled sample (5,000 MNIST digits)", "sample"),
-    ("MNIST (download, 11 MB)", "mnist"),
-    ("Fashion-MNIST (download, 30 MB)", "fashion-mnist"),
-    ("KMNIST (download, 20 MB)", "kmnist"),
-    ("CIFAR-10 (download, 160 MB)", "cifar10"),
-    ("File: .npz, IDX or CSV...", "<file>"),
-    ("Folder of class sub-folders...", "<folder>"),
-    ("Current dataset (Dataset panel)", "<current>"),  # AppState.dataset: imported/downloaded there (G4)
-]
 READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
 
 
@@ -67,12 +56,10 @@ class TrainingPanel(QWidget):
         self.hint.setVisible(False)
         top.addWidget(self.hint)
         top.addWidget(self.health)
-        inner = QWidget()
-        col = QVBoxLayout(inner)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self._data_group())
-        col.addWidget(self._hyper_group())
-        col.addStretch(1)
+        self.form = inner = TrainingForm()
+        for name in FIELDS:  # the panel's own names for the form's widgets
+            setattr(self, name, getattr(inner, name))
+        self.backend_reason = inner.backend_reason
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -81,69 +68,6 @@ class TrainingPanel(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
         outer.addWidget(scroll, 1)
-
-    def _data_group(self) -> QGroupBox:
-        box = QGroupBox("Data")
-        form = QFormLayout(box)
-        self.dataset = QComboBox()
-        self.dataset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset.setMinimumContentsLength(16)
-        for label, source in DATASETS:
-            self.dataset.addItem(label, source)
-        self.dataset.setToolTip("The bundled sample works offline; the others are downloaded on first use.")
-        form.addRow("Dataset", self.dataset)
-        self.source_label = QLabel("")
-        self.source_label.setWordWrap(True)
-        form.addRow(self.source_label)
-        self.val_fraction = _dspin(0.05, 0.5, 0.1, 2, 0.05)
-        self.val_fraction.setToolTip("Fraction held out for validation when a dataset comes unsplit "
-                                     "(files, folders). The sample and the standard datasets have fixed splits.")
-        form.addRow("Validation split", self.val_fraction)
-        return box
-
-    def _hyper_group(self) -> QGroupBox:
-        box = QGroupBox("Training")
-        form = QFormLayout(box)
-        d = runtools.make_config()
-        self.epochs = _spin(1, 1000, d.epochs)
-        self.batch_size = _spin(1, 4096, d.batch_size)
-        self.optimizer = QComboBox()
-        self.optimizer.addItem("Adam", "adam")
-        self.optimizer.addItem("SGD with momentum", "sgd")
-        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(d.optimizer)))
-        self.lr = _dspin(1e-6, 10.0, d.lr, 6, 1e-4)
-        self.lr.setToolTip("Can be changed while training runs: it takes effect at the next batch.")
-        self.schedule = QComboBox()
-        for name in ("constant", "step", "cosine"):
-            self.schedule.addItem(name, name)
-        self.schedule.setCurrentIndex(max(0, self.schedule.findData(getattr(d, "schedule", "constant"))))
-        self.weight_decay = _dspin(0.0, 1.0, getattr(d, "weight_decay", 0.0), 6, 1e-4)
-        self.augment = QCheckBox("Augment: random shift, small rotation, noise")
-        self.augment.setChecked(bool(getattr(d, "augment", False)))
-        self.augment.setToolTip("Can be switched while training runs: it takes effect at the next batch.")
-        self.seed = _spin(0, 2**31 - 1, getattr(d, "seed", 0))
-        self.backend = QComboBox()
-        self.backend.addItem("NumPy (CPU)", "numpy")
-        self.backend.addItem("CuPy (NVIDIA GPU)", "cupy")
-        self._set_cupy_availability()
-        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size),
-                              ("Optimizer", self.optimizer), ("Learning rate", self.lr),
-                              ("Schedule", self.schedule), ("Weight decay", self.weight_decay),
-                              ("", self.augment), ("Seed", self.seed), ("Backend", self.backend)):
-            form.addRow(label, widget)
-        return box
-
-    def _set_cupy_availability(self) -> None:
-        try:
-            from cnnstudio.engine.backend import cupy_status
-            available, reason = cupy_status()
-        except Exception as exc:  # noqa: BLE001 - the reason is shown, never a crash
-            available, reason = False, str(exc)
-        item = self.backend.model().item(1)
-        item.setEnabled(available)
-        item.setToolTip(reason)
-        self.backend.setToolTip(reason)
-        self.backend_reason = reason
 
     def _buttons(self) -> QWidget:
         w = QWidget()
@@ -393,16 +317,7 @@ class TrainingPanel(QWidget):
 
     def set_form(self, config: Any) -> None:
         """Show a TrainingConfig in the form (a reopened project's settings)."""
-        for name, widget in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
-            widget.setValue(int(getattr(config, name, widget.value())))
-        for name, widget in (("lr", self.lr), ("weight_decay", self.weight_decay),
-                             ("val_fraction", self.val_fraction)):
-            widget.setValue(float(getattr(config, name, widget.value())))
-        for name, combo in (("optimizer", self.optimizer), ("schedule", self.schedule)):
-            index = combo.findData(getattr(config, name, None))
-            if index >= 0:
-                combo.setCurrentIndex(index)
-        self._show_augment(bool(getattr(config, "augment", False)))
+        self.form.set_form(config)
 
     # ---- closing while training -------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -428,19 +343,3 @@ class TrainingPanel(QWidget):
 
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
-
-
-def _spin(lo: int, hi: int, value: int) -> QSpinBox:
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(int(value))
-    return s
-
-
-def _dspin(lo: float, hi: float, value: float, decimals: int, step: float) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setDecimals(decimals)
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setValue(float(value))
-    return s
