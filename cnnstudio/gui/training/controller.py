@@ -225,7 +225,9 @@ class TrainingController(QObject):
         worker, trainer = self.worker, self.trainer
         lr = float(new_lr or hist.current_lr(trainer, self.config) / 2)
         good = getattr(trainer, "last_good_weights", None) or self._initial_weights
-        which = "the last good epoch" if getattr(trainer, "last_good_weights", None) else "the initial weights"
+        done = int(getattr(trainer, "epoch", 0) or 0)  # epochs completed (the trainer keeps their weights)
+        which = f"the weights after epoch {done}" if done and getattr(trainer, "last_good_weights", None) \
+            else "the initial weights (no epoch had finished)"
 
         def apply() -> None:
             trainer.network.set_weights(good)
