@@ -85,15 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     c = panel.controller
     deadline = time.monotonic() + 120  # wait for the first batches so setup is not measured
-    while c._last_step is None and time.monotonic() < deadline:
+    while c.last_step is None and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
-    first = c._last_step or {"global_step": 0}
+    first = c.last_step or {"global_step": 0}
     t0 = time.perf_counter()
     busy = measure_lateness(app, args.seconds)
     elapsed = time.perf_counter() - t0
     c.drain()
-    last = c._last_step or first
+    last = c.last_step or first
     images = (last["global_step"] - first["global_step"]) * args.batch_size
     c.shutdown()
     window.close()

@@ -74,7 +74,7 @@ def scene_training(app: QApplication, min_steps: int = 300) -> QWidget:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         settle(app, 0.2)
-        last = panel.controller._last_step or {}
+        last = panel.controller.last_step or {}
         if (last.get("global_step") or 0) >= min_steps and panel.controller.history["epochs"]:
             break
     return window

@@ -71,6 +71,11 @@ class TrainingController(QObject):
         return self.thread is not None
 
     @property
+    def last_step(self) -> dict | None:
+        """The newest batch record the GUI has drained (global_step, loss, accuracy, lr, ...)."""
+        return self._last_step
+
+    @property
     def paused(self) -> bool:
         return self.worker is not None and self.worker.is_paused
 
