@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random shifts, rotations and zoom while training (default off)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
     p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
+    p.add_argument("--backend", choices=["numpy", "cupy"],
+                   help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="BLAS threads while training (default 1: measured fastest for these small networks, "
                         "and robust when other programs share the cores)")
@@ -180,7 +182,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     for mod, names in (("cnnstudio.project.file", ("ProjectFileError",)),
                        ("cnnstudio.model.errors", ("ModelError",)),
                        ("cnnstudio.data.errors", ("DataError",)),
-                       ("cnnstudio.engine.errors", ("EngineError",))):
+                       ("cnnstudio.engine.errors", ("EngineError",)),
+                       ("cnnstudio.engine.backend", ("BackendUnavailableError",))):
         try:
             module = __import__(mod, fromlist=list(names))
         except ImportError:
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, CliError):
                 return exc.code
             # a failed download is a runtime failure (network), not a mistake in the command
-            return EXIT_RUNTIME if type(exc).__name__ in ("DownloadError", "DownloadCancelled") else EXIT_USAGE
+            runtime = ("DownloadError", "DownloadCancelled", "BackendUnavailableError")
+            return EXIT_RUNTIME if type(exc).__name__ in runtime else EXIT_USAGE
         if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             print(f"cnnstudio: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE

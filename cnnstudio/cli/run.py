@@ -22,7 +22,7 @@ def _config_from_args(args, base=None):
     """The TrainingConfig defaults (or ``base``), overridden by the flags given."""
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
                  "lr": args.lr, "seed": args.seed, "augment": args.augment, "val_fraction": args.val_fraction,
-                 "dataset": args.data}
+                 "dataset": args.data, "backend": args.backend}
     return session.make_config(base, **{k: v for k, v in overrides.items() if v is not None})
 
 

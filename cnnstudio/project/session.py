@@ -196,7 +196,11 @@ class TrainingRun:
 
         check_fit(spec, train)
         self.spec, self.train, self.val, self.config = spec, train, val, config
-        self.network = build_network(spec, seed=config.seed, init=config.init)
+        from cnnstudio.engine.backend import get_backend
+
+        # a missing CuPy raises BackendUnavailableError with the reason, never a silent CPU run
+        xp = get_backend(config.backend).xp
+        self.network = build_network(spec, seed=config.seed, xp=xp, init=config.init)
         if weights is not None:
             self.network.set_weights(weights)
         self.optimizer = build_optimizer(config)

@@ -416,6 +416,20 @@ def test_download_progress_goes_to_stderr(capsys, monkeypatch, trained):
     assert "downloading: 5.0 / 10.0 MB (50%)" in err and "10.0 / 10.0 MB (100%)" in err
 
 
+def test_unavailable_gpu_backend_is_a_runtime_failure(capsys, tmp_path, monkeypatch):
+    from cnnstudio.engine import backend
+
+    def no_cupy():
+        raise ImportError("No module named 'cupy'")
+
+    monkeypatch.setattr(backend, "_import_cupy", no_cupy)
+    code, out, err = run(capsys, "train", "simple-cnn", "--backend", "cupy", "--limit", "20",
+                         "--out", str(tmp_path / "gpu.cnnproj"))
+    assert code == 1
+    assert_one_line_error(err, "backend 'cupy' is not available", "numpy")
+    assert not (tmp_path / "gpu.cnnproj").exists()
+
+
 def test_module_entry_point_runs_summary():
     result = subprocess.run([sys.executable, "-m", "cnnstudio", "summary", "lenet5"], capture_output=True,
                             text=True, timeout=120)
