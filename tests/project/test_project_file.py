@@ -258,3 +258,29 @@ def test_user_data_must_be_consistent(tmp_path, spec):
     npz = _npz_bytes(x=np.zeros((3, 28, 28, 1), np.uint8), y=np.array([1, 2]))
     _refused(_zip(tmp_path / "x.cnnproj", {"project.json": _good_json(spec), "user_data.npz": npz}),
              "user_data.npz")
+
+
+def _bn_spec():
+    from cnnstudio.model import LayerSpec, NetworkSpec
+
+    return NetworkSpec("bn", (12, 12, 2), [
+        LayerSpec("Conv2D", {"filters": 4}), LayerSpec("BatchNorm"), LayerSpec("ReLU"), LayerSpec("Flatten"),
+        LayerSpec("Dense", {"units": 16, "use_bias": False}), LayerSpec("BatchNorm"), LayerSpec("Dropout"),
+        LayerSpec("Dense", {"units": 3}), LayerSpec("Softmax")])
+
+
+@pytest.mark.parametrize("name", ["simple-cnn", "lenet5", "mini-vgg", "mlp", "bn"])
+def test_engine_weights_fit_the_file_checks(tmp_path, name):
+    """The loader's expected names and shapes agree with what the engine really holds."""
+    from cnnstudio.model import get_template
+    from cnnstudio.project.session import build_network, build_with_weights
+
+    spec = _bn_spec() if name == "bn" else get_template(name)
+    weights = build_network(spec, seed=1).get_weights()
+    path = tmp_path / f"{name}.cnnproj"
+    save_project(path, Project(spec, weights=weights))
+    back = load_project(path)
+    assert set(back.weights) == set(weights)
+    net = build_with_weights(back.network, back.weights)
+    for k, v in net.get_weights().items():
+        np.testing.assert_array_equal(v, weights[k])
