@@ -68,8 +68,6 @@ def _start_project(args) -> Project:
 
 
 def cmd_train(args) -> int:
-    from tqdm import tqdm
-
     start = _start_project(args)
     spec, history, base = start.network, start.history, start.training_config
     _check_data_args(args, args.data or (base.dataset if base is not None else None))
@@ -88,35 +86,53 @@ def cmd_train(args) -> int:
     epochs = run.trainer.epochs
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epochs; saving to {out} after every epoch", flush=True)
-    bar, saved = None, 0
+    bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     try:
         for report in run.trainer.run():
             if hasattr(report, "step_in_epoch"):
-                bar = bar or tqdm(total=len(train), desc=f"epoch {report.epoch + 1}/{epochs}", unit="img",
-                                  file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
-                bar.update(min(run.trainer.batch_size, len(train) - bar.n))
-                bar.set_postfix(loss=f"{report.loss:.3f}", refresh=False)
+                bar.step(report, run.trainer.batch_size)
                 if not report.finite:
-                    raise CliError(f"training diverged at epoch {report.epoch + 1} (loss is {report.loss}); "
-                                   "lower the learning rate (--lr)", code=1)
+                    raise CliError(f"training diverged at epoch {done_before + report.epoch + 1} (loss is "
+                                   f"{report.loss}); lower the learning rate (--lr)", code=1)
                 continue
-            if bar is not None:
-                bar.close()
-                bar = None
+            bar.close()
             record = session.epoch_record(report, done_before)
             history["epochs"].append(record)
             save_project(out, run.project(history, start.user_dataset, start.metadata))
             saved += 1
             print(epoch_line(record, done_before + epochs), flush=True)
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        kept = saved  # an interrupted save leaves the previous file, so count only finished saves
-        where = f"saved {kept} finished epoch(s) in {out}" if kept else "no finished epoch to save"
+        bar.close()
+        # an interrupted save leaves the previous file, so count only finished saves
+        where = f"saved {saved} finished epoch(s) in {out}" if saved else "no finished epoch to save"
         print(f"cnnstudio: interrupted; {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        bar.close()
     print(f"saved {out}")
     return 0
+
+
+class _EpochBar:
+    """One tqdm bar per epoch on stderr (images/s, ETA, loss); gone before the epoch's line."""
+
+    def __init__(self, total: int, done_before: int, last_epoch: int):
+        self.total, self.done_before, self.last_epoch = total, done_before, last_epoch
+        self.bar = None
+
+    def step(self, report, batch_size: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=self.total, desc=f"epoch {self.done_before + report.epoch + 1}/{self.last_epoch}",
+                            unit="img", file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
+        self.bar.update(min(batch_size, self.total - self.bar.n))
+        self.bar.set_postfix(loss=f"{report.loss:.3f}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _eval_data(args, project: Project):

@@ -27,7 +27,9 @@ def run(capsys, *argv):
 
 def assert_one_line_error(err, *fragments):
     assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    # what a terminal shows: a progress bar erased with "\r" is overwritten by what follows
+    lines = [ln.split("\r")[-1] for ln in err.split("\n")]
+    lines = [ln for ln in lines if ln.strip()]
     assert len(lines) == 1, err
     for frag in fragments:
         assert frag in lines[0], lines[0]
@@ -184,6 +186,15 @@ def test_ctrl_c_during_a_save_keeps_the_previous_file(capsys, tmp_path, monkeypa
 
 def _raise_interrupt(*args, **kwargs):
     raise KeyboardInterrupt
+
+
+def test_diverged_training_stops_with_advice(capsys, tmp_path, monkeypatch):
+    from cnnstudio.engine.network import Network
+
+    monkeypatch.setattr(Network, "train_step", lambda self, *a, **k: (float("nan"), 0.0))
+    code, _, err = run(capsys, "train", "simple-cnn", "--limit", "40", "--out", str(tmp_path / "nan.cnnproj"))
+    assert code == 1
+    assert_one_line_error(err, "diverged", "--lr")
 
 
 def _colour_npz(path, n_per_class=10, classes=10):
