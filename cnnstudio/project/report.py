@@ -9,7 +9,6 @@ from typing import Sequence
 
 import numpy as np
 
-from cnnstudio.project.weights import layer_input_shapes
 
 
 def display_shape(shape: Sequence[int]) -> str:
@@ -21,19 +20,20 @@ def display_shape(shape: Sequence[int]) -> str:
 
 
 def summary_rows(spec) -> list[tuple[str, str, int, int, str]]:
-    """[(name "conv2d_1 (Conv2D)", output shape, trainable, non-trainable, details)] per layer.
+    """[(name "conv2d_1 (Conv2D)", output shape, trainable, non-trainable, details)] per layer,
+    from the model's shape inference (the same numbers the editor shows).
 
-    Raises ValueError (engine errors) for an invalid network; validate with the model first
-    to get the explained message.
+    Raises the model's NetworkError (with its explained fix) for an invalid network.
     """
+    from cnnstudio.model import validate
+
     counters: dict[str, int] = {}
     rows = []
-    for in_shape, layer in layer_input_shapes(spec):
-        t = layer.type_name
+    for layer in validate(spec).layers:
+        t = layer.layer_type
         counters[t] = counters.get(t, 0) + 1
-        name = f"{t.lower()}_{counters[t]} ({t})"
-        rows.append((name, display_shape(layer.output_shape(in_shape)), layer.param_count(in_shape),
-                     layer.non_trainable_count(in_shape), layer.summary()))
+        rows.append((f"{t.lower()}_{counters[t]} ({t})", display_shape(layer.output_shape), int(layer.params),
+                     int(layer.non_trainable), layer.summary))
     return rows
 
 
