@@ -91,6 +91,8 @@ CONV_CASES = [
     (2, (5, 5), (1, 1), "valid", True, (2, 7, 9)),
     (2, (3, 3), (1, 1), 1, True, (3, 5, 6)),          # int padding keeping the size: flipped-kernel dx
     (3, (5, 3), (1, 1), "same", True, (4, 6, 5)),     # non-square same, filters < channels
+    (3, (1, 1), (2, 2), "valid", True, (2, 5, 5)),    # 1x1 kernel with stride: not the pointwise path
+    (2, (5, 5), (1, 1), "same", True, (2, 3, 3)),     # kernel larger than the input
 ]
 
 
