@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from cnnstudio.engine.evaluation import EvalResult, evaluate
+from cnnstudio.engine.kernels import cpu_cores, engine_threads
 from cnnstudio.engine.losses import check_labels
 from cnnstudio.engine.network import Network
 from cnnstudio.engine.optimizers import Optimizer, check_lr
@@ -72,9 +72,10 @@ class Trainer:
     """Trains ``network`` with ``optimizer`` on (x_train, y_train).
 
     The learning rate comes from ``schedule`` (or a constant ``lr``) until ``set_lr``
-    overrides it. ``threads`` caps BLAS threads during steps (threadpoolctl): "auto" uses
-    cores - 1 (at least 1), which leaves a core for the GUI and, on this 2-core machine,
-    measured 2-4x faster than two BLAS threads on lenet5/mini-vgg; None leaves BLAS alone. Controls (``set_lr``, ``set_batch_transform``, ``add_epochs``, ``stop``)
+    overrides it. ``threads``: how many threads a step runs on (the engine splits
+    convolutions, ReLU and pooling itself, with BLAS at one thread inside each, see
+    ``kernels.engine_threads``); "auto" uses cores - 1 (at least 1), which leaves a core
+    for the GUI; None leaves BLAS as it is and runs the engine's loops serially. Controls (``set_lr``, ``set_batch_transform``, ``add_epochs``, ``stop``)
     take effect at the next step. ``run()`` may be called again after it returns (after
     ``stop()`` or ``add_epochs``): it continues exactly where it left off.
     """
@@ -225,16 +226,14 @@ def _check_data(network: Network, what: str, x: Any, y: np.ndarray) -> None:
 
 
 def _thread_limiter(threads: int | str | None) -> Callable[[], Any]:
-    """A context-manager factory capping BLAS threads, or a no-op one for ``None``."""
+    """A context-manager factory running steps on ``threads`` engine threads (each with
+    one BLAS thread, see ``kernels.engine_threads``), or a no-op one for ``None``."""
     if threads is None:
         return contextlib.nullcontext
     if threads == "auto":
-        threads = max(1, (os.cpu_count() or 2) - 1)
+        threads = max(1, cpu_cores() - 1)
     if isinstance(threads, str) or isinstance(threads, bool):
         raise ValueError(f"Trainer: threads must be a whole number >= 1, 'auto' or None, got {threads!r}")
     if int(threads) < 1:
         raise ValueError(f"Trainer: threads must be >= 1 or None, got {threads!r}")
-    from threadpoolctl import ThreadpoolController  # noqa: PLC0415  (optional speed knob)
-
-    controller = ThreadpoolController()  # scanning the loaded libraries is slow: once only
-    return lambda: controller.limit(limits=int(threads), user_api="blas")
+    return lambda: engine_threads(int(threads))

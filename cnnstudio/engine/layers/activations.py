@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnstudio.engine.kernels import map_flat
 from cnnstudio.engine.layers.base import Layer, check_float
 
 
@@ -16,18 +17,28 @@ class ReLU(Layer):
     category = "activation"
     description = "max(0, x): keeps positive evidence, zeroes the rest."
 
+    # Large activations are split over the engine's threads (kernels.map_flat): each
+    # thread writes its own contiguous piece, so results do not depend on the split.
     def forward(self, x: Any, training: bool = False) -> Any:
         xp = self.xp
+        y = self._buffer("y", x.shape, dtype=x.dtype) if training else xp.empty(x.shape, dtype=x.dtype)
         if not training:
-            return xp.maximum(x, 0)
-        y = xp.maximum(x, 0, out=self._buffer("y", x.shape, dtype=x.dtype))
-        self._mask = xp.greater(y, 0, out=self._buffer("mask", x.shape, dtype=xp.bool_))
+            map_flat(lambda a, out: xp.maximum(a, 0, out=out), x, y)
+            return y
+        mask = self._mask = self._buffer("mask", x.shape, dtype=xp.bool_)
+
+        def relu(a: Any, out: Any, m: Any) -> None:
+            xp.maximum(a, 0, out=out)
+            xp.greater(out, 0, out=m)
+
+        map_flat(relu, x, y, mask)
         return y
 
     def backward(self, dy: Any) -> Any:
         # Backward may overwrite dy (see Layer.backward): masking in place saves an
         # allocation the size of the activation on every step.
-        return self.xp.multiply(dy, self._mask, out=dy)
+        map_flat(lambda d, m: self.xp.multiply(d, m, out=d), dy, self._mask)
+        return dy
 
 
 class LeakyReLU(Layer):

@@ -8,7 +8,7 @@ from typing import Any
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
 from cnnstudio.engine.initializers import init_weight
-from cnnstudio.engine.kernels import blas_threads
+from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
 from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_int, check_pair, require_spatial
 
 
@@ -138,6 +138,10 @@ class Conv2D(Layer):
         size = -(-n // count)
         return [(s, min(n, s + size)) for s in range(0, n, size)]
 
+    def _threads(self) -> int:
+        """Threads this layer's loops may use: the engine's workers on NumPy, else 1."""
+        return workers() if self.xp.__name__ == "numpy" else 1
+
     def _cols(self, name: str, m: int, fresh: bool) -> Any:
         """Column buffer (rows, m, OH*OW) for m samples: C*kh*kw im2col rows plus, with a
         bias, one row of ones, so that [W | b] @ cols adds the bias inside the GEMM.
@@ -157,14 +161,15 @@ class Conv2D(Layer):
                 self._bufs[name] = cols
         return cols
 
-    def _fill(self, cols: Any, x: Any, lo: int, hi: int) -> Any:
-        """im2col of samples lo:hi of x: (C, N, H, W) into cols; returns the (rows, m*OH*OW) GEMM operand."""
+    def _fill(self, cols: Any, x: Any, lo: int, hi: int, at: int = 0) -> Any:
+        """im2col of samples lo:hi of x: (C, N, H, W) into cols from sample slot ``at`` on;
+        returns the (rows, m*OH*OW) GEMM operand (a view of cols)."""
         c, _, _ = self.input_shape
         _, oh, ow = self.out_shape
         kh, kw = self.kernel_size
         m = hi - lo
-        im2col(x[:, lo:hi], cols[:c * kh * kw, :m].reshape(c, kh, kw, m, oh, ow), self._plan)
-        return cols[:, :m].reshape(cols.shape[0], m * oh * ow)
+        im2col(x[:, lo:hi], cols[:c * kh * kw, at:at + m].reshape(c, kh, kw, m, oh, ow), self._plan)
+        return cols[:, at:at + m].reshape(cols.shape[0], m * oh * ow)
 
     def _w_aug(self, fresh: bool) -> Any:
         """[W | b]: (filters, C*kh*kw (+1)), matching the rows of ``_cols``; ``fresh`` for inference."""
@@ -178,11 +183,25 @@ class Conv2D(Layer):
         w_aug[:, -1] = self.params["b"]
         return w_aug
 
-    def forward(self, x: Any, training: bool = False) -> Any:
-        """x: (C, N, H, W) -> y: (filters, N, OH, OW), one im2col + GEMM per chunk of samples.
+    def _plan_spans(self, n: int) -> tuple[list[tuple[int, int]], bool]:
+        """(sample ranges, whole): ``whole`` when one buffer holds the batch's columns.
 
-        Training output is a reused buffer; inference allocates everything it writes, so
-        it may run between a training forward and its backward, or in another thread.
+        Whole batches are split into one range per thread (each fills its part of the
+        shared buffer); otherwise each cache-sized chunk is one piece of work and every
+        thread has its own chunk buffer.
+        """
+        spans = self._chunks(n, self._row_bytes())
+        if len(spans) == 1:
+            return split(n, self._threads()), True
+        return spans, False
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) -> y: (filters, N, OH, OW), one im2col + GEMM per range of samples.
+
+        The ranges run on the engine's worker threads (``kernels.compute_threads``), each
+        writing its own columns of y. Training output is a reused buffer; inference
+        allocates everything it writes, so it may run between a training forward and its
+        backward, or in another thread.
         """
         xp = self.xp
         c, n, h, w = x.shape
@@ -196,13 +215,26 @@ class Conv2D(Layer):
             return y.reshape(f, n, oh, ow)
         y = self._buffer("y", (f, n * oh * ow)) if training else xp.empty((f, n * oh * ow), dtype=self.dtype)
         w_aug = self._w_aug(fresh=not training)
-        spans = self._chunks(n, self._row_bytes())
-        cols = self._cols("cols", spans[0][1], fresh=not training)
+        spans, whole = self._plan_spans(n)
+        fresh = not training
+        shared = self._cols("cols", n, fresh) if whole else None
+        local: dict[int, Any] = {}   # inference: one fresh chunk buffer per thread
         p = oh * ow
-        for lo, hi in spans:
-            xp.matmul(w_aug, self._fill(cols, x, lo, hi), out=y[:, lo * p:hi * p])
-        if training:   # one chunk: the buffer still holds the batch's columns at backward time
-            self._cols_whole = len(spans) == 1
+
+        def work(span: tuple[int, int], slot: int) -> None:
+            lo, hi = span
+            if whole:
+                operand = self._fill(shared, x, lo, hi, at=lo)
+            else:
+                cols = local.get(slot)
+                if cols is None:
+                    cols = local[slot] = self._cols(f"cols{slot}", spans[0][1], fresh)
+                operand = self._fill(cols, x, lo, hi)
+            xp.matmul(w_aug, operand, out=y[:, lo * p:hi * p])
+
+        parallel_for(work, spans, self._threads())
+        if training:   # the shared buffer still holds the batch's columns at backward time
+            self._cols_whole = whole
         return y.reshape(f, n, oh, ow)
 
     def _row_bytes(self) -> int:
@@ -214,44 +246,70 @@ class Conv2D(Layer):
     def backward(self, dy: Any) -> Any:
         """dy: (filters, N, OH, OW) -> dx: (C, N, H, W); grads W (F, C, kh, kw), b (F,).
 
-        Per chunk of samples: rebuild the columns (cheaper than keeping a batch of them:
-        they are written and read while in cache), accumulate cols @ dy^T into [dW | db]^T
-        (faster than dy @ cols^T in OpenBLAS here), and compute that chunk of dx.
+        [dW | db]^T = cols @ dy^T (faster than dy @ cols^T in OpenBLAS here). A whole batch
+        reuses the forward's columns, split by rows of dW between threads; chunks rebuild
+        their columns (cheaper than keeping a batch of them: written and read while in
+        cache) and each leaves its own partial dW, summed afterwards in chunk order, so
+        the result does not depend on which thread ran which chunk. dx is computed per
+        range of samples alongside.
         """
-        xp = self.xp
         f = self.filters
         c, h, w = self.input_shape
-        _, oh, ow = self.out_shape
         k = self.params["W"].size // f
         x = self._x
         n = x.shape[1]
         dy2 = dy.reshape(f, -1)
         if self._pointwise:
             return self._backward_pointwise(x, dy2)
-        spans = self._chunks(n, self._row_bytes())
-        cols = self._cols("cols", spans[0][1], fresh=False)
-        dw_t = self._buffer("dw_t", (cols.shape[0], f))
-        part = self._buffer("dw_part", (cols.shape[0], f))
+        spans, whole = self._plan_spans(n)
+        rows = k + int(self.use_bias)
+        dw_t = self._buffer("dw_t", (rows, f))
         dx = self._buffer("dx", (c, n, h, w)) if self.need_input_grad else None
         w_flip = self._flipped_weights() if self._flip_back and dx is not None else None
-        p = oh * ow
-        reuse = self._cols_whole and len(spans) == 1
-        for i, (lo, hi) in enumerate(spans):
-            d = dy2[:, lo * p:hi * p]
-            operand = cols.reshape(cols.shape[0], -1) if reuse else self._fill(cols, x, lo, hi)
-            xp.matmul(operand, d.T, out=dw_t if i == 0 else part)
-            if i:
+        if whole and self._cols_whole:
+            tasks = [("dw_rows", r) for r in split(rows, self._threads())]
+        else:
+            whole = False
+            parts = self._buffer("dw_parts", (len(spans), rows, f))
+            tasks = [("chunk", i) for i in range(len(spans))]
+        if dx is not None and whole:
+            tasks += [("dx", s) for s in spans]
+        parallel_for(lambda task, slot: self._backward_task(task, slot, dy, dx, w_flip, spans),
+                     tasks, self._threads())
+        if not whole:
+            dw_t[...] = parts[0]
+            for part in parts[1:]:   # fixed order: bit-for-bit the same with any thread count
                 dw_t += part
-            if dx is None:
-                continue
-            if w_flip is not None:
-                self._dx_flipped(dy, w_flip, dx, lo, hi)
-            else:
-                self._dx_col2im(d, dx, lo, hi)
         self.grads["W"].reshape(f, k)[...] = dw_t[:k].T
         if self.use_bias:
             self.grads["b"][...] = dw_t[k]
         return dx
+
+    def _backward_task(self, task: tuple[str, Any], slot: int, dy: Any, dx: Any, w_flip: Any,
+                       spans: list[tuple[int, int]]) -> None:
+        """One piece of backward: rows r0:r1 of dW from the whole batch's columns ("dw_rows"),
+        dx of a sample range ("dx"), or a chunk's partial dW and its dx ("chunk")."""
+        xp = self.xp
+        kind, arg = task
+        dy2 = dy.reshape(self.filters, -1)
+        p = self.out_shape[1] * self.out_shape[2]
+        if kind == "dw_rows":
+            r0, r1 = arg
+            cols = self._bufs["cols"]
+            xp.matmul(cols[r0:r1].reshape(r1 - r0, -1), dy2.T, out=self._bufs["dw_t"][r0:r1])
+            return
+        if kind == "chunk":
+            lo, hi = spans[arg]
+            cols = self._cols(f"cols{slot}", spans[0][1], fresh=False)
+            xp.matmul(self._fill(cols, self._x, lo, hi), dy2[:, lo * p:hi * p].T, out=self._bufs["dw_parts"][arg])
+        else:
+            lo, hi = arg
+        if dx is None:
+            return
+        if w_flip is not None:
+            self._dx_flipped(dy, w_flip, dx, lo, hi, slot)
+        else:
+            self._dx_col2im(dy2[:, lo * p:hi * p], dx, lo, hi, slot)
 
     def _backward_pointwise(self, x: Any, dy2: Any) -> Any:
         f, c = self.filters, self.input_shape[0]
@@ -270,28 +328,28 @@ class Conv2D(Layer):
         c = self.input_shape[0]
         return self.xp.ascontiguousarray(self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
 
-    def _dx_flipped(self, dy: Any, w_flip: Any, dx: Any, lo: int, hi: int) -> None:
+    def _dx_flipped(self, dy: Any, w_flip: Any, dx: Any, lo: int, hi: int, slot: int = 0) -> None:
         """dx[:, lo:hi] = correlation of dy with the flipped kernel (stride 1, "same" size)."""
         c, h, w = self.input_shape
         f, kh, kw = self.filters, *self.kernel_size
         m = hi - lo
         shape = (f * kh * kw, m, h * w)
-        buf = self._bufs.get("dy_cols")
+        buf = self._bufs.get(f"dy_cols{slot}")   # one per thread
         if buf is None or buf.shape[0] != shape[0] or buf.shape[1] < m:
-            buf = self._bufs["dy_cols"] = self.xp.zeros(shape, dtype=self.dtype)
+            buf = self._bufs[f"dy_cols{slot}"] = self.xp.zeros(shape, dtype=self.dtype)
         im2col(dy[:, lo:hi], buf[:, :m].reshape(f, kh, kw, m, h, w), self._plan_back)
         self.xp.matmul(w_flip, buf[:, :m].reshape(shape[0], m * h * w),
                        out=dx.reshape(c, -1)[:, lo * h * w:hi * h * w])
 
-    def _dx_col2im(self, d: Any, dx: Any, lo: int, hi: int) -> None:
+    def _dx_col2im(self, d: Any, dx: Any, lo: int, hi: int, slot: int = 0) -> None:
         """dx[:, lo:hi] by the transposed GEMM into columns, then col2im slice adds (any stride/padding)."""
         c, _, _ = self.input_shape
         f, oh, ow = self.out_shape
         kh, kw = self.kernel_size
         m = hi - lo
-        buf = self._bufs.get("dcols")
-        if buf is None or buf.shape[1] < m:   # sized by the first (largest) chunk
-            buf = self._bufs["dcols"] = self.xp.empty((c * kh * kw, m, oh * ow), dtype=self.dtype)
+        buf = self._bufs.get(f"dcols{slot}")   # one per thread, sized by the first (largest) range
+        if buf is None or buf.shape[1] < m:
+            buf = self._bufs[f"dcols{slot}"] = self.xp.empty((c * kh * kw, m, oh * ow), dtype=self.dtype)
         dcols = buf[:, :m]
         self.xp.matmul(self.params["W"].reshape(f, -1).T, d, out=dcols.reshape(c * kh * kw, m * oh * ow))
         part = dx[:, lo:hi]

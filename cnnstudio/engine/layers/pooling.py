@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnstudio.engine.errors import ShapeError
+from cnnstudio.engine.kernels import parallel_for, split, split_threads
 from cnnstudio.engine.layers.base import Layer, Shape, check_pair, require_spatial
 
 
@@ -99,8 +100,16 @@ class _Pool2D(Layer):
             else:
                 view += g * (arg == j)
 
+    def _channel_spans(self, size: int, channels: int) -> tuple[list[tuple[int, int]], int]:
+        """Channel ranges for the engine's threads (one range when small or off NumPy)."""
+        n = split_threads(size) if self.xp.__name__ == "numpy" else 1
+        return split(channels, n), n
+
     def forward(self, x: Any, training: bool = False) -> Any:
-        """x: (C, N, H, W) -> (C, N, OH, OW): max, average or sum of each window."""
+        """x: (C, N, H, W) -> (C, N, OH, OW): max, average or sum of each window.
+
+        Large inputs are split by channels over the engine's threads (each writes its own channels).
+        """
         xp = self.xp
         c, n, _, _ = x.shape
         _, oh, ow = self.out_shape
@@ -111,11 +120,18 @@ class _Pool2D(Layer):
         # Inference touches no shared buffer (see Conv2D.forward).
         mv_shape = (c, n, oh, self._cols)
         mv = self._buffer("mv", mv_shape) if training else xp.empty(mv_shape, dtype=x.dtype)
-        self._pass(x[:, :, :, :self._cols], 2, mv, arg_v)
         y = self._buffer("y", (c, n, oh, ow)) if training else xp.empty((c, n, oh, ow), dtype=x.dtype)
-        self._pass(mv, 3, y, arg_h)
-        if self._op == "avg":
-            y *= self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
+
+        def work(span: tuple[int, int], slot: int) -> None:
+            lo, hi = span
+            part = slice(lo, hi)
+            self._pass(x[part, :, :, :self._cols], 2, mv[part], None if arg_v is None else arg_v[part])
+            self._pass(mv[part], 3, y[part], None if arg_h is None else arg_h[part])
+            if self._op == "avg":
+                y[part] *= self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
+
+        spans, threads = self._channel_spans(x.size, c)
+        parallel_for(work, spans, threads)
         if training:
             self._args = (arg_h, arg_v)
         return y
@@ -124,20 +140,26 @@ class _Pool2D(Layer):
         """dy: (C, N, OH, OW) -> dx: (C, N, H, W); max sends each gradient to its window's maximum."""
         if not self.need_input_grad:
             return None
-        xp = self.xp
         c, h, w = self.input_shape
         n = dy.shape[1]
         if self._op == "avg":
             dy = dy * self.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
         arg_h, arg_v = self._args if self._op == "max" else (None, None)
         dmv = self._buffer("dmv", (c, n, dy.shape[2], self._cols))
-        if not self._tiles_w:
-            dmv.fill(0)
-        self._scatter(dmv, 3, dy, arg_h, assign=self._tiles_w)
         dx = self._buffer("dx", (c, n, h, w))
-        if not self._tiles:
-            dx.fill(0)
-        self._scatter(dx[:, :, :, :self._cols], 2, dmv, arg_v, assign=self._tiles)
+
+        def work(span: tuple[int, int], slot: int) -> None:
+            part = slice(*span)
+            if not self._tiles_w:
+                dmv[part].fill(0)
+            self._scatter(dmv[part], 3, dy[part], None if arg_h is None else arg_h[part], assign=self._tiles_w)
+            if not self._tiles:
+                dx[part].fill(0)
+            self._scatter(dx[part, :, :, :self._cols], 2, dmv[part], None if arg_v is None else arg_v[part],
+                          assign=self._tiles)
+
+        spans, threads = self._channel_spans(dx.size, c)
+        parallel_for(work, spans, threads)
         return dx
 
 

@@ -1,0 +1,171 @@
+"""The engine's parallel seam (engine.kernels): work split over threads gives the serial results."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from cnnstudio.engine import kernels
+from cnnstudio.engine.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+from cnnstudio.engine.network import Network
+from cnnstudio.engine.optimizers import SGD
+
+
+def test_parallel_for_calls_every_item_once_on_several_threads():
+    seen: dict[int, tuple[int, int]] = {}
+    gate = threading.Barrier(2, timeout=5)   # both threads must be inside at once
+
+    def fn(item, slot):
+        if item < 2:
+            gate.wait()
+        seen[item] = (slot, threading.get_ident())
+
+    kernels.parallel_for(fn, list(range(10)), threads=2)
+    assert sorted(seen) == list(range(10))
+    assert {slot for slot, _ in seen.values()} == {0, 1}
+    assert len({ident for _, ident in seen.values()}) == 2
+
+
+def test_parallel_for_raises_the_first_error_after_all_threads_stopped():
+    done = []
+
+    def fn(item, slot):
+        if item == 3:
+            raise ValueError("item 3 is bad")
+        done.append(item)
+
+    with pytest.raises(ValueError, match="item 3"):
+        kernels.parallel_for(fn, list(range(8)), threads=2)
+    assert 3 not in done
+
+
+def test_compute_threads_is_per_thread_and_restored():
+    inner = []
+    with kernels.compute_threads(2):
+        assert kernels.workers() == 2
+        t = threading.Thread(target=lambda: inner.append(kernels.workers()))
+        t.start()
+        t.join()
+    assert inner == [1] and kernels.workers() == 1
+    with pytest.raises(ValueError, match="n must be"):
+        with kernels.compute_threads(0):
+            pass
+
+
+def test_engine_threads_keeps_blas_at_one_thread():
+    with kernels.engine_threads(2):
+        assert kernels.blas_threads() == 1 and kernels.workers() == 2
+
+
+def test_split_covers_the_range_in_order():
+    assert kernels.split(10, 3) == [(0, 4), (4, 8), (8, 10)]
+    assert kernels.split(2, 4) == [(0, 1), (1, 2)]
+
+
+def run_layer(layer, x, dy, threads):
+    with kernels.engine_threads(threads):
+        y_inf = layer.forward(x, training=False).copy()
+        y = layer.forward(x, training=True).copy()
+        dx = layer.backward(dy.copy())
+        dx = None if dx is None else dx.copy()
+    return y_inf, y, dx, {k: g.copy() for k, g in layer.grads.items()}
+
+
+def assert_same(a, b):
+    for u, v in zip(a[:3], b[:3]):
+        np.testing.assert_array_equal(u, v)
+    assert a[3].keys() == b[3].keys()
+    for key in a[3]:
+        np.testing.assert_array_equal(a[3][key], b[3][key])
+
+
+CONVS = [Conv2D(6, 3, 1, "same"), Conv2D(4, 3, 1, "same"), Conv2D(5, (3, 2), 2, 1)]
+CONV_IDS = ["col2im", "flipped", "strided"]
+
+
+def conv_case(conv, seed=1):
+    layer = conv.build((5, 10, 10), np, np.float32, np.random.default_rng(0))
+    layer.need_input_grad = True
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((5, 9, 10, 10)).astype(np.float32)
+    dy = rng.standard_normal((layer.filters, 9, *layer.out_shape[1:])).astype(np.float32)
+    return layer, x, dy
+
+
+@pytest.mark.parametrize("conv", CONVS, ids=CONV_IDS)
+def test_chunked_conv_on_two_threads_is_bit_identical_to_serial(monkeypatch, conv):
+    """Chunks do not depend on the thread count, and partial dW are summed in chunk order."""
+    layer, x, dy = conv_case(conv)
+    two_samples = 2 * layer._row_bytes()
+    monkeypatch.setattr(Conv2D, "CHUNK_BYTES", two_samples)
+    monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
+    with kernels.engine_threads(2):
+        assert len(layer._chunks(9, layer._row_bytes())) == 5
+    serial = run_layer(layer, x, dy, 1)
+    assert_same(run_layer(layer, x, dy, 2), serial)
+    assert_same(run_layer(layer, x, dy, 3), serial)
+
+
+@pytest.mark.parametrize("conv", CONVS, ids=CONV_IDS)
+def test_whole_batch_conv_on_two_threads_repeats_and_matches_serial(conv):
+    """A whole batch is split in one range per thread: GEMMs of other widths may round
+    differently (OpenBLAS), so equal to float32 precision, and bit-for-bit run to run."""
+    layer, x, dy = conv_case(conv)
+    with kernels.engine_threads(2):
+        assert len(layer._chunks(9, layer._row_bytes())) == 1
+    serial = run_layer(layer, x, dy, 1)
+    first, again = run_layer(layer, x, dy, 2), run_layer(layer, x, dy, 2)
+    assert_same(first, again)
+    for u, v in zip(first[:3], serial[:3]):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-5)
+    for key in serial[3]:
+        np.testing.assert_allclose(first[3][key], serial[3][key], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", [ReLU(), MaxPool2D(2), MaxPool2D(3, 2), AvgPool2D(2)], ids=repr)
+def test_elementwise_and_pooling_on_two_threads_match_serial(monkeypatch, layer):
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
+    layer.build((6, 9, 9), np, np.float32, np.random.default_rng(0))
+    layer.need_input_grad = True
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 4, 9, 9)).astype(np.float32)
+    dy = rng.standard_normal((6, 4, *layer.output_shape((6, 9, 9))[1:])).astype(np.float32)
+    assert_same(run_layer(layer, x, dy, 2), run_layer(layer, x, dy, 1))
+
+
+def small_net():
+    layers = [Conv2D(4, 3, 1, "same"), ReLU(), MaxPool2D(2), Conv2D(6, 3, 1, "valid"), ReLU(),
+              Flatten(), Dense(10), Softmax()]
+    return Network(layers, (1, 12, 12), np, np.float32, seed=3)
+
+
+def train(threads, steps=4):
+    net, opt = small_net(), SGD(momentum=0.9)
+    rng = np.random.default_rng(4)
+    x = rng.random((16, 1, 12, 12), dtype=np.float32)
+    y = rng.integers(0, 10, 16)
+    with kernels.engine_threads(threads):
+        losses = [net.train_step(x, y, opt, 0.05)[0] for _ in range(steps)]
+    return losses, net.get_weights()
+
+
+def test_training_on_two_threads_repeats_bit_for_bit_and_matches_one_thread_when_chunked(monkeypatch):
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(Conv2D, "CHUNK_BYTES", 3000)        # several chunks per batch
+    monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
+    a, b, serial = train(2), train(2), train(1)
+    assert a[0] == b[0] and a[0] == serial[0]
+    for key in a[1]:
+        np.testing.assert_array_equal(a[1][key], b[1][key])
+        np.testing.assert_array_equal(a[1][key], serial[1][key])
+
+
+def test_training_on_two_threads_repeats_bit_for_bit_with_whole_batches(monkeypatch):
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
+    a, b, serial = train(2), train(2), train(1)
+    assert a[0] == b[0]
+    np.testing.assert_allclose(a[0], serial[0], rtol=1e-4)
+    for key in a[1]:
+        np.testing.assert_array_equal(a[1][key], b[1][key])
