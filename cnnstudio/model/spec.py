@@ -268,7 +268,8 @@ def _parse_network(data: Any) -> NetworkSpec:
             raise ModelFormatError("format_version", f"must be a whole number, got {version!r}")
         if version > FORMAT_VERSION:
             raise ModelFormatError("format_version", f"this network was written by a newer CNN Studio "
-                                   f"(format_version {version}); this version reads format_version {FORMAT_VERSION}")
+                                   f"(format_version {version}); this version reads format_version {FORMAT_VERSION}; "
+                                   "update CNN Studio to open it")
         if version != FORMAT_VERSION:
             raise ModelFormatError("format_version", f"unknown format_version {version}; "
                                    f"this version reads format_version {FORMAT_VERSION}")
