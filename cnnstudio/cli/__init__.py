@@ -34,12 +34,8 @@ class _Parser(argparse.ArgumentParser):
 # ---- model loading ----------------------------------------------------------------------
 def load_model(arg: str):
     """A NetworkSpec from a template name, a model ``.json`` file or a ``.cnnproj`` project."""
-    from cnnstudio.model.spec import NetworkSpec
+    from cnnstudio.model.templates import TEMPLATES, get_template
 
-    try:
-        from cnnstudio.model.templates import TEMPLATES, get_template
-    except ImportError:  # the template module may not have landed yet
-        TEMPLATES, get_template = (), None
     if arg in TEMPLATES:
         return get_template(arg)
     path = Path(arg)
@@ -48,20 +44,27 @@ def load_model(arg: str):
 
         return load_project(path).network
     if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise CliError(f"model file {path}: not found; check the path")
-        return _parse_model_json(path, NetworkSpec)
-    names = ", ".join(TEMPLATES) or "none available"
-    raise CliError(f"MODEL {arg!r} is neither a template ({names}) nor a .json model or .cnnproj project file")
+        return _parse_model_json(path)
+    raise CliError(f"MODEL {arg!r} is neither a template ({', '.join(TEMPLATES)}) nor a .json model "
+                   "or .cnnproj project file")
 
 
-def _parse_model_json(path: Path, spec_cls):
+def _parse_model_json(path: Path):
+    from cnnstudio.model.spec import NetworkSpec
+
+    if path.is_dir():
+        raise CliError(f"model file {path}: is a folder, not a file; give the path of a model .json file")
+    if not path.exists():
+        raise CliError(f"model file {path}: not found; check the path")
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"model file {path}: cannot be read ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(f"model file {path}: is not UTF-8 text (byte {exc.start}); "
+                       "give a model .json saved by CNN Studio") from exc
+    except OSError as exc:
+        raise CliError(f"model file {path}: cannot be read ({exc.strerror or exc}); check its permissions") from exc
     try:
-        return spec_cls.from_json(text)
+        return NetworkSpec.from_json(text)
     except ValueError as exc:
         raise CliError(f"model file {path}: {exc}") from exc
 
@@ -177,19 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    """Error types that carry a message meant for the user (imported lazily, all optional)."""
-    found: list[type[BaseException]] = [CliError]
-    for mod, names in (("cnnstudio.project.file", ("ProjectFileError",)),
-                       ("cnnstudio.model.errors", ("ModelError",)),
-                       ("cnnstudio.data.errors", ("DataError",)),
-                       ("cnnstudio.engine.errors", ("EngineError",)),
-                       ("cnnstudio.engine.backend", ("BackendUnavailableError",))):
-        try:
-            module = __import__(mod, fromlist=list(names))
-        except ImportError:
-            continue
-        found += [getattr(module, n) for n in names if hasattr(module, n)]
-    return tuple(found)
+    """Error types that carry a message meant for the user."""
+    from cnnstudio.data.errors import DataError
+    from cnnstudio.engine.backend import BackendUnavailableError
+    from cnnstudio.engine.errors import EngineError
+    from cnnstudio.model.errors import ModelError
+    from cnnstudio.project.file import ProjectFileError
+
+    return (CliError, ProjectFileError, ModelError, DataError, EngineError, BackendUnavailableError)
 
 
 def main(argv: list[str] | None = None) -> int:

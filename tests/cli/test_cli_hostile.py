@@ -1,0 +1,67 @@
+"""The CLI under hostile or careless input: every mistake is one line, exit 2, no traceback.
+
+Regression tests for defects found by using the command line as a student would.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnstudio import cli
+from cnnstudio.model import get_template
+from cnnstudio.project import load_project
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    """The one error line a terminal shows (a progress bar erased with "\\r" is overwritten)."""
+    assert "Traceback" not in err
+    lines = [ln.split("\r")[-1] for ln in err.split("\n")]
+    lines = [ln for ln in lines if ln.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """simple-cnn trained one epoch on 200 sample images."""
+    path = tmp_path_factory.mktemp("hostile") / "run.cnnproj"
+    assert cli.main(["train", "simple-cnn", "--epochs", "1", "--limit", "200", "--out", str(path)]) == 0
+    return path
+
+
+# ---- summary of model files ---------------------------------------------------------------
+def test_summary_of_a_folder_named_json_says_folder(capsys, tmp_path):
+    folder = tmp_path / "net.json"
+    folder.mkdir()
+    code, out, err = run(capsys, "summary", folder)
+    assert code == 2 and out == ""
+    line = error_line(err)
+    assert "net.json" in line and "is a folder" in line
+
+
+def test_summary_of_binary_json_says_not_text(capsys, tmp_path):
+    bad = tmp_path / "bin.json"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    code, _, err = run(capsys, "summary", bad)
+    assert code == 2
+    line = error_line(err)
+    assert "bin.json" in line and "not UTF-8" in line and "CNN Studio" in line
+
+
+def test_summary_of_future_model_says_update(capsys, tmp_path):
+    doc = json.loads(get_template("mlp").to_json())
+    doc["format_version"] = 99
+    model = tmp_path / "future.json"
+    model.write_text(json.dumps(doc))
+    code, _, err = run(capsys, "summary", model)
+    assert code == 2
+    line = error_line(err)
+    assert "future.json" in line and "99" in line and "update CNN Studio" in line
