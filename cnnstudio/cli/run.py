@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +45,24 @@ def _out_path(arg: str | None, model_name: str) -> Path:
     out = Path(arg)
     if out.suffix.lower() != ".cnnproj":
         raise CliError(f"--out {out}: the project file name must end in .cnnproj")
+    _check_writable(out)
     return out
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an --out that cannot be saved before any data is loaded or any epoch is trained."""
+    folder = out.parent
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a folder; give a file name ending in .cnnproj")
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: folder {folder} does not exist; create it or choose another folder")
+    try:
+        # a real write is the only reliable test (os.access ignores read-only mounts and ACLs)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot write in folder {folder} ({exc.strerror or exc}); "
+                       "choose a folder you can write to") from exc
 
 
 def _check_data_args(args, source: str | None) -> None:

@@ -65,3 +65,38 @@ def test_summary_of_future_model_says_update(capsys, tmp_path):
     assert code == 2
     line = error_line(err)
     assert "future.json" in line and "99" in line and "update CNN Studio" in line
+
+
+# ---- train --out ----------------------------------------------------------------------------
+def _refuses_before_training(capsys, out, *fragments):
+    code, stdout, err = run(capsys, "train", "simple-cnn", "--epochs", "1", "--limit", "50", "--out", out)
+    assert code == 2
+    assert "training" not in stdout  # refused before loading data or training an epoch
+    line = error_line(err)
+    for frag in fragments:
+        assert frag in line, line
+
+
+def test_out_in_a_missing_folder_is_refused_before_training(capsys, tmp_path):
+    _refuses_before_training(capsys, tmp_path / "nodir" / "x.cnnproj", "nodir", "does not exist")
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_out_that_is_a_folder_is_refused_before_training(capsys, tmp_path):
+    folder = tmp_path / "d.cnnproj"
+    folder.mkdir()
+    _refuses_before_training(capsys, folder, "d.cnnproj", "is a folder")
+    assert list(folder.iterdir()) == []
+
+
+def test_out_in_an_unwritable_folder_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    # chmod does not stop root (CI containers), so make the write itself fail
+    from cnnstudio.cli import run as cli_run
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli_run.tempfile, "TemporaryFile", denied)
+    _refuses_before_training(capsys, tmp_path / "x.cnnproj", "cannot write", "Permission denied",
+                             "choose a folder")
+    assert not (tmp_path / "x.cnnproj").exists()
