@@ -246,12 +246,12 @@ class Conv2D(Layer):
     def backward(self, dy: Any) -> Any:
         """dy: (filters, N, OH, OW) -> dx: (C, N, H, W); grads W (F, C, kh, kw), b (F,).
 
-        [dW | db]^T = cols @ dy^T (faster than dy @ cols^T in OpenBLAS here). A whole batch
-        reuses the forward's columns, split by rows of dW between threads; chunks rebuild
-        their columns (cheaper than keeping a batch of them: written and read while in
-        cache) and each leaves its own partial dW, summed afterwards in chunk order, so
-        the result does not depend on which thread ran which chunk. dx is computed per
-        range of samples alongside.
+        Per range of samples (the forward's ranges, spread over the engine's threads): the
+        columns (a whole batch reuses the forward's; chunks rebuild theirs, cheaper than
+        keeping a batch of them: written and read while in cache), a partial
+        [dW | db]^T = cols @ dy^T (faster than dy @ cols^T in OpenBLAS here), and that
+        range of dx. The partials are summed afterwards in range order, so the result does
+        not depend on which thread ran which range.
         """
         f = self.filters
         c, h, w = self.input_shape
@@ -262,54 +262,39 @@ class Conv2D(Layer):
         if self._pointwise:
             return self._backward_pointwise(x, dy2)
         spans, whole = self._plan_spans(n)
-        rows = k + int(self.use_bias)
-        dw_t = self._buffer("dw_t", (rows, f))
+        reuse = whole and self._cols_whole
+        parts = self._buffer("dw_parts", (len(spans), k + int(self.use_bias), f))
         dx = self._buffer("dx", (c, n, h, w)) if self.need_input_grad else None
         w_flip = self._flipped_weights() if self._flip_back and dx is not None else None
-        if whole and self._cols_whole:
-            tasks = [("dw_rows", r) for r in split(rows, self._threads())]
-        else:
-            whole = False
-            parts = self._buffer("dw_parts", (len(spans), rows, f))
-            tasks = [("chunk", i) for i in range(len(spans))]
-        if dx is not None and whole:
-            tasks += [("dx", s) for s in spans]
-        parallel_for(lambda task, slot: self._backward_task(task, slot, dy, dx, w_flip, spans),
-                     tasks, self._threads())
-        if not whole:
-            dw_t[...] = parts[0]
-            for part in parts[1:]:   # fixed order: bit-for-bit the same with any thread count
-                dw_t += part
+        parallel_for(lambda i, slot: self._backward_range(i, slot, spans, reuse, dy, dx, w_flip),
+                     list(range(len(spans))), self._threads())
+        dw_t = self._buffer("dw_t", parts.shape[1:])
+        dw_t[...] = parts[0]
+        for part in parts[1:]:   # fixed order: the same sums whichever thread finished first
+            dw_t += part
         self.grads["W"].reshape(f, k)[...] = dw_t[:k].T
         if self.use_bias:
             self.grads["b"][...] = dw_t[k]
         return dx
 
-    def _backward_task(self, task: tuple[str, Any], slot: int, dy: Any, dx: Any, w_flip: Any,
-                       spans: list[tuple[int, int]]) -> None:
-        """One piece of backward: rows r0:r1 of dW from the whole batch's columns ("dw_rows"),
-        dx of a sample range ("dx"), or a chunk's partial dW and its dx ("chunk")."""
-        xp = self.xp
-        kind, arg = task
-        dy2 = dy.reshape(self.filters, -1)
+    def _backward_range(self, i: int, slot: int, spans: list[tuple[int, int]], reuse: bool, dy: Any,
+                        dx: Any, w_flip: Any) -> None:
+        """Range i of backward: partial dW into ``dw_parts[i]`` and dx[:, lo:hi]; ``slot`` picks the buffers."""
+        lo, hi = spans[i]
         p = self.out_shape[1] * self.out_shape[2]
-        if kind == "dw_rows":
-            r0, r1 = arg
+        d = dy.reshape(self.filters, -1)[:, lo * p:hi * p]
+        if reuse:   # the forward's whole-batch columns
             cols = self._bufs["cols"]
-            xp.matmul(cols[r0:r1].reshape(r1 - r0, -1), dy2.T, out=self._bufs["dw_t"][r0:r1])
-            return
-        if kind == "chunk":
-            lo, hi = spans[arg]
-            cols = self._cols(f"cols{slot}", spans[0][1], fresh=False)
-            xp.matmul(self._fill(cols, self._x, lo, hi), dy2[:, lo * p:hi * p].T, out=self._bufs["dw_parts"][arg])
+            operand = cols[:, lo:hi].reshape(cols.shape[0], -1)
         else:
-            lo, hi = arg
+            operand = self._fill(self._cols(f"cols{slot}", spans[0][1], fresh=False), self._x, lo, hi)
+        self.xp.matmul(operand, d.T, out=self._bufs["dw_parts"][i])
         if dx is None:
             return
         if w_flip is not None:
             self._dx_flipped(dy, w_flip, dx, lo, hi, slot)
         else:
-            self._dx_col2im(dy2[:, lo * p:hi * p], dx, lo, hi, slot)
+            self._dx_col2im(d, dx, lo, hi, slot)
 
     def _backward_pointwise(self, x: Any, dy2: Any) -> Any:
         f, c = self.filters, self.input_shape[0]
