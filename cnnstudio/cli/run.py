@@ -65,6 +65,24 @@ def _check_writable(out: Path) -> None:
                        "choose a folder you can write to") from exc
 
 
+#: skipped files listed by name before "... and N more"
+MAX_SKIPPED_LISTED = 20
+
+
+def _report_skipped(ds) -> None:
+    """Name, on stderr, the files an image-folder import could not read (the rest was used)."""
+    report = ds.meta.get("import_report")
+    if report is None or not report.skipped:
+        return
+    n = len(report.skipped)
+    print(f"warning: skipped {n} file(s) of {ds.source} that are not readable images (used the rest):",
+          file=sys.stderr)
+    for path, why in report.skipped[:MAX_SKIPPED_LISTED]:
+        print(f"  {path}: {why}", file=sys.stderr)
+    if n > MAX_SKIPPED_LISTED:
+        print(f"  ... and {n - MAX_SKIPPED_LISTED} more", file=sys.stderr)
+
+
 def _check_data_args(args, source: str | None) -> None:
     """Flags that cannot apply to the DATA used (``source``) are mistakes, not silently ignored."""
     named = source in (None, "sample") + session.STANDARD_SOURCES
@@ -94,6 +112,7 @@ def cmd_train(args) -> int:
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
+    _report_skipped(train)
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
     run = session.make_trainer(spec, train, val, config, weights=start.weights, optimizer_state=start.optimizer_state,
@@ -169,6 +188,7 @@ def _eval_data(args, project: Project):
     train, val = session.prepare_data(source, spec, args.labels, val_fraction=fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
+    _report_skipped(val)
     if len(val) == 0:
         raise CliError(f"no validation images in {val.name}; evaluate on another dataset with --data")
     return val

@@ -87,7 +87,21 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from None
-    return (arr[..., None] if arr.ndim == 2 else arr), was_gray
+    if arr.ndim == 2:
+        return arr[..., None], was_gray
+    return arr, was_gray or _gray_content(arr)
+
+
+#: JPEG's colour subsampling leaves a few levels of difference between the channels of a gray image
+GRAY_TOLERANCE = 8
+
+
+def _gray_content(rgb: np.ndarray) -> bool:
+    """rgb: uint8 (H, W, 3). True when the three channels (almost) agree: a gray image saved as
+    RGB, which scanners, phones and many tools write."""
+    c = rgb.astype(np.int16)
+    return bool(np.abs(c[..., 0] - c[..., 1]).max() <= GRAY_TOLERANCE
+                and np.abs(c[..., 1] - c[..., 2]).max() <= GRAY_TOLERANCE)
 
 
 def _palette_gray(img) -> bool:
@@ -104,7 +118,8 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
     """Import a class-folder tree -> (Dataset x uint8 (N, H, W, C), ImportReport).
 
     size: (height, width) to resize to; None = the first readable image's size.
-    channels: 1 (grayscale), 3 (colour) or None = 1 if every image is grayscale, else 3.
+    channels: 1 (grayscale), 3 (colour) or None = 1 if every image is grayscale (a gray mode,
+    or RGB whose channels agree), else 3.
     progress(files_done, files_total) is called after each file; setting ``cancel``
     stops the import with :class:`ImportCancelled`.
     """

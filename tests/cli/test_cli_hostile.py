@@ -100,3 +100,46 @@ def test_out_in_an_unwritable_folder_is_refused_before_training(capsys, tmp_path
     _refuses_before_training(capsys, tmp_path / "x.cnnproj", "cannot write", "Permission denied",
                              "choose a folder")
     assert not (tmp_path / "x.cnnproj").exists()
+
+
+# ---- image folders ----------------------------------------------------------------------------
+def _digit_folder(root, corrupt=True):
+    """Three classes of sample digits as PNG (40x40), JPEG (28x28) and RGB BMP (20x20), plus a
+    corrupt PNG: a folder as people collect them."""
+    from cnnstudio.data import load_sample
+
+    ds = load_sample()
+    for c in range(3):
+        (root / str(c)).mkdir(parents=True)
+        for i, a in enumerate(ds.x[ds.y == c][:9, ..., 0]):
+            img = Image.fromarray(a)
+            if i % 3 == 0:
+                img.resize((40, 40)).save(root / str(c) / f"{i}.png")
+            elif i % 3 == 1:
+                img.save(root / str(c) / f"{i}.jpg", quality=95)
+            else:
+                img.resize((20, 20)).convert("RGB").save(root / str(c) / f"{i}.bmp")
+    if corrupt:
+        (root / "1" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return root
+
+
+def _three_class_model(path):
+    spec = get_template("simple-cnn")
+    layers = list(spec.layers)
+    layers[4] = type(layers[4])("Dense", {"units": 3})
+    path.write_text(spec.with_layers(layers).to_json())
+    return path
+
+
+def test_image_folder_training_names_the_corrupt_file_and_uses_the_rest(capsys, tmp_path):
+    data = _digit_folder(tmp_path / "digits")
+    model = _three_class_model(tmp_path / "three.json")
+    out = tmp_path / "f.cnnproj"
+    code, stdout, err = run(capsys, "train", model, "--data", data, "--epochs", "1", "--out", out)
+    assert code == 0, err
+    assert "corrupt.png" in err and "skipped 1 file" in err
+    ds = load_project(out).history["dataset"]
+    # gray digits saved as PNG, JPEG and RGB BMP are a grayscale dataset: no --grayscale needed
+    assert ds["num_train"] + ds["num_val"] == 27 and ds["image_shape"] == [28, 28, 1]
+    assert "corrupt.png" not in stdout

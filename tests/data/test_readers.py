@@ -235,3 +235,19 @@ def test_load_dataset_unknown_path_and_name(tmp_path):
     f.write_bytes(idx_bytes(make_images()[0]))
     with pytest.raises(DataFormatError, match="--labels"):
         load_dataset(f)
+
+
+def test_image_folder_gray_content_saved_as_rgb_is_grayscale(tmp_path):
+    # scanners, phones and JPEG tools often store gray digits as RGB; those are grayscale data
+    from PIL import Image
+    rng = np.random.default_rng(2)
+    (tmp_path / "a").mkdir()
+    gray = rng.integers(0, 256, (10, 10), dtype=np.uint8)
+    Image.fromarray(gray).convert("RGB").save(tmp_path / "a" / "x.bmp")
+    Image.fromarray(gray).convert("RGB").save(tmp_path / "a" / "y.jpg", quality=95)
+    ds, _ = read_image_folder(tmp_path)
+    assert ds.image_shape == (10, 10, 1)
+    assert np.array_equal(ds.x[0, ..., 0], gray)  # the BMP is lossless
+    tinted = np.stack([gray, gray, np.clip(gray.astype(int) + 40, 0, 255).astype(np.uint8)], axis=-1)
+    Image.fromarray(tinted).save(tmp_path / "a" / "z.png")
+    assert read_image_folder(tmp_path)[0].image_shape == (10, 10, 3)  # one colour image: colour
