@@ -39,23 +39,43 @@ def infer_shape(path: Path, n_pixels: int) -> tuple[int, int, int]:
 def _parse_rows(path: Path, text: str) -> np.ndarray:
     """Text -> int64 (rows, cols); header skipped; ragged or non-numeric rows refused."""
     body = text.lstrip()
+    first_line = text[:len(text) - len(body)].count("\n") + 1  # file line number of ``body``'s start
     first, _, rest = body.partition("\n")
     if not first.strip():
         raise DataFormatError(path, "empty CSV file; expected rows of 'label, pixel0, ..., pixelN'")
     if not all(_is_number(c) for c in first.split(",")):
-        body = rest  # header row
+        body, first_line = rest, first_line + 1  # header row
         if not body.strip():
             raise DataFormatError(path, "CSV has a header but no data rows")
     try:
         # numpy's C parser: fast on Kaggle-size files, raises ValueError on ragged rows.
         table = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise DataFormatError(path, f"rows must all be numbers with the same count ({exc})") from None
+    except ValueError:
+        raise DataFormatError(path, _first_bad_row(body, first_line)) from None
     if table.shape[1] < 2 or table.shape[0] == 0:
         raise DataFormatError(path, "rows need a label followed by pixel values")
     if not np.isfinite(table).all() or not np.array_equal(table, np.rint(table)):
         raise DataFormatError(path, "labels and pixels must be whole numbers")
     return table.astype(np.int64)
+
+
+def _first_bad_row(body: str, first_line: int) -> str:
+    """Say which line breaks the table (numpy's own message numbers rows inconsistently and
+    advises ``usecols``, which means nothing to someone running the CLI)."""
+    expected = None
+    for number, line in enumerate(body.split("\n"), start=first_line):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        expected = expected or len(cells)
+        if len(cells) != expected:
+            return (f"line {number} has {len(cells)} values but the rows before it have {expected}; "
+                    "every row must be a label followed by the same number of pixels")
+        bad = next((i for i, c in enumerate(cells) if not _is_number(c)), None)
+        if bad is not None:
+            return (f"line {number}, column {bad + 1}: {cells[bad].strip()[:20]!r} is not a number; "
+                    "every value must be a whole number (label, then pixels 0..255)")
+    return "rows must all be numbers with the same count"
 
 
 def _is_number(s: str) -> bool:

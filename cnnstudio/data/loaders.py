@@ -38,14 +38,22 @@ def load_dataset(source, labels=None, *, size: tuple[int, int] | None = None,
     if not path.exists():
         raise DataError(path, f"no such file or folder; use a path to an IDX, .npz, .csv file or "
                         f"an image folder, or one of: {', '.join(NAMED_SOURCES)}")
+    ds = _load_path(path, labels, size, channels)
+    if len(ds) == 0:
+        raise DataFormatError(path, "holds no images; give a dataset with at least one labelled image")
+    return ds
+
+
+def _load_path(path: Path, labels, size, channels) -> Dataset:
     if path.is_dir():
         return read_image_folder(path, size=size, channels=channels)[0]
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1:] == [".npz"]:
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
         return load_npz(path, labels)
-    if suffixes[-1:] == [".csv"]:
+    if suffix == ".csv":
         return load_csv(path)
-    if any("idx" in s or "ubyte" in s for s in [path.name.lower()]) or _looks_like_idx(path):
+    # a labels file given means the person says this is IDX: a wrong magic is then the error to show
+    if labels is not None or "idx" in path.name.lower() or "ubyte" in path.name.lower() or _looks_like_idx(path):
         labels = labels or guess_labels_path(path)
         if labels is None:
             raise DataFormatError(path, "an IDX images file needs its labels file: pass --labels FILE "

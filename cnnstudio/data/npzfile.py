@@ -135,7 +135,13 @@ def load_npz(path, labels_path=None, name: str | None = None) -> Dataset:
                               "every image needs exactly one label")
     k = int(y.max()) + 1 if y.size else 1
     names = arrays.get("class_names")
-    if names is not None and names.dtype.kind == "U" and names.ndim == 1 and len(names) >= k:
+    if names is not None:
+        if names.dtype.kind != "U" or names.ndim != 1:
+            raise DataFormatError(path, f"array 'class_names' must be 1-D text, got {names.dtype} {names.shape}; "
+                                  "save it as np.array(['cat', 'dog', ...]) or leave it out")
+        if len(names) < k:
+            raise DataFormatError(ypath, f"label {k - 1} in '{yk}' is out of range for the {len(names)} "
+                                  f"class_names; labels must be 0..{len(names) - 1}")
         class_names = [str(s) for s in names]
     else:
         if y.size and k > 100_000:

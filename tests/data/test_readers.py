@@ -147,18 +147,19 @@ def test_csv_with_and_without_header(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("", "empty CSV"),
     ("label,p0\n", "header but no data"),
-    ("1,2,3,4,5\n0,1,2\n", "same count"),
+    ("1,2,3,4,5\n0,1,2\n", "line 2 has 3 values but the rows before it have 5"),
+    ("label,a,b,c,d\n1,2,3,4,5\n\n1,2,3,4,5\n0,1,2\n", "line 5 has 3 values"),  # header, blank line
     ("1,2,3,4,999\n", "0..255"),
     ("1,2,3,4,5,6\n", "not a square image.*shape explicitly"),
     ("1,2,3,4,5,6,7,8,9\n", "without a label column"),
-    ("1,2,3,4,5\n1,2,x,4,5\n", "same count|numbers"),
+    ("1,2,3,4,5\n1,2,x,4,5\n", "line 2, column 3: 'x' is not a number"),
 ])
 def test_csv_refuses_bad(tmp_path, text, message):
     f = tmp_path / "bad.csv"
     f.write_text(text)
     with pytest.raises(DataFormatError, match=message) as e:
         load_csv(f)
-    assert str(f) in str(e.value)
+    assert str(f) in str(e.value) and "usecols" not in str(e.value)
 
 
 def _write_png(path, arr, mode):
@@ -251,3 +252,42 @@ def test_image_folder_gray_content_saved_as_rgb_is_grayscale(tmp_path):
     tinted = np.stack([gray, gray, np.clip(gray.astype(int) + 40, 0, 255).astype(np.uint8)], axis=-1)
     Image.fromarray(tinted).save(tmp_path / "a" / "z.png")
     assert read_image_folder(tmp_path)[0].image_shape == (10, 10, 3)  # one colour image: colour
+
+
+def test_npz_labels_beyond_its_class_names_are_refused(tmp_path):
+    x, y = make_images(n=4)
+    f = tmp_path / "named.npz"
+    np.savez(f, x=x, y=np.array([0, 1, 2, 5]), class_names=np.array(["a", "b", "c"]))
+    with pytest.raises(DataFormatError, match=r"label 5 in 'y' is out of range for the 3 class_names"):
+        load_npz(f)
+    np.savez(f, x=x, y=y, class_names=np.array([b"a", b"b", b"c"]))
+    with pytest.raises(DataFormatError, match="class_names' must be 1-D text"):
+        load_npz(f)
+
+
+@pytest.mark.parametrize("kind", ["npz", "csv", "idx"])
+def test_load_dataset_refuses_a_file_without_images(tmp_path, kind):
+    x, y = make_images(n=0)
+    if kind == "npz":
+        f = tmp_path / "empty.npz"
+        np.savez(f, x=x, y=y)
+    elif kind == "csv":
+        f = tmp_path / "empty.csv"
+        f.write_text("label,p0,p1,p2,p3\n")
+    else:
+        f = tmp_path / "empty-images-idx3-ubyte"
+        f.write_bytes(idx_bytes(x))
+        (tmp_path / "empty-labels-idx1-ubyte").write_bytes(idx_bytes(y))
+    with pytest.raises(DataFormatError, match="empty|no images|no data rows") as e:
+        load_dataset(f)
+    assert f.name in str(e.value)
+
+
+def test_idx_with_labels_given_reports_a_wrong_magic(tmp_path):
+    # the name says nothing (not *idx*), but --labels says the person means IDX
+    x, y = make_images()
+    f, lbl = tmp_path / "digits.bin", tmp_path / "digits-labels.bin"
+    f.write_bytes(b"\x00\x00\x08\x02" + idx_bytes(x)[4:])
+    lbl.write_bytes(idx_bytes(y))
+    with pytest.raises(DataFormatError, match="wrong magic number 0x00000802.*expected 0x00000803"):
+        load_dataset(f, lbl)
