@@ -173,25 +173,30 @@ class _EpochBar:
 
 
 def _eval_data(args, project: Project):
-    spec = project.network
+    """The images to evaluate on: the validation part of the data the project was trained on,
+    or, for other data given with --data, all of it (none of it was used in training)."""
     if project.weights is None:
         raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
     _check_data_args(args, args.data)
-    if args.data:
-        source = args.data
-    else:
-        # the dataset the project was trained on (its validation part), else the sample
-        recorded = (project.history.get("dataset") or {}).get("source") or "sample"
-        known = recorded in ("sample",) + session.STANDARD_SOURCES or Path(recorded).exists()
-        source = recorded if known else "sample"
-    fraction = project.training_config.val_fraction if project.training_config else 0.1
-    train, val = session.prepare_data(source, spec, args.labels, val_fraction=fraction,
+    recorded = (project.history.get("dataset") or {}).get("source") or "sample"
+    source = args.data or recorded
+    named = source in ("sample",) + session.STANDARD_SOURCES
+    if not args.data and not named and not Path(recorded).exists():
+        raise CliError(f"project {args.project} was trained on {recorded}, which no longer exists; "
+                       "give the data to evaluate on with --data")
+    same = named or (Path(source).exists() and Path(recorded).exists()
+                     and Path(source).resolve() == Path(recorded).resolve())
+    # the training data's validation split is recomputed with the fixed split seed, so it holds
+    # the very images validation used; other data is unseen, so every image counts
+    fraction = (project.training_config.val_fraction if project.training_config else 0.1) if same else 0.0
+    train, val = session.prepare_data(source, project.network, args.labels, val_fraction=fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
-    _report_skipped(val)
-    if len(val) == 0:
-        raise CliError(f"no validation images in {val.name}; evaluate on another dataset with --data")
-    return val
+    images = val if same else train
+    _report_skipped(images)
+    if len(images) == 0:
+        raise CliError(f"no validation images in {images.name}; evaluate on another dataset with --data")
+    return images
 
 
 def cmd_evaluate(args) -> int:
@@ -204,8 +209,10 @@ def cmd_evaluate(args) -> int:
     result = evaluate(net, session.to_float_nchw(val.x), val.y, num_classes=max(val.num_classes,
                                                                                  int(net.output_shape[0])))
     if args.json:
-        print(json.dumps({"loss": float(result.loss), "accuracy": float(result.accuracy),
-                          "confusion": np.asarray(result.confusion).astype(int).tolist()}))
+        # strict JSON has no NaN (a diverged network's loss): null, as the project file writes it
+        loss = float(result.loss) if np.isfinite(result.loss) else None
+        print(json.dumps({"loss": loss, "accuracy": float(result.accuracy),
+                          "confusion": np.asarray(result.confusion).astype(int).tolist()}, allow_nan=False))
         return 0
     names = list(val.class_names) + [str(i) for i in range(val.num_classes, result.confusion.shape[0])]
     print(f"{val.name}: {len(val):,} images ({time.perf_counter() - t0:.1f} s)")

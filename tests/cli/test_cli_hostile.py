@@ -143,3 +143,54 @@ def test_image_folder_training_names_the_corrupt_file_and_uses_the_rest(capsys, 
     # gray digits saved as PNG, JPEG and RGB BMP are a grayscale dataset: no --grayscale needed
     assert ds["num_train"] + ds["num_val"] == 27 and ds["image_shape"] == [28, 28, 1]
     assert "corrupt.png" not in stdout
+
+
+# ---- evaluate ---------------------------------------------------------------------------------
+def _sample_npz(path, n=60):
+    from cnnstudio.data import sample_split
+
+    val = sample_split()[1]
+    np.savez(path, x=val.x[:n, ..., 0], y=val.y[:n])
+    return path
+
+
+def test_evaluate_on_other_data_uses_every_image(capsys, tmp_path, trained):
+    data = _sample_npz(tmp_path / "test.npz", n=60)
+    code, out, err = run(capsys, "evaluate", trained, "--data", data, "--json")
+    assert code == 0, err
+    assert np.array(json.loads(out)["confusion"]).sum() == 60  # not a 10% "validation" slice
+
+
+def test_evaluate_on_the_training_file_uses_its_validation_part(capsys, tmp_path):
+    data = _sample_npz(tmp_path / "own.npz", n=100)
+    proj = tmp_path / "own.cnnproj"
+    assert run(capsys, "train", "simple-cnn", "--data", data, "--epochs", "1", "--out", proj)[0] == 0
+    num_val = load_project(proj).history["dataset"]["num_val"]
+    for argv in ([], ["--data", data]):
+        code, out, err = run(capsys, "evaluate", proj, "--json", *argv)
+        assert code == 0, err
+        assert np.array(json.loads(out)["confusion"]).sum() == num_val < 100
+
+
+def test_evaluate_when_the_training_data_is_gone_asks_for_data(capsys, tmp_path):
+    data = _sample_npz(tmp_path / "gone.npz", n=100)
+    proj = tmp_path / "gone.cnnproj"
+    assert run(capsys, "train", "simple-cnn", "--data", data, "--epochs", "1", "--out", proj)[0] == 0
+    data.unlink()
+    code, out, err = run(capsys, "evaluate", proj)
+    assert code == 2 and out == ""  # not silently the MNIST sample
+    line = error_line(err)
+    assert "gone.npz" in line and "no longer exists" in line and "--data" in line
+
+
+def test_evaluate_json_of_a_diverged_network_is_strict_json(capsys, tmp_path, trained):
+    from cnnstudio.project import save_project
+
+    project = load_project(trained)
+    project.weights = {k: np.full_like(v, np.nan) for k, v in project.weights.items()}
+    nan_proj = tmp_path / "nan.cnnproj"
+    save_project(nan_proj, project)
+    code, out, err = run(capsys, "evaluate", nan_proj, "--json")
+    assert code == 0, err
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert doc["loss"] is None and 0.0 <= doc["accuracy"] <= 1.0
