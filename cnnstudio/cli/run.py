@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnstudio.cli import EXIT_INTERRUPTED, CliError, checked_model, load_model
+from cnnstudio.cli import EXIT_INTERRUPTED, EXIT_USAGE, CliError, checked_model, load_model
 from cnnstudio.project import session
 from cnnstudio.project.file import Project, load_project, save_project
 from cnnstudio.project.report import confusion_text, epoch_line
@@ -224,6 +224,10 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    """Top class and probabilities per image; an unreadable image is reported (one line on
+    stderr) and skipped, and the exit code is 2 if any was."""
+    from cnnstudio.data.errors import DataError
+
     project = load_project(args.project)
     if project.weights is None:
         raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
@@ -231,17 +235,28 @@ def cmd_predict(args) -> int:
     classes = ((project.history.get("dataset") or {}).get("classes")
                or [str(i) for i in range(int(net.output_shape[0]))])
     hwc = tuple(int(v) for v in project.network.input.hwc)
+    failed = 0
     for path in args.images:
-        image, notes = session.load_image_file(path, hwc)
+        try:
+            image, notes = session.load_image_file(path, hwc)
+        except DataError as exc:
+            print(f"cnnstudio: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
         probs = session.predict(net, image[None])[0]
-        top = int(probs.argmax())
-        name = classes[top] if top < len(classes) else str(top)
-        print(f"{path}: {name} ({100 * probs[top]:.1f}%)")
-        for note in notes:
-            print(f"  note: {note}")
-        order = np.argsort(-probs)
-        print("  " + "  ".join(f"{classes[i] if i < len(classes) else i}: {probs[i]:.3f}" for i in order))
-    return 0
+        _print_prediction(path, probs, classes, notes)
+    return EXIT_USAGE if failed else 0
+
+
+def _print_prediction(path: str, probs: np.ndarray, classes: list[str], notes: list[str]) -> None:
+    def name(i: int) -> str:
+        return classes[i] if i < len(classes) else str(i)
+
+    top = int(probs.argmax())
+    print(f"{path}: {name(top)} ({100 * probs[top]:.1f}%)")
+    for note in notes:
+        print(f"  note: {note}")
+    print("  " + "  ".join(f"{name(i)}: {probs[i]:.3f}" for i in np.argsort(-probs)))
 
 
 __all__ = ["cmd_train", "cmd_evaluate", "cmd_predict", "load_model"]

@@ -96,11 +96,13 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
     path = Path(path)
     h, w, c = hwc
     notes: list[str] = []
+    if path.is_dir():
+        raise DataFormatError(path, "is a folder, not an image file; give PNG, JPEG or BMP files")
     try:
         with Image.open(path) as img:
             img.load()
             mode = img.mode
-            img = img.convert("L" if c == 1 else "RGB")
+            img = _flatten_alpha(img, notes).convert("L" if c == 1 else "RGB")
     except FileNotFoundError as exc:
         raise DataFormatError(path, "file not found; check the path") from exc
     except (UnidentifiedImageError, OSError) as exc:
@@ -115,6 +117,29 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
         arr = 255 - arr
         notes.append("inverted it (dark ink on a light background; the network expects white on black)")
     return arr, notes
+
+
+def _flatten_alpha(img, notes: list[str]):
+    """An image with transparent pixels -> RGB on a background that contrasts with its ink.
+
+    Dropping the alpha channel would keep whatever colour the invisible pixels happen to hold:
+    a drawing app's black ink on transparent black becomes an all-black image.
+    """
+    from PIL import Image
+
+    if img.mode not in ("RGBA", "LA", "PA") and not (img.mode == "P" and "transparency" in img.info):
+        return img
+    rgba = img.convert("RGBA")
+    alpha = np.asarray(rgba, dtype=np.uint8)[..., 3]
+    if alpha.min() == 255:
+        return rgba.convert("RGB")
+    ink = np.asarray(rgba.convert("L"), dtype=np.float32)[alpha > 127]
+    dark_ink = ink.size == 0 or float(ink.mean()) < 128.0
+    background = (255, 255, 255) if dark_ink else (0, 0, 0)
+    notes.append(f"put its transparent background on {'white' if dark_ink else 'black'}")
+    canvas = Image.new("RGB", rgba.size, background)
+    canvas.paste(rgba, mask=rgba.getchannel("A"))
+    return canvas
 
 
 def _border_is_bright(arr: np.ndarray) -> bool:

@@ -194,3 +194,44 @@ def test_evaluate_json_of_a_diverged_network_is_strict_json(capsys, tmp_path, tr
     assert code == 0, err
     doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     assert doc["loss"] is None and 0.0 <= doc["accuracy"] <= 1.0
+
+
+# ---- predict --------------------------------------------------------------------------------
+def _digit(label=7):
+    from cnnstudio.data import sample_split
+
+    val = sample_split()[1]
+    return val.x[val.y == label][0, ..., 0]
+
+
+def test_predict_goes_on_past_a_bad_file_and_exits_2(capsys, tmp_path, trained):
+    good = tmp_path / "seven.png"
+    Image.fromarray(_digit()).save(good)
+    folder = tmp_path / "afolder"
+    folder.mkdir()
+    code, out, err = run(capsys, "predict", trained, tmp_path / "missing.png", good, folder)
+    assert code == 2
+    assert out.startswith(f"{good}: ")  # the readable image is still predicted
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 2 and "Traceback" not in err
+    assert "missing.png" in lines[0] and "not found" in lines[0]
+    assert "afolder" in lines[1] and "is a folder" in lines[1]
+
+
+def test_predict_transparent_png_drawing_is_put_on_a_contrasting_background(capsys, tmp_path, trained):
+    digit = _digit()
+    plain = tmp_path / "plain.png"
+    Image.fromarray(digit).save(plain)
+    for ink in (0, 255):  # black or white ink whose shape is only in the alpha channel
+        rgba = np.zeros((28, 28, 4), np.uint8)
+        rgba[..., :3] = ink
+        rgba[..., 3] = digit
+        Image.fromarray(rgba).save(tmp_path / f"ink{ink}.png")
+    from cnnstudio.project import session
+
+    expected, _ = session.load_image_file(plain, (28, 28, 1))
+    for ink in (0, 255):
+        arr, notes = session.load_image_file(tmp_path / f"ink{ink}.png", (28, 28, 1))
+        assert any("transparent background" in n for n in notes)
+        # the same white-on-black digit the network was trained on (up to rounding)
+        assert np.abs(arr.astype(int) - expected.astype(int)).max() <= 1
