@@ -122,15 +122,13 @@ def to_rgb(ds: Dataset) -> Dataset:
 def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
     """x: uint8 (N, H, W, C) -> uint8 (N, height, width, C), bilinear (area-like when shrinking).
 
-    Uses Pillow per image when available (antialiased bilinear), else a NumPy bilinear sampler.
+    Pillow per image (antialiased bilinear).
     """
+    from PIL import Image
+
     n, h, w, c = x.shape
     if (h, w) == (height, width):
         return x
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is a declared dependency
-        return _resize_numpy(x, height, width)
     out = np.empty((n, height, width, c), dtype=np.uint8)
     for i in range(n):
         if c == 3:  # one call per colour image, not one per channel
@@ -141,20 +139,6 @@ def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
             img = Image.fromarray(np.ascontiguousarray(x[i, :, :, ch]))
             out[i, :, :, ch] = np.asarray(img.resize((width, height), Image.BILINEAR))
     return out
-
-
-def _resize_numpy(x: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resample with pixel-centre alignment; x: (N, H, W, C) uint8."""
-    _, h, w, _ = x.shape
-    ys = np.clip((np.arange(height) + 0.5) * h / height - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(width) + 0.5) * w / width - 0.5, 0, w - 1)
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    xf = x.astype(np.float32)
-    top = xf[:, y0][:, :, x0] * (1 - fx) + xf[:, y0][:, :, x1] * fx
-    bot = xf[:, y1][:, :, x0] * (1 - fx) + xf[:, y1][:, :, x1] * fx
-    return np.clip(np.rint(top * (1 - fy) + bot * fy), 0, 255).astype(np.uint8)
 
 
 def resize(ds: Dataset, height: int, width: int) -> Dataset:
@@ -177,9 +161,8 @@ def fit_to_network(ds: Dataset, height: int, width: int, channels: int) -> Datas
     """
     c = ds.image_shape[2]
     if c != channels:
-        fix = f"set the network's input channels to {c}, or convert with --grayscale"
-        if channels != 1:
-            fix += " (it converts grayscale to colour too)"
+        flag = "--grayscale" if channels == 1 else "--rgb"
+        fix = f"set the network's input channels to {c}, or convert the images with {flag}"
         raise DataMismatchError(None, f"the network expects {_channels_word(channels)} input but "
                                 f"'{ds.name}' has {_channels_word(c)} images; {fix}")
     return resize(ds, height, width)

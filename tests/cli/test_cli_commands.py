@@ -247,7 +247,7 @@ def test_colour_network_on_grayscale_sample_needs_rgb(capsys, tmp_path):
     model.write_text(get_template("simple-cnn").with_input(32, 32, 3).to_json())
     code, _, err = run(capsys, "train", str(model), "--limit", "40", "--out", str(tmp_path / "c.cnnproj"))
     assert code == 2
-    assert_one_line_error(err, "3-channel", "--grayscale")
+    assert_one_line_error(err, "3-channel", "--rgb")
     code, _, err = run(capsys, "train", str(model), "--rgb", "--epochs", "1", "--limit", "40",
                        "--out", str(tmp_path / "c.cnnproj"))
     assert code == 0, err

@@ -81,8 +81,11 @@ def test_grayscale_rgb_and_fit_to_network():
     rgb = to_rgb(ds)
     assert rgb.image_shape == (28, 28, 3)
     assert np.array_equal(to_grayscale(rgb).x, ds.x)
-    with pytest.raises(DataMismatchError, match="set the network's input channels to 3, or convert with --grayscale"):
+    with pytest.raises(DataMismatchError, match="input channels to 3, or convert the images with --grayscale"):
         fit_to_network(rgb, 28, 28, 1)
+    # the flag named is the one that converts this way (both spell the same switch)
+    with pytest.raises(DataMismatchError, match="input channels to 1, or convert the images with --rgb"):
+        fit_to_network(ds, 28, 28, 3)
     big = fit_to_network(ds, 32, 32, 1)
     assert big.image_shape == (32, 32, 1)
     # Resizing keeps the picture: the mean intensity stays close.
