@@ -104,6 +104,8 @@ def _start_project(args) -> Project:
 
 
 def cmd_train(args) -> int:
+    if args.threads < 1:
+        raise CliError(f"--threads must be at least 1, got {args.threads}")
     start = _start_project(args)
     spec, history, base = start.network, start.history, start.training_config
     _check_data_args(args, args.data or (base.dataset if base is not None else None))
@@ -113,8 +115,6 @@ def cmd_train(args) -> int:
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     _report_skipped(train)
-    if args.threads < 1:
-        raise CliError(f"--threads must be at least 1, got {args.threads}")
     run = session.make_trainer(spec, train, val, config, weights=start.weights, optimizer_state=start.optimizer_state,
                                threads=args.threads)
     history["hyperparameters"] = session.config_dict(config)
@@ -122,7 +122,7 @@ def cmd_train(args) -> int:
     done_before = len(history.get("epochs", []))
     epochs = run.trainer.epochs
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
-          f"{epochs} epochs; saving to {out} after every epoch", flush=True)
+          f"{epochs} epoch{'s' if epochs != 1 else ''}; saving to {out} after every epoch", flush=True)
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     try:
         for report in run.trainer.run():
