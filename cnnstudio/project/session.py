@@ -6,6 +6,7 @@ become ``float32 (N, C, H, W)`` in [0, 1] only at the engine's door.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from cnnstudio.data import Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.folder import MAX_PIXELS
 
 STANDARD_SOURCES = ("mnist", "fashion-mnist", "kmnist", "cifar10")
 #: user datasets are split with this seed whatever the training seed, so runs compare fairly
@@ -99,13 +101,23 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
     if path.is_dir():
         raise DataFormatError(path, "is a folder, not an image file; give PNG, JPEG or BMP files")
     try:
-        with Image.open(path) as img:
-            img.load()
-            mode = img.mode
-            img = _flatten_alpha(img, notes).convert("L" if c == 1 else "RGB")
+        with warnings.catch_warnings():
+            # Pillow only warns below 2x its pixel limit; the header's size is checked before decoding
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise DataFormatError(path, f"{img.width}x{img.height} pixels is too large for an image "
+                                          "to classify; scale it down first")
+                img.load()
+                mode = img.mode
+                img = _flatten_alpha(img, notes).convert("L" if c == 1 else "RGB")
+    except DataFormatError:
+        raise
     except FileNotFoundError as exc:
         raise DataFormatError(path, "file not found; check the path") from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataFormatError(path, f"is too large to decode safely ({exc}); scale it down first") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(path, f"is not an image Pillow can read ({exc})") from exc
     if c == 1 and mode not in ("L", "1", "I", "I;16", "F", "LA", "P"):
         notes.append(f"converted the {mode} colour image to grayscale for this 1-channel network")

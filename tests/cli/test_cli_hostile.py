@@ -235,3 +235,22 @@ def test_predict_transparent_png_drawing_is_put_on_a_contrasting_background(caps
         assert any("transparent background" in n for n in notes)
         # the same white-on-black digit the network was trained on (up to rounding)
         assert np.abs(arr.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_predict_refuses_huge_images_by_name(capsys, tmp_path, trained, monkeypatch):
+    # real bombs take memory to build: lower the limits instead and feed ordinary images
+    from PIL import Image as PILImage
+
+    from cnnstudio.project import session
+
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "wide.png")
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / "ok.png")
+    monkeypatch.setattr(session, "MAX_PIXELS", 1000)
+    code, out, err = run(capsys, "predict", trained, tmp_path / "wide.png", tmp_path / "ok.png")
+    assert code == 2 and out.startswith(f"{tmp_path / 'ok.png'}: ")
+    line = error_line(err)
+    assert "wide.png" in line and "40x40" in line and "too large" in line
+    monkeypatch.setattr(session, "MAX_PIXELS", 10**9)
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 500)  # Pillow's own decompression-bomb guard
+    code, _, err = run(capsys, "predict", trained, tmp_path / "wide.png")  # 1,600 pixels > 2 x 500
+    assert code == 2 and "too large to decode safely" in error_line(err)
