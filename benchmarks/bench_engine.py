@@ -7,6 +7,7 @@ the same thread count, printing ours/torch ratios.
 
     python benchmarks/bench_engine.py --threads 1 2
     python benchmarks/bench_engine.py --models lenet5 --steps 50 --no-torch
+    python benchmarks/bench_engine.py --threads 2 --blas-only   # the engine before its parallel seam
 
 The machine may be shared: absolute numbers drift, take ratios from one run.
 PyTorch is a comparison only; the package never imports it.
@@ -15,6 +16,7 @@ PyTorch is a comparison only; the package never imports it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import statistics
 import sys
@@ -23,6 +25,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from cnnstudio.engine.kernels import engine_threads
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.engine.network import Network
 from cnnstudio.engine.optimizers import SGD
@@ -82,13 +85,25 @@ def latency(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
-def ours_fns(name: str):
-    """(train step, single-image inference) closures for our engine."""
+def ours_fns(name: str, threads: int, blas_only: bool = False):
+    """(train step, single-image inference) closures for our engine.
+
+    Training runs as the Trainer runs it: ``engine_threads(threads)`` around each step (the
+    engine's own threads, BLAS at one thread inside each); ``blas_only`` instead leaves the
+    engine's loops serial and BLAS at ``threads`` (the engine before its parallel seam).
+    Inference is one image, serial (as the GUI calls it).
+    """
     net = build_ours(name)
     opt = SGD(momentum=0.9)
     x, y = batch(name, BATCH)
     x1, _ = batch(name, 1, seed=1)
-    return (lambda: net.train_step(x, y, opt, 0.01)), (lambda: net.forward(x1))
+    limit = contextlib.nullcontext if blas_only else (lambda: engine_threads(threads))
+
+    def step():
+        with limit():
+            net.train_step(x, y, opt, 0.01)
+
+    return step, (lambda: net.forward(x1))
 
 
 # ---- PyTorch twin -------------------------------------------------------------
@@ -148,8 +163,8 @@ def torch_fns(name: str, torch):
     return step, infer
 
 
-def bench(name: str, torch, args) -> dict[str, dict[str, float]]:
-    fns = {"ours": ours_fns(name)}
+def bench(name: str, torch, args, threads: int) -> dict[str, dict[str, float]]:
+    fns = {"ours": ours_fns(name, threads, args.blas_only)}
     if torch:
         fns["torch"] = torch_fns(name, torch)
     timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps)
@@ -164,7 +179,10 @@ def bench(name: str, torch, args) -> dict[str, dict[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    ap.add_argument("--threads", nargs="+", type=int, default=[1, 2], help="BLAS/torch thread counts to try")
+    ap.add_argument("--threads", nargs="+", type=int, default=[1, 2],
+                    help="thread counts to try (ours: engine threads, each with 1 BLAS thread; torch: set_num_threads)")
+    ap.add_argument("--blas-only", action="store_true",
+                    help="ours: serial engine loops with BLAS at --threads (how the engine ran before its parallel seam)")
     ap.add_argument("--steps", type=int, default=40, help="timed training steps per network and contender")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--latency-runs", type=int, default=200)
@@ -189,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(threads)
         with threadpool_limits(limits=threads):
             for name in args.models:
-                res = bench(name, torch, args)
+                res = bench(name, torch, args, threads)
                 ours = res["ours"]
                 line = (f"{name:<11}{threads:>4}{ours['train']:>11,.0f}{ours['train_cpu']:>8,.0f}"
                         f"{ours['lat_med']:>9.2f}/{ours['lat_p95']:<7.2f}")

@@ -123,6 +123,11 @@ class Conv2D(Layer):
     #: last-level cache and backward reuses them instead of rebuilding them.
     WHOLE_BATCH_BYTES = 8 << 20
 
+    #: A whole batch on several threads is cut into this many ranges per thread, handed
+    #: out as threads come free, so a thread that waits for a core busy with another
+    #: program holds up less of the step.
+    PIECES_PER_THREAD = 2
+
     def _chunks(self, n: int, row_bytes: int) -> list[tuple[int, int]]:
         """(start, stop) sample ranges of nearly equal size.
 
@@ -192,7 +197,8 @@ class Conv2D(Layer):
         """
         spans = self._chunks(n, self._row_bytes())
         if len(spans) == 1:
-            return split(n, self._threads()), True
+            t = self._threads()
+            return split(n, t if t == 1 else t * self.PIECES_PER_THREAD), True
         return spans, False
 
     def forward(self, x: Any, training: bool = False) -> Any:
