@@ -26,15 +26,17 @@ def _input_hwc(spec) -> tuple[int, int, int]:
     return tuple(int(v) for v in spec.input.hwc)  # type: ignore[return-value]
 
 
-def load_source(source: str | None, labels: str | None = None, progress=None) -> Dataset | tuple[Dataset, Dataset]:
+def load_source(source: str | None, labels: str | None = None, progress=None,
+                size: tuple[int, int] | None = None) -> Dataset | tuple[Dataset, Dataset]:
     """``sample`` (default) -> its fixed (train, val) split; a standard name -> its official
     (train, test) split (downloaded on first use; ``progress(done, total, rate, eta)``);
-    a path -> one Dataset (IDX with ``labels``, .npz, .csv or an image folder)."""
+    a path -> one Dataset (IDX with ``labels``, .npz, .csv or an image folder, whose images
+    are decoded straight to ``size`` (h, w) when given)."""
     from cnnstudio.data import load_dataset, sample_split
 
     if source in (None, "", "sample"):
         return sample_split()
-    return load_dataset(source, labels, progress=progress)
+    return load_dataset(source, labels, progress=progress, size=size)
 
 
 def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
@@ -57,7 +59,9 @@ def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: flo
     named sources come split already). ``limit`` keeps the
     first N images of each part (quick runs, tests). ``progress`` reports downloads.
     """
-    loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress)
+    # a folder is decoded at the network's size: its first image's size could be a 12 Mpixel photo
+    size = _input_hwc(spec)[:2]
+    loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress, size)
     if isinstance(loaded, Dataset):
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be from 0 to below 1, got {val_fraction}")

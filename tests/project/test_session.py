@@ -129,3 +129,21 @@ def test_dataset_description():
     desc = session.dataset_description(train, val)
     assert desc == {"name": "MNIST sample", "source": "sample", "num_train": 4500, "num_val": 500,
                     "image_shape": [28, 28, 1], "classes": [str(i) for i in range(10)]}
+
+
+def test_image_folder_is_decoded_at_the_network_size(tmp_path, monkeypatch):
+    # the folder's first image sets the size otherwise: one phone photo would make every image
+    # 12 Mpixels in memory before the resize to 28x28
+    from cnnstudio.data import loaders
+
+    for c in range(10):
+        (tmp_path / str(c)).mkdir()
+        side = 300 if c == 0 else 20
+        Image.fromarray(np.full((side, side), 25 * c, np.uint8)).save(tmp_path / str(c) / "a.png")
+        Image.fromarray(np.full((20, 20), 25 * c, np.uint8)).save(tmp_path / str(c) / "b.png")
+    asked = []
+    real = loaders.read_image_folder
+    monkeypatch.setattr(loaders, "read_image_folder", lambda *a, **k: asked.append(k.get("size")) or real(*a, **k))
+    train, val = session.prepare_data(str(tmp_path), get_template("simple-cnn"), val_fraction=0.5)
+    assert asked == [(28, 28)]
+    assert train.image_shape == (28, 28, 1) and len(train) + len(val) == 20
