@@ -190,6 +190,13 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return (CliError, ProjectFileError, ModelError, DataError, EngineError, BackendUnavailableError)
 
 
+def _runtime_errors() -> tuple[type[BaseException], ...]:
+    from cnnstudio.data.errors import DownloadError  # DownloadCancelled is one too
+    from cnnstudio.engine.backend import BackendUnavailableError
+
+    return (DownloadError, BackendUnavailableError)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
@@ -208,14 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_RUNTIME
     except Exception as exc:  # noqa: BLE001 - the CLI's promise is one line, never a traceback
-        known = _known_errors()
-        if isinstance(exc, known):
+        if isinstance(exc, _known_errors()):
             print(f"cnnstudio: error: {exc}", file=sys.stderr)
             if isinstance(exc, CliError):
                 return exc.code
-            # a failed download is a runtime failure (network), not a mistake in the command
-            runtime = ("DownloadError", "DownloadCancelled", "BackendUnavailableError")
-            return EXIT_RUNTIME if type(exc).__name__ in runtime else EXIT_USAGE
+            # a failed download or a missing GPU is a runtime failure, not a mistake in the command
+            return EXIT_RUNTIME if isinstance(exc, _runtime_errors()) else EXIT_USAGE
         if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             print(f"cnnstudio: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnstudio.cli import EXIT_INTERRUPTED, EXIT_USAGE, CliError, checked_model, load_model
+from cnnstudio.engine.trainer import StepReport
 from cnnstudio.project import session
 from cnnstudio.project.file import Project, load_project, save_project
 from cnnstudio.project.report import confusion_text, epoch_line
@@ -126,7 +127,7 @@ def cmd_train(args) -> int:
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     try:
         for report in run.trainer.run():
-            if hasattr(report, "step_in_epoch"):
+            if isinstance(report, StepReport):
                 bar.step(report, run.trainer.batch_size)
                 if not report.finite:
                     raise CliError(f"training diverged at epoch {done_before + report.epoch + 1} (loss is "

@@ -10,7 +10,6 @@ from typing import Sequence
 import numpy as np
 
 
-
 def display_shape(shape: Sequence[int]) -> str:
     """Engine per-sample shape (C, H, W) -> ``"H x W x C"``; (F,) -> ``"F"``."""
     if len(shape) == 3:
@@ -40,8 +39,7 @@ def summary_rows(spec) -> list[tuple[str, str, int, int, str]]:
 def summary_text(spec) -> str:
     """The whole table; the last line is exactly ``Total params: N`` (N with thousands separators)."""
     rows = summary_rows(spec)
-    inp = spec.input
-    in_text = inp.display() if hasattr(inp, "display") else " x ".join(map(str, inp))
+    in_text = spec.input.display()
     header = ("Layer (type)", "Output Shape", "Param #", "Details")
     body = [(n, s, f"{p + q:,}", d) for n, s, p, q, d in rows]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(4)]

@@ -22,8 +22,7 @@ def layer_input_shapes(spec) -> list[tuple[tuple[int, ...], object]]:
 
     Raises ValueError (the engine's LayerConfigError/ShapeError) if the network is invalid.
     """
-    inp = spec.input
-    h, w, c = (int(v) for v in (inp.hwc if hasattr(inp, "hwc") else inp))
+    h, w, c = (int(v) for v in spec.input.hwc)
     shape: tuple[int, ...] = (c, h, w)
     out = []
     for ls in spec.layers:
