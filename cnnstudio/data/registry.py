@@ -16,7 +16,7 @@ from pathlib import Path
 from cnnstudio.data.cifar import CIFAR10_CLASSES, read_cifar10_tar
 from cnnstudio.data.dataset import Dataset
 from cnnstudio.data.downloads import ProgressFn, download, verify_file
-from cnnstudio.data.errors import DataError, DownloadCancelled, DownloadError
+from cnnstudio.data.errors import DataError, DataFormatError, DownloadCancelled, DownloadError
 from cnnstudio.data.idx import load_idx
 
 
@@ -107,9 +107,13 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
     paths = []
     for rf in info.files:
         dest = dataset_dir(key) / rf.filename
-        if dest.is_file() and (not verify_existing or verify_file(dest, rf.checksum)):
-            paths.append(dest)
-            continue
+        if dest.is_file():
+            if not verify_existing or verify_file(dest, rf.checksum):
+                paths.append(dest)
+                continue
+            # damaged since it was verified (disk error, an edit): the final name must only ever
+            # hold verified data, also if the new download fails
+            dest.unlink()
         errors: list[DownloadError] = []
         for url in rf.urls():
             try:
@@ -142,12 +146,19 @@ def load_standard(key: str, progress: ProgressFn | None = None,
     The official train/test split is used as (train, validation).
     """
     info = _info(key)
-    paths = fetch(key, progress, cancel, timeout)
-    if info.kind == "cifar10-binary":
-        train, test = read_cifar10_tar(paths[0])
-    else:
-        names = list(info.class_names)
-        train = load_idx(paths[0], paths[1], names, f"{info.title} (train)")
-        test = load_idx(paths[2], paths[3], names, f"{info.title} (test)")
+    try:
+        train, test = _read(info, fetch(key, progress, cancel, timeout))
+    except DataFormatError:
+        # a cached file that no longer reads was damaged after its check: re-verify every file,
+        # download again those that differ, and read once more (no endless "download it again")
+        train, test = _read(info, fetch(key, progress, cancel, timeout, verify_existing=True))
     train.source = test.source = key
     return train, test
+
+
+def _read(info: StandardDataset, paths: list[Path]) -> tuple[Dataset, Dataset]:
+    if info.kind == "cifar10-binary":
+        return read_cifar10_tar(paths[0])
+    names = list(info.class_names)
+    return (load_idx(paths[0], paths[1], names, f"{info.title} (train)"),
+            load_idx(paths[2], paths[3], names, f"{info.title} (test)"))

@@ -236,3 +236,28 @@ def test_format_progress():
     assert format_progress(12_300_000, 45_600_000, 3_200_000, 10.6) == "12.3 / 45.6 MB (27%), 3.2 MB/s, 11 s left"
     assert format_progress(1_000_000, None, 500_000, None) == "1.0 MB, 0.5 MB/s"
     assert format_progress(0, 10, 1.0, 600) .endswith("10 min left")
+
+
+def test_damaged_cached_file_is_downloaded_again(server, monkeypatch, tmp_path):
+    # a cached file that stops reading (disk error, an edit) must not make every later run fail
+    # with "download it again" while the run never downloads, since the file is there
+    x, y, _ = _fixture_registry(server, monkeypatch, tmp_path)
+    load_dataset("mnist")
+    cached = tmp_path / "cache" / "datasets" / "mnist" / "tr-img.gz"
+    cached.write_bytes(cached.read_bytes()[:40])
+    before = len(server.requests)
+    train, _ = load_dataset("mnist")
+    assert np.array_equal(train.x[..., 0], x) and np.array_equal(train.y, y)
+    assert [p for p, _ in server.requests[before:]] == ["/error/tr-img.gz", "/good/tr-img.gz"]
+
+
+def test_damaged_cached_file_is_removed_even_when_offline(server, monkeypatch, tmp_path):
+    _fixture_registry(server, monkeypatch, tmp_path)
+    load_dataset("mnist")
+    cached = tmp_path / "cache" / "datasets" / "mnist" / "tr-img.gz"
+    cached.write_bytes(b"\x1f\x8b garbage")
+    server.files.clear()  # every mirror now fails
+    with pytest.raises(DownloadError):
+        load_dataset("mnist")
+    _no_final(cached)  # the final name only ever holds verified data
+    assert not registry.is_downloaded("mnist")
