@@ -169,3 +169,27 @@ def test_training_on_two_threads_repeats_bit_for_bit_with_whole_batches(monkeypa
     np.testing.assert_allclose(a[0], serial[0], rtol=1e-4)
     for key in a[1]:
         np.testing.assert_array_equal(a[1][key], b[1][key])
+
+
+def trainer_run(threads):
+    from cnnstudio.engine.trainer import EpochReport, Trainer
+
+    rng = np.random.default_rng(5)
+    x = rng.random((40, 1, 12, 12), dtype=np.float32)
+    y = rng.integers(0, 10, 40)
+    tr = Trainer(small_net(), SGD(momentum=0.9), x, y, x[:10], y[:10], batch_size=16, epochs=2,
+                 lr=0.05, seed=1, threads=threads)
+    epochs = [r for r in tr.run() if isinstance(r, EpochReport)]
+    return [(e.train_loss, e.val_loss) for e in epochs], tr.network.get_weights()
+
+
+def test_trainer_on_two_threads_repeats_bit_for_bit_and_restores_the_settings(monkeypatch):
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
+    blas_before = kernels.blas_threads()
+    a, b = trainer_run(2), trainer_run(2)
+    assert a[0] == b[0]
+    for key in a[1]:
+        np.testing.assert_array_equal(a[1][key], b[1][key])
+    serial = trainer_run(1)
+    np.testing.assert_allclose(np.array(a[0]), np.array(serial[0]), rtol=1e-4)
+    assert kernels.workers() == 1 and kernels.blas_threads() == blas_before
