@@ -159,10 +159,15 @@ def fit_to_network(ds: Dataset, height: int, width: int, channels: int) -> Datas
     Raises DataMismatchError for grayscale vs colour: the caller (CLI/GUI) decides
     whether to convert with :func:`to_grayscale` / :func:`to_rgb`.
     """
-    c = ds.image_shape[2]
-    if c != channels:
-        flag = "--grayscale" if channels == 1 else "--rgb"
-        fix = f"set the network's input channels to {c}, or convert the images with {flag}"
-        raise DataMismatchError(None, f"the network expects {_channels_word(channels)} input but "
-                                f"'{ds.name}' has {_channels_word(c)} images; {fix}")
+    check_channels(ds.name, ds.image_shape[2], channels)
     return resize(ds, height, width)
+
+
+def check_channels(name: str, data_channels: int, network_channels: int) -> None:
+    """Raise DataMismatchError (naming dataset ``name`` and the fix) unless the counts agree."""
+    c = data_channels
+    if c != network_channels:
+        flag = "--grayscale" if network_channels == 1 else "--rgb"
+        fix = f"set the network's input channels to {c}, or convert the images with {flag}"
+        raise DataMismatchError(None, f"the network expects {_channels_word(network_channels)} input but "
+                                f"'{name}' has {_channels_word(c)} images; {fix}")

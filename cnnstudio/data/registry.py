@@ -39,6 +39,7 @@ class StandardDataset:
     class_names: tuple[str, ...]
     homepage: str
     licence: str
+    image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C): lets callers check before a download
 
 
 def _idx_files(mirrors: tuple[str, ...], md5s: tuple[str, str, str, str]) -> tuple[RemoteFile, ...]:
@@ -73,7 +74,7 @@ DATASETS: dict[str, StandardDataset] = {
         (RemoteFile("cifar-10-binary.tar.gz", "md5:c32a1d4ab5d03f1284b67883e8d87530",
                     ("https://www.cs.toronto.edu/~kriz/",)),),
         tuple(CIFAR10_CLASSES), "https://www.cs.toronto.edu/~kriz/cifar.html",
-        "free to use; cite Krizhevsky 2009"),
+        "free to use; cite Krizhevsky 2009", (32, 32, 3)),
 }
 
 

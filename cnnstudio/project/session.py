@@ -59,6 +59,7 @@ def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: flo
     named sources come split already). ``limit`` keeps the
     first N images of each part (quick runs, tests). ``progress`` reports downloads.
     """
+    _check_standard_channels(source, spec, convert_channels)
     # a folder is decoded at the network's size: its first image's size could be a 12 Mpixel photo
     size = _input_hwc(spec)[:2]
     loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress, size)
@@ -70,6 +71,17 @@ def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: flo
     if limit is not None:
         train, val = train.subset(np.arange(min(limit, len(train)))), val.subset(np.arange(min(limit, len(val))))
     return fit_dataset(train, spec, convert_channels), fit_dataset(val, spec, convert_channels)
+
+
+def _check_standard_channels(source: Any, spec, convert_channels: bool) -> None:
+    """A standard dataset whose channels do not fit is refused before it is downloaded
+    (CIFAR-10 is 170 MB to learn that a grayscale network cannot take it)."""
+    from cnnstudio.data import DATASETS
+    from cnnstudio.data.dataset import check_channels
+
+    info = DATASETS.get(source.lower()) if isinstance(source, str) else None
+    if info is not None and not convert_channels:
+        check_channels(info.title, info.image_shape[2], _input_hwc(spec)[2])
 
 
 def dataset_description(train: Dataset, val: Dataset) -> dict[str, Any]:

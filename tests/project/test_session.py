@@ -147,3 +147,15 @@ def test_image_folder_is_decoded_at_the_network_size(tmp_path, monkeypatch):
     train, val = session.prepare_data(str(tmp_path), get_template("simple-cnn"), val_fraction=0.5)
     assert asked == [(28, 28)]
     assert train.image_shape == (28, 28, 1) and len(train) + len(val) == 20
+
+
+def test_standard_dataset_of_the_wrong_channels_is_refused_before_downloading(monkeypatch, tmp_path):
+    from cnnstudio.data import registry
+
+    monkeypatch.setenv("CNNSTUDIO_CACHE", str(tmp_path))
+    monkeypatch.setattr(registry, "fetch", lambda *a, **k: pytest.fail("downloaded before checking channels"))
+    with pytest.raises(DataMismatchError, match="'CIFAR-10' has 3-channel colour images.*--grayscale"):
+        session.prepare_data("cifar10", get_template("simple-cnn"))
+    colour = get_template("simple-cnn").with_input(28, 28, 3)
+    with pytest.raises(DataMismatchError, match="'Fashion-MNIST' has 1-channel.*--rgb"):
+        session.prepare_data("fashion-mnist", colour)
