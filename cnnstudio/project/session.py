@@ -229,10 +229,26 @@ def make_augmenter(config):
 
 
 def check_fit(spec, train: Dataset) -> None:
-    """Raise the model's explained NetworkError if ``spec`` cannot train on ``train``."""
+    """Raise the model's explained NetworkError if ``spec`` cannot train on ``train``.
+
+    When the class count comes from the largest label and some classes have no image, the
+    message says so: one stray label (12 among digits) looks like "13 classes" otherwise.
+    """
+    import dataclasses
+
+    from cnnstudio.model import NetworkError
     from cnnstudio.model.fit import check_trainable
 
-    check_trainable(spec, train.num_classes, train.image_shape).raise_if_problem()
+    problem = check_trainable(spec, train.num_classes, train.image_shape).problem
+    if problem is None:
+        return
+    empty = np.flatnonzero(train.class_counts() == 0)
+    if problem.kind == "classes_mismatch" and empty.size and len(train):
+        shown = ", ".join(train.class_names[i] for i in empty[:5]) + (", ..." if empty.size > 5 else "")
+        problem = dataclasses.replace(problem, message=f"{problem.message} (labels go up to {train.num_classes - 1}, "
+                                      f"but {empty.size} of those classes have no images: {shown}; "
+                                      "check the labels for stray values)")
+    raise NetworkError(problem)
 
 
 class TrainingRun:

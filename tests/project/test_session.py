@@ -159,3 +159,16 @@ def test_standard_dataset_of_the_wrong_channels_is_refused_before_downloading(mo
     colour = get_template("simple-cnn").with_input(28, 28, 3)
     with pytest.raises(DataMismatchError, match="'Fashion-MNIST' has 1-channel.*--rgb"):
         session.prepare_data("fashion-mnist", colour)
+
+
+def test_a_stray_label_is_pointed_out_in_the_class_count_error():
+    ds = _digits(n_per_class=3)
+    ds.y[0] = 12  # one typo among ten digit classes
+    ds = Dataset("typo", ds.x, ds.y, [str(i) for i in range(13)], "typo")
+    with pytest.raises(NetworkError, match=r"13 classes \(labels go up to 12, but 2 of those classes have no "
+                                           r"images: 10, 11; check the labels"):
+        session.make_trainer(get_template("simple-cnn"), ds, ds.subset([]), session.make_config(epochs=1))
+    full = _digits(n_per_class=3, classes=5)  # every class present: the plain message
+    with pytest.raises(NetworkError) as e:
+        session.make_trainer(get_template("simple-cnn"), full, full.subset([]), session.make_config(epochs=1))
+    assert "5 classes" in str(e.value) and "stray" not in str(e.value)
