@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("gui", help="open the app (optionally with a project)")
-    p.add_argument("project", nargs="?", metavar="PROJECT")
+    p.add_argument("project", nargs="?", metavar="PROJECT", help=".cnnproj project to open")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("summary", help="layer table with output shapes and parameter counts")
@@ -150,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainingConfig()  # the defaults live in the model; show them, never copy them
     p.add_argument("--epochs", type=int, help=f"passes over the training images (default {d.epochs})")
     p.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], help=f"(default {d.optimizer})")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], help=f"update rule (default {d.optimizer})")
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g}, {d.schedule} schedule)")
     p.add_argument("--seed", type=int, help=f"seed for weights, shuffling and augmentation (default {d.seed})")
     p.add_argument("--augment", action="store_true", default=None,
                    help="random shifts, rotations and zoom while training (default off)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
-    p.add_argument("--val-fraction", type=float, help="share of a user dataset kept for validation")
+    p.add_argument("--val-fraction", type=float, help=f"share of your own data kept for validation, 0 to 0.9 (default {d.val_fraction:g})")
     p.add_argument("--backend", choices=["numpy", "cupy"],
                    help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")
     p.add_argument("--threads", type=int, default=1, metavar="N",
@@ -167,14 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cli_run.cmd_train)
 
     p = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a trained project")
-    p.add_argument("project", metavar="RUN.cnnproj")
+    p.add_argument("project", metavar="RUN.cnnproj", help="trained project (cnnstudio train saves one)")
     _add_data_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object {loss, accuracy, confusion}")
     p.set_defaults(func=cli_run.cmd_evaluate)
 
     p = sub.add_parser("predict", help="top class and probabilities for image files")
-    p.add_argument("project", metavar="RUN.cnnproj")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("project", metavar="RUN.cnnproj", help="trained project (cnnstudio train saves one)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or BMP files; any size, colour or gray")
     p.set_defaults(func=cli_run.cmd_predict)
     return parser
 
