@@ -11,6 +11,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from cnnstudio.engine import kernels, replicas
 from cnnstudio.engine import stats as _stats
 from cnnstudio.engine.backend import to_host
 from cnnstudio.engine.errors import ShapeError
@@ -133,8 +134,14 @@ class Network:
         statistics of this step are left in ``self.last_stats``.
         """
         xp = self.xp
-        h = self._to_internal(x)
         y_dev = xp.asarray(y).astype(xp.int64, copy=False)
+        parallel = None if collect_stats else self._data_parallel(len(y_dev))
+        if parallel is not None:   # each engine thread runs every layer on its share of the batch
+            loss, accuracy = parallel.forward_backward(x, y_dev, self._to_internal)
+            optimizer.step(self.parameters(), lr)
+            self.last_stats = None
+            return loss, accuracy
+        h = self._to_internal(x)
         acts: list[tuple[float, float, float]] = []
         for layer in self._body:
             h = layer.forward(h, True)
@@ -154,6 +161,19 @@ class Network:
         optimizer.step(self.parameters(), lr)
         self.last_stats = self._collect(acts, before) if collect_stats else None
         return loss, accuracy
+
+    def _data_parallel(self, n: int) -> "replicas.DataParallel | None":
+        """The sample-split runner for this thread's engine threads (``kernels.compute_threads``),
+        or None: one thread, a GPU, a batch too small to split, or a layer that needs the
+        whole batch (BatchNorm, Dropout: their layers are split one by one instead)."""
+        threads = kernels.workers()
+        if threads < 2 or self.xp is not np or n < 2 * replicas.MIN_SAMPLES_PER_THREAD:
+            return None
+        threads = min(threads, n // replicas.MIN_SAMPLES_PER_THREAD)
+        cache = self.__dict__.setdefault("_replicas", {})
+        if threads not in cache:
+            cache[threads] = replicas.DataParallel(self._body, threads) if replicas.can_split(self._body) else None
+        return cache[threads]
 
     def _collect(self, acts: list[tuple[float, float, float]],
                  before: dict[int, list[Any]]) -> list[_stats.LayerStats]:

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from cnnstudio.engine import kernels
-from cnnstudio.engine.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
+from cnnstudio.engine import kernels, replicas
+from cnnstudio.engine.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Softmax
 from cnnstudio.engine.network import Network
 from cnnstudio.engine.optimizers import SGD
 
@@ -135,14 +135,14 @@ def test_elementwise_and_pooling_on_two_threads_match_serial(monkeypatch, layer)
     assert_same(run_layer(layer, x, dy, 2), run_layer(layer, x, dy, 1))
 
 
-def small_net():
+def small_net(dropout=False):
     layers = [Conv2D(4, 3, 1, "same"), ReLU(), MaxPool2D(2), Conv2D(6, 3, 1, "valid"), ReLU(),
-              Flatten(), Dense(10), Softmax()]
+              Flatten()] + ([Dropout(0.25)] if dropout else []) + [Dense(10), Softmax()]
     return Network(layers, (1, 12, 12), np, np.float32, seed=3)
 
 
-def train(threads, steps=4):
-    net, opt = small_net(), SGD(momentum=0.9)
+def train(threads, steps=4, dropout=False):
+    net, opt = small_net(dropout), SGD(momentum=0.9)
     rng = np.random.default_rng(4)
     x = rng.random((16, 1, 12, 12), dtype=np.float32)
     y = rng.integers(0, 10, 16)
@@ -151,24 +151,58 @@ def train(threads, steps=4):
     return losses, net.get_weights()
 
 
-def test_training_on_two_threads_repeats_bit_for_bit_and_matches_one_thread_when_chunked(monkeypatch):
+def test_layer_split_training_on_two_threads_is_bit_identical_to_one_thread_when_chunked(monkeypatch):
+    """With Dropout the network is split layer by layer (not by samples); chunks do not depend
+    on the thread count, so two threads give exactly the serial result."""
     monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(Conv2D, "CHUNK_BYTES", 3000)        # several chunks per batch
     monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
-    a, b, serial = train(2), train(2), train(1)
+    a, b, serial = train(2, dropout=True), train(2, dropout=True), train(1, dropout=True)
     assert a[0] == b[0] and a[0] == serial[0]
     for key in a[1]:
         np.testing.assert_array_equal(a[1][key], b[1][key])
         np.testing.assert_array_equal(a[1][key], serial[1][key])
 
 
-def test_training_on_two_threads_repeats_bit_for_bit_with_whole_batches(monkeypatch):
+@pytest.mark.parametrize("dropout", [False, True], ids=["by-samples", "by-layers"])
+def test_training_on_two_threads_repeats_bit_for_bit_and_follows_one_thread(monkeypatch, dropout):
     monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
-    a, b, serial = train(2), train(2), train(1)
+    a, b, serial = train(2, dropout=dropout), train(2, dropout=dropout), train(1, dropout=dropout)
     assert a[0] == b[0]
     np.testing.assert_allclose(a[0], serial[0], rtol=1e-4)
     for key in a[1]:
         np.testing.assert_array_equal(a[1][key], b[1][key])
+        np.testing.assert_allclose(a[1][key], serial[1][key], rtol=1e-4, atol=1e-5)
+
+
+def test_sample_split_step_matches_the_serial_step_to_float32_precision(monkeypatch):
+    """One step by samples on 3 threads (uneven shares) gives the serial loss, accuracy and gradients."""
+    monkeypatch.setattr(replicas, "MIN_SAMPLES_PER_THREAD", 2)
+    rng = np.random.default_rng(6)
+    x = rng.random((22, 1, 12, 12), dtype=np.float32)
+    y = rng.integers(0, 10, 22)
+    results = []
+    for threads in (1, 3):
+        net = small_net()
+        with kernels.engine_threads(threads):
+            assert (net._data_parallel(len(y)) is not None) == (threads > 1)
+            loss, acc = net.train_step(x, y, SGD(), 0.0)
+        results.append((loss, acc, {n: g.copy() for n, _, g in net.parameters()}))
+    (l1, a1, g1), (l3, a3, g3) = results
+    assert a1 == a3
+    assert l3 == pytest.approx(l1, rel=1e-5)
+    for name in g1:
+        np.testing.assert_allclose(g3[name], g1[name], rtol=1e-4, atol=1e-6)
+
+
+def test_networks_with_batch_dependent_layers_are_not_split_by_samples():
+    assert replicas.can_split(small_net().layers)
+    assert not replicas.can_split(small_net(dropout=True).layers)
+    net = Network([Flatten(), Dense(4), BatchNorm(), Dense(3), Softmax()], (1, 4, 4), np, np.float32)
+    with kernels.compute_threads(2):
+        assert net._data_parallel(64) is None
+        assert small_net()._data_parallel(64) is not None
+        assert small_net()._data_parallel(8) is None   # too few samples per thread
 
 
 def trainer_run(threads):

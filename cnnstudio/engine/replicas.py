@@ -1,0 +1,93 @@
+"""Data-parallel training steps: each engine thread runs the whole network on its share of the batch.
+
+Splitting every layer over threads (engine.kernels) meets at a barrier after each
+layer, and the small layers of small networks (pooling, ReLU, dense) stay serial, so
+lenet5 gained only ~1.2x from two threads that way. Here thread i runs forward and
+backward of every layer on samples ``spans[i]`` with its own *replica* of the layers:
+same parameter arrays (the very same dict), its own gradients and scratch buffers.
+One barrier per step; then the gradients are summed in replica order, so a run is
+bit-for-bit repeatable for a given thread count.
+
+Only for layers whose result on a sample does not depend on the rest of the batch and
+that draw no random numbers: BatchNorm (batch statistics) and Dropout (the network's
+random stream) keep the layer-by-layer split of ``engine.kernels``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from cnnstudio.engine.kernels import compute_threads, parallel_for, split
+from cnnstudio.engine.layers import Layer
+from cnnstudio.engine.losses import softmax_cross_entropy
+
+#: Layers a replica may run on part of a batch with the same result per sample.
+SAMPLE_INDEPENDENT = frozenset({"Conv2D", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MaxPool2D", "AvgPool2D",
+                                "SumPool2D", "Flatten", "Dense", "Softmax"})
+
+#: Fewer samples than this per thread and a step is not split by samples (tiny GEMMs).
+MIN_SAMPLES_PER_THREAD = 8
+
+
+def can_split(layers: Sequence[Layer]) -> bool:
+    """True when every layer computes each sample on its own (see SAMPLE_INDEPENDENT)."""
+    return all(layer.type_name in SAMPLE_INDEPENDENT for layer in layers)
+
+
+def replicate(layer: Layer) -> Layer:
+    """A built copy of ``layer`` that shares its parameter arrays and has its own grads and buffers."""
+    twin = type(layer).from_config(layer.get_config())
+    twin.build(layer.input_shape, layer.xp, layer.dtype, layer.rng, init=layer.init)
+    twin.params = layer.params   # the same dict: optimizer updates and set_weights reach every replica
+    twin.need_input_grad = layer.need_input_grad
+    return twin
+
+
+class DataParallel:
+    """Runs forward + backward of ``body`` (a network's layers without the fused Softmax)
+    on ``threads`` sample ranges at once; range 0 uses ``body`` itself."""
+
+    def __init__(self, body: Sequence[Layer], threads: int):
+        self.body = list(body)
+        self.threads = threads
+        self.sets = [self.body] + [[replicate(layer) for layer in self.body] for _ in range(threads - 1)]
+
+    def forward_backward(self, x: Any, y: Any, to_internal: Callable[[Any], Any]) -> tuple[float, float]:
+        """x: public (N, C, H, W) or (N, F) batch; y: (N,) int labels on the backend.
+
+        Leaves the batch-mean gradients in ``body``'s grads (as one serial backward would)
+        and returns (mean loss, accuracy).
+        """
+        n = len(y)
+        spans = split(n, self.threads)
+        out: list[tuple[float, float]] = [(0.0, 0.0)] * len(spans)
+
+        def work(i: int, slot: int) -> None:
+            lo, hi = spans[i]
+            with compute_threads(1):   # this thread is one of the workers already
+                out[i] = self._run(self.sets[i], to_internal(x[lo:hi]), y[lo:hi], (hi - lo) / n)
+
+        parallel_for(work, list(range(len(spans))), self.threads)
+        for replica in self.sets[1:len(spans)]:   # fixed order: repeatable sums
+            for layer, twin in zip(self.body, replica):
+                for key, g in layer.grads.items():
+                    g += twin.grads[key]
+        loss = sum(part_loss for part_loss, _ in out)
+        correct = sum(c for _, c in out)
+        return loss, correct / n
+
+    @staticmethod
+    def _run(layers: list[Layer], h: Any, y: Any, share: float) -> tuple[float, float]:
+        """One range: forward, fused softmax cross-entropy, backward. Returns
+        (its share of the batch-mean loss, number of correct predictions)."""
+        for layer in layers:
+            h = layer.forward(h, True)
+        if h.ndim != 2:
+            raise ValueError(f"Network: the last layer must output class scores (N, K), got internal shape "
+                             f"{tuple(h.shape)}; add Flatten and Dense before the output")
+        loss, grad, _ = softmax_cross_entropy(h, y, layers[0].xp)
+        correct = float((h.argmax(axis=1) == y).sum())
+        grad *= h.dtype.type(share)   # the gradient of the whole batch's mean loss
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+        return loss * share, correct
