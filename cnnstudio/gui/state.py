@@ -33,6 +33,7 @@ class AppState(QObject):
     networkChanged = pyqtSignal()          # any edit, undo, redo, load
     projectChanged = pyqtSignal()          # path, dirty flag, load
     weightsChanged = pyqtSignal()          # trained weights replaced
+    liveWeightsChanged = pyqtSignal()      # a run's in-progress weights (a few times a second), or cleared
     trainingStateChanged = pyqtSignal(bool)
     datasetChanged = pyqtSignal()
 
@@ -41,6 +42,9 @@ class AppState(QObject):
         self.path: str | None = None
         self.project: Project | None = None
         self.weights: dict[str, Any] | None = None
+        # The running trainer's weights mid-epoch (host copies), for live views only: never saved,
+        # never dirty; ``weights`` stays the last completed epoch's, which is what a save keeps.
+        self.live_weights: dict[str, Any] | None = None
         self.training = False
         self.history: dict[str, Any] = new_history()
         self.training_config: Any = None
@@ -110,6 +114,7 @@ class AppState(QObject):
         self.project = project
         self.path = path
         self.weights = (project.weights or None) if project is not None else None
+        self.live_weights = None
         self.history = project.history if project is not None else new_history()
         self.training_config = project.training_config if project is not None else None
         self.user_dataset = project.user_dataset if project is not None else None
@@ -124,10 +129,16 @@ class AppState(QObject):
     def set_weights(self, weights: dict[str, Any] | None) -> None:
         """Replace the trained weights (name -> host NumPy array) and mark the project dirty."""
         self.weights = dict(weights) if weights is not None else None
+        self.live_weights = None  # older than these
         self._weights_revision += 1
         self._extra_dirty = True
         self.weightsChanged.emit()
         self.projectChanged.emit()
+
+    def set_live_weights(self, weights: dict[str, Any] | None) -> None:
+        """Publish the running trainer's current weights (name -> host array) to live views; None clears."""
+        self.live_weights = weights
+        self.liveWeightsChanged.emit()
 
     def set_user_dataset(self, dataset: Any) -> None:
         """Replace the drawn-digit dataset (data.Dataset or None); saved with the project."""
@@ -143,6 +154,9 @@ class AppState(QObject):
         self.training = running
         self.document.read_only = running
         self.trainingStateChanged.emit(running)
+        if not running and self.live_weights is not None:
+            # the run ended mid-epoch: views go back to the kept (last completed epoch's) weights
+            self.set_live_weights(None)
 
     def set_history(self, history: dict[str, Any], config: Any = None) -> None:
         """Store a run's history (and its TrainingConfig) for the next save."""

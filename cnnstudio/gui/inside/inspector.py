@@ -50,12 +50,13 @@ class Inspector(QObject):
         self._net_dirty = True
         self._structure: tuple = ()
         self._fresh_cache: tuple[Any, Any] | None = None
+        self._live_cache: tuple[Any, Any] | None = None  # (spec, Network) refilled with live weights
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._views: list[Any] = []   # widgets showing this; nothing is computed while all are hidden
         self._pending = False
-        for signal in (state.networkChanged, state.weightsChanged):
+        for signal in (state.networkChanged, state.weightsChanged, state.liveWeightsChanged):
             signal.connect(self._on_network_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
 
@@ -149,7 +150,8 @@ class Inspector(QObject):
     def _rebuild_network(self) -> None:
         self._net_dirty = False
         self.problem = ""
-        net = self.state.inference_network()
+        live = getattr(self.state, "live_weights", None)
+        net = self._live_network(live) if live is not None else self.state.inference_network()
         if net is None and getattr(self.state, "weights", None):
             net = self._trained_network()
         self.trained = net is not None
@@ -165,6 +167,22 @@ class Inspector(QObject):
             net.set_weights(self.state.weights)
         except Exception as exc:  # weights of another network: show the fresh one and say why
             self.problem = f"The stored weights do not fit this network: {exc}"
+            return None
+        return net
+
+    def _live_network(self, weights: dict) -> Any:
+        """A network of this spec holding a running trainer's weights (one network, refilled in place:
+        only this GUI-thread object uses it), or None when they do not fit."""
+        spec = self.state.spec
+        if self._live_cache is None or self._live_cache[0] is not spec:
+            try:
+                self._live_cache = (spec, _build_network(spec))
+            except Exception:  # an invalid network cannot be training: nothing live to show
+                return None
+        net = self._live_cache[1]
+        try:
+            net.set_weights(weights)
+        except Exception:  # weights of another network (a stale preview): show the kept ones
             return None
         return net
 

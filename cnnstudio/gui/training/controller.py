@@ -18,7 +18,7 @@ from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSig
 from cnnstudio.engine import health
 from cnnstudio.engine.health import HealthMonitor
 from cnnstudio.gui.training import runtools as hist
-from cnnstudio.gui.training.worker import TrainingWorker
+from cnnstudio.gui.training.worker import PREVIEW_INTERVAL_S, TrainingWorker
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
 
@@ -60,6 +60,7 @@ class TrainingController(QObject):
         self._monitor: HealthMonitor | None = None
         self._spec: Any = None  # the network the current trainer was built from
         self._last_step: dict | None = None
+        self.preview_interval_s: float | None = PREVIEW_INTERVAL_S  # mid-epoch weights for live views
         self._started = 0.0
         self._drain = QTimer(self)
         self._drain.setInterval(DRAIN_MS)
@@ -118,11 +119,13 @@ class TrainingController(QObject):
         self.thread = QThread(self)
         self.thread.setObjectName("trainingThread")
         self.worker = worker
+        worker.preview_interval_s = self.preview_interval_s
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
         # Direct: quit() is thread-safe, and the GUI thread may be blocked in wait() (shutdown).
         worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         worker.epochFinished.connect(self._on_epoch)
+        worker.weightsPreview.connect(self._on_preview)
         worker.pausedChanged.connect(self._on_paused)
         worker.healthIssues.connect(self._on_issues)
         worker.failed.connect(self._on_failed)
@@ -281,6 +284,11 @@ class TrainingController(QObject):
         if self.plots is not None:
             self.plots.add_epoch(record)
         self.epochFinished.emit(record)
+
+    def _on_preview(self, preview: dict) -> None:
+        # Queued from the worker: a preview that arrives after the run ended is stale.
+        if self.worker is not None and self.state.training:
+            self.state.set_live_weights(preview["weights"])
 
     def _on_paused(self, paused: bool) -> None:
         self.drain()

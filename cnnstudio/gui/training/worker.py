@@ -21,6 +21,7 @@ import collections
 import math
 import os
 import threading
+import time
 import traceback
 from typing import Any, Callable
 
@@ -31,6 +32,10 @@ from cnnstudio.engine.health import HealthMonitor, layer_stats_of
 
 
 WORKER_NICE = 5
+#: publish the weights mid-epoch at most this often (seconds), so views can show filters forming
+PREVIEW_INTERVAL_S = 0.5
+#: ... and spend at most about 1/PREVIEW_COST_FACTOR of the time copying them (VGG16: ~550 MB a copy)
+PREVIEW_COST_FACTOR = 50
 
 
 class TrainingWorker(QObject):
@@ -38,13 +43,14 @@ class TrainingWorker(QObject):
 
     epochFinished = pyqtSignal(object)   # dict: the epoch record, plus "weights" (host copies) when available
     pausedChanged = pyqtSignal(bool)     # True when the worker has stopped pulling batches
+    weightsPreview = pyqtSignal(object)  # dict: "weights" (host copies) and "global_step", mid-epoch, throttled
     healthIssues = pyqtSignal(object)    # list[HealthIssue] newly raised
     failed = pyqtSignal(str)             # the error message (type and text)
     finished = pyqtSignal(str)           # "completed", "stopped" or "error"
 
     def __init__(self, trainer: Any, monitor: HealthMonitor | None = None,
                  blas_threads: int | None = None, start_paused: bool = False, step_offset: int = 0,
-                 nice: int | None = None):
+                 nice: int | None = None, preview_interval_s: float | None = PREVIEW_INTERVAL_S):
         super().__init__()
         # Linux: a slightly "nicer" trainer thread lets the GUI thread preempt it at once when it
         # wakes (measured: p99 lateness ~37 -> ~20 ms on the shared 2-core machine); no cost when idle.
@@ -62,6 +68,10 @@ class TrainingWorker(QObject):
         self._stop = False
         self._step_budget = 0           # >0: run this many batches, then pause
         self._commands: list[Callable[[], None]] = []
+        self.preview_interval_s = preview_interval_s  # None: no mid-epoch weights
+        self.previews_sent = 0
+        self._preview_wait = preview_interval_s or 0.0
+        self._last_preview: float | None = None
 
     # ---- controls (GUI thread) ----------------------------------------------------------
     def pause(self) -> None:
@@ -167,6 +177,7 @@ class TrainingWorker(QObject):
         record = step_record(report, self.step_offset)
         self.steps.append(record)
         self.steps_done += 1
+        self._maybe_preview(record)
         if self.monitor is not None:
             issues = self.monitor.observe(report)
             if issues:
@@ -181,6 +192,24 @@ class TrainingWorker(QObject):
         spe = record.get("steps_per_epoch")
         return spe is not None and record.get("step_in_epoch") is not None and \
             record["step_in_epoch"] + 1 >= spe
+
+    def _maybe_preview(self, record: dict) -> None:
+        """Emit a host copy of the weights when the throttle allows (first after one batch)."""
+        if self.preview_interval_s is None:
+            return
+        now = time.perf_counter()
+        if self._last_preview is not None and now - self._last_preview < self._preview_wait:
+            return
+        net = getattr(self.trainer, "network", None)
+        if net is None:
+            return
+        weights = net.get_weights()  # host copies: later steps cannot change what the GUI holds
+        cost = time.perf_counter() - now
+        # Copying costs time the trainer would spend learning: a big network waits longer.
+        self._preview_wait = max(self.preview_interval_s, PREVIEW_COST_FACTOR * cost)
+        self._last_preview = time.perf_counter()
+        self.previews_sent += 1
+        self.weightsPreview.emit({"weights": weights, "global_step": record.get("global_step")})
 
     def _on_epoch(self, report: Any) -> None:
         done = getattr(self.trainer, "global_step", None)
