@@ -45,6 +45,7 @@ class AppState(QObject):
         # The running trainer's weights mid-epoch (host copies), for live views only: never saved,
         # never dirty; ``weights`` stays the last completed epoch's, which is what a save keeps.
         self.live_weights: dict[str, Any] | None = None
+        self.optimizer_state: dict[str, Any] | None = None  # the optimizer's moments that go with ``weights``
         self.training = False
         self.history: dict[str, Any] = new_history()
         self.training_config: Any = None
@@ -98,7 +99,9 @@ class AppState(QObject):
 
     def _project_for_save(self) -> Any:
         """The Project to write: the current network and weights, other fields kept from the loaded one."""
-        fields = {"network": self.spec, "weights": self.weights or None, "history": self.history,
+        fields = {"network": self.spec, "weights": self.weights or None,
+                  "optimizer_state": (self.optimizer_state or None) if self.weights else None,
+                  "history": self.history,
                   "training_config": self.training_config, "user_dataset": self.user_dataset}
         if self.project is None:
             return Project(**fields)
@@ -115,6 +118,7 @@ class AppState(QObject):
         self.path = path
         self.weights = (project.weights or None) if project is not None else None
         self.live_weights = None
+        self.optimizer_state = (project.optimizer_state or None) if project is not None else None
         self.history = project.history if project is not None else new_history()
         self.training_config = project.training_config if project is not None else None
         self.user_dataset = project.user_dataset if project is not None else None
@@ -126,9 +130,14 @@ class AppState(QObject):
         self.projectChanged.emit()
 
     # ---- weights, training ------------------------------------------------
-    def set_weights(self, weights: dict[str, Any] | None) -> None:
-        """Replace the trained weights (name -> host NumPy array) and mark the project dirty."""
+    def set_weights(self, weights: dict[str, Any] | None, optimizer_state: dict[str, Any] | None = None) -> None:
+        """Replace the trained weights (name -> host NumPy array) and mark the project dirty.
+
+        ``optimizer_state``: the optimizer's state after those weights (engine ``get_state()``), saved
+        with them so a reopened project trains on where it stopped; None drops the old (stale) one.
+        """
         self.weights = dict(weights) if weights is not None else None
+        self.optimizer_state = dict(optimizer_state) if optimizer_state else None
         self.live_weights = None  # older than these
         self._weights_revision += 1
         self._extra_dirty = True

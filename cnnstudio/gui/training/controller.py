@@ -91,11 +91,14 @@ class TrainingController(QObject):
             raise TrainingSetupError("A run is already in progress: stop it first")
         spec = self.state.spec
         weights = self.state.weights if continue_training else None
+        extra = {}
+        if continue_training and hist.resumable_optimizer_state(self.state, config):
+            extra["optimizer_state"] = self.state.optimizer_state  # Adam's moments / SGD's momentum go on
         if datasets is None and continue_training:
             datasets = self.datasets
         try:
             train, val = hist.prepare_data(config, spec, datasets)
-            trainer = self.trainer_factory(spec, train, val, config, weights=weights)
+            trainer = self.trainer_factory(spec, train, val, config, weights=weights, **extra)
         except Exception as exc:  # noqa: BLE001 - the explained error goes to a dialog
             raise TrainingSetupError(str(exc)) from exc
         self.history = hist.new_history(config, train, val)
@@ -276,10 +279,11 @@ class TrainingController(QObject):
     def _on_epoch(self, record: dict) -> None:
         self.drain()  # the epoch's last batches first, so curves stay in order
         weights = record.pop("weights", None)
+        optimizer_state = record.pop("optimizer_state", None)
         record["epoch"] = self.epoch_offset + (record.get("epoch") or 0) + 1  # 1-based, as the CLI saves it
         self.history["epochs"].append(record)
         if weights is not None:
-            self.state.set_weights(weights)
+            self.state.set_weights(weights, optimizer_state=optimizer_state)
         hist.store_history(self.state, self.history, self.config)
         if self.plots is not None:
             self.plots.add_epoch(record)

@@ -224,7 +224,7 @@ class TrainingPanel(QWidget):
         return bool(self.state.weights) and runtools.saved_history(self.state) is not None
 
     def _continue_saved(self) -> None:
-        # From the saved weights, with the form's settings; the optimizer starts fresh.
+        # From the saved weights and optimizer state (same optimizer kind), with the form's settings.
         self.controller.start(runtools.with_epochs(self.config(), 1), continue_training=True,
                               datasets=self._loaded_datasets())
 

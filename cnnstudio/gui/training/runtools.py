@@ -27,13 +27,14 @@ def prepare_data(config: Any, spec: Any, datasets: tuple[Any, Any] | None = None
                                 seed=int(getattr(config, "seed", 0)))
 
 
-def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None = None) -> Any:
+def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None = None,
+                 optimizer_state: dict | None = None) -> Any:
     """The engine Trainer for this run (check_trainable first: a mismatch raises its explained error)."""
     from cnnstudio.project import session
     maker = getattr(session, "make_trainer", None)
     if maker is None:
         return _fallback_trainer(spec, train, val, config, weights)
-    run = maker(spec, train, val, config, weights=weights)
+    run = maker(spec, train, val, config, weights=weights, optimizer_state=optimizer_state)
     return getattr(run, "trainer", run)  # session wraps the engine Trainer in a TrainingRun
 
 
@@ -94,6 +95,15 @@ def make_config(**fields: Any) -> Any:
         TrainingConfig = LocalConfig
     names = {f.name for f in dataclasses.fields(TrainingConfig)}
     return TrainingConfig(**{k: v for k, v in fields.items() if k in names})
+
+
+def resumable_optimizer_state(state: Any, config: Any) -> bool:
+    """True when the project's saved optimizer state can go on under ``config`` (the same optimizer
+    kind; another kind's slots would not fit, so it starts fresh)."""
+    saved = getattr(state, "optimizer_state", None)
+    before = getattr(state, "training_config", None)
+    return bool(saved) and before is not None and \
+        getattr(before, "optimizer", None) == getattr(config, "optimizer", None)
 
 
 def steps_per_epoch(trainer: Any, train: Any, config: Any) -> int:

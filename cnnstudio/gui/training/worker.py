@@ -218,6 +218,9 @@ class TrainingWorker(QObject):
         if net is not None:
             # get_weights gives host arrays; copy so later steps cannot mutate what the GUI holds.
             record["weights"] = {k: np.array(v, copy=True) for k, v in net.get_weights().items()}
+        optimizer = getattr(self.trainer, "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "get_state"):
+            record["optimizer_state"] = optimizer.get_state()  # host copies (saved with the weights)
         self.epochs_done += 1
         if self.monitor is not None:
             issues = self.monitor.observe(report)
