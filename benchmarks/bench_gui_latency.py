@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="measuring time while training")
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="baseline with no training")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--show-maps", action="store_true",
+                        help="raise the Feature maps dock, so the live feature maps and filters refresh "
+                             "from the mid-epoch weights while training")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--platform", default=None,
                         help="Qt platform: offscreen (default unless QT_QPA_PLATFORM is set) or xcb "
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])  # plots painted
     window.resize(1280, 800)
     window.show()
+    if args.show_maps:
+        window.docks["featureMapsDock"].raise_()
     idle = measure_lateness(app, args.idle_seconds)
 
     panel = window.training_panel
@@ -95,10 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     c.drain()
     last = c.last_step or first
     images = (last["global_step"] - first["global_step"]) * args.batch_size
+    previews = c.worker.previews_sent if c.worker is not None else None
     c.shutdown()
     window.close()
 
     result = {"template": args.template, "batch_size": args.batch_size, "seconds": args.seconds,
+              "show_maps": args.show_maps, "weight_previews": previews,
               "training": summary(busy), "idle": summary(idle),
               "images_per_sec": images / elapsed, "trainer_images_per_sec": last.get("images_per_sec"),
               "steps": int(last["global_step"] - first["global_step"]),
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({result['steps']} steps), QT_QPA_PLATFORM={result['platform']}")
     print(f"event-loop lateness while training: median {t['median_ms']:.2f} ms, p99 {t['p99_ms']:.2f} ms, "
           f"max {t['max_ms']:.1f} ms over {t['ticks']} ticks (target p99 < 50 ms)")
+    if args.show_maps:
+        print(f"feature maps dock shown; mid-epoch weight copies sent: {result['weight_previews']}")
     print(f"idle baseline:                      median {i['median_ms']:.2f} ms, p99 {i['p99_ms']:.2f} ms")
     print(f"training throughput: {result['images_per_sec']:.0f} images/s wall "
           f"(trainer's own figure, compute time only: {result['trainer_images_per_sec'] or 0:.0f} images/s)")
