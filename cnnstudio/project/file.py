@@ -372,7 +372,26 @@ def _checked_history(path: Path, history: Any) -> dict[str, Any]:
         if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
             raise ProjectFileError(path, f"{PROJECT_JSON}: history.{key} must be a list of objects",
                                    "The file is damaged.")
+    _check_dataset_record(path, out["dataset"])
     return out
+
+
+def _check_dataset_record(path: Path, record: Any) -> None:
+    """history.dataset: None or {name, source, ..., classes}; evaluate and predict read
+    ``source`` and ``classes``, so their types are checked here rather than failing there."""
+    if record is None:
+        return
+    if not isinstance(record, dict):
+        raise ProjectFileError(path, f"{PROJECT_JSON}: history.dataset must be an object, got "
+                               f"{type(record).__name__}", "The file is damaged.")
+    classes = record.get("classes")
+    if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):
+        raise ProjectFileError(path, f"{PROJECT_JSON}: history.dataset.classes must be a list of names, got "
+                               f"{classes!r}"[:200], "The file is damaged.")
+    for key in ("name", "source"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise ProjectFileError(path, f"{PROJECT_JSON}: history.dataset.{key} must be text, got "
+                                   f"{record[key]!r}"[:200], "The file is damaged.")
 
 
 def _load_user_data(path: Path, zf, infos, doc: dict):

@@ -284,3 +284,16 @@ def test_engine_weights_fit_the_file_checks(tmp_path, name):
     net = build_with_weights(back.network, back.weights)
     for k, v in net.get_weights().items():
         np.testing.assert_array_equal(v, weights[k])
+
+
+@pytest.mark.parametrize("dataset, fragment", [
+    ([1, 2], "history.dataset must be an object"),
+    ({"classes": 1.5}, "history.dataset.classes must be a list of names"),
+    ({"classes": ["0", 1]}, "history.dataset.classes must be a list of names"),
+    ({"source": 3}, "history.dataset.source must be text"),
+])
+def test_dataset_record_that_predict_and_evaluate_read_is_checked(tmp_path, spec, dataset, fragment):
+    # found by fuzzing project.json: `predict` crashed on classes = 1.5 (internal error)
+    history = {**pf.new_history(), "dataset": dataset}
+    path = _zip(tmp_path / "d.cnnproj", {"project.json": _good_json(spec, history=history)})
+    _refused(path, fragment, "damaged")
