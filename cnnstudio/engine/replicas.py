@@ -8,22 +8,25 @@ same parameter arrays (the very same dict), its own gradients and scratch buffer
 One barrier per step; then the gradients are summed in replica order, so a run is
 bit-for-bit repeatable for a given thread count.
 
-Only for layers whose result on a sample does not depend on the rest of the batch and
-that draw no random numbers: BatchNorm (batch statistics) and Dropout (the network's
-random stream) keep the layer-by-layer split of ``engine.kernels``.
+Only for layers whose result on a sample does not depend on the rest of the batch:
+BatchNorm (batch statistics) keeps the layer-by-layer split of ``engine.kernels``.
+Dropout's random numbers are drawn once for the whole batch before the threads start
+and handed out by samples, so the masks are the ones a serial step draws.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from cnnstudio.engine.kernels import compute_threads, parallel_for, split
-from cnnstudio.engine.layers import Layer
+from cnnstudio.engine.layers import Dropout, Layer
 from cnnstudio.engine.losses import softmax_cross_entropy
 
 #: Layers a replica may run on part of a batch with the same result per sample.
 SAMPLE_INDEPENDENT = frozenset({"Conv2D", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MaxPool2D", "AvgPool2D",
-                                "SumPool2D", "Flatten", "Dense", "Softmax"})
+                                "SumPool2D", "Flatten", "Dense", "Softmax", "Dropout"})
 
 #: Fewer samples than this per thread and a step is not split by samples (tiny GEMMs).
 MIN_SAMPLES_PER_THREAD = 8
@@ -37,7 +40,9 @@ def can_split(layers: Sequence[Layer]) -> bool:
 def replicate(layer: Layer) -> Layer:
     """A built copy of ``layer`` that shares its parameter arrays and has its own grads and buffers."""
     twin = type(layer).from_config(layer.get_config())
-    twin.build(layer.input_shape, layer.xp, layer.dtype, layer.rng, init=layer.init)
+    # A throwaway generator: the initial weights are discarded, and drawing them from the
+    # network's generator would shift every later draw (Dropout masks) of a seeded run.
+    twin.build(layer.input_shape, layer.xp, layer.dtype, np.random.default_rng(0), init=layer.init)
     twin.params = layer.params   # the same dict: optimizer updates and set_weights reach every replica
     twin.need_input_grad = layer.need_input_grad
     return twin
@@ -67,7 +72,14 @@ class DataParallel:
             with compute_threads(1):   # this thread is one of the workers already
                 out[i] = self._run(self.sets[i], to_internal(x[lo:hi]), y[lo:hi], (hi - lo) / n)
 
-        parallel_for(work, list(range(len(spans))), self.threads)
+        self._deal_dropout(n, spans)
+        try:
+            parallel_for(work, list(range(len(spans))), self.threads)
+        finally:
+            for replica in self.sets:
+                for layer in replica:
+                    if isinstance(layer, Dropout):
+                        layer.uniform = None
         for replica in self.sets[1:len(spans)]:   # fixed order: repeatable sums
             for layer, twin in zip(self.body, replica):
                 for key, g in layer.grads.items():
@@ -75,6 +87,18 @@ class DataParallel:
         loss = sum(part_loss for part_loss, _ in out)
         correct = sum(c for _, c in out)
         return loss, correct / n
+
+    def _deal_dropout(self, n: int, spans: list[tuple[int, int]]) -> None:
+        """Draw each Dropout layer's numbers for the whole batch, in its internal layout
+        ((C, N, H, W) or (N, F)), and give every replica its samples' share."""
+        for k, layer in enumerate(self.body):
+            if not isinstance(layer, Dropout) or layer.rate == 0.0:
+                continue
+            shape = layer.input_shape
+            full = (shape[0], n) + shape[1:] if len(shape) == 3 else (n,) + shape
+            u = layer.rng.random(full, dtype=layer.dtype)
+            for replica, (lo, hi) in zip(self.sets, spans):
+                replica[k].uniform = u[:, lo:hi] if len(shape) == 3 else u[lo:hi]
 
     @staticmethod
     def _run(layers: list[Layer], h: Any, y: Any, share: float) -> tuple[float, float]:

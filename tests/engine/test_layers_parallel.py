@@ -135,14 +135,15 @@ def test_elementwise_and_pooling_on_two_threads_match_serial(monkeypatch, layer)
     assert_same(run_layer(layer, x, dy, 2), run_layer(layer, x, dy, 1))
 
 
-def small_net(dropout=False):
-    layers = [Conv2D(4, 3, 1, "same"), ReLU(), MaxPool2D(2), Conv2D(6, 3, 1, "valid"), ReLU(),
-              Flatten()] + ([Dropout(0.25)] if dropout else []) + [Dense(10), Softmax()]
-    return Network(layers, (1, 12, 12), np, np.float32, seed=3)
+def small_net(variant="plain"):
+    """A small CNN; "dropout" adds Dropout (still split by samples), "batchnorm" BatchNorm (split by layers)."""
+    layers = [Conv2D(4, 3, 1, "same"), ReLU(), MaxPool2D(2), Conv2D(6, 3, 1, "valid"), ReLU(), Flatten()]
+    layers += {"plain": [], "dropout": [Dropout(0.25)], "batchnorm": [BatchNorm()]}[variant]
+    return Network(layers + [Dense(10), Softmax()], (1, 12, 12), np, np.float32, seed=3)
 
 
-def train(threads, steps=4, dropout=False):
-    net, opt = small_net(dropout), SGD(momentum=0.9)
+def train(threads, steps=4, variant="plain"):
+    net, opt = small_net(variant), SGD(momentum=0.9)
     rng = np.random.default_rng(4)
     x = rng.random((16, 1, 12, 12), dtype=np.float32)
     y = rng.integers(0, 10, 16)
@@ -152,22 +153,23 @@ def train(threads, steps=4, dropout=False):
 
 
 def test_layer_split_training_on_two_threads_is_bit_identical_to_one_thread_when_chunked(monkeypatch):
-    """With Dropout the network is split layer by layer (not by samples); chunks do not depend
+    """With BatchNorm the network is split layer by layer (not by samples); chunks do not depend
     on the thread count, so two threads give exactly the serial result."""
     monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(Conv2D, "CHUNK_BYTES", 3000)        # several chunks per batch
     monkeypatch.setattr(Conv2D, "WHOLE_BATCH_BYTES", 0)
-    a, b, serial = train(2, dropout=True), train(2, dropout=True), train(1, dropout=True)
+    a, b, serial = train(2, variant="batchnorm"), train(2, variant="batchnorm"), train(1, variant="batchnorm")
     assert a[0] == b[0] and a[0] == serial[0]
     for key in a[1]:
         np.testing.assert_array_equal(a[1][key], b[1][key])
         np.testing.assert_array_equal(a[1][key], serial[1][key])
 
 
-@pytest.mark.parametrize("dropout", [False, True], ids=["by-samples", "by-layers"])
-def test_training_on_two_threads_repeats_bit_for_bit_and_follows_one_thread(monkeypatch, dropout):
+@pytest.mark.parametrize("variant", ["plain", "dropout", "batchnorm"])
+def test_training_on_two_threads_repeats_bit_for_bit_and_follows_one_thread(monkeypatch, variant):
+    """Dropout included: its numbers are drawn for the whole batch, so the masks are the serial ones."""
     monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
-    a, b, serial = train(2, dropout=dropout), train(2, dropout=dropout), train(1, dropout=dropout)
+    a, b, serial = train(2, variant=variant), train(2, variant=variant), train(1, variant=variant)
     assert a[0] == b[0]
     np.testing.assert_allclose(a[0], serial[0], rtol=1e-4)
     for key in a[1]:
@@ -196,8 +198,8 @@ def test_sample_split_step_matches_the_serial_step_to_float32_precision(monkeypa
 
 
 def test_networks_with_batch_dependent_layers_are_not_split_by_samples():
-    assert replicas.can_split(small_net().layers)
-    assert not replicas.can_split(small_net(dropout=True).layers)
+    assert replicas.can_split(small_net().layers) and replicas.can_split(small_net("dropout").layers)
+    assert not replicas.can_split(small_net("batchnorm").layers)
     net = Network([Flatten(), Dense(4), BatchNorm(), Dense(3), Softmax()], (1, 4, 4), np, np.float32)
     with kernels.compute_threads(2):
         assert net._data_parallel(64) is None

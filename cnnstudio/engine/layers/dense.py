@@ -101,6 +101,9 @@ class Dropout(Layer):
     category = "regularization"
     description = "Randomly silences units while training so the network cannot rely on any one."
 
+    #: Pre-drawn uniform numbers for the next training forward (see engine.replicas), else None.
+    uniform: Any = None
+
     def __init__(self, rate: float = 0.5):
         self.rate = check_float(self.type_name, "rate", rate, 0.0, 1.0, high_open=True)
 
@@ -115,7 +118,10 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             return x
         # Draw on the host Generator so a seed gives the same masks on every backend.
-        keep = self.rng.random(x.shape, dtype=self.dtype) >= self.rate
+        # ``uniform`` (x-shaped, host) is set by engine.replicas: the draws of the whole
+        # batch made once, so a share of it gets the numbers a serial step would draw.
+        u = self.uniform if self.uniform is not None else self.rng.random(x.shape, dtype=self.dtype)
+        keep = u >= self.rate
         scale = keep.astype(self.dtype)
         scale *= self.dtype.type(1.0 / (1.0 - self.rate))
         self._scale = self.xp.asarray(scale)
