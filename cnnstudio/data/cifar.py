@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.errors import NOT_FOUND, DataFormatError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
@@ -57,7 +57,7 @@ def read_cifar10_tar(path) -> tuple[Dataset, Dataset]:
                     raise DataFormatError(path, f"member {m.name} is truncated")
                 parts[base] = parse_records(path, m.name, raw)
     except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+        raise DataFormatError(path, NOT_FOUND) from None
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise DataFormatError(path, f"not a readable tar archive ({exc}); download it again") from None
     missing = sorted(wanted - set(parts))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.errors import NOT_FOUND, DataFormatError
 
 MAX_CSV_BYTES = 2 << 30
 
@@ -96,7 +96,7 @@ def load_csv(path, shape: tuple[int, int, int] | None = None, name: str | None =
             raise DataFormatError(path, f"{size:,} bytes is too large for a CSV image file; use IDX or .npz")
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+        raise DataFormatError(path, NOT_FOUND) from None
     except UnicodeDecodeError:
         raise DataFormatError(path, "not a text file (cannot decode as UTF-8)") from None
     except OSError as exc:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 
 
+#: the problem text of a missing data file (readers share it so every one says what to do)
+NOT_FOUND = "file not found; check the path"
+
+
 class DataError(Exception):
     """Base class: a dataset could not be read or used.
 

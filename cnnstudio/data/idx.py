@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.errors import NOT_FOUND, DataFormatError
 
 LABELS_MAGIC = 0x00000801
 IMAGES_MAGIC = 0x00000803
@@ -72,7 +72,7 @@ def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
             # Read one byte more than needed to detect trailing garbage.
             data = fh.read(need + 1)
     except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+        raise DataFormatError(path, NOT_FOUND) from None
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise DataFormatError(path, f"cannot read the gzip/IDX data ({exc}); the file is corrupt or "
                               "truncated, download it again") from None
@@ -96,7 +96,7 @@ def _peek_ndim(path: Path) -> int:
         with opener(path, "rb") as fh:
             head = fh.read(4)
     except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+        raise DataFormatError(path, NOT_FOUND) from None
     except (OSError, EOFError, zlib.error):
         return 3  # let the full reader produce the precise error
     return head[3] if len(head) == 4 else 3

@@ -45,9 +45,13 @@ def load_dataset(source, labels=None, *, size: tuple[int, int] | None = None,
 
 
 def _load_path(path: Path, labels, size, channels) -> Dataset:
+    suffix = path.suffix.lower()
+    if labels is not None and (path.is_dir() or suffix == ".csv"):
+        where = "its sub-folder names" if path.is_dir() else "the first column of every row"
+        raise DataFormatError(path, f"a separate labels file ({labels}) goes with an IDX images file or "
+                              f"an .npz; here the labels are {where}, so leave --labels out")
     if path.is_dir():
         return read_image_folder(path, size=size, channels=channels)[0]
-    suffix = path.suffix.lower()
     if suffix == ".npz":
         return load_npz(path, labels)
     if suffix == ".csv":

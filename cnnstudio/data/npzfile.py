@@ -16,7 +16,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import DataFormatError
+from cnnstudio.data.errors import NOT_FOUND, DataFormatError
 
 MAX_RATIO = 1100
 MAX_MEMBER = 4 << 30
@@ -67,7 +67,7 @@ def read_npz_arrays(path) -> dict[str, np.ndarray]:
                 if info.filename.endswith(".npy") and not info.is_dir():
                     out[info.filename[:-4]] = _read_member(path, zf, info)
     except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+        raise DataFormatError(path, NOT_FOUND) from None
     except DataFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,

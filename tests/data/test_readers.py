@@ -291,3 +291,22 @@ def test_idx_with_labels_given_reports_a_wrong_magic(tmp_path):
     lbl.write_bytes(idx_bytes(y))
     with pytest.raises(DataFormatError, match="wrong magic number 0x00000802.*expected 0x00000803"):
         load_dataset(f, lbl)
+
+
+def test_labels_file_for_data_that_carries_its_labels_is_refused(tmp_path):
+    x, y = make_images(n=4, h=3, w=3)
+    f = tmp_path / "d.csv"
+    f.write_text(csv_text(x, y))
+    (tmp_path / "cls").mkdir()
+    for data in (f, tmp_path):
+        with pytest.raises(DataFormatError, match="leave --labels out"):
+            load_dataset(data, tmp_path / "labels.gz")  # was silently ignored
+
+
+@pytest.mark.parametrize("name", ["x.npz", "x.csv", "train-images-idx3-ubyte"])
+def test_missing_files_say_check_the_path(tmp_path, name):
+    from cnnstudio.data import load_csv, load_idx, load_npz
+    f = tmp_path / name
+    reader = {"x.npz": load_npz, "x.csv": load_csv}.get(name, lambda p: load_idx(p, p))
+    with pytest.raises(DataFormatError, match="file not found; check the path"):
+        reader(f)
