@@ -89,14 +89,14 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
         raise ValueError(str(exc) or type(exc).__name__) from None
     if arr.ndim == 2:
         return arr[..., None], was_gray
-    return arr, was_gray or _gray_content(arr)
+    return arr, was_gray or gray_content(arr)
 
 
 #: JPEG's colour subsampling leaves a few levels of difference between the channels of a gray image
 GRAY_TOLERANCE = 8
 
 
-def _gray_content(rgb: np.ndarray) -> bool:
+def gray_content(rgb: np.ndarray) -> bool:
     """rgb: uint8 (H, W, 3). True when the three channels (almost) agree: a gray image saved as
     RGB, which scanners, phones and many tools write."""
     c = rgb.astype(np.int16)

@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnstudio.data import Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
-from cnnstudio.data.folder import MAX_PIXELS
+from cnnstudio.data.folder import MAX_PIXELS, gray_content
 
 STANDARD_SOURCES = ("mnist", "fashion-mnist", "kmnist", "cifar10")
 #: user datasets are split with this seed whatever the training seed, so runs compare fairly
@@ -109,11 +109,29 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
     Colour photos for a grayscale network are converted (and the note says so). MNIST digits
     are white on black, so an image whose border is mostly bright is inverted (noted too).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = Path(path)
     h, w, c = hwc
     notes: list[str] = []
+    rgb = _read_rgb(Path(path), notes)
+    if c == 1 and not gray_content(np.asarray(rgb)):
+        notes.append("converted the colour image to grayscale for this 1-channel network")
+    img = rgb.convert("L" if c == 1 else "RGB")
+    if img.size != (w, h):
+        notes.append(f"resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
+        img = img.resize((w, h), Image.BILINEAR)
+    arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    if c == 1 and _border_is_bright(arr):
+        arr = 255 - arr
+        notes.append("inverted it (dark ink on a light background; the network expects white on black)")
+    return arr, notes
+
+
+def _read_rgb(path: Path, notes: list[str]):
+    """Decode ``path`` to an RGB Pillow image (transparency flattened); DataFormatError naming
+    the file for anything missing, unreadable or too large to decode safely."""
+    from PIL import Image, UnidentifiedImageError
+
     if path.is_dir():
         raise DataFormatError(path, "is a folder, not an image file; give PNG, JPEG or BMP files")
     try:
@@ -125,8 +143,7 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
                     raise DataFormatError(path, f"{img.width}x{img.height} pixels is too large for an image "
                                           "to classify; scale it down first")
                 img.load()
-                mode = img.mode
-                img = _flatten_alpha(img, notes).convert("L" if c == 1 else "RGB")
+                return _flatten_alpha(img, notes).convert("RGB")
     except DataFormatError:
         raise
     except FileNotFoundError as exc:
@@ -135,16 +152,6 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
         raise DataFormatError(path, f"is too large to decode safely ({exc}); scale it down first") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataFormatError(path, f"is not an image Pillow can read ({exc})") from exc
-    if c == 1 and mode not in ("L", "1", "I", "I;16", "F", "LA", "P"):
-        notes.append(f"converted the {mode} colour image to grayscale for this 1-channel network")
-    if img.size != (w, h):
-        notes.append(f"resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
-        img = img.resize((w, h), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
-    if c == 1 and _border_is_bright(arr):
-        arr = 255 - arr
-        notes.append("inverted it (dark ink on a light background; the network expects white on black)")
-    return arr, notes
 
 
 def _flatten_alpha(img, notes: list[str]):

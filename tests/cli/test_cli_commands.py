@@ -355,10 +355,17 @@ def test_predict_png_digit(capsys, tmp_path, trained):
 def test_predict_colour_photo_of_dark_ink_is_converted_and_inverted(capsys, tmp_path, trained):
     _, val = sample_split()
     jpg = tmp_path / "photo.jpg"
-    Image.fromarray(255 - val.x[1, :, :, 0]).convert("RGB").resize((84, 84)).save(jpg)
+    paper = 255 - val.x[1, :, :, 0]
+    blue_ink = np.stack([paper, paper, np.maximum(paper, 160)], axis=-1)  # blue ballpoint on white
+    Image.fromarray(blue_ink).resize((84, 84)).save(jpg)
     code, out, _ = run(capsys, "predict", str(trained), str(jpg))
     assert code == 0
     assert "grayscale" in out and "inverted" in out and "resized from 84x84" in out
+    # gray content saved as RGB loses nothing in the conversion: no note about colour
+    gray = tmp_path / "gray.png"
+    Image.fromarray(paper).convert("RGB").save(gray)
+    code, out, _ = run(capsys, "predict", str(trained), str(gray))
+    assert code == 0 and "grayscale" not in out and "inverted" in out
 
 
 def test_predict_missing_and_non_image_files(capsys, tmp_path, trained):
