@@ -221,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
                 return exc.code
             # a failed download or a missing GPU is a runtime failure, not a mistake in the command
             return EXIT_RUNTIME if isinstance(exc, _runtime_errors()) else EXIT_USAGE
-        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
-            print(f"cnnstudio: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # a path the user gave (or the cache/run folder) that the system refuses
+            print(f"cnnstudio: error: {exc.filename}: {exc.strerror or exc}; check the path, its "
+                  "permissions and the free disk space", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(exc, MemoryError):
             print("cnnstudio: error: out of memory; use a smaller batch size or network", file=sys.stderr)

@@ -105,6 +105,7 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
     next; the last error is raised if all fail. Cancel is never retried.
     """
     info = _info(key)
+    _make_cache_dir(dataset_dir(key))
     paths = []
     for rf in info.files:
         dest = dataset_dir(key) / rf.filename
@@ -130,6 +131,14 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
             tried = "; ".join(f"{e.path}: {e.problem.split(';')[0]}" for e in errors)
             raise DownloadError(rf.filename, f"no mirror worked ({tried}); {errors[-1].problem.split('; ', 1)[-1]}")
     return paths
+
+
+def _make_cache_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(folder, f"cannot create the download folder ({exc.strerror or exc}); set "
+                        "CNNSTUDIO_CACHE to a folder you can write to, or use --data sample") from None
 
 
 def _info(key: str) -> StandardDataset:

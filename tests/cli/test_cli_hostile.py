@@ -254,3 +254,16 @@ def test_predict_refuses_huge_images_by_name(capsys, tmp_path, trained, monkeypa
     monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 500)  # Pillow's own decompression-bomb guard
     code, _, err = run(capsys, "predict", trained, tmp_path / "wide.png")  # 1,600 pixels > 2 x 500
     assert code == 2 and "too large to decode safely" in error_line(err)
+
+
+def test_any_refused_path_is_one_line_not_an_internal_error(capsys, monkeypatch):
+    from cnnstudio.cli import run as cli_run
+
+    def refuse(*args, **kwargs):
+        raise NotADirectoryError(20, "Not a directory", "/x/file.txt/runs")
+
+    monkeypatch.setattr(cli_run, "_out_path", refuse)
+    code, _, err = run(capsys, "train", "simple-cnn", "--epochs", "1")
+    assert code == 2
+    line = error_line(err)
+    assert "/x/file.txt/runs: Not a directory" in line and "internal error" not in line

@@ -261,3 +261,11 @@ def test_damaged_cached_file_is_removed_even_when_offline(server, monkeypatch, t
         load_dataset("mnist")
     _no_final(cached)  # the final name only ever holds verified data
     assert not registry.is_downloaded("mnist")
+
+
+def test_unusable_cache_folder_is_explained(monkeypatch, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CNNSTUDIO_CACHE", str(blocker / "cache"))  # NotADirectoryError underneath
+    with pytest.raises(registry.DataError, match="cannot create the download folder.*CNNSTUDIO_CACHE"):
+        registry.fetch("mnist")
