@@ -69,11 +69,12 @@ def _parse_model_json(path: Path):
         raise CliError(f"model file {path}: {exc}") from exc
 
 
-def checked_model(arg: str):
-    """load_model + the model's validation (NetworkError explains the first problem)."""
+def checked_model(arg: str, spec=None):
+    """load_model (or the already loaded ``spec``) + the model's validation (NetworkError
+    explains the first problem, prefixed with ``model ARG``)."""
     from cnnstudio.model.shapes import validate
 
-    spec = load_model(arg)
+    spec = load_model(arg) if spec is None else spec
     try:
         validate(spec)
     except ValueError as exc:

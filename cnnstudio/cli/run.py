@@ -99,7 +99,7 @@ def _start_project(args) -> Project:
     training (weights, optimizer state, history, drawings and metadata carry on)."""
     if Path(args.model).suffix.lower() == ".cnnproj":
         prev = load_project(args.model)
-        checked_model(args.model)
+        checked_model(args.model, prev.network)
         return prev
     return Project(checked_model(args.model))
 
