@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pytest
+from clihelpers import assert_one_line_error, run
 from PIL import Image
 
 from cnnstudio import cli
@@ -17,22 +18,6 @@ from cnnstudio.project import load_project
 # Totals computed by hand from the layer formulas (kh*kw*C_in*F + F, in*out + out).
 TEMPLATE_TOTALS = {"simple-cnn": "13,610", "lenet5": "61,706", "mini-vgg": "467,818",
                    "vgg16": "138,357,544", "mlp": "101,770"}
-
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err, *fragments):
-    assert "Traceback" not in err
-    # what a terminal shows: a progress bar erased with "\r" is overwritten by what follows
-    lines = [ln.split("\r")[-1] for ln in err.split("\n")]
-    lines = [ln for ln in lines if ln.strip()]
-    assert len(lines) == 1, err
-    for frag in fragments:
-        assert frag in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -7,26 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from clihelpers import error_line, run
 from PIL import Image
 
 from cnnstudio import cli
 from cnnstudio.model import get_template
 from cnnstudio.project import load_project
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(err: str) -> str:
-    """The one error line a terminal shows (a progress bar erased with "\\r" is overwritten)."""
-    assert "Traceback" not in err
-    lines = [ln.split("\r")[-1] for ln in err.split("\n")]
-    lines = [ln for ln in lines if ln.strip()]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
