@@ -77,6 +77,13 @@ class EditorCanvas(QGraphicsView):
         scene.setSceneRect(0, 0, 2 * MARGIN + columns * CARD_W + (columns - 1) * COL_GAP,
                            MARGIN + self._rows * (CARD_H + V_GAP) - V_GAP // 2 + 4)
 
+    def show_card(self, index: int) -> None:
+        """Scroll so the card of layer ``index`` (-1 = Input) is in view (a click in the problems
+        list may name a block in a column that is scrolled away: VGG16 has 39)."""
+        card = next((c for c in self.cards if c.info.index == index), None)
+        if card is not None:
+            self.ensureVisible(card, MARGIN, MARGIN)
+
     def rows_per_column(self) -> int:
         usable = self.viewport().height() - MARGIN - 4 + V_GAP // 2
         return max(3, usable // (CARD_H + V_GAP))

@@ -14,6 +14,7 @@ from cnnstudio.gui.editor.view_model import ERROR, CardInfo
 
 CARD_W, CARD_H = 184, 62
 V_GAP, COL_GAP, MARGIN = 28, 60, 20
+LABEL_W = CARD_W / 2 + COL_GAP / 2 - 14  # an edge label: from just right of the arrow to the gutter line
 
 #: card tint per palette category (light, so black text stays readable)
 CATEGORY_COLORS = {
@@ -115,8 +116,11 @@ class EdgeItem(QGraphicsPathItem):
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
         painter.setFont(font)
         painter.setPen(QColor("#0d47a1"))
-        painter.drawText(QRectF(self._label_pos.x(), self._label_pos.y() - 8, CARD_W / 2 - 8, 16),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.label)
+        # room up to the column-break connector in the gap (a card's half was too narrow for
+        # "112 x 112 x 128"); a longer label is elided with "...", never cut mid-digit
+        text = QFontMetrics(font).elidedText(self.label, Qt.TextElideMode.ElideRight, int(LABEL_W))
+        painter.drawText(QRectF(self._label_pos.x(), self._label_pos.y() - 8, LABEL_W, 16),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().united(QRectF(self._label_pos.x(), self._label_pos.y() - 8, CARD_W / 2, 16))
+        return super().boundingRect().united(QRectF(self._label_pos.x(), self._label_pos.y() - 8, LABEL_W, 16))

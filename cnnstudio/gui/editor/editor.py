@@ -41,7 +41,7 @@ class NetworkEditor(QWidget):
         self._build_layout()
         self.palette.appendRequested.connect(self.append_layer)
         self.canvas.selectRequested.connect(self.select)
-        self.problems.selectRequested.connect(self.select)
+        self.problems.selectRequested.connect(self.show_problem)
         state.networkChanged.connect(self.refresh)
         state.trainingStateChanged.connect(self._on_training)
         self.refresh()
@@ -94,6 +94,11 @@ class NetworkEditor(QWidget):
             card.update()
         self.canvas.selected = index
         self._show_inspector()
+
+    def show_problem(self, index: int) -> None:
+        """Select the block a problem names and scroll the canvas to it."""
+        self.select(index)
+        self.canvas.show_card(index)
 
     def _show_inspector(self) -> None:
         problem = self.view.problem

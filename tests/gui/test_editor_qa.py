@@ -1,0 +1,32 @@
+"""Editor defects found by using the app: regression tests (offscreen, pytest-qt)."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QFont, QFontMetrics
+
+from cnnstudio.gui.editor.cards import LABEL_W
+from cnnstudio.model import SetLayerConfig
+
+
+def test_clicking_a_problem_scrolls_to_its_block(qtbot, window, state):
+    # VGG16's 39 blocks need several columns: the failing one is scrolled out of view.
+    window.new_from_template("vgg16")
+    state.document.execute(SetLayerConfig(28, "padding", "valid"))
+    state.document.execute(SetLayerConfig(28, "kernel_size", 20))
+    canvas, problems = window.editor.canvas, window.editor.problems
+    card = next(c for c in canvas.cards if c.info.index == 28)
+    visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert not visible.contains(card.sceneBoundingRect())  # the premise: out of view at first
+    item = problems.item(0)
+    qtbot.mouseClick(problems.viewport(), Qt.MouseButton.LeftButton, pos=problems.visualItemRect(item).center())
+    assert window.editor.selected == 28
+    visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert visible.contains(card.sceneBoundingRect())
+
+
+def test_edge_labels_have_room_for_vgg16_shapes(window):
+    # the label was clipped to half a card: "112 x 112 x 128" showed as "112 x 112 x 12"
+    font = QFont(window.editor.canvas.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+    assert QFontMetrics(font).horizontalAdvance("224 x 224 x 128") <= LABEL_W
