@@ -111,7 +111,7 @@ def cmd_gui(args) -> int:
         print(f"cnnstudio: the desktop app is not available in this build ({exc}); "
               "use the subcommands (cnnstudio --help)", file=sys.stderr)
         return EXIT_RUNTIME
-    project = getattr(args, "project", None)
+    project = args.project
     return int(gui_main([project] if project else []) or 0)
 
 
