@@ -45,7 +45,9 @@ class UserDataset(Dataset):
         self.y = np.concatenate([self.y, np.array([int(label)], np.int64)])
 
     def remove(self, index: int) -> None:
-        """Delete drawing ``index``."""
+        """Delete drawing ``index`` (0 .. len - 1); IndexError otherwise (it used to do nothing)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"drawing {index} does not exist; there are {len(self)} (0 .. {len(self) - 1})")
         keep = np.arange(len(self)) != index
         self.x, self.y = self.x[keep], self.y[keep]
 

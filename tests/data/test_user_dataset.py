@@ -32,3 +32,12 @@ def test_user_dataset_splits_like_any_dataset():
         u.add(np.full((28, 28), i, np.uint8), i % 2)
     tr, va = split(u, 0.2, seed=0)
     assert len(tr) == 16 and len(va) == 4 and va.class_counts().tolist()[:2] == [2, 2]
+
+
+def test_removing_a_drawing_that_does_not_exist_is_an_error():
+    u = UserDataset()
+    u.add(np.zeros((28, 28), np.uint8), 1)
+    for index in (1, -1):  # both silently removed nothing before
+        with pytest.raises(IndexError, match=f"drawing {index} does not exist; there are 1"):
+            u.remove(index)
+    assert len(u) == 1
