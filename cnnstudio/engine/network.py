@@ -167,13 +167,16 @@ class Network:
         or None: one thread, a GPU, a batch too small to split, or a layer that needs the
         whole batch (BatchNorm, Dropout: their layers are split one by one instead)."""
         threads = kernels.workers()
-        if threads < 2 or self.xp is not np or n < 2 * replicas.MIN_SAMPLES_PER_THREAD:
+        if threads < 2 or self.xp is not np:
             return None
-        threads = min(threads, n // replicas.MIN_SAMPLES_PER_THREAD)
+        threads, pieces = replicas.plan(n, threads)
+        if pieces < 2:
+            return None
         cache = self.__dict__.setdefault("_replicas", {})
-        if threads not in cache:
-            cache[threads] = replicas.DataParallel(self._body, threads) if replicas.can_split(self._body) else None
-        return cache[threads]
+        if (threads, pieces) not in cache:
+            split_ok = replicas.can_split(self._body)
+            cache[threads, pieces] = replicas.DataParallel(self._body, threads, pieces) if split_ok else None
+        return cache[threads, pieces]
 
     def _collect(self, acts: list[tuple[float, float, float]],
                  before: dict[int, list[Any]]) -> list[_stats.LayerStats]:

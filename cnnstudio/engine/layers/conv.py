@@ -123,10 +123,9 @@ class Conv2D(Layer):
     #: last-level cache and backward reuses them instead of rebuilding them.
     WHOLE_BATCH_BYTES = 8 << 20
 
-    #: A whole batch on several threads is cut into this many ranges per thread, handed
-    #: out as threads come free, so a thread that waits for a core busy with another
-    #: program holds up less of the step.
-    PIECES_PER_THREAD = 2
+    #: A whole batch on several threads is cut into this many ranges per thread (see
+    #: engine.replicas.PIECES_PER_THREAD: more, smaller ranges measured slower).
+    PIECES_PER_THREAD = 1
 
     def _chunks(self, n: int, row_bytes: int) -> list[tuple[int, int]]:
         """(start, stop) sample ranges of nearly equal size.
