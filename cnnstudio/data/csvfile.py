@@ -67,6 +67,10 @@ def _first_bad_row(body: str, first_line: int) -> str:
         if not line.strip():
             continue
         cells = line.split(",")
+        other = next((sep for sep in (";", "\t") if len(cells) == 1 and sep in line), None)
+        if other is not None:
+            return (f"line {number} separates its values with {other!r}; this reader expects commas "
+                    "(label,pixel0,...); save the file as comma-separated")
         expected = expected or len(cells)
         if len(cells) != expected:
             return (f"line {number} has {len(cells)} values but the rows before it have {expected}; "

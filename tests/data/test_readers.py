@@ -153,6 +153,8 @@ def test_csv_with_and_without_header(tmp_path):
     ("1,2,3,4,5,6\n", "not a square image.*shape explicitly"),
     ("1,2,3,4,5,6,7,8,9\n", "without a label column"),
     ("1,2,3,4,5\n1,2,x,4,5\n", "line 2, column 3: 'x' is not a number"),
+    ("1;2;3;4;5\n1;2;3;4;5\n", "separates its values with ';'.*expects commas"),
+    ("label\tp0\n1\t2\n", "line 2 separates its values with .*expects commas"),  # tabs
 ])
 def test_csv_refuses_bad(tmp_path, text, message):
     f = tmp_path / "bad.csv"
