@@ -83,8 +83,11 @@ def _images_to_uint8(path: Path, key: str, x: np.ndarray) -> np.ndarray:
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[3] not in (1, 3):
+        hint = ""
+        if x.ndim == 4 and x.shape[1] in (1, 3):  # PyTorch's layout
+            hint = "; it looks channels-first (N, C, H, W): save x.transpose(0, 2, 3, 1) instead"
         raise DataFormatError(path, f"array '{key}' has shape {x.shape}; expected images "
-                              "(N, H, W) or (N, H, W, C) with C = 1 or 3")
+                              f"(N, H, W) or (N, H, W, C) with C = 1 or 3{hint}")
     if x.dtype == np.uint8:
         return np.ascontiguousarray(x)
     if x.dtype.kind in "iu":

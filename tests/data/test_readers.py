@@ -312,3 +312,10 @@ def test_missing_files_say_check_the_path(tmp_path, name):
     reader = {"x.npz": load_npz, "x.csv": load_csv}.get(name, lambda p: load_idx(p, p))
     with pytest.raises(DataFormatError, match="file not found; check the path"):
         reader(f)
+
+
+def test_npz_in_channels_first_layout_gets_the_transpose_hint(tmp_path):
+    f = tmp_path / "nchw.npz"
+    np.savez(f, x=np.zeros((4, 1, 28, 28), np.uint8), y=np.arange(4))
+    with pytest.raises(DataFormatError, match=r"\(4, 1, 28, 28\).*channels-first.*transpose\(0, 2, 3, 1\)"):
+        load_npz(f)
