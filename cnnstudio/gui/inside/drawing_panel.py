@@ -45,6 +45,8 @@ class DrawingPanel(QWidget):
         self.canvas.strokeFinished.connect(self.update_drawing)
         inspector.activationsChanged.connect(self._on_activations)
         inspector.add_view(self)
+        # New/Open replace the project and its drawings: the count must follow
+        self.state.projectChanged.connect(self._show_count)
         self._show_count()
 
     def _build_layout(self) -> None:

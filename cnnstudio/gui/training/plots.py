@@ -180,6 +180,8 @@ def _plot(title: str, y_label: str, legend: str | None = "top") -> pg.PlotWidget
     for axis in ("left", "bottom"):
         item.getAxis(axis).setTextPen("k")
         item.getAxis(axis).setPen("k")
+        # a loss between 0.25 and 0.5 read "250 ... 500" with "(x0.001)" in the label: plain numbers
+        item.getAxis(axis).enableAutoSIPrefix(False)
     if legend:
         # Loss falls and accuracy rises: put the legend where the curves will not be.
         offset = (-5, 5) if legend == "top" else (-5, -5)

@@ -1,0 +1,37 @@
+"""Defects found by using the whole app as a person would: regression tests (offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnstudio.gui.main_window import DISCARD
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+def test_drawing_count_follows_new_and_open(qtbot, window, state, tmp_path):
+    draw = window.panel("drawingDock")
+    draw.canvas.draw_stroke([(140, 60), (140, 240)], 24)
+    draw.update_drawing()
+    draw.add_button.click()
+    assert draw.count.text().startswith("1 drawing ")
+    path = str(tmp_path / "drawn.cnnproj")
+    window.ask_save_path = lambda: path
+    assert window.save_as()
+    window.ask_unsaved = lambda: DISCARD
+    window.new_from_template("mlp")
+    assert state.user_dataset is None
+    assert draw.count.text().startswith("0 drawings")   # was still "1 drawing" after New
+    assert window.open_path(path)
+    assert draw.count.text().startswith("1 drawing ")
+
+
+def test_plot_axes_show_plain_numbers(window):
+    # pyqtgraph's SI prefix turned a loss of 0.25-0.5 into "250-500 (x0.001)"
+    plots = window.training_panel.plots
+    widgets = plots.findChildren(type(plots.lr_plot))
+    assert len(widgets) >= 3  # loss, accuracy, learning rate
+    for w in widgets:
+        for axis in ("left", "bottom"):
+            assert not w.getPlotItem().getAxis(axis).autoSIPrefix
