@@ -41,29 +41,34 @@ def _out_path(arg: str | None, model_name: str) -> Path:
     if arg is None:
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model_name) or "model"
         out = Path("runs") / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.cnnproj"
-        out.parent.mkdir(exist_ok=True)
+        try:
+            out.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create the folder {out.parent} for the project file "
+                           f"({exc.strerror or exc}); give --out in a folder you can write to") from exc
+        _check_writable(out, f"project file {out}")
         return out
     out = Path(arg)
     if out.suffix.lower() != ".cnnproj":
         raise CliError(f"--out {out}: the project file name must end in .cnnproj")
-    _check_writable(out)
+    _check_writable(out, f"--out {out}")
     return out
 
 
-def _check_writable(out: Path) -> None:
-    """Refuse an --out that cannot be saved before any data is loaded or any epoch is trained."""
+def _check_writable(out: Path, what: str) -> None:
+    """Refuse an output file that cannot be saved before any data is loaded or any epoch trained."""
     folder = out.parent
     if out.is_dir():
-        raise CliError(f"--out {out}: is a folder; give a file name ending in .cnnproj")
+        raise CliError(f"{what}: is a folder; give a file name ending in .cnnproj")
     if not folder.is_dir():
-        raise CliError(f"--out {out}: folder {folder} does not exist; create it or choose another folder")
+        raise CliError(f"{what}: folder {folder} does not exist; create it or choose another folder")
     try:
         # a real write is the only reliable test (os.access ignores read-only mounts and ACLs)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise CliError(f"--out {out}: cannot write in folder {folder} ({exc.strerror or exc}); "
-                       "choose a folder you can write to") from exc
+        raise CliError(f"{what}: cannot write in folder {folder} ({exc.strerror or exc}); "
+                       "choose a folder you can write to with --out") from exc
 
 
 #: skipped files listed by name before "... and N more"

@@ -253,3 +253,12 @@ def test_any_refused_path_is_one_line_not_an_internal_error(capsys, monkeypatch)
     assert code == 2
     line = error_line(err)
     assert "/x/file.txt/runs: Not a directory" in line and "internal error" not in line
+
+
+def test_default_runs_folder_that_cannot_be_made_is_explained(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").write_text("a file where the runs folder would go")
+    code, stdout, err = run(capsys, "train", "simple-cnn", "--epochs", "1", "--limit", "50")
+    assert code == 2 and "training" not in stdout
+    line = error_line(err)
+    assert "runs" in line and "--out" in line and "internal error" not in line
