@@ -35,3 +35,17 @@ def test_plot_axes_show_plain_numbers(window):
     for w in widgets:
         for axis in ("left", "bottom"):
             assert not w.getPlotItem().getAxis(axis).autoSIPrefix
+
+
+def test_enlarged_map_is_in_view_in_the_feature_maps_dock(qtbot, window):
+    # A word-wrapped status label made the dock's scroll area give the panel its preferred
+    # height (~940 px at 1280x800): the enlarged map sat below the fold, so a click seemed dead.
+    window.docks["featureMapsDock"].raise_()
+    panel = window.panel("featureMapsDock")
+    qtbot.waitUntil(lambda: panel.isVisible() and bool(panel.maps.items), timeout=10_000)
+    panel.open_tile(1, 0)
+    scroll = window.docks["featureMapsDock"].widget()
+    qtbot.wait(300)  # let the dock's layouts settle (the wrong height arrived after the first pass)
+    assert panel.height() <= scroll.viewport().height()
+    top = panel.viewer.mapTo(panel, panel.viewer.rect().topLeft()).y()
+    assert panel.viewer.height() >= 100 and top + panel.viewer.height() <= scroll.viewport().height()

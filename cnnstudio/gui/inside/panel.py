@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QResizeEvent, QShowEvent
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QSplitter,
                              QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from cnnstudio.gui.inside.feature_maps import FeatureMapView
@@ -69,7 +69,11 @@ class FeatureMapsPanel(QWidget):
         for w in (self.sample_label, self.status):
             second.addWidget(w, 1)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.status.setWordWrap(True)  # a long "cannot build" message must not widen the dock
+        # A long "cannot build" message must not widen the dock; word wrap is not the way: a
+        # wrapping label makes the dock's scroll area size the panel by height-for-width, i.e. its
+        # preferred height (~940 px), which pushed the enlarged map below the fold. The full text
+        # is in the tooltip.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         rows = QVBoxLayout()
         rows.addLayout(bar)
         rows.addLayout(second)
@@ -135,10 +139,14 @@ class FeatureMapsPanel(QWidget):
     def _on_activations(self) -> None:
         ins = self.inspector
         if ins.network is None:
-            self.status.setText(ins.problem or "no network")
+            status = ins.problem or "no network"
         else:
             text = "trained" if ins.trained else "untrained (random initial weights)"
-            self.status.setText(f"{text}; {ins.problem}" if ins.problem else text)
+            if ins.trained and getattr(ins.state, "live_weights", None) is not None:
+                text = "training: live weights"
+            status = f"{text}; {ins.problem}" if ins.problem else text
+        self.status.setText(status)
+        self.status.setToolTip(status)
         if not ins.activations:
             self.maps.clear_images()
             return
