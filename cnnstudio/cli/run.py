@@ -211,9 +211,13 @@ def cmd_evaluate(args) -> int:
     project = load_project(args.project)
     val = _eval_data(args, project)
     net = session.build_with_weights(project.network, project.weights)
+    outputs = int(net.output_shape[0])
+    if int(val.y.max()) >= outputs:
+        raise CliError(f"{val.source or val.name} has labels up to {int(val.y.max())} but the network of "
+                       f"{args.project} scores only {outputs} classes (0..{outputs - 1}); evaluate it on "
+                       "data with the classes it was trained on")
     t0 = time.perf_counter()
-    result = evaluate(net, session.to_float_nchw(val.x), val.y, num_classes=max(val.num_classes,
-                                                                                 int(net.output_shape[0])))
+    result = evaluate(net, session.to_float_nchw(val.x), val.y, num_classes=max(val.num_classes, outputs))
     if args.json:
         # strict JSON has no NaN (a diverged network's loss): null, as the project file writes it
         loss = float(result.loss) if np.isfinite(result.loss) else None

@@ -262,3 +262,17 @@ def test_default_runs_folder_that_cannot_be_made_is_explained(capsys, tmp_path, 
     assert code == 2 and "training" not in stdout
     line = error_line(err)
     assert "runs" in line and "--out" in line and "internal error" not in line
+
+
+def test_evaluate_on_data_with_more_classes_than_the_network_is_explained(capsys, tmp_path, trained):
+    from cnnstudio.data import sample_split
+
+    val = sample_split()[1]
+    y = val.y[:40].copy()
+    y[0] = 12  # a class the 10-output network cannot score
+    data = tmp_path / "more.npz"
+    np.savez(data, x=val.x[:40], y=y)
+    code, out, err = run(capsys, "evaluate", trained, "--data", data, "--json")
+    assert code == 2 and out == ""
+    line = error_line(err)
+    assert "more.npz" in line and "labels up to 12" in line and "only 10 classes" in line
