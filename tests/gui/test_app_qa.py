@@ -49,3 +49,25 @@ def test_enlarged_map_is_in_view_in_the_feature_maps_dock(qtbot, window):
     assert panel.height() <= scroll.viewport().height()
     top = panel.viewer.mapTo(panel, panel.viewer.rect().topLeft()).y()
     assert panel.viewer.height() >= 100 and top + panel.viewer.height() <= scroll.viewport().height()
+
+
+def test_drawing_panel_follows_a_colour_network_and_names_the_label(qtbot, window, state):
+    from cnnstudio.data import Dataset
+    from cnnstudio.model import SetInput, SetLayerConfig
+
+    state.new_project("simple-cnn")
+    state.document.execute(SetInput(32, 32, 3))
+    state.document.execute(SetLayerConfig(4, "units", 3))
+    x = np.zeros((6, 32, 32, 3), np.uint8)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    ds = Dataset("colours", x, y, ["blue", "green", "red"], source="test")
+    state.set_dataset((ds, ds))
+    draw = window.panel("drawingDock")
+    window.docks["drawingDock"].raise_()
+    assert "32 x 32 x 3" in draw.seen_caption.text()   # was a fixed "28 x 28"
+    draw.canvas.draw_stroke([(140, 60), (140, 240)], 24)
+    draw.update_drawing()
+    draw.inspector.refresh_now()
+    assert draw.preview.pixmap() is not None and not draw.preview.pixmap().isNull()
+    draw.label_spin.setValue(2)
+    assert draw.label_spin.text().endswith("(red)")

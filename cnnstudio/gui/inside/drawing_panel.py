@@ -47,7 +47,9 @@ class DrawingPanel(QWidget):
         inspector.add_view(self)
         # New/Open replace the project and its drawings: the count must follow
         self.state.projectChanged.connect(self._show_count)
+        self.state.networkChanged.connect(self._show_caption)
         self._show_count()
+        self._show_caption()
 
     def _build_layout(self) -> None:
         self.brush = QSpinBox()
@@ -62,6 +64,7 @@ class DrawingPanel(QWidget):
         self.undo_button.clicked.connect(self.canvas.undo)
         self.label_spin = QSpinBox()
         self.label_spin.setRange(0, 9)
+        self.label_spin.valueChanged.connect(self._show_label_name)
         self.add_button = QPushButton("Add to dataset")
         self.add_button.setToolTip("Store this drawing with the chosen label in the project's user dataset")
         self.add_button.clicked.connect(self.add_to_dataset)
@@ -74,7 +77,8 @@ class DrawingPanel(QWidget):
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
         seen = QGridLayout()
-        seen.addWidget(QLabel("What the network sees\n(28 x 28, centred)"), 0, 0)
+        self.seen_caption = QLabel("")
+        seen.addWidget(self.seen_caption, 0, 0)
         seen.addWidget(self.preview, 1, 0)
         # the big "3   98.2 %" beside the preview, to leave the bar chart room in a narrow dock
         seen.addWidget(self.prediction.headline, 0, 1, 2, 1)
@@ -110,19 +114,33 @@ class DrawingPanel(QWidget):
         """Preprocess the canvas like MNIST, show it, and hand it to the inspector."""
         self._throttle.stop()
         self.digit = preprocess_drawing(self.canvas.to_array())
-        self._show_preview()
         self.add_button.setEnabled(self.digit is not None)
         if self.digit is None:
             self.inspector.set_drawing(None)
-            return
+        else:
+            h, w, c = self.inspector.input_shape()
+            self.inspector.set_drawing(fit_to_input(self.digit, h, w, c))
+        self._show_preview()
+
+    def _show_caption(self) -> None:
+        # the network's own input size: a 32 x 32 colour network does not see a 28 x 28 image
         h, w, c = self.inspector.input_shape()
-        self.inspector.set_drawing(fit_to_input(self.digit, h, w, c))
+        size = f"{h} x {w}, centred" if c == 1 else f"{h} x {w} x {c}: grey ink in every channel"
+        self.seen_caption.setText(f"What the network sees\n({size})")
+
+    def _show_label_name(self, value: int | None = None) -> None:
+        names = self.inspector.class_names()
+        value = self.label_spin.value() if value is None else value
+        name = names[value] if 0 <= value < len(names) else ""
+        self.label_spin.setSuffix(f"  ({name})" if name and name != str(value) else "")
 
     def _show_preview(self) -> None:
-        if self.digit is None:
+        self._show_caption()
+        seen = self.inspector.drawing if self.digit is not None else None  # fitted to the input
+        if seen is None:
             self.preview.clear()
             return
-        d = np.ascontiguousarray(self.digit)
+        d = np.ascontiguousarray(seen[:, :, 0] if seen.ndim == 3 else seen)
         img = QImage(d.data, d.shape[1], d.shape[0], d.shape[1], QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QPixmap.fromImage(img).scaled(
             PREVIEW_PX, PREVIEW_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
@@ -136,6 +154,7 @@ class DrawingPanel(QWidget):
             return
         names = ins.class_names()
         self.label_spin.setRange(0, max(0, len(names) - 1))
+        self._show_label_name()
         self.prediction.set_probs(ins.probs, names, note="" if ins.trained else "untrained")
 
     # ---- add to dataset ---------------------------------------------------------
