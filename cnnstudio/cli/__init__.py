@@ -161,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["numpy", "cupy"],
                    help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")
     p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="BLAS threads while training (default 1: measured fastest for these small networks, "
-                        "and robust when other programs share the cores)")
+                   help="threads while training: each runs the network on its share of every batch "
+                        "(default 1: on a 2-core machine shared with other programs two threads were no faster; "
+                        "try 2 or more on an idle multi-core machine)")
     p.add_argument("--out", metavar="RUN.cnnproj",
                    help="project file to write (default: runs/MODEL-DATE-TIME.cnnproj)")
     p.set_defaults(func=cli_run.cmd_train)
