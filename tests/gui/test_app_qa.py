@@ -71,3 +71,24 @@ def test_drawing_panel_follows_a_colour_network_and_names_the_label(qtbot, windo
     assert draw.preview.pixmap() is not None and not draw.preview.pixmap().isNull()
     draw.label_spin.setValue(2)
     assert draw.label_spin.text().endswith("(red)")
+
+
+def test_clicking_a_mistake_scrolls_its_details_into_view(qtbot, window, state):
+    # stacked in the 1280x800 dock, the example's probabilities sat below the fold
+    from cnnstudio.project.session import build_network
+
+    window.docks["evaluationDock"].raise_()
+    panel = window.evaluation_panel
+    with qtbot.waitSignal(panel.evaluated, timeout=30_000):
+        state.set_weights(build_network(state.spec, seed=0).get_weights())  # untrained: many mistakes
+    scroll = window.docks["evaluationDock"].widget()
+    qtbot.wait(200)
+    chart = panel.probs_chart.widget
+
+    def chart_in_view() -> bool:
+        top = chart.mapTo(scroll.viewport(), chart.rect().topLeft()).y()
+        return top >= 0 and top + chart.height() <= scroll.viewport().height()
+
+    assert not chart_in_view()  # the premise: below the fold before the click
+    panel.show_example(int(panel.result.mistakes()[0]))
+    assert chart_in_view()

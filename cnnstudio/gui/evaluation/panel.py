@@ -254,6 +254,18 @@ class EvaluationPanel(QWidget):
         more = f" (first {len(self.gallery.shown)} shown)" if len(idx) > len(self.gallery.shown) else ""
         self.caption.setText(caption + more)
 
+    def _reveal(self, widget: QWidget) -> None:
+        """Scroll the dock's scroll area so ``widget`` is in view: stacked in a narrow dock, the
+        example's details sit below the fold and a click on the gallery seemed to do nothing."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and parent.widget() is not None:
+            # ensureWidgetVisible trusts the child's input-method rectangle, which a pyqtgraph
+            # view reports oddly (nothing scrolled): ask for the widget's centre with margins
+            centre = widget.mapTo(parent.widget(), widget.rect().center())
+            parent.ensureVisible(centre.x(), centre.y(), widget.width() // 2 + 2, widget.height() // 2 + 2)
+
     def show_example(self, index: int) -> None:
         """Show validation image ``index``: picture, verdict, probabilities, and its feature maps."""
         r = self.result
@@ -267,6 +279,7 @@ class EvaluationPanel(QWidget):
         self.example_text.setText(f"Image {index}: true {r.name(true)}, predicted {r.name(pred)} "
                                   f"({100 * float(r.probs[index, pred]):.1f}%), {verdict}")
         self.probs_chart.set_probs(r.probs[index], true, r.class_names)
+        self._reveal(self.probs_chart.widget)
         if self.show_sample is not None:
             self.show_sample(index)
             self.maps_button.setEnabled(True)
