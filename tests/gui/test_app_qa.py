@@ -92,3 +92,21 @@ def test_clicking_a_mistake_scrolls_its_details_into_view(qtbot, window, state):
     assert not chart_in_view()  # the premise: below the fold before the click
     panel.show_example(int(panel.result.mistakes()[0]))
     assert chart_in_view()
+
+
+def test_cancelling_close_keeps_a_paused_run_paused(qtbot, window, monkeypatch):
+    from PyQt6.QtWidgets import QMessageBox
+
+    from cnnstudio.data import sample_split
+
+    train, val = sample_split()
+    panel = window.training_panel
+    panel.epochs.setValue(1)
+    assert panel.start(paused=True, datasets=(train.subset(np.arange(64)), val.subset(np.arange(16))))
+    c = panel.controller
+    qtbot.waitUntil(lambda: c.paused, timeout=10_000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    window.close()
+    assert window.isVisible() and c.running
+    assert c.paused  # Cancel used to resume a run the user had paused
+    c.shutdown()

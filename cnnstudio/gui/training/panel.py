@@ -330,6 +330,7 @@ class TrainingPanel(QWidget):
 
     def ask_stop_training(self) -> str:
         """"stop" or "cancel": the window is closing while training runs."""
+        was_paused = self.controller.paused
         self.controller.pause()
         answer = QMessageBox.question(
             self, "Training is running",
@@ -338,7 +339,8 @@ class TrainingPanel(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         if answer == QMessageBox.StandardButton.Yes:
             return "stop"
-        self.controller.resume()
+        if not was_paused:  # Cancel goes back to how it was: a run the user had paused stays paused
+            self.controller.resume()
         return "cancel"
 
     def show_error(self, title: str, text: str) -> None:
