@@ -30,3 +30,13 @@ def test_edge_labels_have_room_for_vgg16_shapes(window):
     font = QFont(window.editor.canvas.font())
     font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
     assert QFontMetrics(font).horizontalAdvance("224 x 224 x 128") <= LABEL_W
+
+
+def test_an_appended_block_is_scrolled_into_view(qtbot, window, state):
+    window.new_from_template("vgg16")
+    window.editor.append_layer("Dropout")  # what a double-click in the palette does
+    canvas = window.editor.canvas
+    index = len(state.spec.layers) - 1
+    card = next(c for c in canvas.cards if c.info.index == index)
+    visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert window.editor.selected == index and visible.contains(card.sceneBoundingRect())

@@ -93,12 +93,12 @@ class NetworkEditor(QWidget):
             card.selected = card.info.index == index
             card.update()
         self.canvas.selected = index
+        self.canvas.show_card(index)  # an appended block, a problem's block, arrow keys: keep it in view
         self._show_inspector()
 
     def show_problem(self, index: int) -> None:
-        """Select the block a problem names and scroll the canvas to it."""
+        """Select the block a problem names (select scrolls the canvas to it)."""
         self.select(index)
-        self.canvas.show_card(index)
 
     def _show_inspector(self) -> None:
         problem = self.view.problem
