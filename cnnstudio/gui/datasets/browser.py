@@ -13,18 +13,17 @@ from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import (QBoxLayout, QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from cnnstudio.data import Augmenter, preview, split, to_float_nchw
 from cnnstudio.data.dataset import resize_images
 from cnnstudio.gui.datasets.charts import ClassCountsChart
+from cnnstudio.gui.dock_panel import ResponsivePanel
 from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
 
 PER_CLASS = 8
 THUMB_PX = 64
-SIDE_BY_SIDE_PX = 760
 MAX_CLASS_ROWS = 20
 PREVIEW_COUNT = 8
 #: (field, label, maximum, step, decimals, tooltip); the defaults come from the Augmenter
@@ -73,7 +72,7 @@ def augmentation_defaults() -> dict:
     return {name: getattr(config, name, value) for name, value in defaults.items()}
 
 
-class DatasetBrowser(QWidget):
+class DatasetBrowser(ResponsivePanel):
     """Signals: ``augmentationChanged(dict)`` (Augmenter settings), ``useAugmentationChanged(bool)``."""
 
     augmentationChanged = pyqtSignal(dict)
@@ -133,18 +132,7 @@ class DatasetBrowser(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(self.body, 1)
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
-        # the dock's scroll area takes this as the least height: the minimum, not the tall
-        # preferred height of the pyqtgraph views (which made the panel scroll needlessly)
-        return self.minimumSizeHint().height()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        # samples beside the charts when the dock is wide, stacked when narrow
-        wide = event.size().width() >= SIDE_BY_SIDE_PX
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
-        if self.body.direction() != direction:
-            self.body.setDirection(direction)
-        super().resizeEvent(event)
 
     def _augment_group(self) -> QGroupBox:
         box = QGroupBox("Augmentation preview")

@@ -13,11 +13,12 @@ from typing import Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QPixmap, QResizeEvent
+from PyQt6.QtGui import QPixmap
 from PyQt6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
                              QVBoxLayout, QWidget)
 
 from cnnstudio.gui.datasets.tasks import TaskThread
+from cnnstudio.gui.dock_panel import ResponsivePanel
 from cnnstudio.gui.evaluation.charts import ClassAccuracyChart, ProbabilityChart
 from cnnstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from cnnstudio.gui.evaluation.gallery import Gallery, to_qimage
@@ -25,11 +26,10 @@ from cnnstudio.gui.evaluation.results import Evaluation
 from cnnstudio.gui.evaluation.runner import run_evaluation, validation_set
 
 #: the panel lays the matrix and the gallery side by side from this width on
-SIDE_BY_SIDE_PX = 760
 GALLERY_MIN_PX = 200
 
 
-class EvaluationPanel(QWidget):
+class EvaluationPanel(ResponsivePanel):
     """``show_sample(index)``: optional hook that makes validation image ``index`` the feature maps'
     sample; ``open_maps()``: optional hook that brings the feature-maps panel to the front.
 
@@ -125,19 +125,7 @@ class EvaluationPanel(QWidget):
         self.matrix.setMinimumHeight(300)
         self._show_nothing()
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
-        # The dock's scroll area takes this as the least height; the layout's answer is the
-        # preferred height (pyqtgraph hints are tall), which made the panel scroll in a dock
-        # that had room for it. The minimum is what the panel really needs.
-        return self.minimumSizeHint().height()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        # side by side when the dock is wide, stacked when narrow
-        wide = event.size().width() >= SIDE_BY_SIDE_PX
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
-        if self.body.direction() != direction:
-            self.body.setDirection(direction)
-        super().resizeEvent(event)
 
     # ---- when to evaluate ---------------------------------------------------------
     def _on_training(self, running: bool) -> None:

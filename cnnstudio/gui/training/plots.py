@@ -68,22 +68,16 @@ class TrainingPlots(QWidget):
         self.acc_plot.setYRange(0, 100, padding=0.02)
         for widget, stretch in ((self.loss_plot, 3), (self.acc_plot, 3), (self.lr_plot, 2)):
             layout.addWidget(widget, stretch)
-        lp, ap = self.loss_plot.getPlotItem(), self.acc_plot.getPlotItem()
-        self.curves = {
-            "loss": lp.plot(pen=RAW_PEN, name="batch"),
-            "loss_ema": lp.plot(pen=SMOOTH_PEN, name="batch (smoothed)"),
-            "epoch_train_loss": lp.plot(pen=TRAIN_EPOCH_PEN, symbol="o", symbolSize=6,
-                                        symbolBrush=(20, 60, 160), name="epoch train"),
-            "epoch_val_loss": lp.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
-                                      symbolBrush=(230, 120, 20), name="epoch validation"),
-            "acc": ap.plot(pen=RAW_PEN, name="batch"),
-            "acc_ema": ap.plot(pen=SMOOTH_PEN, name="batch (smoothed)"),
-            "epoch_train_acc": ap.plot(pen=TRAIN_EPOCH_PEN, symbol="o", symbolSize=6,
-                                       symbolBrush=(20, 60, 160), name="epoch train"),
-            "epoch_val_acc": ap.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
-                                     symbolBrush=(230, 120, 20), name="epoch validation"),
-            "lr": self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate"),
-        }
+        self.curves = {}
+        for metric, plot in (("loss", self.loss_plot), ("acc", self.acc_plot)):
+            item = plot.getPlotItem()  # the same four curves on the loss and the accuracy plot
+            self.curves[metric] = item.plot(pen=RAW_PEN, name="batch")
+            self.curves[f"{metric}_ema"] = item.plot(pen=SMOOTH_PEN, name="batch (smoothed)")
+            self.curves[f"epoch_train_{metric}"] = item.plot(pen=TRAIN_EPOCH_PEN, symbol="o", symbolSize=6,
+                                                             symbolBrush=(20, 60, 160), name="epoch train")
+            self.curves[f"epoch_val_{metric}"] = item.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
+                                                           symbolBrush=(230, 120, 20), name="epoch validation")
+        self.curves["lr"] = self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate")
 
     # ---- feeding ------------------------------------------------------------------
     def add_steps(self, steps: Iterable[Mapping[str, Any]]) -> None:
