@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from cnnstudio.data import Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
+from cnnstudio.data import DATASETS, Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
 from cnnstudio.data.folder import MAX_PIXELS, gray_content
 
-STANDARD_SOURCES = ("mnist", "fashion-mnist", "kmnist", "cifar10")
+#: the downloadable datasets' names, as the registry lists them
+STANDARD_SOURCES = tuple(DATASETS)
 #: user datasets are split with this seed whatever the training seed, so runs compare fairly
 SPLIT_SEED = 0
 
@@ -76,7 +77,6 @@ def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: flo
 def _check_standard_channels(source: Any, spec, convert_channels: bool) -> None:
     """A standard dataset whose channels do not fit is refused before it is downloaded
     (CIFAR-10 is 170 MB to learn that a grayscale network cannot take it)."""
-    from cnnstudio.data import DATASETS
     from cnnstudio.data.dataset import check_channels
 
     info = DATASETS.get(source.lower()) if isinstance(source, str) else None
