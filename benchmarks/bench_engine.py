@@ -167,7 +167,7 @@ def bench(name: str, torch, args, threads: int) -> dict[str, dict[str, float]]:
     fns = {"ours": ours_fns(name, threads, args.blas_only)}
     if torch:
         fns["torch"] = torch_fns(name, torch)
-    timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps)
+    timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps, args.blocks)
     out = {}
     for key, (_, infer) in fns.items():
         med, p95 = latency(infer, args.latency_runs)
@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="ours: serial engine loops with BLAS at --threads (how the engine ran before its parallel seam)")
     ap.add_argument("--steps", type=int, default=40, help="timed training steps per network and contender")
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--blocks", type=int, default=5,
+                    help="timed blocks per contender, alternating; the best is kept (more: more chances "
+                         "to catch a quiet moment on a shared machine)")
     ap.add_argument("--latency-runs", type=int, default=200)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = ap.parse_args(argv)
