@@ -59,6 +59,9 @@ class HealthThresholds:
 
     #: the epoch's training loss must fall by at least this fraction of the previous one
     min_relative_drop: float = 0.01
+    #: ... unless training accuracy is already this high: a network that fits its training
+    #: images has little loss left to lose (an MLP at 99% was told its LR "may be too high")
+    plateau_max_train_acc: float = 0.98
     #: validation accuracy must drop by more than this (0.005 = half a point) in each epoch
     overfit_val_drop: float = 0.005
     #: ... for this many epochs in a row (one noisy epoch on a small validation set is not a trend)
@@ -123,7 +126,8 @@ class HealthMonitor:
             issues += self._raise(nan_issue(train_loss, lr, epoch))
         else:
             issues += self._raise(plateau_issue(self.epochs, self._epoch_losses, lr,
-                                                self.num_classes, self.t.min_relative_drop))
+                                                self.num_classes, self.t.min_relative_drop,
+                                                self.t.plateau_max_train_acc))
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
                                                     self.t.overfit_val_drop, self.t.overfit_patience))
         self._epoch_losses = []
@@ -180,8 +184,13 @@ def nan_issue(loss: Any, lr: float | None, epoch: int | None) -> HealthIssue:
 
 
 def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequence[float],
-                  lr: float | None, num_classes: int | None, min_drop: float) -> HealthIssue | None:
-    """The training loss did not fall over the last epoch (or within the first one)."""
+                  lr: float | None, num_classes: int | None, min_drop: float,
+                  max_train_acc: float = 1.0) -> HealthIssue | None:
+    """The training loss did not fall over the last epoch (or within the first one), while
+    training accuracy is below ``max_train_acc`` (above it the network has converged)."""
+    acc = epochs[-1].get("train_acc") if epochs else None
+    if acc is not None and acc >= max_train_acc:
+        return None
     if len(epochs) >= 2:
         before, now = epochs[-2]["train_loss"], epochs[-1]["train_loss"]
         where = f"from epoch {epochs[-2]['epoch'] + 1} to epoch {epochs[-1]['epoch'] + 1}"
@@ -194,7 +203,6 @@ def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequen
         return None
     if before is None or now is None or now < before * (1 - min_drop):
         return None
-    acc = epochs[-1].get("train_acc")
     near_chance = num_classes is not None and acc is not None and acc <= 1.5 / num_classes
     factor, advice = (3.0, "raise") if near_chance else (1 / 3, "lower")
     msg = (f"The training loss is not falling ({before:.3g} -> {now:.3g} {where}). "

@@ -93,6 +93,14 @@ def test_flat_loss_within_first_epoch_is_detected_from_step_losses():
     assert "first epoch" in issues[0].message
 
 
+def test_a_converged_network_is_not_told_its_loss_plateaus():
+    # an MLP at 99% training accuracy was told "the learning rate may be too high"
+    mon = HealthMonitor(LENET_LIKE, num_classes=10)
+    mon.observe(epoch_report(0, 0.030, 0.990, lr=0.01))
+    assert mon.observe(epoch_report(1, 0.031, 0.991, lr=0.01)) == []
+    assert [i.kind for i in mon.observe(epoch_report(2, 0.032, 0.97, lr=0.01))] == ["plateau"]
+
+
 def test_small_drop_below_threshold_still_counts_as_plateau_and_big_drop_does_not():
     mon = HealthMonitor(thresholds=HealthThresholds(min_relative_drop=0.05))
     mon.observe(epoch_report(0, 1.0, 0.5))
