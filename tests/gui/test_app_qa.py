@@ -110,3 +110,18 @@ def test_cancelling_close_keeps_a_paused_run_paused(qtbot, window, monkeypatch):
     assert window.isVisible() and c.running
     assert c.paused  # Cancel used to resume a run the user had paused
     c.shutdown()
+
+
+def test_the_data_source_row_shows_only_with_a_path(qtbot, window, tmp_path):
+    panel = window.training_panel
+    window.docks["trainingDock"].raise_()
+    assert not panel.source_label.isVisible()  # an empty row used to leave a gap in the form
+    panel.ask_data_path = lambda kind: str(tmp_path / "digits.npz")
+    index = panel.dataset.findData("<file>")
+    panel.dataset.setCurrentIndex(index)
+    panel.dataset.activated.emit(index)
+    assert panel.source_label.isVisible() and panel.source_label.text().endswith("digits.npz")
+    index = panel.dataset.findData("sample")
+    panel.dataset.setCurrentIndex(index)
+    panel.dataset.activated.emit(index)
+    assert not panel.source_label.isVisible()

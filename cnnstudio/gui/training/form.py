@@ -52,6 +52,7 @@ class TrainingForm(QWidget):
         form.addRow("Dataset", self.dataset)
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
+        self.source_label.setVisible(False)  # an empty row left a gap in the form: shown with a path
         form.addRow(self.source_label)
         self.val_fraction = _dspin(0.05, 0.5, 0.1, 2, 0.05)
         self.val_fraction.setToolTip("Fraction held out for validation when a dataset comes unsplit "

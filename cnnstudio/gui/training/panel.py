@@ -144,16 +144,20 @@ class TrainingPanel(QWidget):
         kind = self.dataset.itemData(index)
         if kind not in ("<file>", "<folder>"):
             self._custom_source = None
-            self.source_label.setText("")
+            self._show_source("")
             if kind not in ("sample", "<current>") and not self.ask_download(kind):
                 self.dataset.setCurrentIndex(0)  # not downloaded (cancelled, offline): back to the sample
             return
         path = self.ask_data_path(kind)
         if path:
             self._custom_source = path
-            self.source_label.setText(path)
+            self._show_source(path)
         elif not self._custom_source:
             self.dataset.setCurrentIndex(0)
+
+    def _show_source(self, path: str) -> None:
+        self.source_label.setText(path)
+        self.source_label.setVisible(bool(path))
 
     def _use_current_dataset(self) -> None:
         """A dataset was imported or downloaded in the Dataset panel: train on it next."""
