@@ -144,6 +144,7 @@ class DownloadDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self.progress.setVisible(False)
         self.progress_label.setText("")
+        message = in_app_terms(message)
         self.message.setText(f"<span style='{ERROR_STYLE}'>{html.escape(message)}</span>")
 
     def _on_cancelled(self, message: str) -> None:
@@ -164,3 +165,8 @@ class DownloadDialog(QDialog):
             self._thread.succeeded.disconnect(self._on_loaded)
             self._thread.stop_and_wait()
         super().done(result)
+
+
+def in_app_terms(message: str) -> str:
+    """The data layer's advice names the CLI flag; in the app the same choice is a button."""
+    return message.replace("--data sample", "'Bundled sample' in the Dataset panel")
