@@ -17,6 +17,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from cnnstudio.data import to_float_nchw
+from cnnstudio.gui.inside.background import is_heavy, refresh_job
 
 #: refresh at most this often after weights change (4 Hz)
 MIN_INTERVAL_MS = 250
@@ -31,6 +32,7 @@ class Inspector(QObject):
     activationsChanged = pyqtSignal()  # new activations/probabilities for the current sample
     weightsRefreshed = pyqtSignal()    # the network was rebuilt (new weights): filters may have changed
     sampleChanged = pyqtSignal()       # the chosen sample (source or index) changed
+    busyChanged = pyqtSignal(bool)     # a large network is being computed in the background
 
     def __init__(self, state: Any, parent: QObject | None = None, interval_ms: int = MIN_INTERVAL_MS):
         super().__init__(parent)
@@ -56,6 +58,8 @@ class Inspector(QObject):
         self._timer.timeout.connect(self._on_timer)
         self._views: list[Any] = []   # widgets showing this; nothing is computed while all are hidden
         self._pending = False
+        self._job: Any = None       # the background refresh of a large network (a TaskThread)
+        self._again = False         # something changed while it ran
         for signal in (state.networkChanged, state.weightsChanged, state.liveWeightsChanged):
             signal.connect(self._on_network_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
@@ -131,7 +135,62 @@ class Inspector(QObject):
         if self._views and not any(v.isVisible() for v in self._views):
             self._pending = True
             return
-        self.refresh_now()
+        if is_heavy(self.state.document.report):
+            self._refresh_in_background()
+        else:
+            self.refresh_now()
+
+    # ---- large networks: off the GUI thread --------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A background refresh (large network) is running."""
+        return self._job is not None
+
+    def _refresh_in_background(self) -> None:
+        if self._job is not None:  # one at a time; the latest state is computed when it ends
+            self._again = True
+            return
+        rebuild, self._net_dirty = self._net_dirty, False
+        live = getattr(self.state, "live_weights", None)
+        weights = live if live is not None else getattr(self.state, "weights", None)
+        network = None if rebuild else self.network
+        if not rebuild and network is None:  # no network could be built: nothing to run
+            return
+        from cnnstudio.gui.datasets.tasks import TaskThread
+        spec, start = self.state.spec, time.perf_counter()
+        self._job = TaskThread(refresh_job(spec, weights, network, self.trained, self._sample_nchw()))
+        self._job.succeeded.connect(lambda result: self._background_done(result, rebuild, start))
+        self._job.failed.connect(lambda message: self._background_failed(message, start))
+        self._job.launch()
+        self.busyChanged.emit(True)
+
+    def _background_done(self, result: tuple, rebuilt: bool, start: float) -> None:
+        if self._finish_job(start):
+            return
+        net, trained, problem, x, acts = result
+        if rebuilt:
+            self.network, self.trained, self.problem = net, trained, problem
+            self.weightsRefreshed.emit()
+        self._show(x, acts)
+
+    def _background_failed(self, message: str, start: float) -> None:
+        if self._finish_job(start):
+            return
+        self.network, self.trained, self.problem = None, False, f"Cannot build the network: {message}"
+        self.weightsRefreshed.emit()
+        self._show(None, None)
+
+    def _finish_job(self, start: float) -> bool:
+        """End the job; True when its result is stale (something changed meanwhile: go again)."""
+        self._job = None
+        self.last_compute_s = time.perf_counter() - start
+        self.busyChanged.emit(False)
+        if self._again:
+            self._again = False
+            self._net_dirty = True  # the network or weights may have changed while it ran
+            self._schedule(0)
+            return True
+        return False
 
     def _schedule(self, delay_ms: int) -> None:
         if self._timer.isActive() and self._timer.remainingTime() <= delay_ms:
@@ -214,11 +273,14 @@ class Inspector(QObject):
 
     def _compute(self) -> None:
         x = self._sample_nchw() if self.network is not None else None
-        if x is None:
+        self._show(x, self.network.forward_activations(x) if x is not None else None)
+
+    def _show(self, x: np.ndarray | None, acts: list | None) -> None:
+        """Publish the activations ``acts`` (the network's, per layer) for the sample x: (1, C, H, W)."""
+        if x is None or acts is None or self.network is None:
             self.image, self.activations, self.probs = None, [], None
             self.activationsChanged.emit()
             return
-        acts = self.network.forward_activations(x)
         self.image = x[0]
         self.activations = [x[0]] + [np.asarray(a[0]) for a in acts]
         self.probs = _probabilities(self.activations[-1], self._layer_types())
@@ -242,9 +304,10 @@ class Inspector(QObject):
         """[(layer index, W (filters, C_in, kh, kw))] for every Conv2D layer of the current network."""
         if self.network is None:
             return []
-        weights = self.network.get_weights()
-        return [(i, np.asarray(weights[f"{i}.W"])) for i, t in enumerate(self._layer_types())
-                if t == "Conv2D" and f"{i}.W" in weights]
+        # Only the kernels: copying every weight (get_weights) took 1 s for VGG16's 138 M parameters.
+        layers = getattr(self.network, "layers", [])
+        return [(i, np.array(layers[i].params["W"], copy=True)) for i, t in enumerate(self._layer_types())
+                if t == "Conv2D" and i < len(layers) and "W" in getattr(layers[i], "params", {})]
 
 
 def _hwc(inp: Any) -> tuple[int, int, int]:

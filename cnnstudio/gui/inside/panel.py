@@ -44,6 +44,7 @@ class FeatureMapsPanel(QWidget):
         inspector.activationsChanged.connect(self._on_activations)
         inspector.weightsRefreshed.connect(self._on_weights)
         inspector.sampleChanged.connect(self._sync_controls)
+        inspector.busyChanged.connect(self._on_busy)
         self._sync_controls()
 
     def _make_toolbar(self) -> QVBoxLayout:
@@ -153,6 +154,10 @@ class FeatureMapsPanel(QWidget):
         self.maps.set_activations(ins.activations)
         if self._selected is not None:
             self.open_tile(*self._selected)
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.status.setText("computing (a large network: in the background)...")
 
     def _on_weights(self) -> None:
         ins = self.inspector
