@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
             self.state.open(path)
         except Exception as exc:  # the loader names the file and the problem; show it as is
             self.show_error("Cannot open project", str(exc))
+            if not os.path.exists(path):  # moved or deleted: no use offering it again
+                self.menus.remove_recent(path)
             return False
         self.menus.add_recent(path)
         return True

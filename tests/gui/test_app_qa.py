@@ -125,3 +125,19 @@ def test_the_data_source_row_shows_only_with_a_path(qtbot, window, tmp_path):
     panel.dataset.setCurrentIndex(index)
     panel.dataset.activated.emit(index)
     assert not panel.source_label.isVisible()
+
+
+def test_a_recent_file_that_is_gone_leaves_the_recent_menu(window, state, tmp_path):
+    errors = []
+    window.show_error = lambda title, text: errors.append(text)
+    path = str(tmp_path / "gone.cnnproj")
+    window.ask_save_path = lambda: path
+    assert window.save_as()
+    assert window.menus.recent_files()[0] == path
+    import os
+    os.remove(path)
+    action = next(a for a in window.menus.recent_menu.actions() if a.text() == path)
+    action.trigger()
+    assert errors and "gone.cnnproj" in errors[0]
+    assert path not in window.menus.recent_files()
+    assert path not in [a.text() for a in window.menus.recent_menu.actions()]

@@ -124,6 +124,11 @@ class FileMenus:
         self.window.settings.setValue("recentFiles", files[:MAX_RECENT])
         self._fill_recent()
 
+    def remove_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        self.window.settings.setValue("recentFiles", [p for p in self.recent_files() if p != path])
+        self._fill_recent()
+
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         files = self.recent_files()
