@@ -40,3 +40,16 @@ def test_an_appended_block_is_scrolled_into_view(qtbot, window, state):
     card = next(c for c in canvas.cards if c.info.index == index)
     visible = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
     assert window.editor.selected == index and visible.contains(card.sceneBoundingRect())
+
+
+def test_an_empty_network_says_what_to_do(window, state):
+    from cnnstudio.model import RemoveLayer
+
+    while state.spec.layers:
+        state.document.execute(RemoveLayer(0))
+    problems = window.editor.problems
+    assert problems.count() == 1
+    text = problems.item(0).text()
+    assert "no layers" in text and "palette" in text and "every shape fits" not in text
+    state.document.undo()
+    assert "no layers" not in problems.item(0).text()  # one block back: the model's own verdict

@@ -71,3 +71,17 @@ def test_a_broken_large_network_is_explained(qtbot, heavy_panel):
     state.document.execute(SetLayerConfig(3, "kernel_size", 20))  # does not fit 14 x 14
     qtbot.waitUntil(lambda: not ins.busy and ins.network is None, timeout=TIMEOUT)
     assert "Cannot build the network" in panel.status.text()
+
+
+def test_a_drawing_follows_an_input_size_change(qtbot):
+    # a digit drawn for 28 x 28, then the input set to 4 x 4 x 3: the forward pass raised
+    # "expected batches of shape (N, 3, 4, 4), got (1, 1, 28, 28)" in a Qt slot
+    from cnnstudio.model import SetInput
+
+    state = AppState(template="simple-cnn")
+    ins = Inspector(state)
+    ins.set_drawing(np.full((28, 28, 1), 200, np.uint8))
+    ins.refresh_now()
+    state.document.execute(SetInput(4, 4, 3))
+    ins.refresh_now()
+    assert ins.image.shape == (3, 4, 4) and ins.activations[1].shape[0] == 8

@@ -83,7 +83,10 @@ class NetworkEditor(QWidget):
         if self.selected >= len(spec.layers):
             self.selected = len(spec.layers) - 1 if spec.layers else -2
         self.canvas.refresh(self.view, self.selected)
-        self.problems.show_problems(self.view.problems)
+        if spec.layers:
+            self.problems.show_problems(self.view.problems)
+        else:  # "every shape fits" would be true and useless
+            self.problems.show_empty_network()
         self._show_inspector()
         self.viewChanged.emit()
 

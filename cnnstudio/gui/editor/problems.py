@@ -9,6 +9,8 @@ from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 from cnnstudio.gui.editor.view_model import Problem
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
+EMPTY_TEXT = ("The network has no layers: drag blocks from the palette (or double-click them), "
+              "or start from a template with File > New.")
 
 
 class ProblemsList(QListWidget):
@@ -39,6 +41,14 @@ class ProblemsList(QListWidget):
             item.setData(INDEX_ROLE, -1 if p.index is None else p.index)
             item.setToolTip(text)
             self.addItem(item)
+
+    def show_empty_network(self) -> None:
+        """No layers: there is nothing wrong with the shapes, but nothing to train either."""
+        self.clear()
+        item = QListWidgetItem(EMPTY_TEXT)
+        item.setForeground(QColor("#664d03"))
+        item.setData(INDEX_ROLE, None)
+        self.addItem(item)
 
     def _on_click(self, item: QListWidgetItem) -> None:
         index = item.data(INDEX_ROLE)

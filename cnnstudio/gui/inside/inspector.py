@@ -261,11 +261,14 @@ class Inspector(QObject):
     def _sample_nchw(self) -> np.ndarray | None:
         """The current sample as float32 (1, C, H, W), or None when there is none."""
         if self.source == "drawing":
-            return None if self.drawing is None else to_float_nchw(self.drawing[None])
-        ds = self.validation_set()
-        if ds is None or len(ds) == 0:
-            return None
-        x = ds.x[self.val_index:self.val_index + 1]
+            if self.drawing is None:
+                return None
+            x = self.drawing[None]  # fitted to the input when drawn; the input may have changed since
+        else:
+            ds = self.validation_set()
+            if ds is None or len(ds) == 0:
+                return None
+            x = ds.x[self.val_index:self.val_index + 1]
         h, w, c = self.input_shape()
         if x.shape[1:] != (h, w, c):
             x = _fit_images(x, h, w, c)
