@@ -85,3 +85,18 @@ def test_a_drawing_follows_an_input_size_change(qtbot):
     state.document.execute(SetInput(4, 4, 3))
     ins.refresh_now()
     assert ins.image.shape == (3, 4, 4) and ins.activations[1].shape[0] == 8
+
+
+def test_an_engine_error_is_shown_in_the_panel_not_raised(qtbot):
+    state = AppState(template="lenet5")
+    ins = Inspector(state)
+    panel = FeatureMapsPanel(ins)
+    qtbot.addWidget(panel)
+    ins.refresh_now()
+
+    def broken(x):
+        raise ValueError("something the engine refused")
+    ins.network.forward_activations = broken
+    ins.set_validation_index(1)
+    ins.refresh_now()
+    assert ins.activations == [] and "something the engine refused" in panel.status.text()

@@ -201,9 +201,13 @@ class Inspector(QObject):
         """Recompute the network (if stale) and the activations for the current sample, now."""
         self._timer.stop()
         start = time.perf_counter()
-        if self._net_dirty:
-            self._rebuild_network()
-        self._compute()
+        try:
+            if self._net_dirty:
+                self._rebuild_network()
+            self._compute()
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, not printed from a Qt slot
+            self.problem = f"Cannot compute the feature maps: {exc}"
+            self._show(None, None)
         self.last_compute_s = time.perf_counter() - start
 
     def _rebuild_network(self) -> None:
