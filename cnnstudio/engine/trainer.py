@@ -72,11 +72,12 @@ class Trainer:
     """Trains ``network`` with ``optimizer`` on (x_train, y_train).
 
     The learning rate comes from ``schedule`` (or a constant ``lr``) until ``set_lr``
-    overrides it. ``threads``: how many threads a step runs on (the engine splits
-    convolutions, ReLU and pooling itself, with BLAS at one thread inside each, see
-    ``kernels.engine_threads``); "auto" uses cores - 1 (at least 1), which leaves a core
-    for the GUI; None leaves BLAS as it is and runs the engine's loops serially. Controls (``set_lr``, ``set_batch_transform``, ``add_epochs``, ``stop``)
-    take effect at the next step. ``run()`` may be called again after it returns (after
+    overrides it. ``threads``: how many threads a step runs on (each runs the network on
+    its share of the batch, or, with BatchNorm, the layers are split; BLAS at one thread
+    inside each, see ``kernels.engine_threads`` and ``engine.replicas``); "auto" uses
+    cores - 1 (at least 1), which leaves a core for the GUI; None leaves BLAS as it is and
+    runs the engine's loops serially. Controls (``set_lr``, ``set_batch_transform``,
+    ``add_epochs``, ``stop``) take effect at the next step. ``run()`` may be called again after it returns (after
     ``stop()`` or ``add_epochs``): it continues exactly where it left off.
     """
 
