@@ -141,3 +141,19 @@ def test_a_recent_file_that_is_gone_leaves_the_recent_menu(window, state, tmp_pa
     assert errors and "gone.cnnproj" in errors[0]
     assert path not in window.menus.recent_files()
     assert path not in [a.text() for a in window.menus.recent_menu.actions()]
+
+
+def test_training_errors_speak_of_the_app_not_of_cli_flags(window, tmp_path):
+    # a colour .npz for a grayscale network: the data layer's advice ends "convert with --grayscale"
+    rng = np.random.default_rng(0)
+    path = tmp_path / "colour.npz"
+    np.savez(path, x=rng.integers(0, 255, (40, 28, 28, 3), dtype=np.uint8), y=np.arange(40) % 10)
+    panel = window.training_panel
+    errors = []
+    panel.show_error = lambda title, text: errors.append(text)
+    panel.ask_data_path = lambda kind: str(path)
+    index = panel.dataset.findData("<file>")
+    panel.dataset.setCurrentIndex(index)
+    panel.dataset.activated.emit(index)
+    assert not panel.start()
+    assert errors and "3-channel" in errors[0] and "Input block" in errors[0] and "--" not in errors[0]

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QProgressB
 from cnnstudio.data import DATASETS, format_progress, is_downloaded, load_standard
 from cnnstudio.data.registry import dataset_dir
 from cnnstudio.gui.datasets.tasks import TaskThread
+from cnnstudio.gui.wording import in_app_terms
 
 ERROR_STYLE = "color: #b03a10"
 
@@ -165,8 +166,3 @@ class DownloadDialog(QDialog):
             self._thread.succeeded.disconnect(self._on_loaded)
             self._thread.stop_and_wait()
         super().done(result)
-
-
-def in_app_terms(message: str) -> str:
-    """The data layer's advice names the CLI flag; in the app the same choice is a button."""
-    return message.replace("--data sample", "'Bundled sample' in the Dataset panel")

@@ -20,6 +20,7 @@ from cnnstudio.gui.training.controller import TrainingController, TrainingSetupE
 from cnnstudio.gui.training.form import DATASETS, FIELDS, TrainingForm  # noqa: F401 - DATASETS re-exported
 from cnnstudio.gui.training.health_view import HealthView
 from cnnstudio.gui.training.plots import TrainingPlots
+from cnnstudio.gui.wording import in_app_terms
 
 READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
 
@@ -194,7 +195,7 @@ class TrainingPanel(QWidget):
         try:
             self.controller.start(self.config(), paused=paused, datasets=datasets)
         except TrainingSetupError as exc:
-            self.show_error("Cannot start training", str(exc))
+            self.show_error("Cannot start training", in_app_terms(str(exc)))
             return False
         used = self.controller.datasets
         if used is not None and self.state.dataset is not used:  # G4: the Dataset, Evaluation and
@@ -222,7 +223,7 @@ class TrainingPanel(QWidget):
             else:
                 self.controller.add_epoch()
         except TrainingSetupError as exc:
-            self.show_error("Cannot add an epoch", str(exc))
+            self.show_error("Cannot add an epoch", in_app_terms(str(exc)))
 
     def _can_continue_saved(self) -> bool:
         return bool(self.state.weights) and runtools.saved_history(self.state) is not None
