@@ -75,7 +75,7 @@ class Trainer:
     overrides it. ``threads``: how many threads a step runs on (each runs the network on
     its share of the batch, or, with BatchNorm, the layers are split; BLAS at one thread
     inside each, see ``kernels.engine_threads`` and ``engine.replicas``); "auto" uses
-    cores - 1 (at least 1), which leaves a core for the GUI; None leaves BLAS as it is and
+    cores - 1 (at least 1, at most ``AUTO_THREADS_MAX``), which leaves a core for the GUI; None leaves BLAS as it is and
     runs the engine's loops serially. Controls (``set_lr``, ``set_batch_transform``,
     ``add_epochs``, ``stop``) take effect at the next step. ``run()`` may be called again after it returns (after
     ``stop()`` or ``add_epochs``): it continues exactly where it left off.
@@ -226,13 +226,19 @@ def _check_data(network: Network, what: str, x: Any, y: np.ndarray) -> None:
         check_labels(y, len(y), int(network.output_shape[0]))
 
 
+#: "auto" never asks for more engine threads than this: each thread keeps its own copy of
+#: the layers' gradients and work buffers, the Python between GEMMs holds the GIL, and
+#: scaling was only measured up to two threads (docs/benchmarks.md).
+AUTO_THREADS_MAX = 4
+
+
 def _thread_limiter(threads: int | str | None) -> Callable[[], Any]:
     """A context-manager factory running steps on ``threads`` engine threads (each with
     one BLAS thread, see ``kernels.engine_threads``), or a no-op one for ``None``."""
     if threads is None:
         return contextlib.nullcontext
     if threads == "auto":
-        threads = max(1, cpu_cores() - 1)
+        threads = max(1, min(cpu_cores() - 1, AUTO_THREADS_MAX))
     if isinstance(threads, str) or isinstance(threads, bool):
         raise ValueError(f"Trainer: threads must be a whole number >= 1, 'auto' or None, got {threads!r}")
     if int(threads) < 1:
