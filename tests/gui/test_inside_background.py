@@ -100,3 +100,13 @@ def test_an_engine_error_is_shown_in_the_panel_not_raised(qtbot):
     ins.set_validation_index(1)
     ins.refresh_now()
     assert ins.activations == [] and "something the engine refused" in panel.status.text()
+
+
+def test_diverged_weights_are_shown_without_numpy_warnings(qtbot, recwarn):
+    state = AppState(template="lenet5")
+    ins = Inspector(state)
+    ins.refresh_now()
+    state.set_weights({k: np.full_like(v, 1e30) for k, v in ins.network.get_weights().items()})
+    ins.refresh_now()
+    assert ins.trained and ins.activations
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

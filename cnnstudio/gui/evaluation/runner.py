@@ -60,7 +60,8 @@ def run_evaluation(spec: Any, weights: dict, val: Any, report: Callable[[Any], N
         if cancel is not None and cancel.is_set():
             return None
         stop = min(start + CHUNK, n)
-        res = evaluate(net, to_float_nchw(fitted.x[start:stop]), fitted.y[start:stop], num_classes=k)
+        with np.errstate(all="ignore"):  # diverged weights: a NaN loss is reported, not warned about
+            res = evaluate(net, to_float_nchw(fitted.x[start:stop]), fitted.y[start:stop], num_classes=k)
         probs[start:stop] = res.probs
         confusion += res.confusion
         loss_sum += res.loss * (stop - start)

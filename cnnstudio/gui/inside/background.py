@@ -24,6 +24,13 @@ def is_heavy(report: Any) -> bool:
     return macs > HEAVY_MULTIPLY_ADDS or params > HEAVY_PARAMS
 
 
+def forward_quietly(network: Any, x: np.ndarray) -> list:
+    """network.forward_activations(x) without NumPy's overflow/invalid warnings: a diverged
+    run's weights (NaN, 1e30) are shown as such in the maps, not printed on the console."""
+    with np.errstate(all="ignore"):
+        return network.forward_activations(x)
+
+
 def refresh_job(spec: Any, weights: dict | None, network: Any, trained: bool, x: np.ndarray | None):
     """A TaskThread job: (network, trained, problem, x, activations) for the sample ``x`` (1, C, H, W).
 
@@ -42,6 +49,6 @@ def refresh_job(spec: Any, weights: dict | None, network: Any, trained: bool, x:
                     is_trained = True
                 except Exception as exc:  # weights of another network: show the fresh one, say why
                     problem = f"The stored weights do not fit this network: {exc}"
-        acts = net.forward_activations(x) if x is not None else None
+        acts = forward_quietly(net, x) if x is not None else None
         return net, is_trained, problem, x, acts
     return job

@@ -17,7 +17,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from cnnstudio.data import to_float_nchw
-from cnnstudio.gui.inside.background import is_heavy, refresh_job
+from cnnstudio.gui.inside.background import forward_quietly, is_heavy, refresh_job
 
 #: refresh at most this often after weights change (4 Hz)
 MIN_INTERVAL_MS = 250
@@ -280,7 +280,7 @@ class Inspector(QObject):
 
     def _compute(self) -> None:
         x = self._sample_nchw() if self.network is not None else None
-        self._show(x, self.network.forward_activations(x) if x is not None else None)
+        self._show(x, forward_quietly(self.network, x) if x is not None else None)
 
     def _show(self, x: np.ndarray | None, acts: list | None) -> None:
         """Publish the activations ``acts`` (the network's, per layer) for the sample x: (1, C, H, W)."""
