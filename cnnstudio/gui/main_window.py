@@ -33,6 +33,8 @@ DOCKS = [
 DOCK_WIDTH = 560
 PROJECT_FILTER = "CNN Studio projects (*.cnnproj);;All files (*)"
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+STALE_WEIGHTS_NOTE = ("Saved without the trained weights: they belong to the network as it was before "
+                      "your edits. Train again to get weights for this network.")
 
 
 class MainWindow(QMainWindow):
@@ -200,12 +202,15 @@ class MainWindow(QMainWindow):
         return self._save_to(path) if path else False
 
     def _save_to(self, path: str) -> bool:
+        stale_weights = not self.state.weights_fit()
         try:
             self.state.save(path)
         except Exception as exc:  # disk full, permissions: say so, keep the project open
             self.show_error("Cannot save project", str(exc))
             return False
         self.menus.add_recent(path)
+        if stale_weights:
+            self.statusBar().showMessage(STALE_WEIGHTS_NOTE, 15_000)
         return True
 
     # ---- layout persistence -------------------------------------------------------

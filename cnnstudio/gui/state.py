@@ -23,6 +23,7 @@ from cnnstudio.model.templates import get_template
 from cnnstudio.data.sample import sample_split
 from cnnstudio.project.file import Project, load_project, new_history, save_project
 from cnnstudio.project.session import build_with_weights
+from cnnstudio.project.weights import check_weights
 
 DEFAULT_TEMPLATE = "simple-cnn"
 
@@ -99,13 +100,26 @@ class AppState(QObject):
 
     def _project_for_save(self) -> Any:
         """The Project to write: the current network and weights, other fields kept from the loaded one."""
-        fields = {"network": self.spec, "weights": self.weights or None,
-                  "optimizer_state": (self.optimizer_state or None) if self.weights else None,
+        # Weights of the network before later edits would make the file unopenable (the loader
+        # refuses weights that do not fit): they are left out, the edited network is saved.
+        keep = bool(self.weights) and self.weights_fit()
+        fields = {"network": self.spec, "weights": self.weights if keep else None,
+                  "optimizer_state": (self.optimizer_state or None) if keep else None,
                   "history": self.history,
                   "training_config": self.training_config, "user_dataset": self.user_dataset}
         if self.project is None:
             return Project(**fields)
         return dataclasses.replace(self.project, **fields)
+
+    def weights_fit(self) -> bool:
+        """True when the trained weights (if any) fit the current network, so a save keeps them."""
+        if not self.weights:
+            return True
+        try:
+            check_weights(self.spec, self.weights)
+        except ValueError:  # WeightsMismatch, or a network whose shapes do not work out
+            return False
+        return True
 
     def _replace(self, spec: Any, project: Project | None, path: str | None) -> None:
         """Swap in another network (fresh undo history, clean) and the project's data."""

@@ -157,3 +157,24 @@ def test_training_errors_speak_of_the_app_not_of_cli_flags(window, tmp_path):
     panel.dataset.activated.emit(index)
     assert not panel.start()
     assert errors and "3-channel" in errors[0] and "Input block" in errors[0] and "--" not in errors[0]
+
+
+def test_saving_after_editing_a_trained_network_gives_a_file_that_opens(window, state, tmp_path):
+    # the weights of the network before the edit were saved with the edited network, and the
+    # loader then refused the file ("weights.npz does not fit the network"): the work was lost
+    from cnnstudio.gui.main_window import STALE_WEIGHTS_NOTE
+    from cnnstudio.model import SetLayerConfig
+    from cnnstudio.project.session import build_network
+
+    state.set_weights(build_network(state.spec, seed=1).get_weights(), optimizer_state={"steps": np.array(3)})
+    state.document.execute(SetLayerConfig(7, "units", 100))  # lenet5's first Dense: 120 -> 100
+    assert not state.weights_fit()
+    path = str(tmp_path / "edited.cnnproj")
+    window.ask_save_path = lambda: path
+    errors = []
+    window.show_error = lambda title, text: errors.append(text)
+    assert window.save_as()
+    assert window.statusBar().currentMessage() == STALE_WEIGHTS_NOTE
+    edited = state.spec
+    assert window.open_path(path), errors
+    assert state.spec == edited and state.weights is None and state.optimizer_state is None
