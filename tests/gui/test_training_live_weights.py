@@ -128,3 +128,23 @@ def test_previews_are_throttled_by_time_and_by_their_cost(monkeypatch):
     off.weightsPreview.connect(sent.append)
     off._maybe_preview({"global_step": 6})
     assert len(sent) == 4
+
+
+def test_live_weights_refill_one_network_instead_of_building_one_each_time(qapp):
+    state = AppState(template="simple-cnn")
+    ins = Inspector(state)
+    ins.refresh_now()
+    fresh = ins.network
+    state.set_weights(None)  # marks the network stale: rebuilt from the same spec
+    ins.refresh_now()
+    assert ins.network is fresh  # the untrained network is cached for the same spec
+    weights = fresh.get_weights()
+    state.set_training(True)
+    state.set_live_weights({k: v * 2 for k, v in weights.items()})
+    ins.refresh_now()
+    live = ins.network
+    state.set_live_weights({k: v * 3 for k, v in weights.items()})
+    ins.refresh_now()
+    assert ins.network is live
+    np.testing.assert_allclose(live.get_weights()["0.W"], weights["0.W"] * 3)
+    state.set_training(False)

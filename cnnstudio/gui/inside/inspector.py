@@ -237,7 +237,8 @@ class Inspector(QObject):
         """A network of this spec holding a running trainer's weights (one network, refilled in place:
         only this GUI-thread object uses it), or None when they do not fit."""
         spec = self.state.spec
-        if self._live_cache is None or self._live_cache[0] is not spec:
+        # by value: document.spec is a fresh copy on every access, so identity never matched
+        if self._live_cache is None or self._live_cache[0] != spec:
             try:
                 self._live_cache = (spec, _build_network(spec))
             except Exception:  # an invalid network cannot be training: nothing live to show
@@ -252,7 +253,7 @@ class Inspector(QObject):
     def _fresh_network(self) -> Any:
         """A freshly initialised network for the current spec (cached per spec), or None."""
         spec = self.state.spec
-        if self._fresh_cache is not None and self._fresh_cache[0] is spec:
+        if self._fresh_cache is not None and self._fresh_cache[0] == spec:  # by value, as above
             return self._fresh_cache[1]
         try:
             net = _build_network(spec)
