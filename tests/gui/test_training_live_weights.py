@@ -148,3 +148,26 @@ def test_live_weights_refill_one_network_instead_of_building_one_each_time(qapp)
     assert ins.network is live
     np.testing.assert_allclose(live.get_weights()["0.W"], weights["0.W"] * 3)
     state.set_training(False)
+
+
+def test_a_paused_run_shows_exactly_the_weights_it_stopped_at(qtbot, small_data):
+    # With the throttle, a Step within 0.5 s of the last copy sent nothing: the maps lagged a batch.
+    state = AppState(template="simple-cnn")
+    training = TrainingPanel(state)
+    qtbot.addWidget(training)
+    qtbot.addWidget(training.plots)
+    training.show_error = lambda title, text: pytest.fail(f"{title}: {text}")
+    training.batch_size.setValue(8)
+    training.epochs.setValue(1)
+    training.augment.setChecked(False)
+    c = training.controller
+    c.preview_interval_s = 1000.0  # only the first batch and the pauses publish
+    assert training.start(paused=True, datasets=small_data)
+    try:
+        done = _steps(qtbot, c, 3, 0)
+        assert done == 3
+        expected = c.trainer.network.get_weights()  # paused: the worker does not touch it
+        qtbot.waitUntil(lambda: state.live_weights is not None and
+                        np.array_equal(state.live_weights["0.W"], expected["0.W"]), timeout=TIMEOUT)
+    finally:
+        c.shutdown()

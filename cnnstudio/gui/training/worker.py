@@ -72,6 +72,7 @@ class TrainingWorker(QObject):
         self.previews_sent = 0
         self._preview_wait = preview_interval_s or 0.0
         self._last_preview: float | None = None
+        self._last_global_step: int | None = None
 
     # ---- controls (GUI thread) ----------------------------------------------------------
     def pause(self) -> None:
@@ -152,31 +153,39 @@ class TrainingWorker(QObject):
         """Run queued commands; sleep while paused. False when stop was requested."""
         announced = False
         while True:
-            self._run_commands()
+            ran = self._run_commands()
             with self._cond:
                 if self._stop:
                     return False
                 if not self._paused:
                     return True
-                if not announced:
-                    announced = True
+                first, announced = not announced, True
+            if first or ran:
+                # Paused (also after a step, or a fix that restored weights): the views show exactly
+                # the weights it stopped at, whatever the throttle says.
+                self._maybe_preview({"global_step": self._last_global_step}, force=True)
+            with self._cond:
+                if first:
                     self.pausedChanged.emit(True)
-                if not self._commands and not self._stop:
+                if self._paused and not self._commands and not self._stop:
                     self._cond.wait()
                 paused = self._paused
             if not paused and announced:
                 self.pausedChanged.emit(False)
 
-    def _run_commands(self) -> None:
+    def _run_commands(self) -> bool:
+        """Run the queued commands; True when there were any."""
         with self._cond:
             commands, self._commands = self._commands, []
         for fn in commands:
             fn()
+        return bool(commands)
 
     def _on_step(self, report: Any) -> bool:
         record = step_record(report, self.step_offset)
         self.steps.append(record)
         self.steps_done += 1
+        self._last_global_step = record.get("global_step")
         self._maybe_preview(record)
         if self.monitor is not None:
             issues = self.monitor.observe(report)
@@ -193,12 +202,12 @@ class TrainingWorker(QObject):
         return spe is not None and record.get("step_in_epoch") is not None and \
             record["step_in_epoch"] + 1 >= spe
 
-    def _maybe_preview(self, record: dict) -> None:
-        """Emit a host copy of the weights when the throttle allows (first after one batch)."""
+    def _maybe_preview(self, record: dict, force: bool = False) -> None:
+        """Emit a host copy of the weights when the throttle allows (first after one batch) or ``force``."""
         if self.preview_interval_s is None:
             return
         now = time.perf_counter()
-        if self._last_preview is not None and now - self._last_preview < self._preview_wait:
+        if not force and self._last_preview is not None and now - self._last_preview < self._preview_wait:
             return
         net = getattr(self.trainer, "network", None)
         if net is None:
