@@ -110,3 +110,14 @@ def test_diverged_weights_are_shown_without_numpy_warnings(qtbot, recwarn):
     ins.refresh_now()
     assert ins.trained and ins.activations
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_diverged_weights_are_named_in_the_status(qtbot):
+    state = AppState(template="lenet5")
+    ins = Inspector(state)
+    panel = FeatureMapsPanel(ins)
+    qtbot.addWidget(panel)
+    ins.refresh_now()
+    state.set_weights({k: np.full_like(v, np.nan) for k, v in ins.network.get_weights().items()})
+    ins.refresh_now()
+    assert "diverged" in panel.status.text()

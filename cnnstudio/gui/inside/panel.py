@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QSplitter,
@@ -145,6 +146,8 @@ class FeatureMapsPanel(QWidget):
             text = "trained" if ins.trained else "untrained (random initial weights)"
             if ins.trained and getattr(ins.state, "live_weights", None) is not None:
                 text = "training: live weights"
+            if ins.activations and not np.isfinite(ins.activations[-1]).all():
+                text += " (not finite: the weights diverged, blank maps are NaN)"
             status = f"{text}; {ins.problem}" if ins.problem else text
         self.status.setText(status)
         self.status.setToolTip(status)
