@@ -151,6 +151,7 @@ def test_colour_dataset_on_grayscale_network_is_explained(qtbot, panel, state):
     with qtbot.waitSignal(panel.evaluationFailed, timeout=20_000) as blocker:
         state.set_weights(_weights(state))
     assert "colour" in blocker.args[0] and "channel" in blocker.args[0]
+    assert "--" not in blocker.args[0] and "Input block" in blocker.args[0]  # the app's terms, not CLI flags
     assert "Cannot evaluate" in panel.status.text()
     assert not panel.errors, "an automatic evaluation reports in the panel, not in a dialog"
 

@@ -24,6 +24,7 @@ from cnnstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from cnnstudio.gui.evaluation.gallery import Gallery, to_qimage
 from cnnstudio.gui.evaluation.results import Evaluation
 from cnnstudio.gui.evaluation.runner import run_evaluation, validation_set
+from cnnstudio.gui.wording import in_app_terms
 
 #: the panel lays the matrix and the gallery side by side from this width on
 GALLERY_MIN_PX = 200
@@ -182,6 +183,7 @@ class EvaluationPanel(ResponsivePanel):
         self._fail(message, self._asked)
 
     def _fail(self, message: str, asked: bool) -> None:
+        message = in_app_terms(message)
         self.status.setText(f"<span style='color:#b03a10'>Cannot evaluate: {html.escape(message)}</span>")
         self.evaluationFailed.emit(message)
         if asked:
