@@ -158,7 +158,8 @@ class HealthMonitor:
             streak = self._dead_streak.get(index, 0) + 1 if dead > self.t.dead_fraction else 0
             self._dead_streak[index] = streak
             if streak >= self.t.dead_patience:
-                issues += self._raise(dead_relu_issue(index, dead, lr, epoch))
+                # Several layers dying at once: one "lower the learning rate" button, not one per card.
+                issues += self._raise(dead_relu_issue(index, dead, None if issues else lr, epoch))
         return issues
 
     def _is_relu(self, index: int, stats: Mapping[str, Any]) -> bool:

@@ -165,6 +165,14 @@ def test_mostly_dead_relu_reported_after_patience_with_leaky_fix():
     assert "70%" in issues[0].message and "Layer 2 ReLU" in issues[0].message
 
 
+def test_layers_dying_together_offer_one_learning_rate_fix():
+    mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=1))
+    issues = mon.observe(step(0.8, lr=3.0, stats={1: {"dead_fraction": 1.0}, 5: {"dead_fraction": 0.9}}))
+    assert [i.layer_index for i in issues] == [1, 5]
+    assert [health.SET_LR in fixes_by_action(i) for i in issues] == [True, False]
+    assert all(health.REPLACE_WITH_LEAKY_RELU in fixes_by_action(i) for i in issues)
+
+
 def test_dead_streak_resets_when_units_recover():
     mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(dead_patience=2))
     mon.observe(step(1.0, stats={1: {"dead_fraction": 0.8}}))
