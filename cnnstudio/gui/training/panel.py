@@ -41,6 +41,7 @@ class TrainingPanel(QWidget):
         self._build()
         self._connect()
         self._update_buttons()
+        self._update_val_fraction()
         self._on_project_changed()
         if window is not None:
             window.installEventFilter(self)
@@ -111,6 +112,7 @@ class TrainingPanel(QWidget):
         self.lr.editingFinished.connect(self._lr_edited)
         self.augment.toggled.connect(self._augment_toggled)
         self.dataset.activated.connect(self._dataset_chosen)
+        self.dataset.currentIndexChanged.connect(lambda _i: self._update_val_fraction())
         self.health.fixRequested.connect(self._apply_fix)
         c.runningChanged.connect(self._on_running)
         c.pausedChanged.connect(lambda _p: self._update_buttons())
@@ -156,6 +158,23 @@ class TrainingPanel(QWidget):
         elif not self._custom_source:
             self.dataset.setCurrentIndex(0)
 
+    def comes_split(self) -> bool:
+        """Whether the picked data has a fixed train/validation split (the sample, the standard
+        datasets, a split dataset from the Dataset panel): the validation fraction does not apply."""
+        kind = self.dataset.currentData()
+        if kind in ("<file>", "<folder>"):
+            return False
+        if kind == "<current>":
+            return isinstance(self.state.dataset, tuple)
+        return True
+
+    def _update_val_fraction(self) -> None:
+        split = self.comes_split()
+        self.val_fraction.setEnabled(not split and not self.controller.running)
+        self.val_fraction.setToolTip(
+            "This dataset has a fixed train/validation split, so nothing is held out on top of it."
+            if split else "Fraction of the images held out (stratified, fixed seed) to validate on.")
+
     def _show_source(self, path: str) -> None:
         self.source_label.setText(path)
         self.source_label.setVisible(bool(path))
@@ -166,6 +185,7 @@ class TrainingPanel(QWidget):
         source = getattr(ds[0] if isinstance(ds, tuple) else ds, "source", None)
         if not self.controller.running and source != self.dataset.currentData():  # not the one picked here
             self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+        self._update_val_fraction()  # the current dataset may have changed from split to unsplit
 
     def ask_download(self, key: str) -> bool:
         """Make sure standard dataset ``key`` is in the cache: the download dialog (progress,
@@ -265,6 +285,7 @@ class TrainingPanel(QWidget):
         for w in (self.dataset, self.val_fraction, self.epochs, self.batch_size, self.optimizer,
                   self.schedule, self.weight_decay, self.seed, self.backend):
             w.setEnabled(not running)  # fixed for a run; LR and augmentation stay live
+        self._update_val_fraction()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
