@@ -9,8 +9,9 @@ Rules (each fires once until ``reset(kind)``):
 - ``nan``: a step loss is NaN or infinite -> pause, restore the last good epoch
   and halve the learning rate.
 - ``plateau``: the training loss did not fall over an epoch -> change the learning rate.
-- ``overfitting``: validation accuracy fell while training accuracy rose
-  -> add Dropout before the last Dense, or turn augmentation on.
+- ``overfitting``: training accuracy still rising while validation accuracy sits a clear
+  margin below its best so far (or validation loss rose for two epochs from its minimum
+  while training loss fell) -> add Dropout before the last Dense, or turn augmentation on.
 - ``dead_relu``: more than half of a ReLU layer's units output zero for a whole
   batch, several stats reports in a row -> LeakyReLU there, or a lower learning rate.
 """
@@ -62,9 +63,11 @@ class HealthThresholds:
     #: ... unless training accuracy is already this high: a network that fits its training
     #: images has little loss left to lose (an MLP at 99% was told its LR "may be too high")
     plateau_max_train_acc: float = 0.98
-    #: validation accuracy must drop by more than this (0.005 = half a point) in each epoch
-    overfit_val_drop: float = 0.005
-    #: ... for this many epochs in a row (one noisy epoch on a small validation set is not a trend)
+    #: validation accuracy this far below its best so far (0.01 = one point) counts as falling;
+    #: smaller dips are the noise of a finite validation set
+    overfit_val_margin: float = 0.01
+    #: ... or validation loss rising this many epochs in a row from its minimum
+    #: (a single higher epoch is noise too)
     overfit_patience: int = 2
     #: ReLU dead fraction above which a layer counts as "mostly dead"
     dead_fraction: float = 0.5
@@ -129,7 +132,7 @@ class HealthMonitor:
                                                 self.num_classes, self.t.min_relative_drop,
                                                 self.t.plateau_max_train_acc))
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
-                                                    self.t.overfit_val_drop, self.t.overfit_patience))
+                                                    self.t.overfit_val_margin, self.t.overfit_patience))
         self._epoch_losses = []
         return issues
 
@@ -138,6 +141,8 @@ class HealthMonitor:
         if key_or_kind is None:
             self.raised.clear()
             self._dead_streak.clear()
+            self.epochs.clear()  # a new run's trends start from its own first epoch
+            self._epoch_losses = []
             return
         self.raised = {k for k in self.raised if k != key_or_kind and k.split(":")[0] != key_or_kind}
 
@@ -220,21 +225,21 @@ def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequen
 
 
 def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence[str],
-                      augmenting: bool, min_val_drop: float, patience: int = 2) -> HealthIssue | None:
-    """Validation accuracy fell while training accuracy rose, in each of the last ``patience`` epochs."""
-    if len(epochs) < patience + 1:
+                      augmenting: bool, val_margin: float = 0.01, patience: int = 2) -> HealthIssue | None:
+    """Training is still improving while validation has turned: the network memorises.
+
+    Fires when training accuracy rose in the last epoch and validation accuracy is at least
+    ``val_margin`` below its best so far, or when training loss fell while validation loss
+    rose in each of the last ``patience`` epochs (from its minimum). ``epochs``: the records
+    of ``HealthMonitor.observe_epoch`` in order.
+    """
+    if len(epochs) < 2:
         return None
-    window = epochs[-patience - 1:]
-    for a, b in zip(window, window[1:]):
-        if None in (a["val_acc"], b["val_acc"], a["train_acc"], b["train_acc"]):
-            return None
-        if not (b["val_acc"] < a["val_acc"] - min_val_drop and b["train_acc"] > a["train_acc"]):
-            return None
-    a, b = window[0], window[-1]
-    msg = (f"Overfitting: over the last {patience} epochs training accuracy rose "
-           f"({a['train_acc']:.1%} -> {b['train_acc']:.1%}) while validation accuracy fell "
-           f"({a['val_acc']:.1%} -> {b['val_acc']:.1%}). "
-           "The network is memorising the training images. Dropout or data augmentation help it generalise.")
+    evidence = _val_acc_turned(epochs, val_margin) or _val_loss_turned(epochs, patience)
+    if evidence is None:
+        return None
+    msg = ("Overfitting: " + evidence + ". The network is memorising the training images; "
+           "Dropout or data augmentation help it generalise.")
     fixes = []
     dense = last_dense_index(layer_types)
     if dense is not None:
@@ -242,7 +247,38 @@ def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence
                          {"index": dense, "rate": 0.5}, needs_stopped=True))
     if not augmenting:
         fixes.append(Fix(ENABLE_AUGMENTATION, "Turn data augmentation on"))
-    return HealthIssue(kind="overfitting", key="overfitting", message=msg, fixes=tuple(fixes), epoch=b["epoch"])
+    return HealthIssue(kind="overfitting", key="overfitting", message=msg, fixes=tuple(fixes),
+                       epoch=epochs[-1]["epoch"])
+
+
+def _val_acc_turned(epochs: Sequence[Mapping[str, Any]], margin: float) -> str | None:
+    """The sentence saying validation accuracy fell below its best while training accuracy rose, or None."""
+    prev, now = epochs[-2], epochs[-1]
+    if None in (prev["train_acc"], now["train_acc"], now["val_acc"]) or now["train_acc"] <= prev["train_acc"]:
+        return None
+    best = max((e for e in epochs[:-1] if e["val_acc"] is not None), key=lambda e: e["val_acc"], default=None)
+    # the small tolerance keeps a drop of exactly one point (0.93 -> 0.92 in floats) a drop of one point
+    if best is None or best["val_acc"] - now["val_acc"] < margin - 1e-9:
+        return None
+    return (f"training accuracy is still rising ({prev['train_acc']:.1%} -> {now['train_acc']:.1%}) "
+            f"while validation accuracy fell from its best {best['val_acc']:.1%} "
+            f"(epoch {best['epoch'] + 1}) to {now['val_acc']:.1%}")
+
+
+def _val_loss_turned(epochs: Sequence[Mapping[str, Any]], patience: int) -> str | None:
+    """The sentence saying validation loss rose ``patience`` epochs in a row while training loss fell, or None."""
+    if patience < 1 or len(epochs) < patience + 1:
+        return None
+    window = epochs[-patience - 1:]
+    for a, b in zip(window, window[1:]):
+        if None in (a["val_loss"], b["val_loss"], a["train_loss"], b["train_loss"]):
+            return None
+        if not (b["val_loss"] > a["val_loss"] and b["train_loss"] < a["train_loss"]):
+            return None
+    first, last = window[0], window[-1]
+    return (f"over the last {patience} epochs training loss fell ({first['train_loss']:.3g} -> "
+            f"{last['train_loss']:.3g}) while validation loss rose ({first['val_loss']:.3g} -> "
+            f"{last['val_loss']:.3g})")
 
 
 def dead_relu_issue(index: int, dead: float, lr: float | None, epoch: int | None) -> HealthIssue:
