@@ -4,7 +4,8 @@
 #        bash scripts/install-qt-libs.sh display    (a real window: the app, screenshots under Xvfb)
 set -euo pipefail
 
-HEADLESS="libglib2.0-0 libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3"
+# fonts-dejavu-core: Qt ships no fonts; with none installed it warns, and warnings fail the GUI tests.
+HEADLESS="libglib2.0-0 libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core"
 DISPLAY_LIBS="libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
  libxcb-render-util0 libxcb-shape0"
 case "${1:-headless}" in
