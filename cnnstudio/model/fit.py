@@ -76,7 +76,7 @@ def _output_problems(spec: NetworkSpec, output, num_classes: int) -> list[Networ
     j = dense_at[-1]
     return [NetworkProblem(j, "Dense", "units", output[0],
                            f"layer {j + 1} Dense: gives {output[0]} class scores but the dataset has {k} classes",
-                           f"set layer {j + 1} Dense units to {k}: the dataset has {k} classes", "classes_mismatch")]
+                           f"set its units to {k}", "classes_mismatch")]  # the message names the layer and both counts
 
 
 def check_trainable(spec: NetworkSpec, num_classes: int, image_shape: tuple[int, int, int]) -> TrainCheck:

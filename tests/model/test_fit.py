@@ -18,9 +18,12 @@ def test_class_count_mismatch_names_the_last_dense():
     check = check_trainable(get_template("lenet5"), 5, (28, 28, 1))
     p = check.problem
     assert p.kind == "classes_mismatch" and p.index == 11
-    assert p.fix == "set layer 12 Dense units to 5: the dataset has 5 classes"
-    with pytest.raises(NetworkError, match="units to 5"):
+    assert p.message == "layer 12 Dense: gives 10 class scores but the dataset has 5 classes"
+    assert p.fix == "set its units to 5"
+    with pytest.raises(NetworkError) as caught:
         check.raise_if_problem()
+    # QA: the fix used to repeat "the dataset has 5 classes" after the message had said it
+    assert str(caught.value).count("5 classes") == 1 and str(caught.value).endswith("; set its units to 5")
 
 
 def test_no_dense_before_softmax_says_insert_dense():
