@@ -93,3 +93,14 @@ def test_load_history_shows_saved_epochs(qtbot):
     assert plots.series["loss"].n == 0  # batch curves belong to the live run only
     np.testing.assert_allclose(plots.series["epoch_val_acc"].y, [75.0, 85.0])
     np.testing.assert_allclose(plots.series["lr"].y, [1e-3, 5e-4])
+
+
+def test_saved_learning_rate_has_markers_and_a_live_run_does_not(qtbot):
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.load_history([{"epoch": 1, "global_step": 8, "train_loss": 0.5, "train_acc": 0.8, "lr": 1e-3}])
+    lr = plots.curves["lr"]
+    assert lr.opts["symbol"] == "o" and list(lr.getData()[1]) == [1e-3]  # one epoch: one visible marker
+    plots.clear()
+    plots.add_steps(steps(20))
+    assert lr.opts["symbol"] is None  # one LR per batch: a line

@@ -106,6 +106,30 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
     assert state.history["dataset"]["num_train"] == 256
 
 
+def test_reopened_one_epoch_project_shows_its_learning_rate(qtbot, trainer_window, small_data, tmp_path, settings):
+    # QA: one saved epoch is one LR point, and a line through one point draws nothing
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+    from cnnstudio.gui.state import AppState
+
+    panel = trainer_window.training_panel
+    panel.epochs.setValue(1)
+    panel.lr.setValue(0.002)
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        assert panel.start(datasets=small_data)
+    path = tmp_path / "one.cnnproj"
+    trainer_window.state.save(str(path))
+
+    state = AppState(template="mlp")
+    win = MainWindow(state, settings=settings)
+    win.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(win)
+    state.open(str(path))
+    curve = win.training_panel.plots.curves["lr"]
+    x, y = curve.getData()
+    assert x is not None and len(y) == 1 and y[0] > 0
+    assert curve.opts["symbol"] is not None  # the single point is drawn as a marker
+
+
 def test_closing_while_paused_wakes_and_stops_the_worker(qtbot, trainer_window, small_data):
     panel = trainer_window.training_panel
     c = panel.controller

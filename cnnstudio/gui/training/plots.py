@@ -77,11 +77,14 @@ class TrainingPlots(QWidget):
                                                              symbolBrush=(20, 60, 160), name="epoch train")
             self.curves[f"epoch_val_{metric}"] = item.plot(pen=VAL_PEN, symbol="s", symbolSize=6,
                                                            symbolBrush=(230, 120, 20), name="epoch validation")
-        self.curves["lr"] = self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate")
+        self.curves["lr"] = self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate", symbolSize=6,
+                                                            symbolBrush=(60, 140, 60), symbolPen=None)
+        self._lr_symbols = False
 
     # ---- feeding ------------------------------------------------------------------
     def add_steps(self, steps: Iterable[Mapping[str, Any]]) -> None:
         """Append batch records {global_step, loss, accuracy (0..1), lr}; drawn at the next refresh."""
+        self._lr_markers(False)  # a live run has an LR per batch: a marker on each would be clutter
         for s in steps:
             x = float(s["global_step"])
             loss = _finite_or_nan(s.get("loss"))
@@ -107,12 +110,19 @@ class TrainingPlots(QWidget):
     def load_history(self, epochs: Iterable[Mapping[str, Any]], lr_changes: Iterable[Mapping[str, Any]] = ()) -> None:
         """Show a saved run again: per-epoch curves and the learning rate at each epoch/change."""
         self.clear()
+        # One value per epoch: markers make a one-epoch run visible (a line needs two points).
+        self._lr_markers(True)
         for record in epochs:
             self.add_epoch(record)
             if record.get("lr") is not None:
                 self.series["lr"].append(float(record.get("global_step", record.get("epoch", 0) + 1)),
                                          float(record["lr"]))
         self.refresh()
+
+    def _lr_markers(self, on: bool) -> None:
+        if self._lr_symbols != on:
+            self._lr_symbols = on
+            self.curves["lr"].setSymbol("o" if on else None)
 
     def clear(self) -> None:
         for s in self.series.values():
