@@ -5,7 +5,8 @@ panel, the filters view and the drawing panel are views of it and write only
 to it (DESIGN principle 2). It follows AppState: when the network or the
 weights change it rebuilds the inference network, at most a few times a second
 and only for the latest weights, so the views can show filters forming while a
-trainer runs without starving it.
+trainer runs without starving it. Which network to show (live, trained or fresh weights,
+cached by spec) is decided by ``networks.NetworkCache``; this module is the Qt side.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from cnnstudio.data import to_float_nchw
 from cnnstudio.gui.inside.background import forward_quietly, is_heavy, refresh_job
+from cnnstudio.gui.inside.networks import NetworkCache, hwc, probabilities, sample_nchw, shape_text
 
 #: refresh at most this often after weights change (4 Hz)
 MIN_INTERVAL_MS = 250
@@ -51,8 +52,7 @@ class Inspector(QObject):
         self.last_compute_s = 0.0
         self._net_dirty = True
         self._structure: tuple = ()
-        self._fresh_cache: tuple[Any, Any] | None = None
-        self._live_cache: tuple[Any, Any] | None = None  # (spec, Network) refilled with live weights
+        self._networks = NetworkCache()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
@@ -106,7 +106,7 @@ class Inspector(QObject):
 
     def input_shape(self) -> tuple[int, int, int]:
         """(height, width, channels) of the current network input."""
-        return _hwc(self.state.spec.input)
+        return hwc(self.state.spec.input)
 
     # ---- refreshing ---------------------------------------------------------------
     def _on_network_changed(self) -> None:
@@ -212,56 +212,8 @@ class Inspector(QObject):
 
     def _rebuild_network(self) -> None:
         self._net_dirty = False
-        self.problem = ""
-        live = getattr(self.state, "live_weights", None)
-        net = self._live_network(live) if live is not None else self.state.inference_network()
-        if net is None and getattr(self.state, "weights", None):
-            net = self._trained_network()
-        self.trained = net is not None
-        if net is None:
-            net = self._fresh_network()
-        self.network = net
+        self.network, self.trained, self.problem = self._networks.choose(self.state)
         self.weightsRefreshed.emit()
-
-    def _trained_network(self) -> Any:
-        """The spec with the state's weights, built here (AppState could not): None if they do not fit."""
-        try:
-            net = _build_network(self.state.spec)
-            net.set_weights(self.state.weights)
-        except Exception as exc:  # weights of another network: show the fresh one and say why
-            self.problem = f"The stored weights do not fit this network: {exc}"
-            return None
-        return net
-
-    def _live_network(self, weights: dict) -> Any:
-        """A network of this spec holding a running trainer's weights (one network, refilled in place:
-        only this GUI-thread object uses it), or None when they do not fit."""
-        spec = self.state.spec
-        # by value: document.spec is a fresh copy on every access, so identity never matched
-        if self._live_cache is None or self._live_cache[0] != spec:
-            try:
-                self._live_cache = (spec, _build_network(spec))
-            except Exception:  # an invalid network cannot be training: nothing live to show
-                return None
-        net = self._live_cache[1]
-        try:
-            net.set_weights(weights)
-        except Exception:  # weights of another network (a stale preview): show the kept ones
-            return None
-        return net
-
-    def _fresh_network(self) -> Any:
-        """A freshly initialised network for the current spec (cached per spec), or None."""
-        spec = self.state.spec
-        if self._fresh_cache is not None and self._fresh_cache[0] == spec:  # by value, as above
-            return self._fresh_cache[1]
-        try:
-            net = _build_network(spec)
-        except Exception as exc:  # an invalid network: the views say why instead of crashing
-            self.problem = f"Cannot build the network: {exc}"
-            net = None
-        self._fresh_cache = (spec, net)
-        return net
 
     def _sample_nchw(self) -> np.ndarray | None:
         """The current sample as float32 (1, C, H, W), or None when there is none."""
@@ -274,10 +226,7 @@ class Inspector(QObject):
             if ds is None or len(ds) == 0:
                 return None
             x = ds.x[self.val_index:self.val_index + 1]
-        h, w, c = self.input_shape()
-        if x.shape[1:] != (h, w, c):
-            x = _fit_images(x, h, w, c)
-        return to_float_nchw(x)
+        return sample_nchw(x, *self.input_shape())
 
     def _compute(self) -> None:
         x = self._sample_nchw() if self.network is not None else None
@@ -291,7 +240,7 @@ class Inspector(QObject):
             return
         self.image = x[0]
         self.activations = [x[0]] + [np.asarray(a[0]) for a in acts]
-        self.probs = _probabilities(self.activations[-1], self._layer_types())
+        self.probs = probabilities(self.activations[-1], self._layer_types())
         self._update_labels()
         self.activationsChanged.emit()
 
@@ -302,7 +251,7 @@ class Inspector(QObject):
         # numbered from 1 like the editor's blocks (the input is block 0)
         types = ["input"] + [f"{i + 1} {t}" for i, t in enumerate(self._layer_types())]
         shapes = [tuple(a.shape) for a in self.activations]
-        self.labels = [f"{name}  {_shape_text(s)}" for name, s in zip(types, shapes)]
+        self.labels = [f"{name}  {shape_text(s)}" for name, s in zip(types, shapes)]
         structure = tuple(zip(self.labels, shapes))
         if structure != self._structure:
             self._structure = structure
@@ -316,43 +265,3 @@ class Inspector(QObject):
         layers = getattr(self.network, "layers", [])
         return [(i, np.array(layers[i].params["W"], copy=True)) for i, t in enumerate(self._layer_types())
                 if t == "Conv2D" and i < len(layers) and "W" in getattr(layers[i], "params", {})]
-
-
-def _hwc(inp: Any) -> tuple[int, int, int]:
-    """An InputSpec (or a plain (h, w, c) tuple) -> (height, width, channels)."""
-    hwc = getattr(inp, "hwc", None)
-    return tuple(int(v) for v in (hwc if hwc is not None else inp))  # type: ignore[return-value]
-
-
-def _build_network(spec: Any) -> Any:
-    """An engine Network for a NetworkSpec, freshly initialised (seed 0)."""
-    from cnnstudio.model import build_network
-    return build_network(spec)
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    """(C, H, W) -> "H x W x C"; (F,) -> "F"."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h} x {w} x {c}"
-    return " x ".join(str(s) for s in shape)
-
-
-def _probabilities(last: np.ndarray, types: list[str]) -> np.ndarray | None:
-    """The class probabilities (K,) from the last activation (softmax applied if it is not one)."""
-    if last.ndim != 1:
-        return None
-    if types and types[-1] == "Softmax":
-        return last.astype(np.float64)
-    z = last.astype(np.float64) - float(np.max(last))
-    e = np.exp(z)
-    return e / e.sum()
-
-
-def _fit_images(x: np.ndarray, h: int, w: int, c: int) -> np.ndarray:
-    """x: uint8 (N, H', W', C') -> uint8 (N, h, w, c): resized, grey replicated / colour averaged."""
-    from cnnstudio.data.dataset import resize_images
-    if x.shape[3] != c:
-        grey = x.mean(axis=3, keepdims=True).astype(np.uint8)
-        x = np.repeat(grey, c, axis=3)
-    return resize_images(x, h, w) if x.shape[1:3] != (h, w) else x
