@@ -184,6 +184,19 @@ def test_overfitting_fix_inserts_dropout_only_when_stopped(qtbot, panel):
     assert panel.state.spec.layers[1].type == "LeakyReLU"
 
 
+def test_overfitting_curve_shows_a_card_whose_dropout_fix_edits_the_network(qtbot, panel):
+    # QA: 99% train / 94% validation never warned; the monitor's verdict reaches the panel as a card
+    mon = health.HealthMonitor([layer.type for layer in panel.state.spec.layers])
+    issues = []
+    for n, (train_acc, val_acc) in enumerate([(0.96, 0.95), (0.98, 0.964), (0.995, 0.952), (0.998, 0.94)]):
+        issues += mon.observe_epoch(n, 1 - train_acc, train_acc, 1 - val_acc, val_acc)
+    panel.health.add_issues(issues)
+    cards = [card for card in panel.health.cards if card.issue.kind == "overfitting"]
+    assert len(cards) == 1 and "96.4%" in cards[0].label.text()  # once, naming the best validation accuracy
+    cards[0].buttons[health.INSERT_DROPOUT].click()
+    assert [layer.type for layer in panel.state.spec.layers].count("Dropout") == 1
+
+
 def test_network_fixes_are_refused_while_training(qtbot, panel, small_data):
     c = start(panel, small_data, epochs=2, paused=True)
     fix = health.Fix(health.INSERT_DROPOUT, "Insert Dropout", {"index": 4}, needs_stopped=True)
