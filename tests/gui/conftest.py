@@ -30,3 +30,18 @@ def window(qtbot, state, settings):
     win.show()
     qtbot.waitExposed(win)
     return win
+
+
+@pytest.fixture(autouse=True)
+def no_thread_outlives_its_test(qtbot):
+    """Stop training runs and background jobs before qtbot closes the widgets.
+
+    Requesting qtbot makes this teardown run before qtbot's: a test that fails halfway
+    must not leave a QThread running into the next test (Qt aborts on destroying one).
+    """
+    yield
+    from cnnstudio.gui.datasets import tasks
+    from cnnstudio.gui.training import controller
+
+    controller.shutdown_all()
+    tasks.wait_all()

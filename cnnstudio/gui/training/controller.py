@@ -11,6 +11,7 @@ closing the window loses at most the current epoch. No widgets here.
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any, Callable
 
 from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal
@@ -21,6 +22,16 @@ from cnnstudio.gui.training import runtools as hist
 from cnnstudio.gui.training.worker import PREVIEW_INTERVAL_S, TrainingWorker
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
+
+#: controllers with a worker thread: a QThread destroyed while running aborts the process,
+#: so the app (aboutToQuit) and the tests stop them all before anything is torn down.
+_WITH_THREAD: "weakref.WeakSet[TrainingController]" = weakref.WeakSet()
+
+
+def shutdown_all(timeout_ms: int = 30000) -> None:
+    """Stop every training run that still has a worker thread and wait for it."""
+    for controller in list(_WITH_THREAD):
+        controller.shutdown(timeout_ms)
 
 
 class TrainingSetupError(Exception):
@@ -47,6 +58,9 @@ class TrainingController(QObject):
         self.state = state
         self.plots = plots
         self.trainer_factory = trainer_factory or hist.make_trainer
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting with a run going: stop it before Qt tears the thread down
+            app.aboutToQuit.connect(self.shutdown)
         self.thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.trainer: Any = None
@@ -135,6 +149,7 @@ class TrainingController(QObject):
         worker.finished.connect(self._on_finished)
         self._started = time.perf_counter()
         self.state.set_training(True)
+        _WITH_THREAD.add(self)
         self.thread.start()
         self._drain.start()
         self.runningChanged.emit(True)
@@ -313,6 +328,7 @@ class TrainingController(QObject):
             thread.quit()
             thread.wait()
             thread.deleteLater()
+        _WITH_THREAD.discard(self)
         hist.store_history(self.state, self.history, self.config)
         self.state.set_training(False)
         self.runningChanged.emit(False)
@@ -322,6 +338,7 @@ class TrainingController(QObject):
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop the worker and wait for its thread (window closing). True when it ended in time."""
         if self.thread is None:
+            _WITH_THREAD.discard(self)
             return True
         self.worker.stop()
         thread = self.thread

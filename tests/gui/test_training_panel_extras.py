@@ -1,4 +1,4 @@
-"""The validation-split control applies only to data that comes unsplit (files, folders)."""
+"""Training panel details: the validation-split control, stopping every run at teardown or quit."""
 
 from __future__ import annotations
 
@@ -34,3 +34,18 @@ def _pick(panel, kind):
     index = panel.dataset.findData(kind)
     panel.dataset.setCurrentIndex(index)
     panel.dataset.activated.emit(index)
+
+
+def test_shutdown_all_stops_a_paused_run(qtbot):
+    import numpy as np
+
+    from cnnstudio.data import sample_split
+    from cnnstudio.gui.training import controller as controller_module
+
+    p = _panel(qtbot)
+    train, val = sample_split()
+    assert p.start(paused=True, datasets=(train.subset(np.arange(64)), val.subset(np.arange(16))))
+    qtbot.waitUntil(lambda: p.controller.paused, timeout=30_000)
+    controller_module.shutdown_all()
+    assert not p.controller.running and p.controller.thread is None
+    assert p.controller not in controller_module._WITH_THREAD
