@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from PyQt6.QtWidgets import QApplication
@@ -32,10 +33,28 @@ def create_window(project: str | None = None, template: str | None = None, setti
     return window
 
 
+def collect_garbage_in_gui_thread(interval_s: float = 1.0):
+    """Turn off automatic garbage collection and collect on a GUI-thread timer instead.
+
+    Left automatic, a collection runs in whichever thread happens to allocate (the trainer,
+    a loader, the engine's pool) and destroys any parentless QObject caught in a reference
+    cycle there, which crashes Qt. Returns the collector: keep it referenced; its ``timer``
+    runs while the app does.
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=interval_s)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window, optionally with a project file (``argv[0]``); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     app = make_app()
+    collector = collect_garbage_in_gui_thread()
     window = create_window(argv[0] if argv else None)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        collector.timer.stop()
+        gc.enable()

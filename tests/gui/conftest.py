@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from PyQt6.QtCore import QSettings
 
@@ -38,10 +40,19 @@ def no_thread_outlives_its_test(qtbot):
 
     Requesting qtbot makes this teardown run before qtbot's: a test that fails halfway
     must not leave a QThread running into the next test (Qt aborts on destroying one).
+    Then the test's garbage is collected here, in the GUI thread: left to the cyclic
+    collector, a parentless QObject caught in a reference cycle can be destroyed from
+    whatever thread happens to trigger a collection (an engine or download worker),
+    which Qt does not allow. The app collects on a GUI-thread timer for the same reason
+    (``gui.app.collect_garbage_in_gui_thread``); here automatic collection is off for the
+    test and everything is collected at its end.
     """
+    gc.disable()
     yield
     from cnnstudio.gui.datasets import tasks
     from cnnstudio.gui.training import controller
 
     controller.shutdown_all()
     tasks.wait_all()
+    gc.collect()
+    gc.enable()

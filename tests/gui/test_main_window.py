@@ -168,3 +168,27 @@ def test_app_opens_a_project_given_on_the_command_line(qtbot, state, settings, t
     win = create_window(project=path, settings=settings)
     qtbot.addWidget(win)
     assert win.state.path == path and win.state.spec == state.spec and not win.state.is_dirty()
+
+
+def test_the_app_collects_garbage_only_in_the_gui_thread(qtbot):
+    import gc
+
+    from cnnstudio.gui.app import collect_garbage_in_gui_thread
+
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        collector = collect_garbage_in_gui_thread(interval_s=0.05)
+        assert not gc.isenabled()  # no collection can start in a worker thread
+        assert collector.timer.isActive()
+        calls = []
+        collector.check = lambda: calls.append(1)  # the timer's slot is bound: count ticks instead
+        collector.timer.timeout.disconnect()
+        collector.timer.timeout.connect(collector.check)
+        qtbot.waitUntil(lambda: len(calls) >= 2, timeout=5000)
+        collector.timer.stop()
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()
