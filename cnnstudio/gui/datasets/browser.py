@@ -21,6 +21,7 @@ from cnnstudio.data.dataset import resize_images
 from cnnstudio.gui.datasets.charts import ClassCountsChart
 from cnnstudio.gui.dock_panel import ResponsivePanel
 from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
+from cnnstudio.model import TrainingConfig
 
 PER_CLASS = 8
 THUMB_PX = 64
@@ -62,14 +63,9 @@ def describe(train: Any, val: Any) -> str:
 
 
 def augmentation_defaults() -> dict:
-    """The training config's augmentation defaults (they live there), else the Augmenter's."""
-    defaults = Augmenter().get_config()
-    try:
-        from cnnstudio.model import TrainingConfig
-        config = TrainingConfig()
-    except ImportError:  # pragma: no cover - TrainingConfig is part of the model package
-        return defaults
-    return {name: getattr(config, name, value) for name, value in defaults.items()}
+    """The training config's augmentation settings (the defaults live there)."""
+    config = TrainingConfig()
+    return {name: getattr(config, name) for name in Augmenter().get_config()}
 
 
 class DatasetBrowser(ResponsivePanel):

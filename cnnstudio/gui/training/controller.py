@@ -127,7 +127,7 @@ class TrainingController(QObject):
         self.config, self.trainer, self.datasets = config, trainer, (train, val)
         self._spec = spec.copy() if hasattr(spec, "copy") else spec
         self._initial_weights = trainer.network.get_weights()
-        self.total_steps = self.step_offset + hist.planned_steps(trainer, train, config)
+        self.total_steps = self.step_offset + hist.planned_steps(trainer)
         self._monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
                                       augmenting=bool(getattr(config, "augment", False)))
         self._launch(TrainingWorker(trainer, self._monitor, start_paused=paused, step_offset=self.step_offset))
@@ -184,7 +184,7 @@ class TrainingController(QObject):
         if not self.running and self.state.spec != self._spec:
             raise TrainingSetupError("The network changed since the last run, so that run cannot go on: "
                                      "press Start to train the network as it is now")
-        self.total_steps += hist.steps_per_epoch(self.trainer, self.datasets[0], self.config)
+        self.total_steps += self.trainer.steps_per_epoch
         if self.worker:
             self.worker.add_epochs(1)
             return

@@ -5,7 +5,6 @@ health fixes make through document commands.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from typing import Any
@@ -31,70 +30,13 @@ def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | N
                  optimizer_state: dict | None = None) -> Any:
     """The engine Trainer for this run (check_trainable first: a mismatch raises its explained error)."""
     from cnnstudio.project import session
-    maker = getattr(session, "make_trainer", None)
-    if maker is None:
-        return _fallback_trainer(spec, train, val, config, weights)
-    run = maker(spec, train, val, config, weights=weights, optimizer_state=optimizer_state)
-    return getattr(run, "trainer", run)  # session wraps the engine Trainer in a TrainingRun
-
-
-def _fallback_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None) -> Any:
-    # Only until project.session.make_trainer lands: the same steps, without augmentation/schedules.
-    from cnnstudio.data import to_float_nchw
-    from cnnstudio.engine.layers import LAYER_TYPES
-    from cnnstudio.engine.network import Network
-    from cnnstudio.engine.optimizers import SGD, Adam
-    from cnnstudio.engine.trainer import Trainer
-    from cnnstudio.model import check_trainable
-    check_trainable(spec, train.num_classes, train.image_shape).raise_if_problem()
-    h, w, c = _input_hwc(spec)
-    net = Network([LAYER_TYPES[l.type].from_config(l.config) for l in spec.layers], (c, h, w),
-                  seed=int(getattr(config, "seed", 0)))
-    if weights:
-        net.set_weights(weights)
-    wd = float(getattr(config, "weight_decay", 0.0))
-    opt = (Adam(weight_decay=wd) if getattr(config, "optimizer", "adam") == "adam"
-           else SGD(momentum=float(getattr(config, "momentum", 0.9)), weight_decay=wd))
-    return Trainer(net, opt, to_float_nchw(train.x), train.y, to_float_nchw(val.x), val.y,
-                   batch_size=int(config.batch_size), epochs=int(config.epochs), lr=float(config.lr),
-                   seed=int(getattr(config, "seed", 0)))
-
-
-def _input_hwc(spec: Any) -> tuple[int, int, int]:
-    inp = spec.input
-    return int(inp.height), int(inp.width), int(inp.channels)
-
-
-@dataclasses.dataclass
-class LocalConfig:
-    """Stand-in with TrainingConfig's fields, used only while cnnstudio.model has no TrainingConfig."""
-
-    dataset: str = "sample"
-    val_fraction: float = 0.1
-    epochs: int = 10
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    augment: bool = False
-    seed: int = 0
-    backend: str = "numpy"
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    return session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=optimizer_state).trainer
 
 
 def make_config(**fields: Any) -> Any:
-    """A TrainingConfig from the panel's fields (unknown fields for this build are dropped)."""
-    try:
-        from cnnstudio.model import TrainingConfig
-    except ImportError:
-        TrainingConfig = LocalConfig
-    names = {f.name for f in dataclasses.fields(TrainingConfig)}
-    return TrainingConfig(**{k: v for k, v in fields.items() if k in names})
+    """A TrainingConfig from the panel's fields (bad values raise TrainingConfigError)."""
+    from cnnstudio.project import session
+    return session.make_config(**fields)
 
 
 def resumable_optimizer_state(state: Any, config: Any) -> bool:
@@ -106,16 +48,9 @@ def resumable_optimizer_state(state: Any, config: Any) -> bool:
         getattr(before, "optimizer", None) == getattr(config, "optimizer", None)
 
 
-def steps_per_epoch(trainer: Any, train: Any, config: Any) -> int:
-    n = getattr(trainer, "steps_per_epoch", None)
-    if isinstance(n, int) and n > 0:
-        return n
-    return max(1, math.ceil(len(train.y) / int(getattr(config, "batch_size", 64))))
-
-
-def planned_steps(trainer: Any, train: Any, config: Any) -> int:
-    epochs = int(getattr(trainer, "epochs", None) or getattr(config, "epochs", 1))
-    return epochs * steps_per_epoch(trainer, train, config)
+def planned_steps(trainer: Any) -> int:
+    """Batches the trainer will run in all (grows with ``add_epochs``)."""
+    return trainer.epochs * trainer.steps_per_epoch
 
 
 def current_lr(trainer: Any, config: Any) -> float:
@@ -126,25 +61,17 @@ def current_lr(trainer: Any, config: Any) -> float:
 
 
 def make_augmenter(config: Any, params: dict | None = None) -> Any:
-    """A batch transform fn(x_nchw, rng) -> x from the data layer's Augmenter."""
+    """A batch transform fn(x_nchw, rng) -> x: the data layer's Augmenter with ``params`` (from the
+    Dataset panel), else with the config's augmentation settings (None while ``augment`` is off)."""
     from cnnstudio.data import Augmenter
-    if params:
-        return Augmenter(**params)
-    # The config's shift/rotation/scale/noise/flip, where this config has them.
-    names = ("shift", "rotation", "scale", "noise", "flip")
-    return Augmenter(**{n: getattr(config, n) for n in names if hasattr(config, n)})
+    from cnnstudio.project import session
+    return Augmenter(**params) if params else session.make_augmenter(config)
 
 
 # ---- config values ---------------------------------------------------------------------------
 def with_field(config: Any, name: str, value: Any) -> Any:
     """A copy of ``config`` with one field changed (TrainingConfig is a dataclass)."""
-    if config is None:
-        return None
-    if dataclasses.is_dataclass(config):
-        return dataclasses.replace(config, **{name: value})
-    new = copy.copy(config)
-    setattr(new, name, value)
-    return new
+    return None if config is None else dataclasses.replace(config, **{name: value})
 
 
 def with_epochs(config: Any, epochs: int) -> Any:
@@ -152,13 +79,7 @@ def with_epochs(config: Any, epochs: int) -> Any:
 
 
 def config_dict(config: Any) -> dict:
-    if config is None:
-        return {}
-    if hasattr(config, "to_dict"):
-        return config.to_dict()
-    if dataclasses.is_dataclass(config):
-        return dataclasses.asdict(config)
-    return dict(vars(config))
+    return {} if config is None else config.to_dict()
 
 
 # ---- history (plain JSON data, the project's format) ------------------------------------------

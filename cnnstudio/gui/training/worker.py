@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+from threadpoolctl import threadpool_limits
 
 from cnnstudio.engine.health import HealthMonitor, layer_stats_of
 
@@ -125,7 +126,7 @@ class TrainingWorker(QObject):
         reason = "completed"
         _lower_thread_priority(self.nice)
         try:
-            with _blas_limit(self.blas_threads):
+            with threadpool_limits(limits=self.blas_threads, user_api="blas"):
                 reason = self._pump(self.trainer.run())
         except Exception as exc:  # noqa: BLE001 - every failure goes to the GUI, with its type
             self.failed.emit(_describe(exc))
@@ -317,25 +318,3 @@ def _lower_thread_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError:  # not permitted or not supported: training still runs, at normal priority
         pass
-
-
-class _blas_limit:
-    """threadpoolctl's limit on BLAS threads, or nothing when threadpoolctl is missing."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self._ctx = None
-
-    def __enter__(self):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            return self
-        self._ctx = threadpool_limits(limits=self.n, user_api="blas")
-        self._ctx.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self._ctx is not None:
-            self._ctx.__exit__(*exc)
-        return False
