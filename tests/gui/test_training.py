@@ -163,6 +163,21 @@ def test_huge_learning_rate_triggers_nan_pause_and_fix_restores(qtbot, panel, sm
         c.stop()
 
 
+def test_nan_fix_halves_the_rate_in_use_not_the_configured_one(qtbot, panel, small_data):
+    # cosine over 2 epochs of 8 batches: after 8 batches the schedule is at half the configured 0.003
+    panel.schedule.setCurrentIndex(panel.schedule.findData("cosine"))
+    c = start(panel, small_data, epochs=2, paused=True)
+    for done in range(1, 9):
+        c.step()
+        wait_paused_after(qtbot, c, done)
+    in_use = c.trainer.current_lr()
+    assert in_use == pytest.approx(0.0015, rel=1e-3)
+    c.apply_fix(health.Fix(health.RESTORE_AND_HALVE_LR, "restore"))
+    qtbot.waitUntil(lambda: c.trainer.current_lr() == pytest.approx(in_use / 2), timeout=TIMEOUT)
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.stop()
+
+
 def test_dataset_that_does_not_fit_shows_the_explained_error_and_does_not_start(qtbot, panel, small_data):
     import cnnstudio.model as model
     panel.state.document.execute(model.SetLayerConfig(4, "units", 5))  # 5 outputs, 10 classes

@@ -249,7 +249,7 @@ class TrainingController(QObject):
         if not self.worker:
             return "No run to restore."
         worker, trainer = self.worker, self.trainer
-        lr = float(new_lr or hist.current_lr(trainer, self.config) / 2)
+        lr = float(new_lr or trainer.current_lr() / 2)  # the rate in use: a schedule may have lowered it
         good = getattr(trainer, "last_good_weights", None) or self._initial_weights
         done = int(getattr(trainer, "epoch", 0) or 0)  # epochs completed (the trainer keeps their weights)
         which = f"the weights after epoch {done}" if done and getattr(trainer, "last_good_weights", None) \

@@ -53,13 +53,6 @@ def planned_steps(trainer: Any) -> int:
     return trainer.epochs * trainer.steps_per_epoch
 
 
-def current_lr(trainer: Any, config: Any) -> float:
-    lr = getattr(trainer, "lr", None)
-    if isinstance(lr, (int, float)):
-        return float(lr)
-    return float(getattr(config, "lr", 1e-3))
-
-
 def make_augmenter(config: Any, params: dict | None = None) -> Any:
     """A batch transform fn(x_nchw, rng) -> x: the data layer's Augmenter with ``params`` (from the
     Dataset panel), else with the config's augmentation settings (None while ``augment`` is off)."""
