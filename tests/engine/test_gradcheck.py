@@ -15,15 +15,7 @@ from cnnstudio.engine.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropou
 TOL = 1e-7
 
 
-@pytest.fixture(autouse=True, params=[1, 2], ids=["threads1", "threads2"])
-def engine_threads(request, monkeypatch):
-    """Every check runs serially and on two engine threads; element-wise layers split
-    even tiny inputs so the parallel path is the one checked."""
-    from cnnstudio.engine import kernels
-
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
-    with kernels.compute_threads(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("serial_and_two_engine_threads")
 
 def numeric_grad(f, arr: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """d f() / d arr by central differences, perturbing ``arr`` in place one element at a time."""

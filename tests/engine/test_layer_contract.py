@@ -10,15 +10,7 @@ import pytest
 from cnnstudio.engine.errors import LayerConfigError
 from cnnstudio.engine.layers import LAYER_TYPES
 
-@pytest.fixture(autouse=True, params=[1, 2], ids=["threads1", "threads2"])
-def engine_threads(request, monkeypatch):
-    """Every check runs serially and on two engine threads; element-wise layers split
-    even tiny inputs so the parallel path is the one checked."""
-    from cnnstudio.engine import kernels
-
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_ELEMENTS", 1)
-    with kernels.compute_threads(request.param):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("serial_and_two_engine_threads")
 
 
 # type -> (hyperparameters, per-sample input shape, list of (field, bad value))

@@ -8,6 +8,17 @@ import pytest
 from PyQt6.QtCore import QSettings
 
 
+@pytest.fixture(scope="module")
+def small_data():
+    """A small slice of the bundled sample for training runs: (256 train, 64 validation)."""
+    import numpy as np
+
+    from cnnstudio.data import sample_split
+
+    train, val = sample_split()
+    return train.subset(np.arange(256)), val.subset(np.arange(64))
+
+
 @pytest.fixture
 def settings(tmp_path):
     """A QSettings in an ini file under tmp_path (never the user's real settings)."""

@@ -9,19 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnstudio.data import sample_split
 from cnnstudio.engine import health
 from cnnstudio.gui.state import AppState
 from cnnstudio.gui.training.panel import TrainingPanel
 
 TIMEOUT = 60_000  # ms; generous for a shared 2-core machine (never a speed assertion)
 STEPS_PER_EPOCH = 8
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    train, val = sample_split()
-    return train.subset(np.arange(256)), val.subset(np.arange(64))
 
 
 @pytest.fixture

@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnstudio.data import sample_split
 
 TIMEOUT = 60_000
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    train, val = sample_split()
-    return train.subset(np.arange(256)), val.subset(np.arange(64))
 
 
 @pytest.fixture
@@ -80,16 +73,16 @@ def test_editor_is_read_only_during_a_run_with_a_visible_hint(qtbot, trainer_win
     assert trainer_window.state.spec.layers[0].config["filters"] == 4
 
 
-def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data, tmp_path, settings):
+def _train_save_reopen(qtbot, trainer_window, small_data, path, settings, epochs):
+    """Train ``epochs`` at LR 0.002, save to ``path``, open it in a new window on another network."""
     from cnnstudio.gui.main_window import DISCARD, MainWindow
     from cnnstudio.gui.state import AppState
 
     panel = trainer_window.training_panel
-    panel.epochs.setValue(2)
+    panel.epochs.setValue(epochs)
     panel.lr.setValue(0.002)
     with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
         assert panel.start(datasets=small_data)
-    path = tmp_path / "run.cnnproj"
     trainer_window.state.save(str(path))
 
     state = AppState(template="mlp")
@@ -97,6 +90,12 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
     win.ask_unsaved = lambda: DISCARD
     qtbot.addWidget(win)
     state.open(str(path))
+    return win, state
+
+
+def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data, tmp_path, settings):
+    panel = trainer_window.training_panel
+    win, state = _train_save_reopen(qtbot, trainer_window, small_data, tmp_path / "run.cnnproj", settings, 2)
     plots = win.training_panel.plots
     assert plots.series["epoch_train_loss"].n == 2 and plots.series["epoch_val_acc"].n == 2
     saved = [e["train_loss"] for e in panel.controller.history["epochs"]]
@@ -108,22 +107,7 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
 
 def test_reopened_one_epoch_project_shows_its_learning_rate(qtbot, trainer_window, small_data, tmp_path, settings):
     # QA: one saved epoch is one LR point, and a line through one point draws nothing
-    from cnnstudio.gui.main_window import DISCARD, MainWindow
-    from cnnstudio.gui.state import AppState
-
-    panel = trainer_window.training_panel
-    panel.epochs.setValue(1)
-    panel.lr.setValue(0.002)
-    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
-        assert panel.start(datasets=small_data)
-    path = tmp_path / "one.cnnproj"
-    trainer_window.state.save(str(path))
-
-    state = AppState(template="mlp")
-    win = MainWindow(state, settings=settings)
-    win.ask_unsaved = lambda: DISCARD
-    qtbot.addWidget(win)
-    state.open(str(path))
+    win, _ = _train_save_reopen(qtbot, trainer_window, small_data, tmp_path / "one.cnnproj", settings, 1)
     curve = win.training_panel.plots.curves["lr"]
     x, y = curve.getData()
     assert x is not None and len(y) == 1 and y[0] > 0
