@@ -2,7 +2,6 @@
 
 import gzip
 import hashlib
-import http.server
 import socket
 import tarfile
 import threading
@@ -11,6 +10,7 @@ import io
 import numpy as np
 import pytest
 from datahelpers import idx_bytes, make_images
+from localhttp import serve
 
 from cnnstudio.data import DownloadCancelled, DownloadError, download, load_dataset
 from cnnstudio.data import registry
@@ -23,58 +23,10 @@ def md5(b: bytes) -> str:
     return "md5:" + hashlib.md5(b).hexdigest()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.files``; paths select behaviour: /good, /lie (Content-Length
-    larger than the body), /error (500), /norange (ignores Range)."""
-
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def do_GET(self):
-        name = self.path.rsplit("/", 1)[-1]
-        self.server.requests.append((self.path, self.headers.get("Range")))
-        if self.path.startswith("/error"):
-            self.send_error(500, "Internal Server Error")
-            return
-        body = self.server.files.get(name)
-        if body is None:
-            self.send_error(404)
-            return
-        rng = self.headers.get("Range")
-        if rng and not self.path.startswith("/norange"):
-            start = int(rng.split("=")[1].split("-")[0])
-            if start >= len(body):
-                self.send_error(416, "Range Not Satisfiable")
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            body = body[start:]
-        else:
-            self.send_response(200)
-        lie = self.path.startswith("/lie")
-        self.send_header("Content-Length", str(len(body) + (5000 if lie else 0)))
-        self.end_headers()
-        try:
-            for i in range(0, len(body), 8192):
-                self.wfile.write(body[i:i + 8192])
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client cancelled
-        if lie:
-            self.close_connection = True
-
-
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.files = {"data.bin": PAYLOAD}
-    srv.requests = []
-    srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    t.start()
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serve({"data.bin": PAYLOAD}) as srv:
+        yield srv
 
 
 def _no_final(dest):

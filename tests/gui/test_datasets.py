@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import socket
 import threading
 import time
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PyQt6.QtCore import Qt
+from localhttp import serve
 
 from cnnstudio.data import Dataset, registry
 from cnnstudio.data.registry import RemoteFile, StandardDataset
@@ -159,36 +159,11 @@ def test_import_of_a_folder_without_classes_is_explained(import_dialog, state, t
 
 
 # ---- download dialog ----------------------------------------------------------------------
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        body = self.server.files.get(self.path.rsplit("/", 1)[-1])
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            for i in range(0, len(body), 8192):
-                self.wfile.write(body[i:i + 8192])
-                time.sleep(self.server.delay)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client cancelled
-
-
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.delay, srv.daemon_threads = {}, 0.0, True
-    t = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    t.start()
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}/"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serve() as srv:
+        srv.base += "/"
+        yield srv
 
 
 def _idx(arr):
