@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from cnnstudio.engine import health
+from cnnstudio.project import session
 
 
 # ---- setup (delegates to project.session, shared with the CLI) ---------------------------
@@ -20,32 +21,26 @@ def prepare_data(config: Any, spec: Any, datasets: tuple[Any, Any] | None = None
     ``datasets`` given: that (train, val) pair; otherwise ``config.dataset`` ("sample", a
     standard name or a path), split with ``config.val_fraction`` unless it comes split.
     """
-    from cnnstudio.project import session
-    source = datasets if datasets is not None else getattr(config, "dataset", "sample")
-    return session.prepare_data(source, spec, val_fraction=float(getattr(config, "val_fraction", 0.1)),
-                                seed=int(getattr(config, "seed", 0)))
+    source = datasets if datasets is not None else config.dataset
+    return session.prepare_data(source, spec, val_fraction=config.val_fraction, seed=config.seed)
 
 
 def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None = None,
                  optimizer_state: dict | None = None) -> Any:
     """The engine Trainer for this run (check_trainable first: a mismatch raises its explained error)."""
-    from cnnstudio.project import session
     return session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=optimizer_state).trainer
 
 
 def make_config(**fields: Any) -> Any:
     """A TrainingConfig from the panel's fields (bad values raise TrainingConfigError)."""
-    from cnnstudio.project import session
     return session.make_config(**fields)
 
 
 def resumable_optimizer_state(state: Any, config: Any) -> bool:
     """True when the project's saved optimizer state can go on under ``config`` (the same optimizer
     kind; another kind's slots would not fit, so it starts fresh)."""
-    saved = getattr(state, "optimizer_state", None)
-    before = getattr(state, "training_config", None)
-    return bool(saved) and before is not None and \
-        getattr(before, "optimizer", None) == getattr(config, "optimizer", None)
+    before = state.training_config
+    return bool(state.optimizer_state) and before is not None and before.optimizer == config.optimizer
 
 
 def planned_steps(trainer: Any) -> int:
@@ -57,7 +52,6 @@ def make_augmenter(config: Any, params: dict | None = None) -> Any:
     """A batch transform fn(x_nchw, rng) -> x: the data layer's Augmenter with ``params`` (from the
     Dataset panel), else with the config's augmentation settings (None while ``augment`` is off)."""
     from cnnstudio.data import Augmenter
-    from cnnstudio.project import session
     return Augmenter(**params) if params else session.make_augmenter(config)
 
 
@@ -79,14 +73,7 @@ def config_dict(config: Any) -> dict:
 def new_history(config: Any = None, train: Any = None, val: Any = None) -> dict:
     """{epochs: [...], lr_changes: [{epoch, step, lr}], hyperparameters: {...}, dataset: {...}}."""
     return {"epochs": [], "lr_changes": [], "hyperparameters": config_dict(config),
-            "dataset": describe_dataset(train, val) if train is not None else None}
-
-
-def describe_dataset(train: Any, val: Any) -> dict:
-    return {"name": getattr(train, "name", "?"), "source": getattr(train, "source", ""),
-            "num_train": int(len(train.y)), "num_val": int(len(val.y)) if val is not None else 0,
-            "image_shape": [int(s) for s in train.x.shape[1:]],
-            "classes": [str(c) for c in getattr(train, "class_names", [])]}
+            "dataset": session.dataset_description(train, val) if train is not None else None}
 
 
 def store_history(state: Any, history: dict, config: Any) -> None:
@@ -94,18 +81,7 @@ def store_history(state: Any, history: dict, config: Any) -> None:
     # hyperparameters stay those the run started with; lr_changes say what changed since.
     record = {**history, "epochs": [_json_epoch(e) for e in history["epochs"]],
               "lr_changes": list(history["lr_changes"])}
-    setter = getattr(state, "set_history", None)
-    if setter is not None:
-        setter(record, config)
-        return
-    state.history = record
-    state.training_config = config
-    project = getattr(state, "project", None)
-    if project is not None:
-        if hasattr(project, "history"):
-            project.history = record
-        if hasattr(project, "training_config") and config is not None:
-            project.training_config = config
+    state.set_history(record, config)
 
 
 def _json_epoch(e: dict) -> dict:
@@ -114,11 +90,7 @@ def _json_epoch(e: dict) -> dict:
 
 def saved_history(state: Any) -> dict | None:
     """The history of the open project, if it has one with epochs."""
-    for holder in (state, getattr(state, "project", None)):
-        h = getattr(holder, "history", None)
-        if isinstance(h, dict) and h.get("epochs"):
-            return h
-    return None
+    return state.history if state.history.get("epochs") else None
 
 
 # ---- network edits behind the health fixes ------------------------------------------------
