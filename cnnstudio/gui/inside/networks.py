@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.data import to_float_nchw
+from cnnstudio.model import build_network
+from cnnstudio.project.session import build_with_weights
 
 
 class NetworkCache:
@@ -46,8 +48,7 @@ class NetworkCache:
     def trained(self, spec: Any, weights: dict) -> tuple[Any, str]:
         """(the spec with ``weights``, "") or (None, why) when they do not fit."""
         try:
-            net = build_network(spec)
-            net.set_weights(weights)
+            net = build_with_weights(spec, weights)
         except Exception as exc:  # weights of another network: show the fresh one and say why
             return None, f"The stored weights do not fit this network: {exc}"
         return net, ""
@@ -77,12 +78,6 @@ class NetworkCache:
             net, problem = None, f"Cannot build the network: {exc}"
         self._fresh = (spec, net)
         return net, problem
-
-
-def build_network(spec: Any) -> Any:
-    """An engine Network for a NetworkSpec, freshly initialised (seed 0)."""
-    from cnnstudio.model import build_network as build
-    return build(spec)
 
 
 def hwc(inp: Any) -> tuple[int, int, int]:
