@@ -295,7 +295,7 @@ class TrainingController(QObject):
         self.drain()  # the epoch's last batches first, so curves stay in order
         weights = record.pop("weights", None)
         optimizer_state = record.pop("optimizer_state", None)
-        record["epoch"] = self.epoch_offset + (record.get("epoch") or 0) + 1  # 1-based, as the CLI saves it
+        record["epoch"] += self.epoch_offset  # 1-based within this run; earlier runs of the project come first
         self.history["epochs"].append(record)
         if weights is not None:
             self.state.set_weights(weights, optimizer_state=optimizer_state)

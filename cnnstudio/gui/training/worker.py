@@ -30,6 +30,7 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from threadpoolctl import threadpool_limits
 
 from cnnstudio.engine.health import HealthMonitor, layer_stats_of
+from cnnstudio.project import session
 
 
 WORKER_NICE = 5
@@ -223,7 +224,9 @@ class TrainingWorker(QObject):
 
     def _on_epoch(self, report: Any) -> None:
         done = getattr(self.trainer, "global_step", None)
-        record = epoch_record(report, self.step_offset + (done if isinstance(done, int) else self.steps_done))
+        # the history's epoch record, as the CLI saves it (epoch from 1; the controller adds earlier runs)
+        record = session.epoch_record(report)
+        record["global_step"] = self.step_offset + (done if isinstance(done, int) else self.steps_done)
         net = getattr(self.trainer, "network", None)
         if net is not None:
             # get_weights gives host arrays; copy so later steps cannot mutate what the GUI holds.
@@ -242,7 +245,6 @@ class TrainingWorker(QObject):
 # ---- report conversion (plain Python only crosses the thread boundary) --------------
 STEP_FIELDS = ("epoch", "step_in_epoch", "steps_per_epoch", "global_step", "loss", "accuracy", "lr",
                "images_per_sec", "batch_size")
-EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_sec")
 
 
 def is_epoch_report(report: Any) -> bool:
@@ -259,12 +261,6 @@ def step_record(report: Any, step_offset: int = 0) -> dict:
     stats = layer_stats_of(report)
     if stats:
         rec["layer_stats"] = {i: _plain_stats(s) for i, s in stats.items()}
-    return rec
-
-
-def epoch_record(report: Any, global_step: int) -> dict:
-    rec = {k: _plain(_get(report, k)) for k in EPOCH_FIELDS}
-    rec["global_step"] = global_step
     return rec
 
 
