@@ -24,10 +24,6 @@ from cnnstudio.engine.kernels import compute_threads, parallel_for, split
 from cnnstudio.engine.layers import Dropout, Layer
 from cnnstudio.engine.losses import softmax_cross_entropy
 
-#: Layers a replica may run on part of a batch with the same result per sample.
-SAMPLE_INDEPENDENT = frozenset({"Conv2D", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "MaxPool2D", "AvgPool2D",
-                                "SumPool2D", "Flatten", "Dense", "Softmax", "Dropout"})
-
 #: Fewer samples than this per range and a step is not split by samples (tiny GEMMs).
 MIN_SAMPLES_PER_THREAD = 8
 
@@ -45,8 +41,8 @@ def plan(n: int, threads: int) -> tuple[int, int]:
 
 
 def can_split(layers: Sequence[Layer]) -> bool:
-    """True when every layer computes each sample on its own (see SAMPLE_INDEPENDENT)."""
-    return all(layer.type_name in SAMPLE_INDEPENDENT for layer in layers)
+    """True when every layer computes each sample on its own (each declares ``sample_independent``)."""
+    return all(layer.sample_independent for layer in layers)
 
 
 def replicate(layer: Layer) -> Layer:

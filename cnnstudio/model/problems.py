@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.model.errors import NetworkProblem
 
 Shape = tuple[int, ...]
-SPATIAL_REDUCERS = ("Conv2D", "MaxPool2D", "AvgPool2D", "SumPool2D")
 
 
 def format_shape(shape: Shape | None) -> str:
@@ -62,14 +62,12 @@ def shape_problem(index: int, layer_type: str, config: dict[str, Any], exc: Shap
         return _window_problem(index, layer_type, config, exc, steps, head)
     if exc.reason == "needs_flat":
         shape = tuple(exc.details.get("input_shape", ()))
-        fix = "insert Flatten before it"
-        if layer_type == "Softmax":
-            fix = "insert Flatten and a Dense layer (one unit per class) before it"
+        fix = LAYER_TYPES[layer_type].needs_flat_fix
         return NetworkProblem(index, layer_type, None, format_shape(shape),
                               f"{head}: needs a flat vector but gets {format_shape(shape)}", fix, "needs_flat")
     if exc.reason == "needs_spatial":
         shape = tuple(exc.details.get("input_shape", ()))
-        flat_at = [i for i, s in enumerate(steps) if s.type == "Flatten"]
+        flat_at = [i for i, s in enumerate(steps) if LAYER_TYPES[s.type].receptive_rule == "flatten"]
         where = f"the Flatten at layer {flat_at[-1] + 1}" if flat_at else "the Flatten"
         size = shape[0] if shape else "?"
         return NetworkProblem(index, layer_type, None, size,
@@ -84,17 +82,18 @@ def _window_problem(index: int, layer_type: str, config: dict[str, Any], exc: Sh
                     steps: Sequence[Step], head: str) -> NetworkProblem:
     kh, kw = exc.details.get("window", (0, 0))
     h, w = exc.details.get("input_hw", (0, 0))
-    is_conv = layer_type == "Conv2D"
+    cls = LAYER_TYPES[layer_type]
+    field = cls.window_field or "window"
+    is_conv = any(h.name == "padding" for h in cls.hyperparameters)   # padding can make its kernel fit
     what = "kernel" if is_conv else "window"
-    field = "kernel_size" if is_conv else "pool_size"
     fit = f"{min(kh, h)}x{min(kw, w)}"  # the largest window that fits
     options = []
     if is_conv:
-        options += ["use padding 'same'", f"a kernel_size of at most {fit}", "remove it"]
+        options += ["use padding 'same'", f"a {field} of at most {fit}", "remove it"]
     else:
         options.append("remove it")
         if h > 1 or w > 1:  # a 1x1 pool would do nothing
-            options.append(f"use a pool_size of at most {fit}")
+            options.append(f"use a {field} of at most {fit}")
     earlier = _biggest_shrinker(steps)
     if earlier is not None:
         options.append(_undo_shrink(earlier, steps[earlier]))
@@ -109,7 +108,7 @@ def _biggest_shrinker(steps: Sequence[Step]) -> int | None:
     """Index of the earlier layer that shrank the feature map most (ties: the latest)."""
     best, best_ratio = None, 1.0
     for i, s in enumerate(steps):
-        if s.type not in SPATIAL_REDUCERS or s.input_shape is None or s.output_shape is None:
+        if LAYER_TYPES[s.type].window_field is None or s.input_shape is None or s.output_shape is None:
             continue
         if len(s.input_shape) != 3 or len(s.output_shape) != 3:
             continue
@@ -120,7 +119,9 @@ def _biggest_shrinker(steps: Sequence[Step]) -> int | None:
 
 
 def _undo_shrink(i: int, step: Step) -> str:
-    if step.type == "Conv2D":
+    """Advice for the earlier layer that shrank the map: padding where it has padding, else remove it."""
+    names = {h.name for h in LAYER_TYPES[step.type].hyperparameters}
+    if "padding" in names:
         stride = step.config.get("stride", [1, 1])
         if list(stride) != [1, 1]:
             return f"use stride 1 in layer {i + 1}"
@@ -128,8 +129,10 @@ def _undo_shrink(i: int, step: Step) -> str:
     return f"remove the {step.type} at layer {i + 1}"
 
 
-def softmax_problem(index: int, last: int, softmax_at_end: bool) -> NetworkProblem:
-    fix = (f"remove it: layer {last + 1} Softmax already ends the network" if softmax_at_end
-           else f"move layer {index + 1} Softmax to the end")
-    return NetworkProblem(index, "Softmax", None, None,
-                          f"layer {index + 1} Softmax: Softmax must be the last layer", fix, "softmax_not_last")
+def softmax_problem(index: int, layer_type: str, last: int, same_at_end: bool) -> NetworkProblem:
+    """A layer that must end the network (``Layer.must_be_last``) sits at ``index``."""
+    fix = (f"remove it: layer {last + 1} {layer_type} already ends the network" if same_at_end
+           else f"move layer {index + 1} {layer_type} to the end")
+    return NetworkProblem(index, layer_type, None, None,
+                          f"layer {index + 1} {layer_type}: {layer_type} must be the last layer", fix,
+                          "softmax_not_last")

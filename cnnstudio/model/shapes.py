@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.layers import Layer
 from cnnstudio.model.errors import NetworkError, NetworkProblem
 from cnnstudio.model.hints import network_hints
 from cnnstudio.model.problems import Step, config_problem, format_shape, shape_problem, softmax_problem
-from cnnstudio.model.spec import InputSpec, NetworkSpec
+from cnnstudio.model.spec import InputSpec, NetworkSpec, layer_class
 
 Shape = tuple[int, ...]
 
@@ -119,23 +120,31 @@ class ShapeReport:
 
 
 class _ReceptiveField:
-    """Tracks the input window (per axis: size, jump between neighbouring units)."""
+    """Tracks the input window (per axis: size, jump between neighbouring units).
 
-    def __init__(self) -> None:
+    Each layer declares how it changes the window (``Layer.receptive_rule``); this
+    class only applies the rules.
+    """
+
+    def __init__(self, image_hw: tuple[int, int]) -> None:
         self.size = [1, 1]
         self.jump = [1, 1]
-        self.union = [1, 1]
+        self.union = list(image_hw)
 
-    def through(self, layer_type: str, config: dict, in_shape: Shape) -> tuple[int, int]:
-        if layer_type == "Conv2D" or layer_type.endswith("Pool2D"):
-            window = config["kernel_size"] if layer_type == "Conv2D" else config["pool_size"]
-            for a in (0, 1):
-                self.size[a] += (window[a] - 1) * self.jump[a]
-                self.jump[a] *= config["stride"][a]
-        elif layer_type == "Flatten" and len(in_shape) == 3:
-            # a dense unit after Flatten sees the union of every position's window
+    def through(self, layer: Layer, in_shape: Shape) -> tuple[int, int]:
+        rule = layer.receptive_rule
+        window = layer.window()
+        if rule == "window" and window is not None:
+            (kh, kw), stride = window
+            for a, k in enumerate((kh, kw)):
+                self.size[a] += (k - 1) * self.jump[a]
+                self.jump[a] *= stride[a]
+        elif rule in ("flatten", "global") and len(in_shape) == 3:
+            # a unit that reads every position sees the union of their windows
             self.union = [self.size[a] + (in_shape[1 + a] - 1) * self.jump[a] for a in (0, 1)]
-        elif layer_type == "Dense":
+            if rule == "global":
+                self.size = list(self.union)
+        elif rule == "connect_all":
             self.size = list(self.union)
         return (self.size[0], self.size[1])
 
@@ -144,8 +153,7 @@ def infer_shapes(spec: NetworkSpec) -> ShapeReport:
     """Per-layer shapes, parameters, multiply-adds and receptive fields; never raises."""
     shape: Shape | None = spec.input.shape
     image_hw = (spec.input.height, spec.input.width)
-    rf = _ReceptiveField()
-    rf.union = list(image_hw)
+    rf = _ReceptiveField(image_hw)
     rows: list[LayerShape] = []
     steps: list[Step] = []
     problems: list[NetworkProblem] = []
@@ -158,15 +166,15 @@ def infer_shapes(spec: NetworkSpec) -> ShapeReport:
                 out = obj.output_shape(in_shape)
                 row = LayerShape(i, layer.type, obj.summary(), in_shape, out, obj.param_count(in_shape),
                                  obj.non_trainable_count(in_shape), obj.multiply_adds(in_shape),
-                                 rf.through(layer.type, layer.config, in_shape), image_hw)
+                                 rf.through(obj, in_shape), image_hw)
             except LayerConfigError as exc:
                 problems.append(config_problem(i, exc))
             except ShapeError as exc:
                 problems.append(shape_problem(i, layer.type, layer.config, exc, steps))
         if row is None:
             row = LayerShape(i, layer.type, layer.summary(), in_shape, None, None, None, None, None, image_hw)
-        if layer.type == "Softmax" and i != last:
-            problems.append(softmax_problem(i, last, spec.layers[-1].type == "Softmax"))
+        if layer_class(layer.type).must_be_last and i != last:
+            problems.append(softmax_problem(i, layer.type, last, spec.layers[-1].type == layer.type))
         rows.append(row)
         steps.append(Step(layer.type, layer.config, in_shape, row.output_shape))
         shape = row.output_shape

@@ -57,7 +57,7 @@ def layer_class(type_name: str, path: str = "type") -> type[Layer]:
 
 def default_config(type_name: str) -> dict[str, Any]:
     """The full config of a layer type with every hyperparameter at its default."""
-    return layer_class(type_name)().get_config()
+    return layer_class(type_name).default_config()
 
 
 @dataclass(frozen=True, eq=False)

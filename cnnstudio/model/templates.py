@@ -68,6 +68,13 @@ def _vgg16() -> list[LayerSpec]:
     return layers + [flatten(), dense(4096), relu(), dense(4096), relu(), dense(1000), softmax()]
 
 
+def _all_conv() -> list[LayerSpec]:
+    # Springenberg et al. (2015) / Lin et al.'s network-in-network head: a 1x1 convolution
+    # gives one map per class and global average pooling turns each map into its score.
+    return [conv(16, 3, "same"), relu(), pool(2), conv(32, 3, "same"), relu(), pool(2),
+            conv(64, 3, "same"), relu(), conv(10, 1), LayerSpec("GlobalAveragePool2D"), softmax()]
+
+
 def _mlp() -> list[LayerSpec]:
     return [flatten(), dense(128), relu(), dense(10), softmax()]
 
@@ -77,6 +84,7 @@ _BUILDERS: dict[str, tuple[InputSpec, Callable[[], list[LayerSpec]]]] = {
     "lenet5": (MNIST, _lenet5),
     "mini-vgg": (MNIST, _mini_vgg),
     "vgg16": (InputSpec(224, 224, 3), _vgg16),
+    "all-conv": (MNIST, _all_conv),
     "mlp": (MNIST, _mlp),
 }
 
@@ -85,6 +93,7 @@ TEMPLATES: dict[str, str] = {
     "lenet5": "LeCun's LeNet-5 (1998): two conv/pool stages and three dense layers; 61,706 parameters.",
     "mini-vgg": "Two VGG-style blocks of two 3x3 convolutions and a pool, then dense with dropout.",
     "vgg16": "VGG-16 at 224x224x3 with 1000 classes (138 M parameters): for inspecting shapes, not for laptops.",
+    "all-conv": "No dense layers: a 1x1 convolution makes one map per class and global average pooling scores it.",
     "mlp": "No convolutions: Flatten, Dense 128, Dense 10. Compare its parameter count with a CNN.",
 }
 

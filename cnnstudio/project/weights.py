@@ -2,8 +2,9 @@
 
 Used to refuse a ``weights.npz`` that does not belong to the project's network
 before anything is built. Names follow the engine contract: ``"{layer_index}.{param}"``;
-Conv2D ``W`` is (filters, C_in, kh, kw), Dense ``W`` is (in_features, units), biases
-are 1-D, and BatchNorm keeps per-channel vectors (gamma, beta, running statistics).
+the shapes are the ones each layer declares (``Layer.param_shapes`` for trainable
+arrays, ``Layer.state_shapes`` for running statistics), so a new layer type needs
+nothing here.
 """
 
 from __future__ import annotations
@@ -41,38 +42,32 @@ def stored_value_count(spec) -> int:
 
 
 def required_shapes(spec) -> dict[str, tuple[int, ...]]:
-    """Shapes of the named trainable parameters every weights file must hold."""
-    need: dict[str, tuple[int, ...]] = {}
-    for i, (shape, layer) in enumerate(layer_input_shapes(spec)):
-        name = layer.type_name
-        if name == "Conv2D":
-            kh, kw = layer.kernel_size
-            need[f"{i}.W"] = (layer.filters, shape[0], kh, kw)
-            if layer.use_bias:
-                need[f"{i}.b"] = (layer.filters,)
-        elif name == "Dense":
-            need[f"{i}.W"] = (int(shape[0]), layer.units)
-            if layer.use_bias:
-                need[f"{i}.b"] = (layer.units,)
-        elif name == "BatchNorm":
-            need[f"{i}.gamma"] = need[f"{i}.beta"] = (int(shape[0]),)
-    return need
+    """Shapes of the named trainable parameters every weights file must hold (``Layer.param_shapes``)."""
+    return {f"{i}.{name}": tuple(shape)
+            for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
+            for name, shape in layer.param_shapes(in_shape).items()}
+
+
+def optional_shapes(spec) -> dict[str, tuple[int, ...]]:
+    """Shapes of the non-trainable arrays a weights file may hold (``Layer.state_shapes``: running statistics)."""
+    return {f"{i}.{name}": tuple(shape)
+            for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
+            for name, shape in layer.state_shapes(in_shape).items()}
 
 
 def check_weights(spec, weights: dict[str, np.ndarray]) -> None:
     """Raise WeightsMismatch unless ``weights`` fit ``spec`` key by key and value by value."""
-    need = required_shapes(spec)
     layers = layer_input_shapes(spec)
+    need = required_shapes(spec)
+    allowed = {**need, **optional_shapes(spec)}
     for key, arr in weights.items():
         idx, _, param = key.partition(".")
         if not idx.isdigit() or not param or int(idx) >= len(layers):
             raise WeightsMismatch(f"weight {key!r} names no layer of this {len(layers)}-layer network")
-        shape, layer = layers[int(idx)]
+        layer = layers[int(idx)][1]
         if arr.dtype.kind != "f":
             raise WeightsMismatch(f"weight {key!r} has dtype {arr.dtype}, expected floating point")
-        expected = need.get(key)
-        if expected is None and layer.type_name == "BatchNorm":
-            expected = (int(shape[0]),)  # running statistics: one value per channel
+        expected = allowed.get(key)
         if expected is None:
             raise WeightsMismatch(f"weight {key!r}: layer {idx} ({layer.type_name}) has no parameter {param!r}")
         if tuple(arr.shape) != expected:

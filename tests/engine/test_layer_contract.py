@@ -25,6 +25,7 @@ EXAMPLES = {
     "MaxPool2D": ({"pool_size": [2, 2], "stride": [2, 2]}, (2, 7, 5), [("pool_size", 0), ("stride", [1, 2, 3])]),
     "AvgPool2D": ({"pool_size": [3, 3], "stride": [2, 2]}, (1, 7, 7), [("pool_size", -1)]),
     "SumPool2D": ({"pool_size": [2, 3], "stride": [1, 2]}, (2, 5, 7), [("stride", 0)]),
+    "GlobalAveragePool2D": ({}, (3, 4, 5), []),
     "Flatten": ({}, (3, 2, 4), []),
     "Dense": ({"units": 4, "use_bias": False}, (6,), [("units", 0), ("units", True), ("use_bias", "yes")]),
     "Dropout": ({"rate": 0.3}, (8,), [("rate", 1.0), ("rate", -0.5)]),
@@ -116,3 +117,135 @@ def test_initialisers_have_the_expected_spread(init, fan):
     expected = np.sqrt(2 / 300) if fan == "in" else np.sqrt(6 / 700) / np.sqrt(3)
     assert abs(w.std() - expected) / expected < 0.02
     np.testing.assert_array_equal(layer.params["b"], 0)
+
+
+# ---- the declarations: schema, parameter shapes, traits -----------------------------------------
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_default_config_comes_from_the_schema(type_name):
+    cls = LAYER_TYPES[type_name]
+    names = [h.name for h in cls.hyperparameters]
+    assert list(cls.default_config()) == names
+    for h in cls.hyperparameters:
+        assert h.label and h.help, f"{type_name}.{h.name} needs a label and a help sentence"
+        if not (h.optional and h.default is None):
+            assert cls.default_config()[h.name] == h.to_json(h.validate(type_name, h.default))
+
+
+def _just_outside(h):
+    """Values the schema says are out of range, next to each bound."""
+    if h.kind == "float":
+        out = []
+        if h.low is not None:
+            out.append(h.low if h.low_open else np.nextafter(h.low, -np.inf))
+        if h.high is not None:
+            out.append(h.high if h.high_open else np.nextafter(h.high, np.inf))
+        return out
+    if h.kind in ("int", "pair", "padding"):
+        out = [int(h.low) - 1] if h.low is not None else []
+        return out + ([int(h.high) + 1] if h.high is not None else [])
+    return []
+
+
+def _just_inside(h):
+    if h.kind == "float":
+        lo, hi = h.widget_range()
+        return [lo, hi]
+    if h.kind in ("int", "pair", "padding"):
+        lo, hi = h.widget_range()
+        return [int(lo)] + ([int(hi)] if h.high is not None else [])
+    if h.kind == "bool":
+        return [True, False]
+    if h.kind == "choice":
+        return list(h.choices)
+    return []
+
+
+SCHEMA_FIELDS = [(t, h.name) for t, cls in sorted(LAYER_TYPES.items()) for h in cls.hyperparameters]
+
+
+@pytest.mark.parametrize("type_name,field", SCHEMA_FIELDS)
+def test_schema_ranges_equal_the_layers_validation(type_name, field):
+    """The editor's widget range (from the schema) is exactly what the layer accepts."""
+    cls = LAYER_TYPES[type_name]
+    h = cls.hyper(field)
+    inside, outside = _just_inside(h), _just_outside(h)
+    assert inside, f"{type_name}.{field}: no accepted value to try"
+    for value in inside:
+        layer = cls(**{field: value})
+        assert getattr(layer, field) is not None
+    for value in outside:
+        with pytest.raises(LayerConfigError) as info:
+            cls(**{field: value})
+        assert info.value.field == field and h.range_text() in str(info.value)
+
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_param_shapes_equal_the_built_parameters(type_name):
+    cfg, shape, _ = EXAMPLES[type_name]
+    layer = LAYER_TYPES[type_name](**cfg)
+    declared, state = layer.param_shapes(shape), layer.state_shapes(shape)
+    layer.build(shape, np, np.float32, np.random.default_rng(0))
+    assert {k: v.shape for k, v in layer.params.items()} == declared
+    assert {k: v.shape for k, v in layer.state.items()} == state
+
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_sample_independent_layers_compute_each_sample_alone(type_name):
+    """The trait the data-parallel split relies on: a sample's output does not depend on the others."""
+    cfg, shape, _ = EXAMPLES[type_name]
+    layer = LAYER_TYPES[type_name](**cfg).build(shape, np, np.float64, np.random.default_rng(0))
+    x = batch_for(shape, n=4).astype(np.float64)
+    full = np.array(layer.forward(x, training=True))
+    half = np.array(layer.forward(x[:, :2] if x.ndim == 4 else x[:2], training=True))
+    if type_name == "Dropout":   # random masks: compare where both kept the value
+        return
+    same = np.allclose(half, full[:, :2] if full.ndim == 4 else full[:2])
+    assert same == layer.sample_independent
+
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_backward_matches_finite_differences(type_name):
+    """Every registered layer's gradients (input and parameters) against central differences."""
+    from tests.engine.test_gradcheck import assert_small, check_layer
+
+    cfg, shape, _ = EXAMPLES[type_name]
+    layer = LAYER_TYPES[type_name](**cfg).build(shape, np, np.float64, np.random.default_rng(1))
+    x = batch_for(shape, n=2).astype(np.float64)
+    fixed = np.random.default_rng(5).random(x.shape)
+
+    def fix_mask():   # Dropout draws a mask per forward; the check needs one fixed mask
+        layer.uniform = fixed
+
+    assert_small(check_layer(layer, x, before_forward=fix_mask), tol=1e-5)   # a wrong rule gives ~1e-1
+
+
+@pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
+def test_window_trait_names_a_window_hyperparameter(type_name):
+    cls = LAYER_TYPES[type_name]
+    layer = cls()
+    if cls.window_field is None:
+        assert layer.window() is None
+    else:
+        window, stride = layer.window()
+        assert list(window) == cls.default_config()[cls.window_field]
+        assert list(stride) == cls.default_config()["stride"]
+
+
+def test_interchangeable_types_share_their_hyperparameters():
+    groups: dict = {}
+    for cls in LAYER_TYPES.values():
+        if cls.interchangeable:
+            groups.setdefault(cls.interchangeable, []).append(cls)
+    assert groups, "no interchangeable group declared"
+    for members in groups.values():
+        assert len(members) >= 2
+        assert len({tuple(h.name for h in c.hyperparameters) for c in members}) == 1
+
+
+def test_global_average_pool_means_each_map():
+    layer = LAYER_TYPES["GlobalAveragePool2D"]().build((2, 3, 3), np, np.float32, np.random.default_rng(0))
+    x = np.arange(2 * 2 * 9, dtype=np.float32).reshape(2, 2, 3, 3)   # (C, N, H, W)
+    y = layer.forward(x)
+    assert y.shape == (2, 2)   # (N, C)
+    np.testing.assert_allclose(y, x.mean(axis=(2, 3)).T)

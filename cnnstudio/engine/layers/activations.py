@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from cnnstudio.engine.kernels import map_flat
-from cnnstudio.engine.layers.base import Layer, check_float
+from cnnstudio.engine.layers.base import Layer
+from cnnstudio.engine.layers.schema import Hyper
 
 
 class ReLU(Layer):
@@ -46,11 +47,11 @@ class LeakyReLU(Layer):
     category = "activation"
     description = "x if x > 0 else alpha * x: like ReLU but units cannot die."
 
-    def __init__(self, alpha: float = 0.01):
-        self.alpha = check_float(self.type_name, "alpha", alpha, 0.0, 1.0, low_open=False, high_open=True)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
+    hyperparameters = (
+        Hyper("alpha", "float", 0.01, "Alpha", "Slope for negative inputs (0 makes it a plain ReLU).",
+              low=0.0, high=1.0, high_open=True, step=0.01, decimals=3),
+    )
+    alpha: float
 
     def summary(self) -> str:
         return f"alpha {self.alpha:g}"

@@ -1,9 +1,19 @@
-"""The layer base class and hyperparameter validation helpers.
+"""The layer base class: the contract every layer type fulfils, declared once.
 
-A layer is one class that says everything about itself: validated
-hyperparameters, output shape, parameter count, forward and backward, and a
-JSON-safe config (``get_config`` / ``from_config``), in the spirit of Keras 3's
-``get_config`` and teenygrad's paired forward/backward.
+A layer is one class that says everything about itself (Keras 3's layer contract,
+teenygrad's paired forward/backward):
+
+- ``hyperparameters``: the declared schema (``schema.Hyper``: name, kind, default,
+  range, label, help). Construction, validation, ``get_config``/``from_config``, the
+  default config and the editor's widgets all come from it.
+- ``param_shapes(input_shape)`` / ``state_shapes(input_shape)``: the trainable and the
+  non-trainable arrays for an input shape. Parameter counts, allocation and the
+  weight-file checks all come from these.
+- traits the rest of the code asks about instead of keeping lists of type names:
+  ``sample_independent``, ``window_field``, ``receptive_rule``, ``affine``,
+  ``keeps_linearity``, ``must_be_last``, ``interchangeable``.
+- ``output_shape``, ``multiply_adds``, ``summary``, ``hints``, and the runtime:
+  ``build``, ``forward``, ``backward`` side by side.
 
 Shapes here are per sample, without the batch axis: ``(C, H, W)`` for images
 and ``(F,)`` for flat vectors.
@@ -11,56 +21,22 @@ and ``(F,)`` for flat vectors.
 
 from __future__ import annotations
 
-import numbers
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.errors import ShapeError
+from cnnstudio.engine.initializers import init_weight
+from cnnstudio.engine.layers.schema import Hyper, bind
 
 Shape = tuple[int, ...]
-
-
-def check_int(layer_type: str, field: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` as an int in ``[minimum, maximum]`` or raise LayerConfigError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LayerConfigError(layer_type, field, value, "a whole number")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise LayerConfigError(layer_type, field, value, bound)
-    return value
-
-
-def check_pair(layer_type: str, field: str, value: Any, minimum: int = 1) -> tuple[int, int]:
-    """Accept an int or a pair of ints (height, width); return a tuple of two ints."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise LayerConfigError(layer_type, field, value, "one number or a pair (height, width)")
-        return (check_int(layer_type, field, value[0], minimum), check_int(layer_type, field, value[1], minimum))
-    v = check_int(layer_type, field, value, minimum)
-    return (v, v)
-
-
-def check_float(layer_type: str, field: str, value: Any, low: float, high: float,
-                low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a float inside the interval or raise LayerConfigError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise LayerConfigError(layer_type, field, value, "a number")
-    v = float(value)
-    too_low = v <= low if low_open else v < low
-    too_high = v >= high if high_open else v > high
-    if too_low or too_high or v != v:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        raise LayerConfigError(layer_type, field, value, f"in {left}{low}, {high}{right}")
-    return v
-
-
-def check_bool(layer_type: str, field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise LayerConfigError(layer_type, field, value, "true or false")
-    return value
+#: How a layer changes the receptive field of the units after it (see model.shapes):
+#: "window" slides ``window()`` with its stride; "same" keeps it; "flatten" keeps each
+#: element's own window but records the union over all positions for the next layer;
+#: "global" makes each output see every position at once; "connect_all" (dense) sees
+#: the union recorded by the flatten before it.
+ReceptiveRule = Literal["window", "same", "flatten", "global", "connect_all"]
 
 
 def require_spatial(layer_type: str, input_shape: Shape) -> tuple[int, int, int]:
@@ -94,27 +70,99 @@ class Layer:
     category: ClassVar[str] = ""
     #: short description shown in palettes and tooltips
     description: ClassVar[str] = ""
+    #: the declared hyperparameters, in constructor order (positional arguments follow it)
+    hyperparameters: ClassVar[tuple[Hyper, ...]] = ()
+
+    # ---- traits (asked by the model, the executor and the GUI) -------------------
+    #: each sample's output depends on that sample alone (False for BatchNorm's batch
+    #: statistics): the network may then run parts of a batch on separate replicas
+    sample_independent: ClassVar[bool] = True
+    #: the hyperparameter holding the sliding window ("kernel_size", "pool_size"), if any;
+    #: its stride is the ``stride`` hyperparameter
+    window_field: ClassVar[str | None] = None
+    receptive_rule: ClassVar[ReceptiveRule] = "same"
+    #: a weighted linear map (x -> Wx + b): two in a row with nothing non-linear between
+    #: them are still one linear map
+    affine: ClassVar[bool] = False
+    #: linear and weight-free (dropout, flatten, average pooling): does not break a
+    #: chain of affine layers
+    keeps_linearity: ClassVar[bool] = False
+    #: may only end the network (Softmax)
+    must_be_last: ClassVar[bool] = False
+    #: layer types with the same hyperparameters that the editor offers to switch
+    #: between in place ("pool": max / average / sum); "" for none
+    interchangeable: ClassVar[str] = ""
+    #: what to insert before the layer when it gets an image but needs a flat vector
+    needs_flat_fix: ClassVar[str] = "insert Flatten before it"
+
+    def __init__(self, *args: Any, **config: Any) -> None:
+        """Hyperparameters by position (schema order) or name; each validated by its ``Hyper``."""
+        for name, value in bind(self.type_name, self.hyperparameters, args, config).items():
+            setattr(self, name, value)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Hook: values computed from the validated hyperparameters (e.g. a default stride)."""
 
     # ---- description -------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """JSON-safe hyperparameters; ``type(self).from_config(cfg)`` rebuilds an equal layer."""
-        return {}
+        return {h.name: h.to_json(getattr(self, h.name)) for h in self.hyperparameters}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Layer":
         return cls(**config)
 
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """Every hyperparameter at its default, as JSON."""
+        return cls().get_config()
+
+    @classmethod
+    def hyper(cls, name: str) -> Hyper:
+        """The declaration of hyperparameter ``name`` (KeyError if the type has none)."""
+        for h in cls.hyperparameters:
+            if h.name == name:
+                return h
+        raise KeyError(f"{cls.type_name} has no hyperparameter {name!r}")
+
     def output_shape(self, input_shape: Shape) -> Shape:
         """Per-sample output shape; raises ShapeError when the input cannot be accepted."""
         return tuple(input_shape)
 
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """Trainable arrays for this input, name -> shape (``"W"``, ``"b"``, ``"gamma"`` ...)."""
+        return {}
+
+    def state_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """Non-trainable arrays saved with the weights (running statistics), name -> shape."""
+        return {}
+
     def param_count(self, input_shape: Shape) -> int:
         """Number of trainable parameters for this input shape."""
-        return 0
+        return sum(math.prod(s) for s in self.param_shapes(input_shape).values())
 
     def non_trainable_count(self, input_shape: Shape) -> int:
         """Number of non-trainable values stored with the weights (e.g. running statistics)."""
-        return 0
+        return sum(math.prod(s) for s in self.state_shapes(input_shape).values())
+
+    def window(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """((kh, kw), (sh, sw)) of the sliding window, or None for layers without one."""
+        if self.window_field is None:
+            return None
+        return tuple(getattr(self, self.window_field)), tuple(getattr(self, "stride"))  # type: ignore[return-value]
+
+    def hints(self, input_shape: Shape) -> list[str]:
+        """Teaching hints about this layer alone (allowed, probably unintended); "" -free phrases
+        without the "layer N Type:" head, which the model adds."""
+        win = self.window()
+        if win is None:
+            return []
+        (kh, kw), (sh, sw) = win
+        if sh > kh or sw > kw:
+            return [f"stride {sh}x{sw} is larger than the {kh}x{kw} window, so some pixels are never "
+                    f"looked at; use a stride of at most {kh}x{kw}"]
+        return []
 
     def multiply_adds(self, input_shape: Shape) -> int:
         """Approximate multiply-accumulate operations per sample (forward pass)."""
@@ -155,7 +203,20 @@ class Layer:
         return self
 
     def _allocate(self) -> None:
-        """Hook: fill ``self.params`` and ``self.state`` (grads are made by ``build``)."""
+        """Fill ``self.params`` and ``self.state`` from the declared shapes (grads are made by ``build``).
+
+        Layers with plans or caches extend this (call ``super()._allocate()`` first).
+        """
+        for name, shape in self.param_shapes(self.input_shape).items():
+            self.params[name] = self.initial_value(name, shape)
+        for name, shape in self.state_shapes(self.input_shape).items():
+            self.state[name] = self.initial_value(name, shape)
+
+    def initial_value(self, name: str, shape: Shape) -> Any:
+        """Starting value of array ``name``: weights ``W`` from the initialiser, everything else 0."""
+        if name == "W":
+            return init_weight(self.init, shape, self.rng, self.xp, self.dtype)
+        return self.xp.zeros(shape, dtype=self.dtype)
 
     def _buffer(self, name: str, shape: tuple[int, ...], zero: bool = False, dtype: Any = None) -> Any:
         """A work array kept between calls and reallocated only when ``shape`` changes.

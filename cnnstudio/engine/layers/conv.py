@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
-from cnnstudio.engine.initializers import init_weight
 from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
-from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_int, check_pair, require_spatial
+from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.schema import Hyper
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: str | int) -> tuple[int, int, int]:
@@ -29,33 +29,30 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: str | int) ->
     return (padded - kernel) // stride + 1, p, p
 
 
-def check_padding(layer_type: str, value: Any) -> str | int:
-    if value in ("valid", "same"):
-        return value
-    if isinstance(value, str):
-        raise LayerConfigError(layer_type, "padding", value, "'valid', 'same' or a whole number >= 0")
-    return check_int(layer_type, "padding", value, 0, 64)
-
-
 class Conv2D(Layer):
     """``filters`` kernels of ``kernel_size`` slide over the input with ``stride``."""
 
     type_name = "Conv2D"
     category = "conv"
     description = "Slides learned filters over the image; each filter makes one feature map."
-
-    def __init__(self, filters: int = 8, kernel_size: Any = (3, 3), stride: Any = (1, 1),
-                 padding: str | int = "valid", use_bias: bool = True):
-        t = self.type_name
-        self.filters = check_int(t, "filters", filters, 1, 8192)
-        self.kernel_size = check_pair(t, "kernel_size", kernel_size)
-        self.stride = check_pair(t, "stride", stride)
-        self.padding = check_padding(t, padding)
-        self.use_bias = check_bool(t, "use_bias", use_bias)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"filters": self.filters, "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": self.padding, "use_bias": self.use_bias}
+    hyperparameters = (
+        Hyper("filters", "int", 8, "Filters", "How many filters slide over the input; each makes one feature map.",
+              low=1, high=8192),
+        Hyper("kernel_size", "pair", (3, 3), "Kernel (h x w)", "Height and width of each filter's window.", low=1),
+        Hyper("stride", "pair", (1, 1), "Stride (h x w)", "How far the window moves between outputs.", low=1),
+        Hyper("padding", "padding", "valid", "Padding",
+              "'valid': no border; 'same': zeros so the output keeps the input's size (at stride 1); "
+              "a number: that many rows and columns of zeros on every side.", low=0, high=64),
+        Hyper("use_bias", "bool", True, "Bias", "Add one learned number per filter to its map."),
+    )
+    window_field = "kernel_size"
+    receptive_rule = "window"
+    affine = True
+    filters: int
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: str | int
+    use_bias: bool
 
     def padding_amounts(self, input_shape: Shape) -> tuple[int, int, int, int]:
         """(top, bottom, left, right) zero padding for this input."""
@@ -75,10 +72,13 @@ class Conv2D(Layer):
                              window=(kh, kw), input_hw=(h, w), padding=self.padding)
         return (self.filters, oh, ow)
 
-    def param_count(self, input_shape: Shape) -> int:
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """W: (filters, C_in, kh, kw); b: (filters,)."""
         c, _, _ = require_spatial(self.type_name, input_shape)
-        kh, kw = self.kernel_size
-        return kh * kw * c * self.filters + (self.filters if self.use_bias else 0)
+        shapes: dict[str, Shape] = {"W": (self.filters, c, *self.kernel_size)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
 
     def multiply_adds(self, input_shape: Shape) -> int:
         c = require_spatial(self.type_name, input_shape)[0]
@@ -93,13 +93,11 @@ class Conv2D(Layer):
 
     # ---- runtime -----------------------------------------------------------
     def _allocate(self) -> None:
+        super()._allocate()
         c, h, w = self.input_shape
         f, oh, ow = self.out_shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         top, _, left, _ = self.padding_amounts(self.input_shape)
-        self.params["W"] = init_weight(self.init, (f, c, kh, kw), self.rng, self.xp, self.dtype)
-        if self.use_bias:
-            self.params["b"] = self.xp.zeros((f,), dtype=self.dtype)
         self._plan = make_plan((h, w), (oh, ow), (kh, kw), (sh, sw), (top, left))
         # A 1x1 kernel with stride 1 and no padding is already a GEMM on the input.
         self._pointwise = (kh, kw, sh, sw, top, left, oh, ow) == (1, 1, 1, 1, 0, 0, h, w)

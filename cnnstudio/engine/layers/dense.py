@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnstudio.engine.initializers import init_weight
-from cnnstudio.engine.layers.base import Layer, Shape, check_bool, check_float, check_int, require_flat
+from cnnstudio.engine.layers.base import Layer, Shape, require_flat
+from cnnstudio.engine.layers.schema import Hyper
 
 
 class Flatten(Layer):
@@ -14,6 +14,11 @@ class Flatten(Layer):
     type_name = "Flatten"
     category = "reshape"
     description = "Unrolls the feature maps into one long vector for the dense layers."
+    receptive_rule = "flatten"
+    keeps_linearity = True
+
+    def hints(self, input_shape: Shape) -> list[str]:
+        return ["the input is already flat, so this layer does nothing"] if len(input_shape) == 1 else []
 
     def output_shape(self, input_shape: Shape) -> Shape:
         n = 1
@@ -47,32 +52,33 @@ class Dense(Layer):
     category = "dense"
     description = "Every input connects to every unit (fully connected)."
 
-    def __init__(self, units: int = 10, use_bias: bool = True):
-        self.units = check_int(self.type_name, "units", units, 1, 1_000_000)
-        self.use_bias = check_bool(self.type_name, "use_bias", use_bias)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"units": self.units, "use_bias": self.use_bias}
+    hyperparameters = (
+        Hyper("units", "int", 10, "Units", "How many outputs; the last Dense layer needs one per class.",
+              low=1, high=1_000_000),
+        Hyper("use_bias", "bool", True, "Bias", "Add one learned number per unit."),
+    )
+    receptive_rule = "connect_all"
+    affine = True
+    units: int
+    use_bias: bool
 
     def output_shape(self, input_shape: Shape) -> Shape:
         require_flat(self.type_name, input_shape)
         return (self.units,)
 
-    def param_count(self, input_shape: Shape) -> int:
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """W: (in_features, units); b: (units,)."""
         f = require_flat(self.type_name, input_shape)
-        return f * self.units + (self.units if self.use_bias else 0)
+        shapes: dict[str, Shape] = {"W": (f, self.units)}
+        if self.use_bias:
+            shapes["b"] = (self.units,)
+        return shapes
 
     def multiply_adds(self, input_shape: Shape) -> int:
         return require_flat(self.type_name, input_shape) * self.units
 
     def summary(self) -> str:
         return f"{self.units} units"
-
-    def _allocate(self) -> None:
-        f = self.input_shape[0]
-        self.params["W"] = init_weight(self.init, (f, self.units), self.rng, self.xp, self.dtype)
-        if self.use_bias:
-            self.params["b"] = self.xp.zeros((self.units,), dtype=self.dtype)
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (N, F) -> (N, units)."""
@@ -104,11 +110,12 @@ class Dropout(Layer):
     #: Pre-drawn uniform numbers for the next training forward (see engine.replicas), else None.
     uniform: Any = None
 
-    def __init__(self, rate: float = 0.5):
-        self.rate = check_float(self.type_name, "rate", rate, 0.0, 1.0, high_open=True)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"rate": self.rate}
+    hyperparameters = (
+        Hyper("rate", "float", 0.5, "Rate", "Share of values set to zero on each training step.",
+              low=0.0, high=1.0, high_open=True, step=0.05, decimals=2),
+    )
+    keeps_linearity = True
+    rate: float
 
     def summary(self) -> str:
         return f"rate {self.rate:g}"

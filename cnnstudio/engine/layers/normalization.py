@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnstudio.engine.layers.base import Layer, Shape, check_float
+from cnnstudio.engine.layers.base import Layer, Shape
+from cnnstudio.engine.layers.schema import Hyper
 
 
 class BatchNorm(Layer):
@@ -18,35 +19,40 @@ class BatchNorm(Layer):
     category = "normalization"
     description = "Re-centres and re-scales each channel over the batch; steadies training."
 
-    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5):
-        self.momentum = check_float(self.type_name, "momentum", momentum, 0.0, 1.0, high_open=True)
-        self.epsilon = check_float(self.type_name, "epsilon", epsilon, 0.0, 1.0, low_open=True)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"momentum": self.momentum, "epsilon": self.epsilon}
+    hyperparameters = (
+        Hyper("momentum", "float", 0.9, "Momentum",
+              "How slowly the running statistics follow each batch (closer to 1: slower).",
+              low=0.0, high=1.0, high_open=True, step=0.01, decimals=3),
+        Hyper("epsilon", "float", 1e-5, "Epsilon", "Added to the variance so the division never blows up.",
+              low=0.0, high=1.0, low_open=True, step=1e-5, decimals=8),
+    )
+    sample_independent = False   # training uses the batch's statistics
+    keeps_linearity = True
+    momentum: float
+    epsilon: float
 
     @staticmethod
     def channels(input_shape: Shape) -> int:
         return int(input_shape[0])
 
-    def param_count(self, input_shape: Shape) -> int:
-        return 2 * self.channels(input_shape)
+    def param_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        """gamma, beta: (channels,) for images, (features,) for vectors."""
+        c = self.channels(input_shape)
+        return {"gamma": (c,), "beta": (c,)}
 
-    def non_trainable_count(self, input_shape: Shape) -> int:
-        return 2 * self.channels(input_shape)
+    def state_shapes(self, input_shape: Shape) -> dict[str, Shape]:
+        c = self.channels(input_shape)
+        return {"running_mean": (c,), "running_var": (c,)}
+
+    def initial_value(self, name: str, shape: Shape) -> Any:
+        if name in ("gamma", "running_var"):
+            return self.xp.ones(shape, dtype=self.dtype)
+        return self.xp.zeros(shape, dtype=self.dtype)
 
     def summary(self) -> str:
         return f"momentum {self.momentum:g}"
 
     # ---- runtime -----------------------------------------------------------
-    def _allocate(self) -> None:
-        c = self.channels(self.input_shape)
-        xp, dt = self.xp, self.dtype
-        self.params["gamma"] = xp.ones((c,), dtype=dt)
-        self.params["beta"] = xp.zeros((c,), dtype=dt)
-        self.state["running_mean"] = xp.zeros((c,), dtype=dt)
-        self.state["running_var"] = xp.ones((c,), dtype=dt)
-
     def _as_2d(self, x: Any) -> tuple[Any, int]:
         """View x as (channels, samples) or (samples, features); return it and the reduced axis.
 

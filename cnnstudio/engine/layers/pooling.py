@@ -10,19 +10,27 @@ from typing import Any
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
-from cnnstudio.engine.layers.base import Layer, Shape, check_pair, require_spatial
+from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.schema import Hyper
 
 
 class _Pool2D(Layer):
     category = "pool"
+    hyperparameters = (
+        Hyper("pool_size", "pair", (2, 2), "Window (h x w)", "Height and width of each pooling window.", low=1),
+        Hyper("stride", "pair", None, "Stride (h x w)",
+              "How far the window moves between outputs; by default the window's own size (no overlap).",
+              low=1, optional=True),
+    )
+    window_field = "pool_size"
+    receptive_rule = "window"
+    interchangeable = "pool"
+    pool_size: tuple[int, int]
+    stride: tuple[int, int]
 
-    def __init__(self, pool_size: Any = (2, 2), stride: Any = None):
-        t = self.type_name
-        self.pool_size = check_pair(t, "pool_size", pool_size)
-        self.stride = self.pool_size if stride is None else check_pair(t, "stride", stride)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"pool_size": list(self.pool_size), "stride": list(self.stride)}
+    def _derive(self) -> None:
+        if self.stride is None:
+            self.stride = self.pool_size
 
     def output_shape(self, input_shape: Shape) -> Shape:
         c, h, w = require_spatial(self.type_name, input_shape)
@@ -180,10 +188,47 @@ class MaxPool2D(_Pool2D):
 class AvgPool2D(_Pool2D):
     type_name = "AvgPool2D"
     description = "Averages each window: shrinks the map smoothly."
+    keeps_linearity = True
     _op = "avg"
 
 
 class SumPool2D(_Pool2D):
     type_name = "SumPool2D"
     description = "Adds up each window (average pooling times the window area)."
+    keeps_linearity = True
     _op = "sum"
+
+
+class GlobalAveragePool2D(Layer):
+    """(C, H, W) -> (C,): the mean of each feature map, the usual bridge to the classifier in
+    all-convolutional and residual networks (no weights, any input size)."""
+
+    type_name = "GlobalAveragePool2D"
+    category = "pool"
+    description = "Averages each whole feature map to one number: C maps become a vector of C."
+    receptive_rule = "global"
+    keeps_linearity = True
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        c, _, _ = require_spatial(self.type_name, input_shape)
+        return (c,)
+
+    def multiply_adds(self, input_shape: Shape) -> int:
+        c, h, w = require_spatial(self.type_name, input_shape)
+        return c * h * w
+
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """x: (C, N, H, W) -> (N, C), the engine's flat layout."""
+        c, n, h, w = x.shape
+        y = x.reshape(c, n, h * w).mean(axis=2, dtype=x.dtype)
+        return self.xp.ascontiguousarray(y.T)
+
+    def backward(self, dy: Any) -> Any:
+        """dy: (N, C) -> dx: (C, N, H, W), each cell getting 1/(H*W) of its map's gradient."""
+        if not self.need_input_grad:
+            return None
+        c, h, w = self.input_shape
+        n = dy.shape[0]
+        dx = self._buffer("dx", (c, n, h, w))
+        dx[...] = (dy.T * self.dtype.type(1.0 / (h * w)))[:, :, None, None]
+        return dx

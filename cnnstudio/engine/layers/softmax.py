@@ -11,6 +11,8 @@ class Softmax(Layer):
     type_name = "Softmax"
     category = "output"
     description = "Turns scores into class probabilities that sum to 1."
+    must_be_last = True
+    needs_flat_fix = "insert Flatten and a Dense layer (one unit per class) before it"
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return (require_flat(self.type_name, input_shape),)

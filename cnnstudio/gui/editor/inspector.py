@@ -1,8 +1,11 @@
 """The inspector: the selected block's hyperparameters, one proper widget per field.
 
-Every change is one document command (``edits``). Spin boxes have keyboard
-tracking off, so typing "128" makes one command when the person presses Enter
-or leaves the field, not three.
+The widgets are built from the layer's declared schema (``Layer.hyperparameters``:
+kind, range, step, label, help), so their ranges are exactly what the layer accepts
+and a new layer type needs nothing here. Every change is one document command
+(``edits``); the layer validates the value. Spin boxes have keyboard tracking off,
+so typing "128" makes one command when the person presses Enter or leaves the
+field, not three.
 """
 
 from __future__ import annotations
@@ -14,23 +17,20 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, 
                              QSpinBox, QVBoxLayout, QWidget)
 
 from cnnstudio.engine.errors import EngineError
-from cnnstudio.engine.layers import LAYER_TYPES
+from cnnstudio.engine.layers import LAYER_TYPES, Hyper
 from cnnstudio.model.errors import ModelError
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.view_model import input_hwc
 from cnnstudio.gui.state import AppState
 
-#: int fields: (minimum, maximum)
-INT_RANGES = {"filters": (1, 8192), "units": (1, 1_000_000)}
-#: pair fields (height, width): (minimum, maximum)
-PAIR_RANGES = {"kernel_size": (1, 64), "pool_size": (1, 64), "stride": (1, 64)}
-#: float fields: (minimum, maximum, step, decimals)
-FLOAT_RANGES = {"rate": (0.0, 0.95, 0.05, 2), "alpha": (0.0, 0.99, 0.01, 3),
-                "momentum": (0.0, 0.999, 0.01, 3), "epsilon": (1e-8, 0.1, 1e-5, 8)}
-POOL_TYPES = ["MaxPool2D", "AvgPool2D", "SumPool2D"]
-LABELS = {"kernel_size": "Kernel (h x w)", "pool_size": "Window (h x w)", "stride": "Stride (h x w)",
-          "use_bias": "Bias", "filters": "Filters", "units": "Units", "padding": "Padding", "rate": "Rate",
-          "alpha": "Alpha", "momentum": "Momentum", "epsilon": "Epsilon"}
+#: the Input block's fields: (name, maximum); their rules live in model.spec.InputSpec
+INPUT_FIELDS = (("height", 4096), ("width", 4096), ("channels", 512))
+
+
+def interchangeable_types(type_name: str) -> list[str]:
+    """Types the editor can switch ``type_name`` to in place (same group, same fields), itself included."""
+    group = LAYER_TYPES[type_name].interchangeable if type_name in LAYER_TYPES else ""
+    return [name for name, cls in LAYER_TYPES.items() if group and cls.interchangeable == group]
 
 
 def _spin(low: int, high: int, value: int) -> QSpinBox:
@@ -106,44 +106,29 @@ class Inspector(QWidget):
         if key == ("input",):
             self.title.setText("Input")
             self.description.setText("The image the network sees: height x width x channels.")
-            for name, high in (("height", 4096), ("width", 4096), ("channels", 512)):
+            for name, high in INPUT_FIELDS:
                 self._add_row(name.title(), name, _spin(1, high, values[name]), self._commit_input)
             return
         type_name = key[1]
+        cls = LAYER_TYPES[type_name]
         self.title.setText(f"Layer {self.index + 1}: {type_name}")
-        self.description.setText(LAYER_TYPES[type_name].description if type_name in LAYER_TYPES else "")
-        if type_name in POOL_TYPES:
+        self.description.setText(cls.description)
+        choices = interchangeable_types(type_name)
+        if len(choices) > 1:
             combo = QComboBox()
-            combo.addItems(POOL_TYPES)
-            self._add_row("Pooling", "__type__", combo, self._commit_pool_type)
-        for name in values:
-            widget = self._make_widget(name, values[name])
-            self._add_row(LABELS.get(name, name), name, widget, lambda n=name: self._commit_field(n))
+            combo.addItems(choices)
+            combo.setToolTip("Switch this block to another type with the same settings")
+            self._add_row(cls.interchangeable.title(), "__type__", combo, self._commit_pool_type)
+        for h in cls.hyperparameters:
+            widget = make_widget(h)
+            widget.setToolTip(f"{h.help} ({h.range_text()})" if h.kind in ("int", "pair", "float") else h.help)
+            self._add_row(h.label, h.name, widget, lambda n=h.name: self._commit_field(n))
 
     def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None]) -> None:
         self.fields[name] = widget
         self.form.addRow(label, widget)
         for signal in _change_signals(widget):
             signal.connect(lambda *_: commit())
-
-    def _make_widget(self, name: str, value: Any) -> QWidget:
-        if name == "padding":
-            return PaddingEditor()
-        if name in PAIR_RANGES:
-            return PairEditor(*PAIR_RANGES[name])
-        if name in INT_RANGES or (isinstance(value, int) and not isinstance(value, bool)):
-            return _spin(*INT_RANGES.get(name, (0, 1_000_000)), 1)
-        if name in FLOAT_RANGES or isinstance(value, float):
-            low, high, step, decimals = FLOAT_RANGES.get(name, (-1e6, 1e6, 0.1, 4))
-            box = QDoubleSpinBox()
-            box.setDecimals(decimals)
-            box.setRange(low, high)
-            box.setSingleStep(step)
-            box.setKeyboardTracking(False)
-            return box
-        if isinstance(value, bool):
-            return QCheckBox()
-        return QLineEdit()
 
     def _set_values(self, values: dict[str, Any]) -> None:
         for name, widget in self.fields.items():
@@ -177,6 +162,31 @@ class Inspector(QWidget):
             self.error.setText(str(exc))
 
 
+def make_widget(h: Hyper) -> QWidget:
+    """The editor for one declared hyperparameter; its range is the declaration's."""
+    low, high = h.widget_range()
+    if h.kind == "padding":
+        return PaddingEditor(int(low), int(high))
+    if h.kind == "pair":
+        return PairEditor(int(low), int(high))
+    if h.kind == "int":
+        return _spin(int(low), int(high), int(low))
+    if h.kind == "float":
+        box = QDoubleSpinBox()
+        box.setDecimals(h.decimals)
+        box.setRange(low, high)
+        box.setSingleStep(h.step)
+        box.setKeyboardTracking(False)
+        return box
+    if h.kind == "bool":
+        return QCheckBox()
+    if h.kind == "choice":
+        combo = QComboBox()
+        combo.addItems(list(h.choices))
+        return combo
+    return QLineEdit()
+
+
 class PairEditor(QWidget):
     """Two spin boxes (height x width); the value is a list [h, w] as in layer configs."""
 
@@ -203,13 +213,13 @@ class PairEditor(QWidget):
 class PaddingEditor(QWidget):
     """'valid', 'same', or an explicit number of zero rows/columns on every side."""
 
-    def __init__(self):
+    def __init__(self, low: int = 0, high: int = 64):
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.mode = QComboBox()
         self.mode.addItems(["valid", "same", "explicit"])
-        self.amount = _spin(0, 64, 1)
+        self.amount = _spin(low, high, max(low, 1))
         row.addWidget(self.mode)
         row.addWidget(self.amount)
 
@@ -268,5 +278,7 @@ def _set_widget_value(widget: QWidget, value: Any) -> None:
         widget.setValue(value)
     elif isinstance(widget, QCheckBox):
         widget.setChecked(bool(value))
+    elif isinstance(widget, QComboBox):
+        widget.setCurrentText(str(value))
     elif isinstance(widget, QLineEdit):
         widget.setText(str(value))

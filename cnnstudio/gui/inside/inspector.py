@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 import numpy as np
+
+from cnnstudio.engine.layers import LAYER_TYPES
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from cnnstudio.gui.inside.background import forward_quietly, is_heavy, refresh_job
@@ -264,4 +266,10 @@ class Inspector(QObject):
         # Only the kernels: copying every weight (get_weights) took 1 s for VGG16's 138 M parameters.
         layers = getattr(self.network, "layers", [])
         return [(i, np.array(layers[i].params["W"], copy=True)) for i, t in enumerate(self._layer_types())
-                if t == "Conv2D" and i < len(layers) and "W" in getattr(layers[i], "params", {})]
+                if _has_filters(t) and i < len(layers) and "W" in getattr(layers[i], "params", {})]
+
+
+def _has_filters(type_name: str) -> bool:
+    """Layers with learned kernels to draw as filters: weighted (affine) and sliding a window."""
+    cls = LAYER_TYPES.get(type_name)
+    return cls is not None and cls.affine and cls.window_field is not None
