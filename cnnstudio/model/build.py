@@ -22,7 +22,7 @@ def build_network(spec: NetworkSpec, xp: Any = numpy, dtype: Any = numpy.float32
     validate(spec)
     from cnnstudio.engine.network import Network  # the executor loads heavier code; only when building
 
-    layers = [layer.check() for layer in spec.layers]
+    layers = [layer.new_layer() for layer in spec.layers]
     return Network(layers, spec.input.shape, xp=xp, dtype=dtype, seed=seed, init=init)
 
 

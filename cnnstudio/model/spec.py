@@ -65,34 +65,53 @@ class LayerSpec:
     """One layer: its engine type name and hyperparameters.
 
     Construction checks the type and the field names (``ModelFormatError``) and
-    normalises valid configs through the engine class (defaults filled in).
-    A config with an impossible *value* (``filters=0``) is kept as given so
-    shape inference can report it as a problem; ``check()`` raises it.
+    validates the values once, through the layer's declared schema: a valid config is
+    normalised (defaults filled in) and its engine layer kept as the description that
+    shape inference, summaries and hints read. A config with an impossible *value*
+    (``filters=0``) is kept as given so shape inference can report it as a problem;
+    ``check()`` raises it.
     """
 
     type: str
     config: dict[str, Any] = field(default_factory=dict)
+    _layer: Layer | None = field(default=None, init=False, repr=False, compare=False)
+    _error: LayerConfigError | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cls = layer_class(self.type)
         if not isinstance(self.config, Mapping):
             raise ModelFormatError("config", f"{self.type} config must be a mapping of hyperparameters, "
                                    f"got {type(self.config).__name__}")
-        allowed = cls().get_config()
+        allowed = [h.name for h in cls.hyperparameters]
         for key in self.config:
             if key not in allowed:
                 fields = ", ".join(allowed) or "none"
                 raise ModelFormatError(f"config.{key}", f"{self.type} has no hyperparameter {key!r}; "
                                        f"its hyperparameters are: {fields}")
+        layer: Layer | None = None
+        error: LayerConfigError | None = None
         try:
-            normal = cls.from_config(dict(self.config)).get_config()
-        except LayerConfigError:
-            normal = {**allowed, **copy.deepcopy(dict(self.config))}
+            layer = cls.from_config(dict(self.config))
+            normal = layer.get_config()
+        except LayerConfigError as exc:
+            error = exc
+            normal = {**cls.default_config(), **copy.deepcopy(dict(self.config))}
         object.__setattr__(self, "config", normal)
+        object.__setattr__(self, "_layer", layer)
+        object.__setattr__(self, "_error", error)
 
     def check(self) -> Layer:
-        """The engine layer for this spec; raises ``LayerConfigError`` for an impossible value."""
-        return LAYER_TYPES[self.type].from_config(copy.deepcopy(self.config))
+        """The engine layer this spec describes (validated once, at construction; treat it as
+        read-only: ``new_layer()`` gives one to build); raises ``LayerConfigError`` for an
+        impossible value."""
+        if self._error is not None:
+            raise self._error
+        assert self._layer is not None
+        return self._layer
+
+    def new_layer(self) -> Layer:
+        """A fresh, unbuilt engine layer for a network (no validation again: the values were checked)."""
+        return copy.copy(self.check())
 
     @property
     def is_valid(self) -> bool:
@@ -112,6 +131,8 @@ class LayerSpec:
         object.__setattr__(twin, "type", self.type)
         object.__setattr__(twin, "config", {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v
                                             for k, v in self.config.items()})
+        object.__setattr__(twin, "_layer", self._layer)   # an unbuilt description, never mutated
+        object.__setattr__(twin, "_error", self._error)
         return twin
 
     def summary(self) -> str:

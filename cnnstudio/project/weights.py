@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnstudio.engine.layers import LAYER_TYPES
 
 
 class WeightsMismatch(ValueError):
@@ -27,10 +26,7 @@ def layer_input_shapes(spec) -> list[tuple[tuple[int, ...], object]]:
     shape: tuple[int, ...] = (c, h, w)
     out = []
     for ls in spec.layers:
-        cls = LAYER_TYPES.get(ls.type)
-        if cls is None:
-            raise ValueError(f"unknown layer type {ls.type!r}")
-        layer = cls.from_config(dict(ls.config))
+        layer = ls.check()   # validated once, when the spec was made
         out.append((shape, layer))
         shape = tuple(layer.output_shape(shape))
     return out
