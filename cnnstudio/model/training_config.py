@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import numbers
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 from cnnstudio.model.errors import ModelError
 
@@ -26,55 +26,105 @@ class TrainingConfigError(ModelError, ValueError):
         super().__init__(message or f"training config: {field} must be {requirement}, got {value!r}")
 
 
-def _number(low: float, high: float, low_open: bool = False) -> Callable[[str, Any], float]:
-    def check(name: str, v: Any) -> float:
-        req = f"a number {'>' if low_open else '>='} {low:g} and <= {high:g}"
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != v:
-            raise TrainingConfigError(name, v, req)
-        if (v <= low if low_open else v < low) or v > high:
-            raise TrainingConfigError(name, v, req)
-        return float(v)
-    return check
+@dataclass(frozen=True)
+class Setting:
+    """One training setting declared once: its rule, and how the training form shows it.
 
+    ``kind``: "float" (``low`` < or <= value <= ``high``), "int" (``low`` <= value <= ``high``),
+    "choice" (one of ``choices``; ``choice_labels`` are what people read), "bool", "text".
+    The form's widgets take their ranges, labels and tooltips from here.
+    """
 
-def _whole(low: int, high: int) -> Callable[[str, Any], int]:
-    def check(name: str, v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= v <= high:
-            raise TrainingConfigError(name, v, f"a whole number from {low} to {high}")
-        return int(v)
-    return check
+    name: str
+    kind: str
+    label: str
+    help: str
+    low: float = 0.0
+    high: float = 0.0
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    choice_labels: tuple[str, ...] = ()
+    decimals: int = 3
+    step: float = 1.0
 
-
-def _choice(*options: str) -> Callable[[str, Any], str]:
-    def check(name: str, v: Any) -> str:
-        if v not in options:
-            raise TrainingConfigError(name, v, "one of " + ", ".join(repr(o) for o in options))
+    def check(self, v: Any) -> Any:
+        """``v`` normalised, or TrainingConfigError quoting it."""
+        name = self.name
+        if self.kind == "float":
+            req = f"a number {'>' if self.low_open else '>='} {self.low:g} and <= {self.high:g}"
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != v:
+                raise TrainingConfigError(name, v, req)
+            if (v <= self.low if self.low_open else v < self.low) or v > self.high:
+                raise TrainingConfigError(name, v, req)
+            return float(v)
+        if self.kind == "int":
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not self.low <= v <= self.high:
+                raise TrainingConfigError(name, v, f"a whole number from {int(self.low)} to {int(self.high)}")
+            return int(v)
+        if self.kind == "choice":
+            if v not in self.choices:
+                raise TrainingConfigError(name, v, "one of " + ", ".join(repr(o) for o in self.choices))
+            return v
+        if self.kind == "bool":
+            if not isinstance(v, bool):
+                raise TrainingConfigError(name, v, "true or false")
+            return v
+        if not isinstance(v, str) or not v.strip():
+            raise TrainingConfigError(name, v, "a non-empty string (\"sample\" or a path)")
         return v
-    return check
+
+    def widget_range(self) -> tuple[float, float]:
+        """Closed (minimum, maximum) for a spin box (an open low end moves in by one step of ``decimals``)."""
+        low = self.low + 10.0 ** -self.decimals if self.low_open else self.low
+        return low, self.high
 
 
-def _flag(name: str, v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise TrainingConfigError(name, v, "true or false")
-    return v
+def _settings(*items: Setting) -> dict[str, Setting]:
+    return {item.name: item for item in items}
 
 
-def _text(name: str, v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise TrainingConfigError(name, v, "a non-empty string (\"sample\" or a path)")
-    return v
-
-
-_CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "dataset": _text, "val_fraction": _number(0.0, 0.9), "epochs": _whole(1, 10_000),
-    "batch_size": _whole(1, 65_536), "optimizer": _choice("sgd", "adam"), "lr": _number(0.0, 10.0, low_open=True),
-    "momentum": _number(0.0, 0.999), "nesterov": _flag, "weight_decay": _number(0.0, 1.0),
-    "schedule": _choice("constant", "step", "cosine"), "step_size": _whole(1, 10_000),
-    "gamma": _number(0.0, 1.0, low_open=True), "min_lr": _number(0.0, 10.0), "augment": _flag,
-    "shift": _number(0.0, 16.0), "rotation": _number(0.0, 180.0), "scale": _number(0.0, 0.5),
-    "noise": _number(0.0, 1.0), "flip": _flag, "seed": _whole(0, 2**32 - 1),
-    "backend": _choice("numpy", "cupy"), "init": _choice("he", "glorot"),
-}
+#: every training setting, in the form's order
+SETTINGS: dict[str, Setting] = _settings(
+    Setting("dataset", "text", "Dataset", "The bundled sample, a standard dataset's name, or a path."),
+    Setting("val_fraction", "float", "Validation split",
+            "Fraction held out for validation when a dataset comes unsplit (files, folders). "
+            "The sample and the standard datasets have fixed splits.", 0.0, 0.9, decimals=2, step=0.05),
+    Setting("epochs", "int", "Epochs", "How many times training goes through the whole training set.", 1, 10_000),
+    Setting("batch_size", "int", "Batch size", "Images per training step; the gradient is their average.",
+            1, 65_536),
+    Setting("optimizer", "choice", "Optimizer", "How each step turns gradients into weight changes.",
+            choices=("sgd", "adam"), choice_labels=("SGD with momentum", "Adam")),
+    Setting("lr", "float", "Learning rate",
+            "Size of each step. Can be changed while training runs: it takes effect at the next batch.",
+            0.0, 10.0, low_open=True, decimals=6, step=1e-4),
+    Setting("momentum", "float", "Momentum", "SGD only: how much of the previous step carries into the next.",
+            0.0, 0.999, decimals=3, step=0.01),
+    Setting("nesterov", "bool", "Nesterov", "SGD only: look ahead along the momentum before taking the gradient."),
+    Setting("weight_decay", "float", "Weight decay", "Pulls weights towards zero a little on every step.",
+            0.0, 1.0, decimals=6, step=1e-4),
+    Setting("schedule", "choice", "Schedule", "How the learning rate changes over the run.",
+            choices=("constant", "step", "cosine"), choice_labels=("constant", "step", "cosine")),
+    Setting("step_size", "int", "Step size (epochs)", "Step schedule: epochs between learning-rate drops.",
+            1, 10_000),
+    Setting("gamma", "float", "Step factor", "Step schedule: the learning rate is multiplied by this at each drop.",
+            0.0, 1.0, low_open=True, decimals=3, step=0.05),
+    Setting("min_lr", "float", "Final learning rate", "Cosine schedule: the rate at the end of the run.",
+            0.0, 10.0, decimals=6, step=1e-4),
+    Setting("augment", "bool", "Augment: random shift, small rotation, noise",
+            "Can be switched while training runs: it takes effect at the next batch."),
+    Setting("shift", "float", "Shift (pixels)", "Largest random translation.", 0.0, 16.0, decimals=1, step=0.5),
+    Setting("rotation", "float", "Rotation (degrees)", "Largest random turn.", 0.0, 180.0, decimals=1, step=1.0),
+    Setting("scale", "float", "Zoom", "Largest random zoom, as a fraction (0.1 = up to 10%).", 0.0, 0.5,
+            decimals=2, step=0.05),
+    Setting("noise", "float", "Noise", "Standard deviation of Gaussian noise on [0, 1] pixels.", 0.0, 1.0,
+            decimals=2, step=0.01),
+    Setting("flip", "bool", "Flip", "Random left-right flips (off for digits: a mirrored 7 is no digit)."),
+    Setting("seed", "int", "Seed", "Same seed, same data order, same starting weights: the run repeats.",
+            0, 2**32 - 1),
+    Setting("backend", "choice", "Backend", "Where the maths runs.", choices=("numpy", "cupy"),
+            choice_labels=("NumPy (CPU)", "CuPy (NVIDIA GPU)")),
+    Setting("init", "choice", "Initialiser", "How starting weights are drawn.", choices=("he", "glorot")),
+)
 
 
 @dataclass
@@ -108,8 +158,8 @@ class TrainingConfig:
     init: str = "he"
 
     def __setattr__(self, name: str, value: Any) -> None:
-        check = _CHECKS.get(name)
-        super().__setattr__(name, check(name, value) if check else value)
+        setting = SETTINGS.get(name)
+        super().__setattr__(name, setting.check(value) if setting else value)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -117,7 +167,7 @@ class TrainingConfig:
     def validate(self) -> "TrainingConfig":
         """Check the settings that depend on each other; returns self."""
         for f in fields(self):  # catches values set around __setattr__ (object.__setattr__)
-            _CHECKS[f.name](f.name, getattr(self, f.name))
+            SETTINGS[f.name].check(getattr(self, f.name))
         if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
             raise TrainingConfigError("nesterov", True, "false when momentum is 0 (Nesterov needs momentum)")
         if self.schedule == "cosine" and self.min_lr > self.lr:

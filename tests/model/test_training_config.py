@@ -55,3 +55,23 @@ def test_schedule_config_builds_an_engine_schedule(schedule):
     assert s.lr_at(0) == pytest.approx(0.01)
     if schedule != "constant":
         assert s.lr_at(99) < 0.01
+
+
+def test_every_field_is_declared_once_with_a_label_help_and_a_rule_that_matches():
+    from dataclasses import fields
+
+    from cnnstudio.model.training_config import SETTINGS
+
+    assert [f.name for f in fields(TrainingConfig)] == list(SETTINGS)
+    defaults = TrainingConfig()
+    for name, setting in SETTINGS.items():
+        assert setting.label and setting.help
+        assert setting.check(getattr(defaults, name)) == getattr(defaults, name)
+        if setting.kind in ("int", "float"):
+            low, high = setting.widget_range()
+            setting.check(low if setting.kind == "float" else int(low))
+            setting.check(high if setting.kind == "float" else int(high))
+            with pytest.raises(TrainingConfigError):
+                setting.check(high + 1)
+            with pytest.raises(TrainingConfigError):
+                setting.check(setting.low if setting.low_open else setting.low - 1)

@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, 
                              QVBoxLayout, QWidget)
 
 from cnnstudio.gui.training import runtools
+from cnnstudio.model.training_config import SETTINGS, Setting
 
 #: (label, source) offered in the dataset picker; None entries open a file/folder dialog.
 DATASETS = [
@@ -54,42 +55,22 @@ class TrainingForm(QWidget):
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)  # an empty row left a gap in the form: shown with a path
         form.addRow(self.source_label)
-        self.val_fraction = _dspin(0.05, 0.5, 0.1, 2, 0.05)
-        self.val_fraction.setToolTip("Fraction held out for validation when a dataset comes unsplit "
-                                     "(files, folders). The sample and the standard datasets have fixed splits.")
-        form.addRow("Validation split", self.val_fraction)
+        self.val_fraction = setting_widget(SETTINGS["val_fraction"], runtools.make_config().val_fraction)
+        form.addRow(SETTINGS["val_fraction"].label, self.val_fraction)
         return box
 
     def _hyper_group(self) -> QGroupBox:
         box = QGroupBox("Training")
         form = QFormLayout(box)
         d = runtools.make_config()
-        self.epochs = _spin(1, 1000, d.epochs)
-        self.batch_size = _spin(1, 4096, d.batch_size)
-        self.optimizer = QComboBox()
-        self.optimizer.addItem("Adam", "adam")
-        self.optimizer.addItem("SGD with momentum", "sgd")
-        self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(d.optimizer)))
-        self.lr = _dspin(1e-6, 10.0, d.lr, 6, 1e-4)
-        self.lr.setToolTip("Can be changed while training runs: it takes effect at the next batch.")
-        self.schedule = QComboBox()
-        for name in ("constant", "step", "cosine"):
-            self.schedule.addItem(name, name)
-        self.schedule.setCurrentIndex(max(0, self.schedule.findData(d.schedule)))
-        self.weight_decay = _dspin(0.0, 1.0, d.weight_decay, 6, 1e-4)
-        self.augment = QCheckBox("Augment: random shift, small rotation, noise")
-        self.augment.setChecked(d.augment)
-        self.augment.setToolTip("Can be switched while training runs: it takes effect at the next batch.")
-        self.seed = _spin(0, 2**31 - 1, d.seed)
-        self.backend = QComboBox()
-        self.backend.addItem("NumPy (CPU)", "numpy")
-        self.backend.addItem("CuPy (NVIDIA GPU)", "cupy")
+        # Ranges, labels and tooltips come from the declared settings (model.training_config.SETTINGS).
+        names = ("epochs", "batch_size", "optimizer", "lr", "schedule", "weight_decay", "augment", "seed", "backend")
+        for name in names:
+            setattr(self, name, setting_widget(SETTINGS[name], getattr(d, name)))
         self._set_cupy_availability()
-        for label, widget in (("Epochs", self.epochs), ("Batch size", self.batch_size),
-                              ("Optimizer", self.optimizer), ("Learning rate", self.lr),
-                              ("Schedule", self.schedule), ("Weight decay", self.weight_decay),
-                              ("", self.augment), ("Seed", self.seed), ("Backend", self.backend)):
-            form.addRow(label, widget)
+        for name in names:
+            setting = SETTINGS[name]
+            form.addRow("" if setting.kind == "bool" else setting.label, getattr(self, name))
         return box
 
     def _set_cupy_availability(self) -> None:
@@ -118,6 +99,29 @@ class TrainingForm(QWidget):
         self.augment.blockSignals(True)  # showing a saved setting is not a change to forward
         self.augment.setChecked(bool(getattr(config, "augment", False)))
         self.augment.blockSignals(False)
+
+
+def setting_widget(setting: Setting, value: Any) -> QWidget:
+    """The form widget for one declared training setting, showing ``value``."""
+    widget: QWidget
+    if setting.kind == "int":
+        low, high = setting.widget_range()
+        widget = _spin(int(low), min(int(high), 2**31 - 1), value)   # QSpinBox holds a C int
+    elif setting.kind == "float":
+        low, high = setting.widget_range()
+        widget = _dspin(low, high, value, setting.decimals, setting.step)
+    elif setting.kind == "choice":
+        combo = QComboBox()
+        for data, label in zip(setting.choices, setting.choice_labels or setting.choices):
+            combo.addItem(label, data)
+        combo.setCurrentIndex(max(0, combo.findData(value)))
+        widget = combo
+    else:
+        box = QCheckBox(setting.label)
+        box.setChecked(bool(value))
+        widget = box
+    widget.setToolTip(setting.help)
+    return widget
 
 
 def _spin(lo: int, hi: int, value: int) -> QSpinBox:
