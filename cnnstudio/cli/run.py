@@ -6,6 +6,7 @@ Progress bars go to stderr, results to stdout, so ``evaluate --json`` stays mach
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tempfile
 import time
@@ -14,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from cnnstudio.cli import EXIT_INTERRUPTED, EXIT_USAGE, CliError, checked_model, load_model
-from cnnstudio.engine.trainer import StepReport
 from cnnstudio.project import session
 from cnnstudio.project.file import Project, load_project, save_project
+from cnnstudio.project.run import EpochDone, Run, RunHistory
 from cnnstudio.project.report import confusion_text, epoch_line
 
 
@@ -121,29 +122,27 @@ def cmd_train(args) -> int:
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     _report_skipped(train)
-    run = session.make_trainer(spec, train, val, config, weights=start.weights, optimizer_state=start.optimizer_state,
-                               threads=args.threads)
-    history["hyperparameters"] = session.config_dict(config)
-    history["dataset"] = session.dataset_description(train, val)
-    done_before = len(history.get("epochs", []))
+    prepared = session.make_trainer(spec, train, val, config, weights=start.weights,
+                                    optimizer_state=start.optimizer_state, threads=args.threads)
+    # the project's earlier epochs stay; new ones are numbered after them (one Run, as in the app)
+    run = Run(prepared, RunHistory.from_dict(history))
+    done_before = run.epoch_offset
     epochs = run.trainer.epochs
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epoch{'s' if epochs != 1 else ''}; saving to {out} after every epoch", flush=True)
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     try:
-        for report in run.trainer.run():
-            if isinstance(report, StepReport):
-                bar.step(report, run.trainer.batch_size)
-                if not report.finite:
-                    raise CliError(f"training diverged at epoch {done_before + report.epoch + 1} (loss is "
-                                   f"{report.loss}); lower the learning rate (--lr)", code=1)
+        for item in run.reports():
+            if not isinstance(item, EpochDone):
+                bar.step(item, run.trainer.batch_size)
+                if not math.isfinite(item["loss"]):
+                    raise CliError(f"training diverged at epoch {done_before + item['epoch'] + 1} (loss is "
+                                   f"{item['loss']}); lower the learning rate (--lr)", code=1)
                 continue
             bar.close()
-            record = session.epoch_record(report, done_before)
-            history["epochs"].append(record)
-            save_project(out, run.project(history, start.user_dataset, start.metadata))
+            save_project(out, run.project(item, start.user_dataset, start.metadata))
             saved += 1
-            print(epoch_line(record, done_before + epochs), flush=True)
+            print(epoch_line(item.record.to_dict(), done_before + epochs), flush=True)
     except KeyboardInterrupt:
         bar.close()
         # an interrupted save leaves the previous file, so count only finished saves
@@ -163,14 +162,15 @@ class _EpochBar:
         self.total, self.done_before, self.last_epoch = total, done_before, last_epoch
         self.bar = None
 
-    def step(self, report, batch_size: int) -> None:
+    def step(self, record: dict, batch_size: int) -> None:
+        """``record``: a Run's step record (epoch 0-based within this run, loss)."""
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=self.total, desc=f"epoch {self.done_before + report.epoch + 1}/{self.last_epoch}",
+            self.bar = tqdm(total=self.total, desc=f"epoch {self.done_before + record['epoch'] + 1}/{self.last_epoch}",
                             unit="img", file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
         self.bar.update(min(batch_size, self.total - self.bar.n))
-        self.bar.set_postfix(loss=f"{report.loss:.3f}", refresh=False)
+        self.bar.set_postfix(loss=f"{record['loss']:.3f}", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -184,13 +184,11 @@ def _border_is_bright(arr: np.ndarray) -> bool:
 
 # ---- history ----------------------------------------------------------------------------
 def epoch_record(report, epochs_done_before: int = 0) -> dict[str, Any]:
-    """engine EpochReport -> the history's plain-JSON epoch record (epoch counted from 1)."""
-    return {"epoch": epochs_done_before + int(report.epoch) + 1, "train_loss": float(report.train_loss),
-            "train_acc": float(report.train_acc),
-            "val_loss": None if report.val_loss is None else float(report.val_loss),
-            "val_acc": None if report.val_acc is None else float(report.val_acc),
-            "lr": float(report.lr), "seconds": round(float(report.seconds), 3),
-            "images_per_sec": round(float(report.images_per_sec), 1)}
+    """engine EpochReport -> the history's plain-JSON epoch record (epoch counted from 1).
+    The record itself is ``project.run.EpochRecord``'s (what a ``Run`` keeps)."""
+    from cnnstudio.project.run import EpochRecord
+
+    return EpochRecord.from_report(report, epochs_done_before, None).to_dict()
 
 
 # ---- training config --------------------------------------------------------------------
