@@ -78,5 +78,5 @@ def array_module(array: Any) -> Any:
 def to_host(array: Any) -> np.ndarray:
     """A host NumPy array with the values of ``array`` (a copy for device arrays, as-is for NumPy)."""
     if is_device_array(array):
-        return array.get()
+        return np.asarray(array.get())
     return np.asarray(array)

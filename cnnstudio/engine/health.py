@@ -90,7 +90,7 @@ class HealthMonitor:
         self.augmenting = augmenting
         self.t = thresholds or HealthThresholds()
         self.raised: set[str] = set()
-        self.epochs: list[dict[str, float]] = []
+        self.epochs: list[dict[str, float | None]] = []
         self._epoch_losses: list[float] = []
         self._dead_streak: dict[int, int] = {}
 
@@ -121,7 +121,7 @@ class HealthMonitor:
                       val_loss: float | None = None, val_acc: float | None = None,
                       lr: float | None = None) -> list[HealthIssue]:
         """The end of an epoch with its mean training loss/accuracy and validation results."""
-        record = {"epoch": epoch, "train_loss": _f(train_loss), "train_acc": _f(train_acc),
+        record: dict[str, float | None] = {"epoch": epoch, "train_loss": _f(train_loss), "train_acc": _f(train_acc),
                   "val_loss": _f(val_loss), "val_acc": _f(val_acc), "lr": _f(lr)}
         self.epochs.append(record)
         issues: list[HealthIssue] = []
@@ -171,7 +171,7 @@ class HealthMonitor:
         kind = _get(stats, "type") or _get(stats, "layer_type")
         if kind is None and 0 <= index < len(self.layer_types):
             kind = self.layer_types[index]
-        return kind == "ReLU"
+        return bool(kind == "ReLU")
 
 
 # ---- the rules as pure functions ------------------------------------------------
@@ -312,7 +312,7 @@ def layer_stats_of(report: Any) -> dict[int, Any]:
         stats = _get(report, "stats")
     if not stats:
         return {}
-    items: Iterable = stats.items() if isinstance(stats, Mapping) else enumerate(stats)
+    items: Iterable[tuple[Any, Any]] = stats.items() if isinstance(stats, Mapping) else enumerate(stats)
     out = {}
     for key, value in items:
         if value is None:

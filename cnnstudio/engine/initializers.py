@@ -32,7 +32,7 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
 def he_normal(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """N(0, 2/fan_in): keeps the activation variance constant through ReLU layers."""
     fan_in, _ = fans(shape)
-    return rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+    return np.asarray(rng.standard_normal(shape) * np.sqrt(2.0 / fan_in))
 
 
 def glorot_uniform(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

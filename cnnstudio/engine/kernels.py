@@ -40,7 +40,7 @@ def blas_threads() -> int:
             from threadpoolctl import ThreadpoolController
 
             _blas = ThreadpoolController().select(user_api="blas").lib_controllers
-        return max([lib.num_threads for lib in _blas] or [1])
+        return int(max([lib.num_threads for lib in _blas] or [1]))
     except Exception:  # threadpoolctl is an optimisation here, never a reason to fail
         return 1
 

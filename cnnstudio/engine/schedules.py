@@ -110,7 +110,7 @@ class CosineSchedule:
 
 
 Schedule = ConstantSchedule | StepSchedule | CosineSchedule
-SCHEDULES: dict[str, type] = {"constant": ConstantSchedule, "step": StepSchedule, "cosine": CosineSchedule}
+SCHEDULES: dict[str, type[ConstantSchedule] | type[StepSchedule] | type[CosineSchedule]] = {"constant": ConstantSchedule, "step": StepSchedule, "cosine": CosineSchedule}
 
 
 def schedule_from_config(config: dict[str, Any]) -> Schedule:
@@ -120,6 +120,7 @@ def schedule_from_config(config: dict[str, Any]) -> Schedule:
     if kind not in SCHEDULES:
         raise ValueError(f"schedule: unknown type {kind!r}; choose one of {', '.join(SCHEDULES)}")
     try:
-        return SCHEDULES[kind](**config)
+        schedule: ConstantSchedule | StepSchedule | CosineSchedule = SCHEDULES[kind](**config)
+        return schedule
     except TypeError as exc:
         raise ValueError(f"schedule {kind!r}: bad settings {config!r} ({exc})") from exc

@@ -172,6 +172,7 @@ class Trainer:
 
     def _step(self) -> StepReport:
         s, b = self._step_in_epoch, self.batch_size
+        assert self._perm is not None   # drawn at the start of each epoch (run)
         idx = self._perm[s * b:(s + 1) * b]
         lr = self.current_lr()
         collect = self.stats_every > 0 and self.global_step % self.stats_every == 0

@@ -49,7 +49,7 @@ def _channels_problem(net_c: int, data_c: int) -> NetworkProblem:
     return NetworkProblem(None, "Input", "channels", net_c, msg, fix, "channels_mismatch")
 
 
-def _output_problems(spec: NetworkSpec, output, num_classes: int) -> list[NetworkProblem]:
+def _output_problems(spec: NetworkSpec, output: tuple[int, ...], num_classes: int) -> list[NetworkProblem]:
     layers = spec.layers
     k = num_classes
     if not layers:
@@ -89,8 +89,9 @@ def check_trainable(spec: NetworkSpec, num_classes: int, image_shape: tuple[int,
     notes: list[str] = []
     if c != spec.input.channels:
         problems.insert(0, _channels_problem(spec.input.channels, c))
-    if report.complete and not any(p.kind == "softmax_not_last" for p in problems):
-        problems += _output_problems(spec, report.output_shape, num_classes)
+    output = report.output_shape
+    if report.complete and output is not None and not any(p.kind == "softmax_not_last" for p in problems):
+        problems += _output_problems(spec, output, num_classes)
     if (h, w) != (spec.input.height, spec.input.width):
         notes.append(f"the dataset's {h} x {w} images will be resized to the network's "
                      f"{spec.input.height} x {spec.input.width} input")

@@ -6,16 +6,16 @@ them (from 1), and says what to do.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
-from cnnstudio.engine.layers import LAYER_TYPES
+from cnnstudio.engine.layers import LAYER_TYPES, Layer
 from cnnstudio.model.spec import NetworkSpec
 
 BIG_DENSE = 1_000_000
 BIG_NETWORK = 50_000_000
 
 
-def network_hints(spec: NetworkSpec, rows: Sequence) -> list[str]:
+def network_hints(spec: NetworkSpec, rows: Sequence[Any]) -> list[str]:
     """Hints for ``spec``; ``rows`` are the ShapeReport's LayerShape rows.
 
     What a layer says about itself comes from its class (``Layer.hints``); the rules
@@ -52,7 +52,7 @@ def network_hints(spec: NetworkSpec, rows: Sequence) -> list[str]:
     return out
 
 
-def _previous_affine(classes: Sequence, i: int) -> int | None:
+def _previous_affine(classes: Sequence[type[Layer]], i: int) -> int | None:
     """The affine layer before ``i`` with only linearity-keeping layers between, or None."""
     for j in range(i - 1, -1, -1):
         if classes[j].affine:

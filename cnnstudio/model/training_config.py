@@ -54,11 +54,12 @@ class Setting:
             req = f"a number {'>' if self.low_open else '>='} {self.low:g} and <= {self.high:g}"
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != v:
                 raise TrainingConfigError(name, v, req)
-            if (v <= self.low if self.low_open else v < self.low) or v > self.high:
+            f = float(v)
+            if (f <= self.low if self.low_open else f < self.low) or f > self.high:
                 raise TrainingConfigError(name, v, req)
-            return float(v)
+            return f
         if self.kind == "int":
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not self.low <= v <= self.high:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not self.low <= int(v) <= self.high:
                 raise TrainingConfigError(name, v, f"a whole number from {int(self.low)} to {int(self.high)}")
             return int(v)
         if self.kind == "choice":

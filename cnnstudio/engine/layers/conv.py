@@ -244,7 +244,7 @@ class Conv2D(Layer):
         """Bytes of columns per sample."""
         c, _, _ = self.input_shape
         _, oh, ow = self.out_shape
-        return (c * self.kernel_size[0] * self.kernel_size[1] + 1) * oh * ow * self.dtype.itemsize
+        return int((c * self.kernel_size[0] * self.kernel_size[1] + 1) * oh * ow * self.dtype.itemsize)
 
     def backward(self, dy: Any) -> Any:
         """dy: (filters, N, OH, OW) -> dx: (C, N, H, W); grads W (F, C, kh, kw), b (F,).

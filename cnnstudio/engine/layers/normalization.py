@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from cnnstudio.engine.layers.base import Layer, Shape
 from cnnstudio.engine.layers.schema import Hyper
@@ -71,7 +71,7 @@ class BatchNorm(Layer):
         """
         xp = self.xp
         x2, axis = self._as_2d(x)
-        expand = (lambda v: v[:, None]) if axis == 1 else (lambda v: v)
+        expand = _expander(axis)
         if training:
             mean = x2.mean(axis=axis)
             xc = x2 - expand(mean)
@@ -100,7 +100,7 @@ class BatchNorm(Layer):
         number of values per channel in the batch.
         """
         dy2, axis = self._as_2d(dy)
-        expand = (lambda v: v[:, None]) if axis == 1 else (lambda v: v)
+        expand = _expander(axis)
         xhat = self._xhat
         m = dy2.shape[axis]
         dbeta = dy2.sum(axis=axis)
@@ -115,3 +115,10 @@ class BatchNorm(Layer):
         dx -= xhat * expand(dgamma)
         dx *= expand(scale)
         return dx.reshape(dy.shape)
+
+
+def _expander(axis: int) -> Callable[[Any], Any]:
+    """Per-channel vectors broadcast against x2: a column for (C, M), as they are for (N, F)."""
+    if axis == 1:
+        return lambda v: v[:, None]
+    return lambda v: v

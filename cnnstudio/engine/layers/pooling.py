@@ -6,7 +6,7 @@ columns left over at the bottom and right are dropped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
@@ -171,7 +171,7 @@ class _Pool2D(Layer):
         return dx
 
 
-def _views(a: Any, axis: int, k: int, s: int, out: int):
+def _views(a: Any, axis: int, k: int, s: int, out: int) -> Iterator[Any]:
     """The k strided views of ``a`` along ``axis``, view j holding elements j, j+s, ... (out of them)."""
     index = [slice(None)] * a.ndim
     for j in range(k):
