@@ -16,7 +16,7 @@ from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWind
                              QWidget)
 
 from cnnstudio.gui.editor.editor import NetworkEditor
-from cnnstudio.gui.editor.menus import FileMenus
+from cnnstudio.gui.menus import FileMenus
 from cnnstudio.gui.state import AppState
 
 #: (object name, title, area) of every dock; panels replace the placeholders.

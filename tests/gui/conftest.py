@@ -60,7 +60,7 @@ def no_thread_outlives_its_test(qtbot):
     """
     gc.disable()
     yield
-    from cnnstudio.gui.datasets import tasks
+    from cnnstudio.gui.common import tasks
     from cnnstudio.gui.training import controller
 
     controller.shutdown_all()

@@ -19,7 +19,7 @@ from localhttp import serve
 from cnnstudio.data import Dataset, registry
 from cnnstudio.data.registry import RemoteFile, StandardDataset
 from cnnstudio.gui.datasets import DatasetBrowser
-from cnnstudio.gui.datasets.download_dialog import DownloadDialog
+from cnnstudio.gui.common.download_dialog import DownloadDialog
 from cnnstudio.gui.datasets.import_dialog import ImportFolderDialog
 from cnnstudio.gui.state import AppState
 
@@ -376,7 +376,7 @@ def test_starting_training_makes_its_data_the_current_dataset(window):
 
 
 def test_running_jobs_are_stopped_when_the_app_quits(qtbot, qapp):
-    from cnnstudio.gui.datasets import tasks
+    from cnnstudio.gui.common import tasks
 
     seen = []
 

@@ -1,4 +1,5 @@
-"""The dataset GUI: browser panel, image-folder import dialog, download dialog."""
+"""The dataset GUI: browser panel and image-folder import dialog (the download dialog, which the
+training panel opens too, is in gui.common)."""
 
 from __future__ import annotations
 

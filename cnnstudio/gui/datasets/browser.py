@@ -253,7 +253,7 @@ class DatasetBrowser(ResponsivePanel):
         dialog.exec()
 
     def open_download_dialog(self) -> None:
-        from cnnstudio.gui.datasets.download_dialog import DownloadDialog
+        from cnnstudio.gui.common.download_dialog import DownloadDialog
         dialog = DownloadDialog(self.state, self)
         dialog.exec()
 

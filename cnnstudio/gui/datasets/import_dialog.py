@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QF
 
 from cnnstudio.data import read_image_folder, scan_image_folder, split
 from cnnstudio.data.folder import IMAGE_SUFFIXES
-from cnnstudio.gui.datasets.tasks import TaskThread
+from cnnstudio.gui.common.tasks import TaskThread
 
 ERROR_STYLE = "color: #b03a10"
 

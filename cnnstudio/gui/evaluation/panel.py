@@ -17,7 +17,7 @@ from PyQt6.QtGui import QPixmap
 from PyQt6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
                              QVBoxLayout, QWidget)
 
-from cnnstudio.gui.datasets.tasks import TaskThread
+from cnnstudio.gui.common.tasks import TaskThread
 from cnnstudio.gui.dock_panel import ResponsivePanel
 from cnnstudio.gui.evaluation.charts import ClassAccuracyChart, ProbabilityChart
 from cnnstudio.gui.evaluation.confusion_view import ConfusionMatrixView

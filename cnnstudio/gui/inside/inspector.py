@@ -158,7 +158,7 @@ class Inspector(QObject):
         network = None if rebuild else self.network
         if not rebuild and network is None:  # no network could be built: nothing to run
             return
-        from cnnstudio.gui.datasets.tasks import TaskThread
+        from cnnstudio.gui.common.tasks import TaskThread
         spec, start = self.state.spec, time.perf_counter()
         self._job = TaskThread(refresh_job(spec, weights, network, self.trained, self._sample_nchw()))
         self._job.succeeded.connect(lambda result: self._background_done(result, rebuild, start))

@@ -193,7 +193,7 @@ class TrainingPanel(QWidget):
         from cnnstudio.data import is_downloaded
         if is_downloaded(key):
             return True
-        from cnnstudio.gui.datasets.download_dialog import DownloadDialog
+        from cnnstudio.gui.common.download_dialog import DownloadDialog
         dialog = DownloadDialog(self.state, self, key=key)
         dialog.start()
         dialog.exec()

@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QProgressB
 
 from cnnstudio.data import DATASETS, format_progress, is_downloaded, load_standard
 from cnnstudio.data.registry import dataset_dir
-from cnnstudio.gui.datasets.tasks import TaskThread
+from cnnstudio.gui.common.tasks import TaskThread
 from cnnstudio.gui.wording import in_app_terms
 
 ERROR_STYLE = "color: #b03a10"
