@@ -1,0 +1,339 @@
+"""The workspace: the open project as one Qt-free model the GUI's panels are views of.
+
+After napari's ``ViewerModel``/``EventedModel``: every field has its own change event,
+``workspace.events.<field>``, and a callback receives an :class:`Event` whose ``value`` is
+the new value (``workspace.events.weights.connect(cb)``). Events fire after the change is
+applied, once per change; setting a field to the value it has fires nothing.
+
+Fields: ``document`` (model Document: the network and its undo stack; edits go through
+``document.execute``), ``path``, ``project`` (the Project loaded or last saved: fields this
+model does not hold, such as metadata, come from it on save), ``weights`` with their
+``optimizer_state``, ``live_weights`` (a running trainer's mid-epoch weights, for views only:
+never saved, never dirty), ``history`` (a typed ``RunHistory``), ``training_config`` (a
+``TrainingConfig``: the training settings the form shows and a run starts from),
+``dataset`` (the current (train, val) pair), ``user_dataset`` (drawn digits, saved) and
+``status`` (a :class:`TrainingStatus`). Extra events: ``network`` (the spec after any edit,
+undo, redo or load) and ``dirty`` (after anything that can change the saved state: edits,
+weights, history, drawings, open, save; payload ``is_dirty()``).
+
+Dirty = the document has unsaved edits (its own clean marker, so undoing back to the saved
+network is clean again) or the weights, history or drawings changed since saving. The
+training settings alone do not make a project dirty, as before (they are saved with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from cnnstudio.data import Dataset
+from cnnstudio.model import NetworkSpec, TrainingConfig
+from cnnstudio.model.document import Document, DocumentEvent
+from cnnstudio.model.templates import get_template
+from cnnstudio.project.file import Project, load_project, save_project
+from cnnstudio.project.run import RunHistory
+from cnnstudio.project.weights import check_weights
+
+DEFAULT_TEMPLATE = "simple-cnn"
+
+Weights = dict[str, np.ndarray]
+DatasetPair = tuple[Dataset, Dataset]
+
+
+class TrainingStatus(enum.Enum):
+    """Where training is: no run going, a run pulling batches, or a run held paused."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+
+    @property
+    def active(self) -> bool:
+        """A run exists (running or paused): the network is read-only."""
+        return self is not TrainingStatus.IDLE
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change: ``type`` (the field's name), ``value`` (its new value), ``source`` (the workspace)."""
+
+    type: str
+    value: Any
+    source: Any
+
+
+Callback = Callable[[Event], Any]
+
+
+class EventEmitter:
+    """Callbacks for one field; ``connect`` returns the callback (usable as a decorator)."""
+
+    def __init__(self, source: Any, type: str):
+        self.source, self.type = source, type
+        self._callbacks: list[Callback] = []
+
+    def connect(self, callback: Callback) -> Callback:
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callback) -> None:
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
+    def __call__(self, value: Any) -> None:
+        event = Event(self.type, value, self.source)
+        for callback in list(self._callbacks):
+            callback(event)
+
+
+class WorkspaceEvents:
+    """One :class:`EventEmitter` per field of the workspace (see the module's docstring)."""
+
+    NAMES = ("document", "network", "path", "project", "weights", "optimizer_state", "live_weights", "history",
+             "training_config", "dataset", "user_dataset", "status", "dirty")
+
+    def __init__(self, source: Any):
+        for name in self.NAMES:
+            setattr(self, name, EventEmitter(source, name))
+
+    document: EventEmitter
+    network: EventEmitter
+    path: EventEmitter
+    project: EventEmitter
+    weights: EventEmitter
+    optimizer_state: EventEmitter
+    live_weights: EventEmitter
+    history: EventEmitter
+    training_config: EventEmitter
+    dataset: EventEmitter
+    user_dataset: EventEmitter
+    status: EventEmitter
+    dirty: EventEmitter
+
+
+class Workspace:
+    """The open project (see the module's docstring). No Qt."""
+
+    def __init__(self, template: str = DEFAULT_TEMPLATE):
+        self.events = WorkspaceEvents(self)
+        self.document: Document = Document(get_template(template))
+        self.document.subscribe(self._on_document_changed)
+        self.path: str | None = None
+        self.project: Project | None = None
+        self.weights: Weights | None = None
+        self.optimizer_state: Weights | None = None
+        self.live_weights: Weights | None = None
+        self.history = RunHistory()
+        self.training_config = TrainingConfig()
+        self.user_dataset: Dataset | None = None
+        self.status = TrainingStatus.IDLE
+        self._dataset: DatasetPair | None = None
+        self._extra_dirty = False  # weights, history or drawings changed since the last save/load
+        self._revision = 0          # bumped by every network change (the inference cache's key)
+        self._weights_revision = 0
+        self._net_cache: tuple[int, int, Any] | None = None
+
+    # ---- the network --------------------------------------------------------------------
+    @property
+    def spec(self) -> NetworkSpec:
+        """The current NetworkSpec (``document.spec``)."""
+        return self.document.spec
+
+    def _on_document_changed(self, event: DocumentEvent) -> None:
+        if event.action != "clean":  # "clean" only flips the saved flag
+            self._revision += 1
+            self.events.network(self.document.spec)
+        self.events.dirty(self.is_dirty())
+
+    def is_dirty(self) -> bool:
+        return self.document.is_dirty or self._extra_dirty
+
+    # ---- projects -----------------------------------------------------------------------
+    def new_project(self, template_name: str) -> None:
+        """A fresh project from a template (no file, not dirty; the training settings stay)."""
+        self._replace(get_template(template_name), project=None, path=None)
+
+    def open(self, path: str | os.PathLike) -> None:
+        """Load ``path``; on error raise the loader's ProjectFileError and change nothing."""
+        project = load_project(path)
+        self._replace(project.network, project=project, path=os.fspath(path))
+
+    def save(self, path: str | os.PathLike | None = None) -> str:
+        """Save (atomically) to ``path`` or the current path; returns the path written."""
+        target = os.fspath(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("No file name: choose one with Save As")
+        project = self.project_for_save()
+        save_project(target, project)  # a failure leaves the old file and this workspace as they were
+        self.project = project
+        self._extra_dirty = False
+        self._set("path", target)
+        edited = self.document.is_dirty
+        self.document.set_clean()  # an edited document fires "clean", and so dirty
+        if not edited:
+            self.events.dirty(False)
+        self.events.project(project)
+        return target
+
+    def project_for_save(self) -> Project:
+        """The Project to write: the current network, weights, history, settings and drawings,
+        the other fields (metadata) kept from the loaded one."""
+        # Weights of the network before later edits would make the file unopenable (the loader
+        # refuses weights that do not fit): they are left out, the edited network is saved.
+        keep = bool(self.weights) and self.weights_fit()
+        fields = {"network": self.spec, "weights": self.weights if keep else None,
+                  "optimizer_state": (self.optimizer_state or None) if keep else None,
+                  "history": self.history.to_dict(), "training_config": self.training_config,
+                  "user_dataset": self.user_dataset}
+        if self.project is None:
+            return Project(**fields)
+        return dataclasses.replace(self.project, **fields)
+
+    def weights_fit(self) -> bool:
+        """True when the trained weights (if any) fit the current network, so a save keeps them."""
+        if not self.weights:
+            return True
+        try:
+            check_weights(self.spec, self.weights)
+        except ValueError:  # WeightsMismatch, or a network whose shapes do not work out
+            return False
+        return True
+
+    def _replace(self, spec: NetworkSpec, project: Project | None, path: str | None) -> None:
+        """Swap in another network (fresh undo history, clean) and the project's data."""
+        if self.status.active:
+            raise RuntimeError("Stop training before opening another project")
+        self.document.unsubscribe(self._on_document_changed)
+        self.document = Document(spec)
+        self.document.subscribe(self._on_document_changed)
+        self.project = project
+        self._extra_dirty = False
+        self._revision += 1
+        self._weights_revision += 1
+        self.events.document(self.document)
+        self.events.network(self.document.spec)
+        self._set("path", path)
+        self.optimizer_state = (project.optimizer_state or None) if project is not None else None
+        self.live_weights = None
+        self.weights = (project.weights or None) if project is not None else None
+        self.events.weights(self.weights)
+        self._set("history", RunHistory.from_dict(project.history) if project is not None else RunHistory())
+        if project is not None and project.training_config is not None:  # none saved: the settings stay
+            self._set("training_config", project.training_config)
+        self._set("user_dataset", project.user_dataset if project is not None else None)
+        self.events.project(project)
+        self.events.dirty(self.is_dirty())
+
+    # ---- weights, history, settings, drawings ---------------------------------------------------
+    def set_weights(self, weights: Weights | None, optimizer_state: Weights | None = None) -> None:
+        """Replace the trained weights (name -> host array) and mark the project dirty.
+
+        ``optimizer_state``: the optimizer's state after those weights (engine ``get_state()``),
+        saved with them so a reopened project trains on where it stopped; None drops a stale one.
+        """
+        self.weights = dict(weights) if weights is not None else None
+        self.optimizer_state = dict(optimizer_state) if optimizer_state else None
+        self.live_weights = None  # older than these
+        self._weights_revision += 1
+        self._extra_dirty = True
+        self.events.optimizer_state(self.optimizer_state)
+        self.events.weights(self.weights)
+        self.events.dirty(True)
+
+    def set_live_weights(self, weights: Weights | None) -> None:
+        """Publish a running trainer's current weights to live views; None clears."""
+        self.live_weights = weights
+        self.events.live_weights(weights)
+
+    def set_history(self, history: RunHistory, config: TrainingConfig | None = None) -> None:
+        """Store a run's history (and the settings it ran with) for the next save."""
+        self.history = history
+        self._extra_dirty = True
+        self.events.history(history)
+        if config is not None:
+            self.set_training_config(config)
+        self.events.dirty(True)
+
+    def set_training_config(self, config: TrainingConfig) -> None:
+        """The training settings (the form writes them here and shows what is here)."""
+        if not isinstance(config, TrainingConfig):
+            raise TypeError(f"training_config must be a TrainingConfig, got {type(config).__name__}")
+        self._set("training_config", config)
+
+    def update_training_config(self, **changes: Any) -> TrainingConfig:
+        """A copy of the settings with ``changes`` (checked: TrainingConfigError names a bad one)."""
+        self.set_training_config(dataclasses.replace(self.training_config, **changes))
+        return self.training_config
+
+    def set_user_dataset(self, dataset: Dataset | None) -> None:
+        """Replace the drawn-digit dataset (saved with the project)."""
+        self.user_dataset = dataset
+        self._extra_dirty = True
+        self.events.user_dataset(dataset)
+        self.events.dirty(True)
+
+    # ---- training status ----------------------------------------------------------------------
+    def set_status(self, status: TrainingStatus) -> None:
+        """A run makes the document read-only; when it ends, live views go back to ``weights``."""
+        if status is self.status:
+            return
+        self.status = status
+        self.document.read_only = status.active
+        self.events.status(status)
+        if not status.active and self.live_weights is not None:
+            self.set_live_weights(None)  # the run ended mid-epoch
+
+    # ---- dataset ------------------------------------------------------------------------------
+    @property
+    def dataset(self) -> DatasetPair:
+        """The current (train, val) datasets; the bundled sample's split by default, loaded lazily."""
+        if self._dataset is None:
+            from cnnstudio.data.sample import sample_split
+
+            self._dataset = sample_split()
+        return self._dataset
+
+    def set_dataset(self, dataset: DatasetPair) -> None:
+        self._dataset = dataset
+        self.events.dataset(dataset)
+
+    # ---- inference ----------------------------------------------------------------------------
+    def inference_network(self) -> Any:
+        """An engine Network for the current spec and weights, or None (invalid or untrained).
+        Cached; rebuilt only after the network or the weights change."""
+        key = (self._revision, self._weights_revision)
+        if self._net_cache is not None and self._net_cache[:2] == key:
+            return self._net_cache[2]
+        net = self._build_inference_network()
+        self._net_cache = (key[0], key[1], net)
+        return net
+
+    def _build_inference_network(self) -> Any:
+        if not self.weights:
+            return None
+        from cnnstudio.project.session import build_with_weights
+
+        try:
+            return build_with_weights(self.spec, self.weights)
+        except Exception:  # noqa: BLE001 - invalid spec or weights of another shape: nothing to infer with
+            return None
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _set(self, name: str, value: Any) -> None:
+        """Set a field and fire its event, unless it already holds an equal value."""
+        old = getattr(self, name)
+        if old is value or (_comparable(old) and _comparable(value) and old == value):
+            return
+        setattr(self, name, value)
+        getattr(self.events, name)(value)
+
+
+def _comparable(value: Any) -> bool:
+    """Values whose ``==`` is cheap and means "the same" (not arrays, datasets or documents)."""
+    return value is None or isinstance(value, (str, int, float, TrainingConfig, RunHistory))
