@@ -81,7 +81,10 @@ class _Pool2D(Layer):
             return out
         if self._op == "max":
             if arg is not None:
-                xp.greater(views[1], views[0], out=arg.view(xp.bool_))
+                if arg.dtype.itemsize == 1:   # int8 indices: write the first comparison in place
+                    xp.greater(views[1], views[0], out=arg.view(xp.bool_))
+                else:   # wider indices (windows >= 128): a bool view would cover the wrong bytes
+                    xp.copyto(arg, views[1] > views[0], casting="unsafe")
             xp.maximum(views[0], views[1], out=out)
             for j, v in enumerate(views[2:], start=2):
                 if arg is not None:
