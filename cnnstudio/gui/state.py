@@ -1,223 +1,165 @@
-"""AppState: the one object every GUI widget is a view of.
+"""AppState: the Qt face of the workspace (``project.workspace.Workspace``).
 
-It holds the open ``Document`` (network + undo stack), the ``Project``
-(weights, history, training config, user dataset), the current file path,
-the current dataset and the training flag, and turns changes into Qt signals.
-Widgets subscribe to the signals and write only through AppState / document
-commands (DESIGN principle 2), never to each other.
-
-Dirty = the document has unsaved edits (its own clean marker, so undoing back
-to the saved network is clean again) or the weights/history changed since saving.
+The model of the open project lives below the GUI, with no Qt: ``state.workspace``. AppState
+re-emits its events as Qt signals carrying the new value, so widgets can use queued
+connections and ``qtbot.waitSignal``, and forwards reads and writes to it. Widgets are views:
+they subscribe, and write only to the workspace (through these methods or document commands),
+never to each other (DESIGN principle 2).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from cnnstudio.data import Dataset
+from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.document import Document
-from cnnstudio.model.templates import get_template
-from cnnstudio.data.sample import sample_split
-from cnnstudio.project.file import Project, load_project, new_history, save_project
-from cnnstudio.project.session import build_with_weights
-from cnnstudio.project.weights import check_weights
+from cnnstudio.project.file import Project
+from cnnstudio.project.run import RunHistory
+from cnnstudio.project.workspace import DEFAULT_TEMPLATE, DatasetPair, Event, TrainingStatus, Weights, Workspace
 
-DEFAULT_TEMPLATE = "simple-cnn"
+__all__ = ["AppState", "DEFAULT_TEMPLATE", "TrainingStatus"]
 
 
 class AppState(QObject):
-    """The open project. Signals fire after the change has been applied."""
+    """The open project. Signals fire after the change has been applied, with the new value."""
 
-    networkChanged = pyqtSignal()          # any edit, undo, redo, load
-    projectChanged = pyqtSignal()          # path, dirty flag, load
-    weightsChanged = pyqtSignal()          # trained weights replaced
-    liveWeightsChanged = pyqtSignal()      # a run's in-progress weights (a few times a second), or cleared
-    trainingStateChanged = pyqtSignal(bool)
-    datasetChanged = pyqtSignal()
+    networkChanged = pyqtSignal(object)          # NetworkSpec: any edit, undo, redo, load
+    projectChanged = pyqtSignal(bool)            # is_dirty(): path, dirty flag, load, save
+    weightsChanged = pyqtSignal(object)          # dict | None: trained weights replaced
+    liveWeightsChanged = pyqtSignal(object)      # dict | None: a run's in-progress weights, or cleared
+    trainingStateChanged = pyqtSignal(bool)      # a run exists (running or paused)
+    statusChanged = pyqtSignal(object)           # TrainingStatus
+    datasetChanged = pyqtSignal(object)          # (train, val)
+    historyChanged = pyqtSignal(object)          # RunHistory
+    trainingConfigChanged = pyqtSignal(object)   # TrainingConfig: the training settings
+    userDatasetChanged = pyqtSignal(object)      # data.Dataset | None: the drawn digits
 
-    def __init__(self, parent: QObject | None = None, template: str = DEFAULT_TEMPLATE):
+    def __init__(self, parent: QObject | None = None, template: str = DEFAULT_TEMPLATE,
+                 workspace: Workspace | None = None):
         super().__init__(parent)
-        self.path: str | None = None
-        self.project: Project | None = None
-        self.weights: dict[str, Any] | None = None
-        # The running trainer's weights mid-epoch (host copies), for live views only: never saved,
-        # never dirty; ``weights`` stays the last completed epoch's, which is what a save keeps.
-        self.live_weights: dict[str, Any] | None = None
-        self.optimizer_state: dict[str, Any] | None = None  # the optimizer's moments that go with ``weights``
-        self.training = False
-        self.history: dict[str, Any] = new_history()
-        self.training_config: Any = None
-        self.user_dataset: Any = None
-        self._dataset: Any = None
-        self._extra_dirty = False  # weights or history changed since the last save/load
-        self._revision = 0
-        self._net_cache: tuple[int, int, Any] | None = None
-        self._weights_revision = 0
-        self.document: Document = Document(get_template(template))
-        self.document.subscribe(self._on_document_changed)
+        self.workspace = workspace if workspace is not None else Workspace(template)
+        ev = self.workspace.events
+        ev.network.connect(lambda e: self.networkChanged.emit(e.value))
+        ev.dirty.connect(lambda e: self.projectChanged.emit(bool(e.value)))
+        ev.weights.connect(lambda e: self.weightsChanged.emit(e.value))
+        ev.live_weights.connect(lambda e: self.liveWeightsChanged.emit(e.value))
+        ev.status.connect(self._on_status)
+        ev.dataset.connect(lambda e: self.datasetChanged.emit(e.value))
+        ev.history.connect(lambda e: self.historyChanged.emit(e.value))
+        ev.training_config.connect(lambda e: self.trainingConfigChanged.emit(e.value))
+        ev.user_dataset.connect(lambda e: self.userDatasetChanged.emit(e.value))
+        self._active = self.workspace.status.active
 
-    # ---- document -----------------------------------------------------------
-    def _on_document_changed(self, event: Any) -> None:
-        if event.action != "clean":  # "clean" only flips the saved flag
-            self._revision += 1
-            self.networkChanged.emit()
-        self.projectChanged.emit()
+    def _on_status(self, event: Event) -> None:
+        self.statusChanged.emit(event.value)
+        active = event.value.active
+        if active != self._active:
+            self._active = active
+            self.trainingStateChanged.emit(active)
+
+    # ---- reads (the workspace's fields) -----------------------------------------------------
+    @property
+    def document(self) -> Document:
+        return self.workspace.document
 
     @property
-    def spec(self) -> Any:
-        """The current NetworkSpec (shortcut for ``document.spec``)."""
-        return self.document.spec
+    def spec(self) -> NetworkSpec:
+        return self.workspace.spec
+
+    @property
+    def path(self) -> str | None:
+        return self.workspace.path
+
+    @property
+    def project(self) -> Project | None:
+        return self.workspace.project
+
+    @property
+    def weights(self) -> Weights | None:
+        return self.workspace.weights
+
+    @property
+    def optimizer_state(self) -> Weights | None:
+        return self.workspace.optimizer_state
+
+    @property
+    def live_weights(self) -> Weights | None:
+        return self.workspace.live_weights
+
+    @property
+    def history(self) -> RunHistory:
+        return self.workspace.history
+
+    @property
+    def training_config(self) -> TrainingConfig:
+        return self.workspace.training_config
+
+    @property
+    def user_dataset(self) -> Dataset | None:
+        return self.workspace.user_dataset
+
+    @property
+    def dataset(self) -> DatasetPair:
+        return self.workspace.dataset
+
+    @property
+    def status(self) -> TrainingStatus:
+        return self.workspace.status
+
+    @property
+    def training(self) -> bool:
+        """A run exists (running or paused)."""
+        return self.workspace.status.active
 
     def is_dirty(self) -> bool:
-        return self.document.is_dirty or self._extra_dirty
-
-    # ---- projects -----------------------------------------------------------
-    def new_project(self, template_name: str) -> None:
-        """Replace everything with a fresh project from a template (no file, not dirty)."""
-        self._replace(get_template(template_name), project=None, path=None)
-
-    def open(self, path: str) -> None:
-        """Load ``path``; on error raise the loader's exception and change nothing."""
-        project = load_project(path)  # raises ProjectFileError with the loader's message
-        self._replace(project.network, project=project, path=os.fspath(path))
-
-    def save(self, path: str | None = None) -> str:
-        """Save to ``path`` (or the current path); returns the path written."""
-        target = os.fspath(path) if path is not None else self.path
-        if target is None:
-            raise ValueError("No file name: choose one with Save As")
-        project = self._project_for_save()
-        save_project(target, project)  # atomic: a failure leaves the old file and this state as they were
-        self.project = project
-        self.path = target
-        self._extra_dirty = False
-        self.document.set_clean()
-        self.projectChanged.emit()
-        return target
-
-    def _project_for_save(self) -> Any:
-        """The Project to write: the current network and weights, other fields kept from the loaded one."""
-        # Weights of the network before later edits would make the file unopenable (the loader
-        # refuses weights that do not fit): they are left out, the edited network is saved.
-        keep = bool(self.weights) and self.weights_fit()
-        fields = {"network": self.spec, "weights": self.weights if keep else None,
-                  "optimizer_state": (self.optimizer_state or None) if keep else None,
-                  "history": self.history,
-                  "training_config": self.training_config, "user_dataset": self.user_dataset}
-        if self.project is None:
-            return Project(**fields)
-        return dataclasses.replace(self.project, **fields)
+        return self.workspace.is_dirty()
 
     def weights_fit(self) -> bool:
-        """True when the trained weights (if any) fit the current network, so a save keeps them."""
-        if not self.weights:
-            return True
-        try:
-            check_weights(self.spec, self.weights)
-        except ValueError:  # WeightsMismatch, or a network whose shapes do not work out
-            return False
-        return True
+        return self.workspace.weights_fit()
 
-    def _replace(self, spec: Any, project: Project | None, path: str | None) -> None:
-        """Swap in another network (fresh undo history, clean) and the project's data."""
-        if self.training:
-            raise RuntimeError("Stop training before opening another project")
-        self.document.unsubscribe(self._on_document_changed)
-        self.document = Document(spec)
-        self.document.subscribe(self._on_document_changed)
-        self.project = project
-        self.path = path
-        self.weights = (project.weights or None) if project is not None else None
-        self.live_weights = None
-        self.optimizer_state = (project.optimizer_state or None) if project is not None else None
-        self.history = project.history if project is not None else new_history()
-        self.training_config = project.training_config if project is not None else None
-        self.user_dataset = project.user_dataset if project is not None else None
-        self._extra_dirty = False
-        self._weights_revision += 1
-        self._revision += 1
-        self.networkChanged.emit()
-        self.weightsChanged.emit()
-        self.projectChanged.emit()
+    def inference_network(self) -> Any:
+        return self.workspace.inference_network()
 
-    # ---- weights, training ------------------------------------------------
-    def set_weights(self, weights: dict[str, Any] | None, optimizer_state: dict[str, Any] | None = None) -> None:
-        """Replace the trained weights (name -> host NumPy array) and mark the project dirty.
+    # ---- writes ----------------------------------------------------------------------------
+    def new_project(self, template_name: str) -> None:
+        self.workspace.new_project(template_name)
 
-        ``optimizer_state``: the optimizer's state after those weights (engine ``get_state()``), saved
-        with them so a reopened project trains on where it stopped; None drops the old (stale) one.
-        """
-        self.weights = dict(weights) if weights is not None else None
-        self.optimizer_state = dict(optimizer_state) if optimizer_state else None
-        self.live_weights = None  # older than these
-        self._weights_revision += 1
-        self._extra_dirty = True
-        self.weightsChanged.emit()
-        self.projectChanged.emit()
+    def open(self, path: str | os.PathLike) -> None:
+        """Load ``path``; on error raise the loader's exception and change nothing."""
+        self.workspace.open(path)
 
-    def set_live_weights(self, weights: dict[str, Any] | None) -> None:
-        """Publish the running trainer's current weights (name -> host array) to live views; None clears."""
-        self.live_weights = weights
-        self.liveWeightsChanged.emit()
+    def save(self, path: str | os.PathLike | None = None) -> str:
+        return self.workspace.save(path)
 
-    def set_user_dataset(self, dataset: Any) -> None:
-        """Replace the drawn-digit dataset (data.Dataset or None); saved with the project."""
-        self.user_dataset = dataset
-        self._extra_dirty = True
-        self.projectChanged.emit()
+    def set_weights(self, weights: Weights | None, optimizer_state: Weights | None = None) -> None:
+        self.workspace.set_weights(weights, optimizer_state)
+
+    def set_live_weights(self, weights: Weights | None) -> None:
+        self.workspace.set_live_weights(weights)
+
+    def set_user_dataset(self, dataset: Dataset | None) -> None:
+        self.workspace.set_user_dataset(dataset)
+
+    def set_history(self, history: RunHistory, config: TrainingConfig | None = None) -> None:
+        self.workspace.set_history(history, config)
+
+    def set_training_config(self, config: TrainingConfig) -> None:
+        self.workspace.set_training_config(config)
+
+    def update_training_config(self, **changes: Any) -> TrainingConfig:
+        return self.workspace.update_training_config(**changes)
+
+    def set_status(self, status: TrainingStatus) -> None:
+        self.workspace.set_status(status)
 
     def set_training(self, running: bool) -> None:
         """Running training makes the document read-only (the editor shows a hint)."""
-        running = bool(running)
-        if running == self.training:
-            return
-        self.training = running
-        self.document.read_only = running
-        self.trainingStateChanged.emit(running)
-        if not running and self.live_weights is not None:
-            # the run ended mid-epoch: views go back to the kept (last completed epoch's) weights
-            self.set_live_weights(None)
+        if bool(running) != self.training:
+            self.workspace.set_status(TrainingStatus.RUNNING if running else TrainingStatus.IDLE)
 
-    def set_history(self, history: dict[str, Any], config: Any = None) -> None:
-        """Store a run's history (and its TrainingConfig) for the next save."""
-        self.history = history
-        if config is not None:
-            self.training_config = config
-        self._extra_dirty = True
-        self.projectChanged.emit()
-
-    # ---- dataset ------------------------------------------------------------
-    @property
-    def dataset(self) -> Any:
-        """The current (train, val) datasets; the bundled sample split by default, loaded lazily."""
-        if self._dataset is None:
-            self._dataset = sample_split()
-        return self._dataset
-
-    def set_dataset(self, dataset: Any) -> None:
-        self._dataset = dataset
-        self.datasetChanged.emit()
-
-    # ---- inference ----------------------------------------------------------
-    def inference_network(self) -> Any:
-        """An engine Network for the current spec and weights, or None (invalid or untrained).
-
-        Cached; rebuilt only after the network or the weights change.
-        """
-        key = (self._revision, self._weights_revision)
-        if self._net_cache is not None and self._net_cache[:2] == key:
-            return self._net_cache[2]
-        net = self._build_inference_network()
-        self._net_cache = (key[0], key[1], net)
-        return net
-
-    def _build_inference_network(self) -> Any:
-        if not self.weights:
-            return None
-        try:
-            return build_with_weights(self.spec, self.weights)
-        except Exception:  # invalid spec or weights of another shape: nothing to infer with
-            return None
+    def set_dataset(self, dataset: DatasetPair) -> None:
+        self.workspace.set_dataset(dataset)

@@ -7,6 +7,7 @@ import pytest
 
 from cnnstudio.gui.editor import edits
 from cnnstudio.model import ReadOnlyError
+from cnnstudio.project.run import RunHistory
 from cnnstudio.project.session import build_network
 
 
@@ -46,7 +47,7 @@ def test_new_project_resets_weights_and_history(qtbot, state):
     with qtbot.waitSignals([state.networkChanged, state.weightsChanged, state.projectChanged], timeout=1000):
         state.new_project("simple-cnn")
     assert state.weights is None and state.path is None and not state.is_dirty()
-    assert state.history["epochs"] == []
+    assert state.history.epochs == []
     assert not state.document.can_undo
 
 
@@ -55,8 +56,8 @@ def test_save_keeps_weights_and_history(state, tmp_path):
 
     weights = build_network(state.spec, seed=3).get_weights()
     state.set_weights(weights)
-    state.set_history({"epochs": [{"epoch": 1, "train_loss": 1.5}], "lr_changes": [], "hyperparameters": {},
-                       "dataset": None})
+    state.set_history(RunHistory.from_dict({"epochs": [{"epoch": 1, "train_loss": 1.5}], "lr_changes": [],
+                                            "hyperparameters": {}, "dataset": None}))
     path = str(tmp_path / "w.cnnproj")
     state.save(path)
     loaded = load_project(path)

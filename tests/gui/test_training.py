@@ -128,7 +128,7 @@ def test_lr_change_mid_run_is_recorded_and_used(qtbot, panel, small_data):
     assert {"epoch": 1, "step": 3, "lr": 0.0005} in c.history["lr_changes"]
     assert c.history["epochs"][-1]["lr"] == pytest.approx(0.0005)
     assert c.history["hyperparameters"]["lr"] == pytest.approx(0.003)  # as the run started
-    saved = panel.state.history if panel.state.project is None else panel.state.project.history
+    saved = panel.state.history.to_dict() if panel.state.project is None else panel.state.project.history
     assert saved["lr_changes"] == c.history["lr_changes"]
 
 

@@ -55,7 +55,7 @@ def test_reopened_project_continues_with_its_optimizer_state(qtbot, tmp_path, sm
     # the step count went on from 4 (a fresh Adam would be at 4 again, with its bias correction reset)
     assert int(p.controller.trainer.optimizer.get_state()["steps"]) == 8
     assert int(state.optimizer_state["steps"]) == 8
-    assert [e["epoch"] for e in state.history["epochs"]] == [1, 2]
+    assert [e.epoch for e in state.history.epochs] == [1, 2]
 
 
 def test_another_optimizer_kind_starts_fresh(qtbot, tmp_path, small_data, monkeypatch):

@@ -43,7 +43,7 @@ def test_closing_the_window_during_a_run_stops_the_worker_cleanly(qtbot, trainer
     assert not trainer_window.state.training
     # What finished before the close is kept in the AppState (to be saved or discarded).
     assert trainer_window.state.weights is not None
-    assert len(trainer_window.state.history["epochs"]) >= 1
+    assert len(trainer_window.state.history.epochs) >= 1
 
 
 def test_cancelling_the_close_keeps_training(qtbot, trainer_window, small_data):
@@ -102,7 +102,7 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
     np.testing.assert_allclose(plots.series["epoch_train_loss"].y, saved)
     assert win.training_panel.lr.value() == pytest.approx(0.002)
     assert win.training_panel.epochs.value() == 2
-    assert state.history["dataset"]["num_train"] == 256
+    assert state.history.dataset.num_train == 256
 
 
 def test_reopened_one_epoch_project_shows_its_learning_rate(qtbot, trainer_window, small_data, tmp_path, settings):

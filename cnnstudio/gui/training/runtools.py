@@ -11,6 +11,7 @@ from typing import Any
 
 from cnnstudio.engine import health
 from cnnstudio.project import session
+from cnnstudio.project.run import RunHistory
 
 
 # ---- setup (delegates to project.session, shared with the CLI) ---------------------------
@@ -37,10 +38,10 @@ def make_config(**fields: Any) -> Any:
 
 
 def resumable_optimizer_state(state: Any, config: Any) -> bool:
-    """True when the project's saved optimizer state can go on under ``config`` (the same optimizer
-    kind; another kind's slots would not fit, so it starts fresh)."""
-    before = state.training_config
-    return bool(state.optimizer_state) and before is not None and before.optimizer == config.optimizer
+    """True when the project's saved optimizer state can go on under ``config``: the weights'
+    run used the same optimizer kind (another kind's slots would not fit, so it starts fresh)."""
+    before = state.history.hyperparameters.get("optimizer")
+    return bool(state.optimizer_state) and before == config.optimizer
 
 
 def planned_steps(trainer: Any) -> int:
@@ -81,7 +82,7 @@ def store_history(state: Any, history: dict, config: Any) -> None:
     # hyperparameters stay those the run started with; lr_changes say what changed since.
     record = {**history, "epochs": [_json_epoch(e) for e in history["epochs"]],
               "lr_changes": list(history["lr_changes"])}
-    state.set_history(record, config)
+    state.set_history(RunHistory.from_dict(record), config)
 
 
 def _json_epoch(e: dict) -> dict:
@@ -90,7 +91,7 @@ def _json_epoch(e: dict) -> dict:
 
 def saved_history(state: Any) -> dict | None:
     """The history of the open project, if it has one with epochs."""
-    return state.history if state.history.get("epochs") else None
+    return state.history.to_dict() if state.history.epochs else None
 
 
 # ---- network edits behind the health fixes ------------------------------------------------
