@@ -8,10 +8,13 @@ Members (nothing else is accepted):
 - ``user_data.npz`` the user's own drawn digits: ``x`` uint8 (N, H, W, C), ``y`` int64 (N,)
 
 Saving is atomic (temp file in the same directory, fsync, ``os.replace``), so a
-crash mid-save leaves the previous file as it was. Loading trusts nothing: member
-names, declared sizes (zip bomb guard), JSON, array dtypes (no pickle) and weight
-shapes are all checked, and every refusal is a :class:`ProjectFileError` that names
-the file, the problem and what to do.
+crash mid-save leaves the previous file as it was; saving through a symlink replaces the
+link's target, and the link stays. A temp file left by a killed writer is removed at the
+next save or open (``project.tempfiles``). Loading trusts nothing: the zip directory's
+size, member names, compression methods, sizes as inflated (not as declared), JSON depth
+and numbers, ``.npy`` headers, array dtypes (no pickle), weight and optimizer shapes and
+history records are all checked against the limits in ``project.limits``, and every
+refusal is a :class:`ProjectFileError` that names the file, the problem and what to do.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,14 @@ from typing import Any
 import numpy as np
 
 from cnnstudio import __version__
+from cnnstudio.project import limits, tempfiles
+from cnnstudio.project.limits import LimitError, network_bounds
 from cnnstudio.project.npzio import NpzError, read_npz, write_npz
-from cnnstudio.project.weights import WeightsMismatch, check_weights, stored_value_count
+from cnnstudio.project.records import check_history_records, check_optimizer_state
+from cnnstudio.project.safejson import JsonLimitError
+from cnnstudio.project.safejson import loads as _json_loads
+from cnnstudio.project.safezip import ZipLimitError, open_archive, read_member
+from cnnstudio.project.weights import WeightsMismatch, check_weights, required_shapes
 
 FORMAT_VERSION = 1
 PROJECT_JSON = "project.json"
@@ -39,11 +46,7 @@ OPTIMIZER = "optimizer.npz"
 USER_DATA = "user_data.npz"
 MEMBERS = (PROJECT_JSON, WEIGHTS, OPTIMIZER, USER_DATA)
 
-#: upper bounds on declared (uncompressed) member sizes, checked before reading
-MAX_JSON_BYTES = 16 * 2**20
-MAX_USER_DATA_BYTES = 1 * 2**30
-#: headroom for npz headers on top of the weights' raw size (float64 worst case)
-NPZ_OVERHEAD_BYTES = 2**20
+# the limits a file is read under (sizes, counts, depths) live in project.limits, each with its reason
 
 
 class ProjectFileError(Exception):
@@ -171,16 +174,21 @@ def _write_members(zf: zipfile.ZipFile, project: Project) -> None:
 def save_project(path: str | os.PathLike, project: Project) -> None:
     """Write ``project`` to ``path`` atomically.
 
-    The zip is written to a temporary file in the same directory, flushed to disk, then
-    renamed over ``path``; on any failure the temporary file is removed and the previous
-    file (if any) is untouched.
+    The zip is written to a temporary file (``.NAME.<pid>.<random>.cnnstudio-tmp``, locked
+    while written) in the same directory, flushed to disk, then renamed over ``path``; on any
+    failure the temporary file is removed and the previous file (if any) is untouched. A
+    symlink at ``path`` stays a link: its target is what is replaced. Temporary files left by
+    earlier writers that are gone are removed first.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    target = _save_target(path)
+    directory = target.parent
     if not directory.is_dir():
-        raise ProjectFileError(path, f"folder {directory} does not exist", "Choose an existing folder.")
+        where = f"folder {directory}" if target == path else f"folder {directory} of the link's target {target}"
+        raise ProjectFileError(path, f"{where} does not exist", "Choose an existing folder.")
+    tempfiles.remove_leftovers(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfiles.create(directory, target.name)
     except OSError as exc:
         raise ProjectFileError(path, f"cannot write in {directory} ({exc.strerror})",
                                "Choose a folder you can write to.") from exc
@@ -190,8 +198,8 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
                 _write_members(zf, project)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
+        os.chmod(tmp, _file_mode(target))
+        os.replace(tmp, target)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -201,7 +209,15 @@ def save_project(path: str | os.PathLike, project: Project) -> None:
             raise ProjectFileError(path, f"could not be saved ({exc})",
                                    "The previous file, if any, is unchanged.") from exc
         raise
+    finally:
+        tempfiles.finished(tmp)
     _fsync_dir(directory)
+
+
+def _save_target(path: Path) -> Path:
+    """The file a save replaces: ``path`` itself, or the file a symlink at ``path`` points to
+    (os.replace over the link would turn it into a regular file and leave the target stale)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _file_mode(path: Path) -> int:
@@ -249,25 +265,20 @@ def _check_member_names(path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, z
     return seen
 
 
-def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    if info.file_size > limit:
-        raise ProjectFileError(path, f"member {info.filename} declares {info.file_size:,} bytes, more than "
-                               f"the {limit:,} allowed for it (possible zip bomb)",
-                               "The file is damaged or not from CNN Studio.")
+def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, size: int) -> bytes:
+    """The member inflated in bounded pieces (safezip.read_member); never more than ``limit`` bytes."""
     try:
-        # zipfile never returns more than the declared size, so ``limit`` bounds memory.
-        return zf.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zlib.error) as exc:
-        # RuntimeError: an encrypted member; zlib.error: a corrupt compressed stream
-        raise ProjectFileError(path, f"member {info.filename} is damaged ({exc})",
-                               "Use an earlier copy of the file.") from exc
+        return read_member(zf, info, limit, size)
+    except ZipLimitError as exc:
+        raise ProjectFileError(path, str(exc), "The file is damaged or not from CNN Studio; use an earlier "
+                               "copy.") from exc
 
 
 def _parse_json(path: Path, raw: bytes) -> dict:
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProjectFileError(path, f"{PROJECT_JSON} is not valid JSON ({exc})",
+        doc = _json_loads(raw)
+    except JsonLimitError as exc:
+        raise ProjectFileError(path, f"{PROJECT_JSON} is not valid JSON: {exc}",
                                "The file is damaged; use an earlier copy.") from exc
     if not isinstance(doc, dict):
         raise ProjectFileError(path, f"{PROJECT_JSON} must hold a JSON object, got {type(doc).__name__}",
@@ -288,32 +299,44 @@ def _parse_json(path: Path, raw: bytes) -> dict:
     return doc
 
 
-def _load_npz(path: Path, zf, info, limit: int) -> dict[str, np.ndarray]:
-    raw = _read_member(path, zf, info, limit)
+def _load_npz(path: Path, zf, info, limit: int, size: int, max_arrays: int, check=None) -> dict[str, np.ndarray]:
+    raw = _read_member(path, zf, info, limit, size)
     try:
-        return read_npz(raw, limit)
+        return read_npz(raw, limit, max_arrays, check)
     except NpzError as exc:
         raise ProjectFileError(path, f"{info.filename}: {exc}",
                                "The file is damaged or not from CNN Studio.") from exc
 
 
 def load_project(path: str | os.PathLike) -> Project:
-    """Read and check a ``.cnnproj`` file; raise ProjectFileError on anything unexpected."""
+    """Read and check a ``.cnnproj`` file; raise ProjectFileError on anything unexpected.
+
+    Temporary files an interrupted save of this project left behind are removed first.
+    Memory stays within the bounds of ``project.limits``; a MemoryError below them (a
+    machine short of memory) is a ProjectFileError too, naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise ProjectFileError(path, "file not found" if not path.exists() else "is not a file",
                                "Check the path.")
+    tempfiles.remove_leftovers(_save_target(path))
     try:
-        zf = zipfile.ZipFile(path, "r")
-    except (zipfile.BadZipFile, ValueError, OverflowError, EOFError, NotImplementedError) as exc:
-        raise ProjectFileError(path, "is not a CNN Studio project (not a zip archive, or truncated)",
-                               "Open a .cnnproj file saved by CNN Studio.") from exc
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            try:
+                zf = open_archive(fh, size, limits.MAX_MEMBERS)
+            except ZipLimitError as exc:
+                raise ProjectFileError(path, f"is not a CNN Studio project ({exc})",
+                                       "Open a .cnnproj file saved by CNN Studio.") from exc
+            with zf:
+                infos = _check_member_names(path, zf.infolist())
+                doc = _parse_json(path, _read_member(path, zf, infos[PROJECT_JSON], limits.MAX_JSON_BYTES, size))
+                return _build_project(path, zf, infos, doc, size)
+    except MemoryError as exc:
+        raise ProjectFileError(path, "needs more memory than is free to open it",
+                               "Close other programs and try again.") from exc
     except OSError as exc:
         raise ProjectFileError(path, f"cannot be read ({exc.strerror or exc})", "Check the permissions.") from exc
-    with zf:
-        infos = _check_member_names(path, zf.infolist())
-        doc = _parse_json(path, _read_member(path, zf, infos[PROJECT_JSON], MAX_JSON_BYTES))
-        return _build_project(path, zf, infos, doc)
 
 
 def _check_listed_members(path: Path, infos, doc: dict) -> None:
@@ -329,7 +352,7 @@ def _check_listed_members(path: Path, infos, doc: dict) -> None:
                                "The file is damaged; use an earlier copy.")
 
 
-def _build_project(path: Path, zf, infos, doc: dict) -> Project:
+def _build_project(path: Path, zf, infos, doc: dict, size: int) -> Project:
     _check_listed_members(path, infos, doc)
     try:
         spec = _spec_from_dict(doc["network"])
@@ -338,21 +361,28 @@ def _build_project(path: Path, zf, infos, doc: dict) -> Project:
         raise ProjectFileError(path, f"the network or training settings are invalid: {exc}",
                                "Fix or remove the project file.") from exc
     try:
-        values = stored_value_count(spec)
+        bounds = network_bounds(spec)  # absolute caps first: the network cannot lift its own limits
+    except LimitError as exc:
+        raise ProjectFileError(path, str(exc), "This app cannot open a network this large.") from exc
     except ValueError as exc:
         raise ProjectFileError(path, f"the network is invalid: {exc}", "Fix the network in a model file.") from exc
-    weights_limit = values * 8 + NPZ_OVERHEAD_BYTES
     weights = optimizer = None
     if WEIGHTS in infos:
-        weights = _load_npz(path, zf, infos[WEIGHTS], weights_limit)
+        weights = _load_npz(path, zf, infos[WEIGHTS], bounds.weights_bytes, size, bounds.weights_entries)
         try:
             check_weights(spec, weights)
         except WeightsMismatch as exc:
             raise ProjectFileError(path, f"{WEIGHTS} does not fit the network: {exc}",
                                    "The weights belong to another network; retrain or use the matching file.") from exc
     if OPTIMIZER in infos:
-        optimizer = _load_npz(path, zf, infos[OPTIMIZER], 4 * weights_limit)
-    user = _load_user_data(path, zf, infos, doc) if USER_DATA in infos else None
+        optimizer = _load_npz(path, zf, infos[OPTIMIZER], bounds.optimizer_bytes, size, bounds.optimizer_entries)
+        try:
+            check_optimizer_state(optimizer, required_shapes(spec))
+        except ValueError as exc:
+            raise ProjectFileError(path, f"{OPTIMIZER}: {exc}",
+                                   "The file is damaged; remove optimizer.npz from it (training then starts "
+                                   "the optimizer afresh) or use an earlier copy.") from exc
+    user = _load_user_data(path, zf, infos, doc, size) if USER_DATA in infos else None
     history = _checked_history(path, doc.get("history"))
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else new_metadata()
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
@@ -360,18 +390,18 @@ def _build_project(path: Path, zf, infos, doc: dict) -> Project:
 
 
 def _checked_history(path: Path, history: Any) -> dict[str, Any]:
-    """The stored history with any missing keys filled in; refuses shapes the GUI cannot show."""
+    """The stored history with any missing keys filled in; refuses shapes the GUI cannot show
+    (records whose numbers are text, counts that are not whole numbers: project.records)."""
     if history is None:
         return new_history()
     if not isinstance(history, dict):
         raise ProjectFileError(path, f"{PROJECT_JSON}: history must be an object, got {type(history).__name__}",
                                "The file is damaged.")
     out = {**new_history(), **history}
-    for key in ("epochs", "lr_changes"):
-        items = out[key]
-        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
-            raise ProjectFileError(path, f"{PROJECT_JSON}: history.{key} must be a list of objects",
-                                   "The file is damaged.")
+    try:
+        check_history_records(out)
+    except ValueError as exc:
+        raise ProjectFileError(path, f"{PROJECT_JSON}: {exc}", "The file is damaged.") from exc
     _check_dataset_record(path, out["dataset"])
     return out
 
@@ -394,10 +424,31 @@ def _check_dataset_record(path: Path, record: Any) -> None:
                                    f"{record[key]!r}"[:200], "The file is damaged.")
 
 
-def _load_user_data(path: Path, zf, infos, doc: dict):
+def _user_data_header(key: str, shape: tuple, dtype) -> None:
+    """Refuse drawings from their .npy header: x uint8 (N, H, W, C), y integers (N,), N and sides capped."""
+    if key == "x":
+        if dtype.kind != "u" or dtype.itemsize != 1 or len(shape) not in (3, 4):
+            raise NpzError(f"drawings 'x' must be uint8 (N, H, W[, C]), got {dtype} of shape {shape}")
+        n, sides = shape[0], shape[1:]
+        if any(side < 1 for side in sides):
+            raise NpzError(f"drawings 'x' of shape {shape} have a zero-sized side")
+        if max(sides[:2]) > limits.MAX_USER_IMAGE_SIDE or (len(sides) == 3 and sides[2] > limits.MAX_USER_IMAGE_CHANNELS):
+            raise NpzError(f"drawings 'x' of shape {shape} are larger than {limits.MAX_USER_IMAGE_SIDE} pixels a "
+                           f"side or {limits.MAX_USER_IMAGE_CHANNELS} channels")
+    elif key == "y":
+        if dtype.kind not in "iu" or len(shape) != 1:
+            raise NpzError(f"labels 'y' must be integers of shape (N,), got {dtype} of shape {shape}")
+        n = shape[0]
+    else:
+        raise NpzError(f"unexpected array {key!r} (expected 'x' and 'y')")
+    if n > limits.MAX_USER_IMAGES:
+        raise NpzError(f"{key!r} holds {n:,} drawings, more than the {limits.MAX_USER_IMAGES:,} a project keeps")
+
+
+def _load_user_data(path: Path, zf, infos, doc: dict, size: int):
     from cnnstudio.data import DataError, UserDataset
 
-    arrays = _load_npz(path, zf, infos[USER_DATA], MAX_USER_DATA_BYTES)
+    arrays = _load_npz(path, zf, infos[USER_DATA], limits.user_data_bytes(), size, 4, _user_data_header)
     info = doc.get("user_data") if isinstance(doc.get("user_data"), dict) else {}
     if set(arrays) != {"x", "y"}:
         raise ProjectFileError(path, f"{USER_DATA} must hold arrays 'x' and 'y', got {sorted(arrays)}",

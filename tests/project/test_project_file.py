@@ -22,7 +22,7 @@ def _full_project(spec, weights):
     history["lr_changes"].append({"epoch": 1, "step": 10, "lr": 0.0005})
     history["dataset"] = {"name": "MNIST sample", "source": "sample", "num_train": 4500, "num_val": 500,
                           "image_shape": [28, 28, 1], "classes": [str(i) for i in range(10)]}
-    opt = {"m.0.W": np.ones((8, 1, 3, 3), np.float32), "step": np.array(7)}
+    opt = {"m/0.W": np.ones((8, 1, 3, 3), np.float32), "steps": np.array(7)}  # Optimizer.get_state's form
     return Project(spec, weights=weights, optimizer_state=opt, history=history, user_dataset=user)
 
 
@@ -37,8 +37,8 @@ def test_round_trip_keeps_everything(tmp_path, spec, weights):
     for k, v in weights.items():
         assert back.weights[k].dtype == v.dtype and np.array_equal(back.weights[k], v)
     assert back.history == project.history
-    assert back.optimizer_state["step"].shape == () and back.optimizer_state["step"] == 7
-    np.testing.assert_array_equal(back.optimizer_state["m.0.W"], project.optimizer_state["m.0.W"])
+    assert back.optimizer_state["steps"].shape == () and back.optimizer_state["steps"] == 7
+    np.testing.assert_array_equal(back.optimizer_state["m/0.W"], project.optimizer_state["m/0.W"])
     np.testing.assert_array_equal(back.user_dataset.x, project.user_dataset.x)
     np.testing.assert_array_equal(back.user_dataset.y, project.user_dataset.y)
     assert back.user_dataset.class_names == project.user_dataset.class_names
@@ -227,9 +227,9 @@ def test_weight_for_unknown_layer(tmp_path, spec, weights):
 
 def test_oversized_json_refused_before_reading(tmp_path, spec, monkeypatch):
     p = _zip(tmp_path / "x.cnnproj", {"project.json": _good_json(spec) + b" " * 5000})
-    monkeypatch.setattr(pf, "MAX_JSON_BYTES", 1000)
+    monkeypatch.setattr(pf.limits, "MAX_JSON_BYTES", 1000)
     read = []
-    monkeypatch.setattr(zipfile.ZipFile, "read", lambda self, *a: read.append(a) or b"")
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, *a, **k: read.append(a) or io.BytesIO(b""))
     _refused(p, "zip bomb", "project.json")
     assert read == []  # refused from the declared size alone
 
