@@ -57,6 +57,7 @@ class FileMenus:
         self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = self._action(self.edit_menu, "&Undo", self.undo, QKeySequence("Ctrl+Z"))
         self.redo_action = self._action(self.edit_menu, "&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])  # Linux/macOS, Windows
         self.edit_menu.addSeparator()
         self.delete_action = self._action(self.edit_menu, "&Delete block", window.editor.delete_selected,
                                           QKeySequence(QKeySequence.StandardKey.Delete))

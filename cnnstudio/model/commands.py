@@ -30,6 +30,13 @@ class Command:
     def undo(self, spec: NetworkSpec) -> NetworkSpec:
         raise NotImplementedError
 
+    def merge_with(self, other: Command) -> bool:
+        """Take ``other``, the edit made right after this one, into this command (Qt's
+        ``QUndoCommand.mergeWith``): True when this command now stands for both, so that one
+        undo goes back to before the first; False (the default) keeps two undo steps.
+        ``Document.execute(other, merge=True)`` asks, after ``other.redo`` succeeded."""
+        return False
+
 
 def _check_index(spec: NetworkSpec, index: Any, what: str, allow_end: bool = False) -> int:
     n = len(spec.layers) + (1 if allow_end else 0)
@@ -150,8 +157,12 @@ class SetLayerConfig(Command):
     def undo(self, spec):
         return _replace(spec, spec.layers[:self.index] + [self._old.copy()] + spec.layers[self.index + 1:])
 
-    def merges_with(self, other: Command) -> bool:
-        return isinstance(other, SetLayerConfig) and (other.index, other.field) == (self.index, self.field)
+    def merge_with(self, other: Command) -> bool:
+        """Steps of one field of one layer (spin-box arrow clicks) merge; any other edit does not."""
+        if not isinstance(other, SetLayerConfig) or (other.index, other.field) != (self.index, self.field):
+            return False
+        self.value = other.value  # redo after undo goes to the last step; undo keeps self._old, the first
+        return True
 
 
 @dataclass
@@ -207,11 +218,22 @@ class ReplaceNetwork(Command):
             except LayerConfigError as exc:
                 raise EditError(f"Replace network: layer {i + 1} {exc}") from exc
         self._old = spec.copy()
-        self.text = f"Load {self.spec.name}"
+        self.text = _replacement_text(spec, self.spec)
         return self.spec.copy()
 
     def undo(self, spec):
         return self._old.copy()
+
+
+def _replacement_text(old: NetworkSpec, new: NetworkSpec) -> str:
+    """"Load lenet5", or, when the new network differs from the old in one layer only (a
+    health fix that swaps a ReLU), what happened to that layer: "Change ReLU to LeakyReLU"."""
+    if new.name == old.name and new.input == old.input and len(new.layers) == len(old.layers):
+        changed = [(a, b) for a, b in zip(old.layers, new.layers) if a != b]
+        if len(changed) == 1:
+            a, b = changed[0]
+            return f"Change {a.type}" if a.type == b.type else f"Change {a.type} to {b.type}"
+    return f"Load {new.name}"
 
 
 @dataclass

@@ -90,22 +90,24 @@ class Document:
     def execute(self, command: Command, merge: bool = False) -> bool:
         """Apply ``command``; returns False (and records nothing) when it changes nothing.
 
-        ``merge=True`` folds a hyperparameter change into the previous change of the same
-        field (spin-box steps), so one undo goes back to the value before the first step.
+        ``merge=True`` offers the command to the last undo step (``Command.merge_with``): steps
+        of one spin box on one field become one undo step, which goes back to the value before
+        the first step. No merge across a saved state or after an undo (the redo tail), and a
+        merged step that ends where it started leaves no undo step at all (Qt's obsolete command).
         Raises ``EditError`` / ``LayerConfigError`` and leaves the document unchanged.
         """
         self._check_writable()
-        top = self._undo[-1] if self._undo else None
-        if (merge and top is not None and not self._redo and top is not self._clean
-                and getattr(top.command, "merges_with", lambda _c: False)(command)):
-            candidate = command.redo(self._spec)  # validates before the merged entry changes
-            top.command.value = command.value
-            self._set(candidate)
-            self._emit("execute", top.command, top.command.text)
-            return True
-        new = command.redo(self._spec)
+        new = command.redo(self._spec)  # validates before anything changes
         if new == self._spec:
             return False
+        top = self._undo[-1] if self._undo else None
+        if (merge and top is not None and not self._redo and top is not self._clean
+                and top.command.merge_with(command)):
+            self._set(new)
+            if top.command.undo(self._spec) == self._spec:  # back to the value before the first step
+                self._undo.pop()
+            self._emit("execute", top.command, top.command.text)
+            return True
         self._undo.append(_Entry(command))
         self._redo.clear()  # a new edit after undo drops the redo tail
         self._set(new)
