@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from cnnstudio.engine.kernels import map_flat
 from cnnstudio.engine.layers.base import Layer
+from cnnstudio.engine.layers.explaining import elementwise
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -17,6 +20,10 @@ class ReLU(Layer):
     type_name = "ReLU"
     category = "activation"
     description = "max(0, x): keeps positive evidence, zeroes the rest."
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        return elementwise(x, y, at, "max(0, x)", lambda v: np.maximum(v, 0.0))
 
     # Large activations are split over the engine's threads (kernels.map_flat): each
     # thread writes its own contiguous piece, so results do not depend on the split.
@@ -56,6 +63,10 @@ class LeakyReLU(Layer):
     def summary(self) -> str:
         return f"alpha {self.alpha:g}"
 
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        return elementwise(x, y, at, f"x if x > 0 else {self.alpha:g} * x", lambda v: np.where(v > 0, v, self.alpha * v))
+
     def forward(self, x: Any, training: bool = False) -> Any:
         xp = self.xp
         pos = x > 0
@@ -71,6 +82,10 @@ class Sigmoid(Layer):
     type_name = "Sigmoid"
     category = "activation"
     description = "1 / (1 + e^-x): squashes to (0, 1)."
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        return elementwise(x, y, at, "1 / (1 + e^-x)", lambda v: 1.0 / (1.0 + np.exp(-v)))
 
     def forward(self, x: Any, training: bool = False) -> Any:
         xp = self.xp
@@ -91,6 +106,10 @@ class Tanh(Layer):
     type_name = "Tanh"
     category = "activation"
     description = "tanh(x): squashes to (-1, 1), centred on zero."
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        return elementwise(x, y, at, "tanh(x)", np.tanh)
 
     def forward(self, x: Any, training: bool = False) -> Any:
         y = self.xp.tanh(x)

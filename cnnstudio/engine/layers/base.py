@@ -172,6 +172,22 @@ class Layer:
         """Key hyperparameters in a few words, e.g. ``"8 @ 3x3, stride 1, same"``."""
         return ""
 
+    # ---- explain ---------------------------------------------------------------
+    # How one output cell was computed, beside the forward pass that computed it: the
+    # Explain view and ``cnnstudio explain`` (through engine.explain) only call this.
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """The arithmetic of output cell ``at`` of one sample, as plain JSON-safe data.
+
+        ``x``: this layer's input for the sample, ``(C, H, W)`` or ``(F,)``; ``y``: its output
+        from the same forward pass, ``(C', H', W')`` or ``(F',)``; host NumPy arrays in the
+        engine's dtype. ``at``: ``(c, row, col)`` or ``(i,)``, inside ``y``. Returns at least
+        ``kind`` (how to draw it: "convolution", "elementwise", "pooling", "flatten",
+        "weighted_sum", "softmax", "normalise"), ``formula`` (one line with the numbers
+        plugged in) and ``total``: the shown terms recombined in the engine's dtype, equal to
+        ``y[at]`` up to its rounding (tests/engine/test_explain.py checks every layer type).
+        """
+        raise NotImplementedError(f"{self.type_name} cannot explain its output yet")
+
     # ---- runtime -----------------------------------------------------------
     #: The network sets this to False on its first layer: nobody reads that input
     #: gradient, and skipping it saves a GEMM and a col2im per step. ``backward``

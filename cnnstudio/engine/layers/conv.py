@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
 from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
 from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.explaining import cut, floats, fmt, host, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -90,6 +93,27 @@ class Conv2D(Layer):
         stride = self.stride[0] if self.stride[0] == self.stride[1] else f"{self.stride[0]}x{self.stride[1]}"
         pad = self.padding if isinstance(self.padding, str) else f"pad {self.padding}"
         return f"{self.filters} @ {kh}x{kw}, stride {stride}, {pad}"
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Patch of every input channel (zero padding as 0), kernel, products, per-channel sums, bias."""
+        f, oy, ox = at
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        top, _, left, _ = self.padding_amounts(x.shape)
+        rows, cols = window_at(oy * sh - top, kh), window_at(ox * sw - left, kw)
+        cut_maps = [cut(plane, rows, cols) for plane in x]
+        patch = np.stack([p for p, _ in cut_maps]).astype(y.dtype)
+        kernel = host(self, "W")[f].astype(y.dtype)
+        bias = host(self, "b")[f].astype(y.dtype) if self.use_bias else y.dtype.type(0)
+        products = patch * kernel
+        sums = products.reshape(len(patch), -1).sum(axis=1, dtype=y.dtype)
+        total = sums.sum(dtype=y.dtype) + bias
+        terms = " + ".join(fmt(s) for s in sums) if len(sums) <= 4 else f"{len(sums)} channel sums"
+        return {"kind": "convolution", "patch": floats(patch), "kernel": floats(kernel),
+                "products": floats(products), "sum": floats(sums), "bias": float(bias), "total": float(total),
+                "padding": floats(cut_maps[0][1]), "rows": rows, "cols": cols, "filter": int(f),
+                "stride": [sh, sw],
+                "formula": f"sum(patch x kernel) = {terms}; + bias {fmt(bias)} = {fmt(total)}"}
 
     # ---- runtime -----------------------------------------------------------
     def _allocate(self) -> None:

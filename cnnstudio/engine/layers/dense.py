@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from cnnstudio.engine.layers.base import Layer, Shape, require_flat
+from cnnstudio.engine.layers.explaining import elementwise, floats, fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -25,6 +28,19 @@ class Flatten(Layer):
         for s in input_shape:
             n *= int(s)
         return (n,)
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Which channel, row and column element ``at[0]`` came from (C, H, W order)."""
+        (i,) = at
+        if x.ndim == 1:
+            return {"kind": "flatten", "source": [int(i)], "input": float(x[i]), "total": float(x[i]),
+                    "formula": f"element {i} = input {i} (already flat) = {fmt(x[i])}"}
+        c, h, w = x.shape
+        src = tuple(int(v) for v in np.unravel_index(int(i), x.shape))
+        return {"kind": "flatten", "source": list(src), "input": float(x[src]), "total": float(x[src]),
+                "formula": f"element {i} = channel {src[0]}, row {src[1]}, column {src[2]} "
+                           f"({src[0]}*{h * w} + {src[1]}*{w} + {src[2]}) = {fmt(x[src])}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (C, N, H, W) -> (N, C*H*W); a flat (N, F) input passes through."""
@@ -80,6 +96,27 @@ class Dense(Layer):
     def summary(self) -> str:
         return f"{self.units} units"
 
+    # ---- explain ---------------------------------------------------------------
+    #: contributions listed, largest magnitude first
+    EXPLAIN_TOP = 10
+
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Inputs times unit ``at[0]``'s weights, the largest contributions first, their sum, the bias."""
+        (j,) = at
+        weights = host(self, "W")[:, j].astype(y.dtype)
+        bias = host(self, "b")[j].astype(y.dtype) if self.use_bias else y.dtype.type(0)
+        products = x.astype(y.dtype) * weights
+        s = products.sum(dtype=y.dtype)
+        total = s + bias
+        order = np.argsort(-np.abs(products), kind="stable")[:self.EXPLAIN_TOP]
+        top = [{"index": int(k), "input": float(x[k]), "weight": float(weights[k]), "product": float(products[k])}
+               for k in order]
+        shown = " + ".join(f"{fmt(t['input'])}*{fmt(t['weight'])}" for t in top[:3])
+        more = f" + {len(products) - 3} more" if len(products) > 3 else ""
+        return {"kind": "weighted_sum", "inputs": floats(x), "weights": floats(weights), "products": floats(products),
+                "top": top, "sum": float(s), "bias": float(bias), "total": float(total), "unit": int(j),
+                "formula": f"{shown}{more} = {fmt(s)}; + bias {fmt(bias)} = {fmt(total)}"}
+
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (N, F) -> (N, units)."""
         y = x @ self.params["W"]
@@ -119,6 +156,14 @@ class Dropout(Layer):
 
     def summary(self) -> str:
         return f"rate {self.rate:g}"
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Inference: the identity (the Explain view shows the network as it predicts)."""
+        keep = 1.0 - self.rate
+        return elementwise(x, y, at, "x", lambda v: v,
+                           note=f"inference: dropout passes every value through; while training it zeroes each "
+                                f"with probability {self.rate:g} and multiplies the rest by 1/{keep:g} = {1 / keep:.4g}")
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """Inverted dropout: the identity when not training, so inference needs no rescale."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from cnnstudio.engine.layers.base import Layer, Shape
+from cnnstudio.engine.layers.explaining import fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -51,6 +54,23 @@ class BatchNorm(Layer):
 
     def summary(self) -> str:
         return f"momentum {self.momentum:g}"
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Inference: gamma * (x - running mean) / sqrt(running var + eps) + beta, for the cell's channel."""
+        c = int(at[0])
+        t = y.dtype.type
+        v = t(x[at])
+        mean, var = t(host(self, "running_mean")[c]), t(host(self, "running_var")[c])
+        gamma, beta = t(host(self, "gamma")[c]), t(host(self, "beta")[c])
+        inv_std = t(1.0) / np.sqrt(var + t(self.epsilon))
+        xhat = (v - mean) * inv_std
+        total = xhat * gamma + beta
+        return {"kind": "normalise", "input": float(v), "channel": c, "running_mean": float(mean),
+                "running_var": float(var), "epsilon": self.epsilon, "gamma": float(gamma), "beta": float(beta),
+                "normalised": float(xhat), "total": float(total),
+                "formula": f"{fmt(gamma)} * ({fmt(v)} - {fmt(mean)}) / sqrt({fmt(var)} + {self.epsilon:g}) "
+                           f"+ {fmt(beta)} = {fmt(total)}"}
 
     # ---- runtime -----------------------------------------------------------
     def _as_2d(self, x: Any) -> tuple[Any, int]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import numpy as np
+
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
 from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.explaining import floats, fmt, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -49,6 +52,32 @@ class _Pool2D(Layer):
         ph, pw = self.pool_size
         stride = self.stride[0] if self.stride[0] == self.stride[1] else f"{self.stride[0]}x{self.stride[1]}"
         return f"{ph}x{pw}, stride {stride}"
+
+    # ---- explain ---------------------------------------------------------------
+    #: how the window's values combine, in words
+    _rule_names = {"max": "max", "avg": "mean", "sum": "sum"}
+
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """The window (floor rule: never padding), the chosen (max) or combined values, the rule."""
+        c, oy, ox = at
+        (ph, pw), (sh, sw) = self.pool_size, self.stride
+        rows, cols = window_at(oy * sh, ph), window_at(ox * sw, pw)
+        window = x[c, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(y.dtype)
+        rule = self._rule_names[self._op]
+        values = ", ".join(fmt(v) for v in window.ravel()) if window.size <= 16 else f"{window.size} values"
+        out: dict[str, Any] = {"kind": "pooling", "window": floats(window), "rule": rule, "channel": int(c),
+                               "rows": rows, "cols": cols}
+        if self._op == "max":
+            i, j = np.unravel_index(int(np.argmax(window)), window.shape)
+            out.update(chosen=[int(i), int(j)], total=float(window.max()),
+                       formula=f"max({values}) = {fmt(window.max())}")
+        else:
+            s = window.sum(dtype=y.dtype)
+            total = s * y.dtype.type(1.0 / window.size) if self._op == "avg" else s
+            out.update(sum=float(s), total=float(total),
+                       formula=(f"({values}) / {window.size} = {fmt(total)}" if self._op == "avg"
+                                else f"{values.replace(', ', ' + ')} = {fmt(total)}"))
+        return out
 
     # ---- runtime -----------------------------------------------------------
     # Max and sum over a window are separable: reduce along the height (ph strided
@@ -219,6 +248,18 @@ class GlobalAveragePool2D(Layer):
     def multiply_adds(self, input_shape: Shape) -> int:
         c, h, w = require_spatial(self.type_name, input_shape)
         return c * h * w
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Map ``at[0]`` whole and its mean."""
+        (c,) = at
+        plane = x[c].astype(y.dtype)
+        s = plane.sum(dtype=y.dtype)
+        total = s / y.dtype.type(plane.size)
+        return {"kind": "pooling", "window": floats(plane), "rule": "mean", "channel": int(c),
+                "rows": list(range(plane.shape[0])), "cols": list(range(plane.shape[1])),
+                "sum": float(s), "total": float(total),
+                "formula": f"mean of the {plane.shape[0]}x{plane.shape[1]} map = {fmt(s)} / {plane.size} = {fmt(total)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (C, N, H, W) -> (N, C), the engine's flat layout."""

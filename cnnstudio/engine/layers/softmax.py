@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from cnnstudio.engine.layers.base import Layer, Shape, require_flat
+from cnnstudio.engine.layers.explaining import floats, fmt
 
 
 class Softmax(Layer):
@@ -16,6 +19,19 @@ class Softmax(Layer):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return (require_flat(self.type_name, input_shape),)
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: np.ndarray, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """Logits, e^(logit - max) (the shift changes nothing but keeps e finite), their sum, the probabilities."""
+        (k,) = at
+        logits = x.astype(y.dtype)
+        shift = logits.max()
+        exps = np.exp(logits - shift)
+        s = exps.sum(dtype=y.dtype)
+        total = exps[k] / s
+        return {"kind": "softmax", "logits": floats(logits), "shift": float(shift), "exps": floats(exps),
+                "sum": float(s), "probabilities": floats(y), "class": int(k), "total": float(total),
+                "formula": f"e^({fmt(logits[k])} - {fmt(shift)}) / {fmt(s)} = {fmt(exps[k])} / {fmt(s)} = {fmt(total)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (N, K) scores -> (N, K) probabilities; subtracting the row max keeps exp finite."""

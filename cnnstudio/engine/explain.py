@@ -1,0 +1,111 @@
+"""Explain one output cell of any layer, for one input, with the engine's own numbers.
+
+The arithmetic lives in each layer class (``Layer.explain``, beside its forward pass);
+this module only runs the network's inference forward pass on one sample, keeps every
+layer's input and output (the same arrays the engine computed, in its dtype), checks the
+cell and calls the layer. No layer type is named here.
+
+    ex = Explainer(network, x)          # x: (C, H, W) or (F,), preprocessed as the network expects
+    ex.cell(0, (0, 0, 0))               # {"layer": 0, "type": "Conv2D", "at": [0, 0, 0], "value": 149.0, ...}
+
+Cells are per sample: ``(c, row, col)`` for image outputs, ``(i,)`` for flat ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from cnnstudio.engine.backend import to_host
+from cnnstudio.engine.errors import EngineError
+
+
+class ExplainError(EngineError, ValueError):
+    """A layer index or cell that the network does not have (the message says what it has)."""
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    if len(shape) == 3:
+        return f"{shape[0]} channels x {shape[1]} rows x {shape[2]} columns"
+    return f"{shape[0]} values"
+
+
+def _per_sample(h: Any) -> np.ndarray:
+    """Internal (C, 1, H, W) or (1, F) -> host (C, H, W) or (F,)."""
+    a = np.asarray(to_host(h))
+    return np.array(a[:, 0] if a.ndim == 4 else a[0], copy=True)
+
+
+class Explainer:
+    """One inference pass of ``network`` on one sample, kept for explaining its cells.
+
+    ``x``: (C, H, W) or (F,) (or a batch of one), preprocessed (``InputSpec.prepare``).
+    ``inputs[i]`` / ``outputs[i]``: layer i's input and output for the sample, host arrays
+    in the network's dtype, per-sample layout ``(C, H, W)`` / ``(F,)``.
+    """
+
+    def __init__(self, network: Any, x: Any) -> None:
+        self.network = network
+        arr = np.asarray(to_host(x))
+        if arr.shape == tuple(network.input_shape):
+            arr = arr[None]
+        h = network._to_internal(arr)   # the engine's own layout and dtype
+        if (h.shape[1] if h.ndim == 4 else h.shape[0]) != 1:
+            raise ExplainError(f"explain: give one image, got a batch of {arr.shape[0]}")
+        self.inputs: list[np.ndarray] = []
+        self.outputs: list[np.ndarray] = []
+        for layer in network.layers:
+            self.inputs.append(_per_sample(h))
+            h = layer.forward(h, False)
+            self.outputs.append(_per_sample(h))
+
+    def __len__(self) -> int:
+        return len(self.network.layers)
+
+    def check(self, index: int, at: Sequence[int]) -> tuple[int, ...]:
+        """``at`` as a tuple inside layer ``index``'s output, or ExplainError saying what fits."""
+        n = len(self.network.layers)
+        if not 0 <= index < n:
+            raise ExplainError(f"explain: layer {index} does not exist; this network has layers 0 to {n - 1}")
+        layer = self.network.layers[index]
+        shape = tuple(self.outputs[index].shape)
+        cell = tuple(int(v) for v in at)
+        head = f"explain: layer {index} ({layer.type_name}) outputs {_shape_text(shape)}"
+        if len(cell) != len(shape):
+            want = "C,Y,X (channel, row, column)" if len(shape) == 3 else "I (one index)"
+            raise ExplainError(f"{head}; give the cell as {want}, got {','.join(map(str, cell)) or 'nothing'}")
+        for name, v, size in zip(("channel", "row", "column") if len(shape) == 3 else ("index",), cell, shape):
+            if not 0 <= v < size:
+                raise ExplainError(f"{head}; {name} {v} is outside 0..{size - 1}")
+        return cell
+
+    def cell(self, index: int, at: Sequence[int]) -> dict[str, Any]:
+        """The layer's explanation of cell ``at`` plus ``layer``, ``type``, ``at``, ``value``
+        (the engine's output there, exactly) and ``input_shape`` / ``output_shape``."""
+        cell = self.check(index, at)
+        layer = self.network.layers[index]
+        x, y = self.inputs[index], self.outputs[index]
+        out: dict[str, Any] = {"layer": index, "type": layer.type_name, "at": list(cell), "value": float(y[cell]),
+                               "input_shape": list(x.shape), "output_shape": list(y.shape)}
+        out.update(layer.explain(x, y, cell))
+        return out
+
+
+def explain_cell(network: Any, x: Any, index: int, at: Sequence[int]) -> dict[str, Any]:
+    """One cell's explanation (see ``Explainer.cell``) for one sample ``x``."""
+    return Explainer(network, x).cell(index, at)
+
+
+def parse_cell(text: str) -> tuple[int, ...]:
+    """``"0,12,3"`` -> (0, 12, 3); ``"7"`` -> (7,); ExplainError for anything else."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        cell = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ExplainError(f"explain: cell {text!r} is not whole numbers separated by commas "
+                           "(C,Y,X for a map, I for a flat layer)") from None
+    if len(cell) not in (1, 3):
+        raise ExplainError(f"explain: cell {text!r} has {len(cell)} numbers; give C,Y,X (channel, row, "
+                           "column) for a map or I for a flat layer")
+    return cell
