@@ -39,8 +39,8 @@ READ_CHUNK_BYTES = 1 * MiB
 ALLOWED_COMPRESSION = (0, 8)
 
 # ---- project.json -------------------------------------------------------------------------
-#: a project.json with 20,000 epochs of history is about 5 MB; parsing JSON costs up to ~25x
-#: its size in Python objects, so 8 MiB bounds the parse at roughly 200 MB
+#: a project.json with 20,000 epochs of history is about 5 MB; parsing JSON costs up to ~27x
+#: its size (JSON_OBJECT_FACTOR), so 8 MiB bounds the parse at about 230 MB
 MAX_JSON_BYTES = 8 * MiB
 #: our documents nest 6 deep (history.epochs[i].field); 5,000 levels raised RecursionError
 MAX_JSON_DEPTH = 64
@@ -87,6 +87,15 @@ MAX_USER_IMAGE_CHANNELS = 4
 TEMP_SUFFIX = ".cnnstudio-tmp"
 
 
+# ---- what opening a file may cost --------------------------------------------------------
+#: memory per byte of JSON text while parsing it (the decoded text and the Python objects),
+#: worst case measured: 8 MiB of empty objects "{}," peaked at 26.7x, empty lists 25x, short
+#: strings 12x, numbers 5-8x (docs/reliability.md)
+JSON_OBJECT_FACTOR = 28
+#: the interpreter's own allocations while loading (imports done, buffers, the zip directory)
+LOAD_OVERHEAD_BYTES = 32 * MiB
+
+
 class LimitError(ValueError):
     """A limit was exceeded; the message says which, the value and the limit."""
 
@@ -128,6 +137,26 @@ def user_data_bytes() -> int:
 def member_bound(limit: int, compressed_size: int) -> int:
     """The most bytes a member of ``compressed_size`` can inflate to under ``limit`` and the ratio cap."""
     return min(limit, max(RATIO_FREE_BYTES, MAX_COMPRESSION_RATIO * compressed_size))
+
+
+def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None) -> int:
+    """The most memory opening a project may take beyond what the process held before.
+
+    ``compressed``: member name -> compressed size (as its directory entry says; at most the
+    file's size); ``bounds``: the network's, or None when the file is refused before its
+    arrays. Each array member is held twice at most (its inflated bytes and the arrays read
+    from them); project.json once, plus its parsed objects.
+    """
+    total = LOAD_OVERHEAD_BYTES
+    if "project.json" in compressed:
+        total += (1 + JSON_OBJECT_FACTOR) * member_bound(MAX_JSON_BYTES, compressed["project.json"])
+    if bounds is not None:
+        member_limits = {"weights.npz": bounds.weights_bytes, "optimizer.npz": bounds.optimizer_bytes,
+                         "user_data.npz": user_data_bytes()}
+        for name, limit in member_limits.items():
+            if name in compressed:
+                total += 2 * member_bound(limit, compressed[name])
+    return total
 
 
 def network_bounds(spec) -> NetworkBounds:

@@ -60,16 +60,17 @@ def loads(raw: bytes, max_depth: int = limits.MAX_JSON_DEPTH) -> Any:
 
 
 def check_depth(doc: Any, max_depth: int) -> None:
-    """JsonLimitError if ``doc`` nests lists/objects more than ``max_depth`` deep (iterative)."""
-    stack = [(doc, 1)]
+    """JsonLimitError if ``doc`` nests lists/objects more than ``max_depth`` deep. Iterative, and
+    its memory grows with the depth only (one iterator per open container)."""
+    if not isinstance(doc, (dict, list)):
+        return
+    stack = [iter(doc.values() if isinstance(doc, dict) else doc)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
+        for child in stack[-1]:
+            if isinstance(child, (dict, list)):
+                if len(stack) >= max_depth:
+                    raise JsonLimitError(f"nested more than {max_depth} levels deep")
+                stack.append(iter(child.values() if isinstance(child, dict) else child))
+                break
         else:
-            continue
-        if depth > max_depth:
-            raise JsonLimitError(f"nested more than {max_depth} levels deep")
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+            stack.pop()
