@@ -258,14 +258,18 @@ class Run:
     def reports(self) -> Iterator[StepRecord | EpochDone]:
         """Pump the Trainer: a StepRecord per batch, an EpochDone per epoch (recorded first).
         Called again after a stop or ``add_epochs``, it goes on where it left off."""
-        for report in self.trainer.run():
-            if isinstance(report, StepReport):
-                self._observe(report)
-                yield step_record(report, self.step_offset)
-            else:
-                done = self.record_epoch(report)
-                self._observe(report)
-                yield done
+        reports = self.trainer.run()
+        try:
+            for report in reports:
+                if isinstance(report, StepReport):
+                    self._observe(report)
+                    yield step_record(report, self.step_offset)
+                else:
+                    done = self.record_epoch(report)
+                    self._observe(report)
+                    yield done
+        finally:
+            reports.close()  # closing this generator (a stop) closes the Trainer's at once
 
     def record_epoch(self, report: EpochReport) -> EpochDone:
         """Append the epoch to the history; the weights are the Trainer's copy when finite."""

@@ -247,7 +247,7 @@ def test_dead_relu_stats_from_the_engine_reach_the_health_view(qtbot, panel, sma
     from cnnstudio.engine.health import HealthThresholds
     c = start(panel, small_data, epochs=1, paused=True)
     # Any dead fraction counts, after one stats report: the engine's LayerStats must get through.
-    c.worker.monitor.t = HealthThresholds(dead_fraction=-1.0, dead_patience=1)
+    c.run.monitor.t = HealthThresholds(dead_fraction=-1.0, dead_patience=1)
     with qtbot.waitSignal(c.healthIssues, timeout=TIMEOUT) as blocker:
         c.worker.step(1)  # step 0 carries layer stats (stats_every divides 0)
     issue, = blocker.args[0]
@@ -267,7 +267,7 @@ def test_worker_error_reaches_the_gui(qtbot, panel, small_data):
 
     def broken(x, rng):
         raise RuntimeError("augmenter exploded")
-    c.worker.set_batch_transform(broken)
+    c.worker.call_in_worker(lambda: c.run.set_batch_transform(broken))
     with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
         c.resume()
     assert blocker.args == ["error"]

@@ -81,8 +81,11 @@ class DatasetBrowser(ResponsivePanel):
         self.seed = 0
         self.train: Any = None
         self.val: Any = None
+        self._showing = False  # showing the workspace's settings: not an edit to write back
         self._build()
+        self._show_config(state.training_config)
         state.datasetChanged.connect(self.refresh)
+        state.trainingConfigChanged.connect(self._show_config)
         self.refresh()
 
     # ---- layout ----------------------------------------------------------------------
@@ -155,6 +158,7 @@ class DatasetBrowser(ResponsivePanel):
         self.reroll_button.clicked.connect(self.reroll)
         self.use_for_training = QCheckBox("Use these settings when training")
         self.use_for_training.toggled.connect(self.useAugmentationChanged)
+        self.use_for_training.toggled.connect(self._use_toggled)
         row = QHBoxLayout()
         row.addWidget(self.reroll_button)
         row.addWidget(self.use_for_training)
@@ -203,7 +207,22 @@ class DatasetBrowser(ResponsivePanel):
 
     def _on_augment_edited(self) -> None:
         self._update_preview()
+        if not self._showing:  # the training settings (workspace) hold them: the training panel reads them there
+            self.state.update_training_config(**self.augmentation())
         self.augmentationChanged.emit(self.augmentation())
+
+    def _use_toggled(self, on: bool) -> None:
+        if not self._showing:
+            self.state.update_training_config(augment=on)
+
+    def _show_config(self, config: Any) -> None:
+        """Show the workspace's augmentation settings (a reopened project's, the training panel's switch)."""
+        self._showing = True
+        try:
+            self.set_augmentation({name: getattr(config, name) for name in self.augmentation()})
+            self.use_for_training.setChecked(config.augment)
+        finally:
+            self._showing = False
 
     def reroll(self) -> None:
         self.seed += 1

@@ -1,18 +1,19 @@
 """TrainingController: one training run in the app, between the panel and the worker.
 
-It prepares the run (datasets, trainer) from the AppState's network and a
-TrainingConfig, owns the QThread and its TrainingWorker, drains the worker's
-batch records at 20 Hz into the plots and the progress display, keeps the run's
-history (per-epoch metrics, hyperparameters, dataset, LR changes) and writes the
-weights and history into the AppState after every epoch, so Stop, a crash or
-closing the window loses at most the current epoch. No widgets here.
+It prepares the run (datasets, a ``project.run.Run`` over the engine Trainer) from the
+AppState's network and a TrainingConfig, owns the QThread and its TrainingWorker, drains the
+worker's batch records and the run's health issues at 20 Hz into the plots and the progress
+display, and writes the weights and the run's history into the workspace after every epoch,
+so Stop, a crash or closing the window loses at most the current epoch. The bookkeeping
+(epoch records, offsets of a continued run, LR changes, health rules) is the Run's, shared
+with the CLI. No widgets here.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
-from typing import Any, Callable
+from typing import Any
 
 from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal
 
@@ -20,6 +21,9 @@ from cnnstudio.engine import health
 from cnnstudio.engine.health import HealthMonitor
 from cnnstudio.gui.training import runtools as hist
 from cnnstudio.gui.training.worker import PREVIEW_INTERVAL_S, TrainingWorker
+from cnnstudio.model import TrainingConfig
+from cnnstudio.project.run import EpochDone, Run, StepRecord
+from cnnstudio.project.workspace import TrainingStatus
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
 
@@ -44,7 +48,7 @@ class TrainingController(QObject):
     runningChanged = pyqtSignal(bool)     # a worker thread exists (running or paused)
     pausedChanged = pyqtSignal(bool)
     progress = pyqtSignal(object)         # dict: latest step record + run totals (for progress bars)
-    epochFinished = pyqtSignal(object)    # dict: the epoch record (no weights)
+    epochFinished = pyqtSignal(object)    # dict: the epoch record (project-file JSON, no weights)
     finished = pyqtSignal(str)            # "completed" | "stopped" | "error"
     failed = pyqtSignal(str)
     healthIssues = pyqtSignal(object)     # list[HealthIssue]
@@ -52,28 +56,21 @@ class TrainingController(QObject):
     augmentationChanged = pyqtSignal(bool)
     message = pyqtSignal(str)             # a short note for the status line
 
-    def __init__(self, state: Any, plots: Any = None, parent: QObject | None = None,
-                 trainer_factory: Callable[..., Any] | None = None):
+    def __init__(self, state: Any, plots: Any = None, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
         self.plots = plots
-        self.trainer_factory = trainer_factory or hist.make_trainer
         app = QCoreApplication.instance()
         if app is not None:  # quitting with a run going: stop it before Qt tears the thread down
             app.aboutToQuit.connect(self.shutdown)
         self.thread: QThread | None = None
         self.worker: TrainingWorker | None = None
-        self.trainer: Any = None
-        self.config: Any = None
+        self.run: Run | None = None
+        self.config: TrainingConfig | None = None  # the run's settings, with the live LR/augmentation
         self.datasets: tuple[Any, Any] | None = None
-        self.history: dict = hist.new_history()
-        self.total_steps = 0      # planned batches of the run (grows with +1 epoch)
-        self.step_offset = 0      # batches before this worker (continued runs)
-        self.epoch_offset = 0
-        self._initial_weights: dict | None = None
-        self._monitor: HealthMonitor | None = None
-        self._spec: Any = None  # the network the current trainer was built from
-        self._last_step: dict | None = None
+        self.total_steps = 0      # planned batches of the run, earlier runs included (grows with +1 epoch)
+        self._spec: Any = None    # the network the current run was built from
+        self._last_step: StepRecord | None = None
         self.preview_interval_s: float | None = PREVIEW_INTERVAL_S  # mid-epoch weights for live views
         self._started = 0.0
         self._drain = QTimer(self)
@@ -86,7 +83,18 @@ class TrainingController(QObject):
         return self.thread is not None
 
     @property
-    def last_step(self) -> dict | None:
+    def trainer(self) -> Any:
+        """The engine Trainer of the current (or last) run, or None."""
+        return self.run.trainer if self.run is not None else None
+
+    @property
+    def history(self) -> dict[str, Any]:
+        """The run's history as the project file writes it (plain JSON, for display; the typed
+        one is ``run.history``); without a run, the open project's."""
+        return (self.run.history if self.run is not None else self.state.history).to_dict()
+
+    @property
+    def last_step(self) -> StepRecord | None:
         """The newest batch record the GUI has drained (global_step, loss, accuracy, lr, ...)."""
         return self._last_step
 
@@ -95,48 +103,46 @@ class TrainingController(QObject):
         return self.worker is not None and self.worker.is_paused
 
     # ---- start ---------------------------------------------------------------------------
-    def start(self, config: Any, continue_training: bool = False, paused: bool = False,
+    def start(self, config: TrainingConfig, continue_training: bool = False, paused: bool = False,
               datasets: tuple[Any, Any] | None = None) -> None:
         """Prepare and start a run; raises TrainingSetupError (with the explained problem) instead.
 
         ``datasets``: (train, val) to use instead of loading ``config.dataset`` (tests, slices).
+        ``continue_training``: from the project's weights (and optimizer state, same optimizer
+        kind); its epochs stay in the history and new ones follow.
         """
         if self.running:
             raise TrainingSetupError("A run is already in progress: stop it first")
         spec = self.state.spec
         weights = self.state.weights if continue_training else None
-        extra = {}
+        optimizer_state = None
         if continue_training and hist.resumable_optimizer_state(self.state, config):
-            extra["optimizer_state"] = self.state.optimizer_state  # Adam's moments / SGD's momentum go on
+            optimizer_state = self.state.optimizer_state  # Adam's moments / SGD's momentum go on
         if datasets is None and continue_training:
             datasets = self.datasets
         try:
             train, val = hist.prepare_data(config, spec, datasets)
-            trainer = self.trainer_factory(spec, train, val, config, weights=weights, **extra)
+            prepared = hist.prepare_run(spec, train, val, config, weights=weights, optimizer_state=optimizer_state)
         except Exception as exc:  # noqa: BLE001 - the explained error goes to a dialog
             raise TrainingSetupError(str(exc)) from exc
-        self.history = hist.new_history(config, train, val)
-        if continue_training:  # a reopened project: its epochs stay, new ones follow
-            old = hist.saved_history(self.state) or {}
-            self.history["epochs"] = list(old.get("epochs", []))
-            self.history["lr_changes"] = list(old.get("lr_changes", []))
-        self.epoch_offset = len(self.history["epochs"])
-        self.step_offset = self.history["epochs"][-1].get("global_step", 0) if self.history["epochs"] else 0
+        monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
+                                augmenting=config.augment)
+        previous = self.state.history if continue_training else None
+        self.run = Run(prepared, previous, monitor)
         if self.plots is not None:
-            self.plots.load_history(self.history["epochs"])
-        self.config, self.trainer, self.datasets = config, trainer, (train, val)
-        self._spec = spec.copy() if hasattr(spec, "copy") else spec
-        self._initial_weights = trainer.network.get_weights()
-        self.total_steps = self.step_offset + hist.planned_steps(trainer)
-        self._monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
-                                      augmenting=bool(getattr(config, "augment", False)))
-        self._launch(TrainingWorker(trainer, self._monitor, start_paused=paused, step_offset=self.step_offset))
+            self.plots.load_history([e.to_dict() for e in self.run.history.epochs])
+        self.config, self.datasets = config, (train, val)
+        self._spec = spec.copy()
+        self.total_steps = self.run.planned_steps
+        self._launch(start_paused=paused)
 
-    def _launch(self, worker: TrainingWorker) -> None:
+    def _launch(self, start_paused: bool = False) -> None:
+        assert self.run is not None
+        worker = TrainingWorker(self.run, start_paused=start_paused, preview_interval_s=self.preview_interval_s)
+        self.run.request_pause = worker.pause  # a health rule (NaN) pauses before the next batch
         self.thread = QThread(self)
         self.thread.setObjectName("trainingThread")
         self.worker = worker
-        worker.preview_interval_s = self.preview_interval_s
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
         # Direct: quit() is thread-safe, and the GUI thread may be blocked in wait() (shutdown).
@@ -144,20 +150,20 @@ class TrainingController(QObject):
         worker.epochFinished.connect(self._on_epoch)
         worker.weightsPreview.connect(self._on_preview)
         worker.pausedChanged.connect(self._on_paused)
-        worker.healthIssues.connect(self._on_issues)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_finished)
         self._started = time.perf_counter()
-        self.state.set_training(True)
+        self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
         _WITH_THREAD.add(self)
         self.thread.start()
         self._drain.start()
         self.runningChanged.emit(True)
 
     def forget_run(self) -> None:
-        """Drop the finished run's trainer (another project was opened); nothing to continue."""
+        """Drop the finished run (another project was opened); nothing to continue."""
         if not self.running:
-            self.trainer = self.config = self.datasets = self._spec = None
+            self.run = None
+            self.config = self.datasets = self._spec = None
 
     # ---- controls -------------------------------------------------------------------------
     def pause(self) -> None:
@@ -178,56 +184,50 @@ class TrainingController(QObject):
             self.worker.stop()
 
     def add_epoch(self) -> None:
-        """+1 epoch: forwarded to the running trainer; after a run ended, the same trainer goes on."""
-        if self.trainer is None:
+        """+1 epoch: forwarded to the running trainer; after a run ended, the same run goes on."""
+        run = self.run
+        if run is None:
             raise TrainingSetupError("Nothing to continue: start a run first")
         if not self.running and self.state.spec != self._spec:
             raise TrainingSetupError("The network changed since the last run, so that run cannot go on: "
                                      "press Start to train the network as it is now")
-        self.total_steps += self.trainer.steps_per_epoch
+        self.total_steps += run.trainer.steps_per_epoch
         if self.worker:
-            self.worker.add_epochs(1)
+            self.worker.call_in_worker(lambda: run.add_epochs(1))
             return
         # Trainer.run() continues exactly where it left off (optimizer state, step count).
-        self.trainer.add_epochs(1)
-        self._launch(TrainingWorker(self.trainer, self._monitor, step_offset=self.step_offset))
+        run.add_epochs(1)
+        self._launch()
 
     def set_lr(self, lr: float) -> None:
         """Takes effect at the next batch; recorded in the history with that batch's step."""
         lr = float(lr)
         self._config_lr(lr)
-        if self.worker:
-            worker = self.worker
-
-            def apply() -> None:
-                worker.trainer.set_lr(lr)
-                self._record_lr(lr, worker)
-            worker.call_in_worker(apply)
+        if self.worker and self.run is not None:
+            run = self.run
+            self.worker.call_in_worker(lambda: run.set_lr(lr))
         self.lrChanged.emit(lr)
 
     def _config_lr(self, lr: float) -> None:
+        """The run's settings and the workspace's follow a changed rate (one the config can hold)."""
         if self.config is None:
             return
         try:
             self.config = hist.with_field(self.config, "lr", lr)
+            self.state.update_training_config(lr=lr)
         except ValueError:  # outside the config's range; the trainer takes any finite lr > 0
             pass
 
-    def _record_lr(self, lr: float, worker: TrainingWorker) -> None:
-        # Runs in the worker thread: a list append is atomic, the GUI reads it later.
-        trainer = worker.trainer
-        step = worker.step_offset + int(getattr(trainer, "global_step", worker.steps_done))
-        epoch = self.epoch_offset + int(getattr(trainer, "epoch", worker.epochs_done)) + 1  # 1-based
-        self.history["lr_changes"].append({"epoch": epoch, "step": step, "lr": lr})
-
-    def set_augmentation(self, enabled: bool, params: dict | None = None) -> None:
-        """Turn augmentation on/off; takes effect at the next batch."""
+    def set_augmentation(self, enabled: bool, params: dict[str, Any] | None = None) -> None:
+        """Turn augmentation on/off (``params``: the Augmenter's settings, else the config's);
+        takes effect at the next batch."""
+        changes = {**(params or {}), "augment": bool(enabled)}
         if self.config is not None:
-            self.config = hist.with_field(self.config, "augment", bool(enabled))
-        if self.worker:
-            self.worker.set_batch_transform(hist.make_augmenter(self.config, params) if enabled else None)
-            if self.worker.monitor is not None:
-                self.worker.monitor.augmenting = bool(enabled)
+            self.config = hist.with_fields(self.config, changes)
+        self.state.update_training_config(**changes)  # the form and the Dataset panel show it
+        if self.worker and self.run is not None and self.config is not None:
+            run, fn = self.run, hist.make_augmenter(self.config) if enabled else None
+            self.worker.call_in_worker(lambda: run.set_batch_transform(fn))
         self.augmentationChanged.emit(bool(enabled))
 
     # ---- health fixes ---------------------------------------------------------------------
@@ -246,75 +246,71 @@ class TrainingController(QObject):
         return hist.edit_network(self.state, fix)
 
     def _restore_and_halve(self, new_lr: float | None) -> str:
-        if not self.worker:
+        if not self.worker or self.run is None:
             return "No run to restore."
-        worker, trainer = self.worker, self.trainer
-        lr = float(new_lr or trainer.current_lr() / 2)  # the rate in use: a schedule may have lowered it
-        good = getattr(trainer, "last_good_weights", None) or self._initial_weights
-        done = int(getattr(trainer, "epoch", 0) or 0)  # epochs completed (the trainer keeps their weights)
-        which = f"the weights after epoch {done}" if done and getattr(trainer, "last_good_weights", None) \
-            else "the initial weights (no epoch had finished)"
-
-        def apply() -> None:
-            trainer.network.set_weights(good)
-            optimizer = getattr(trainer, "optimizer", None)
-            if optimizer is not None and hasattr(optimizer, "set_state"):
-                optimizer.set_state({})  # NaN moments would poison the restored weights again
-            trainer.set_lr(lr)
-            self._record_lr(lr, worker)
-            if worker.monitor is not None:
-                worker.monitor.reset("nan")
-        worker.call_in_worker(apply)
+        run = self.run
+        lr = float(new_lr or run.trainer.current_lr() / 2)  # the rate in use: a schedule may have lowered it
+        done = run.epochs_done_here  # epochs completed (the trainer keeps their weights)
+        which = f"the weights after epoch {done}" if done else "the initial weights (no epoch had finished)"
+        self.worker.call_in_worker(lambda: run.restore_last_good(lr))
         self._config_lr(lr)
         self.lrChanged.emit(lr)
         return f"Restored {which} and halved the learning rate to {lr:.3g}. Press Resume to go on."
 
     # ---- worker events ----------------------------------------------------------------------
     def drain(self) -> None:
-        """Move buffered batch records to the plots; publish the latest for progress bars."""
+        """Move buffered batch records to the plots; publish the latest for progress bars and
+        the run's new health issues."""
         if self.worker is None:
             return
         steps = self.worker.steps
         batch = [steps.popleft() for _ in range(len(steps))]
-        if not batch:
-            return
-        if self.plots is not None:
-            self.plots.add_steps(batch)
-        self._last_step = batch[-1]
-        self.progress.emit(self._progress(batch[-1]))
+        if batch:
+            if self.plots is not None:
+                self.plots.add_steps(batch)
+            self._last_step = batch[-1]
+            self.progress.emit(self._progress(batch[-1]))
+        self._drain_issues()
 
-    def _progress(self, rec: dict) -> dict:
-        done = (rec.get("global_step") or 0) + 1
+    def _drain_issues(self) -> None:
+        if self.run is None:
+            return
+        issues = self.run.issues
+        found = [issues.popleft() for _ in range(len(issues))]
+        if found:
+            self.healthIssues.emit(found)
+
+    def _progress(self, rec: StepRecord) -> dict[str, Any]:
+        done = rec["global_step"] + 1
         ips = rec.get("images_per_sec") or 0.0
-        bs = rec.get("batch_size") or getattr(self.config, "batch_size", 64)
+        bs = rec.get("batch_size") or (self.config.batch_size if self.config is not None else 64)
         remaining = max(0, self.total_steps - done)
         eta = remaining * bs / ips if ips > 0 else None
         return {**rec, "run_done": done, "run_total": self.total_steps, "eta_seconds": eta}
 
-    def _on_epoch(self, record: dict) -> None:
+    def _on_epoch(self, done: EpochDone) -> None:
         self.drain()  # the epoch's last batches first, so curves stay in order
-        weights = record.pop("weights", None)
-        optimizer_state = record.pop("optimizer_state", None)
-        record["epoch"] += self.epoch_offset  # 1-based within this run; earlier runs of the project come first
-        self.history["epochs"].append(record)
-        if weights is not None:
-            self.state.set_weights(weights, optimizer_state=optimizer_state)
-        hist.store_history(self.state, self.history, self.config)
+        self.state.set_weights(done.weights, optimizer_state=done.optimizer_state)
+        self._store_history()
+        record = done.record.to_dict()
         if self.plots is not None:
             self.plots.add_epoch(record)
         self.epochFinished.emit(record)
 
-    def _on_preview(self, preview: dict) -> None:
+    def _store_history(self) -> None:
+        if self.run is not None:  # a copy: the worker thread goes on appending to the run's own
+            self.state.set_history(self.run.history.copy())
+
+    def _on_preview(self, preview: dict[str, Any]) -> None:
         # Queued from the worker: a preview that arrives after the run ended is stale.
         if self.worker is not None and self.state.training:
             self.state.set_live_weights(preview["weights"])
 
     def _on_paused(self, paused: bool) -> None:
         self.drain()
+        if self.worker is not None:
+            self.state.set_status(TrainingStatus.PAUSED if paused else TrainingStatus.RUNNING)
         self.pausedChanged.emit(paused)
-
-    def _on_issues(self, issues: list) -> None:
-        self.healthIssues.emit(issues)
 
     def _on_failed(self, message: str) -> None:
         self.failed.emit(message)
@@ -329,8 +325,8 @@ class TrainingController(QObject):
             thread.wait()
             thread.deleteLater()
         _WITH_THREAD.discard(self)
-        hist.store_history(self.state, self.history, self.config)
-        self.state.set_training(False)
+        self._store_history()
+        self.state.set_status(TrainingStatus.IDLE)
         self.runningChanged.emit(False)
         self.finished.emit(reason)
 

@@ -1,7 +1,11 @@
 """The training panel: data and hyperparameters, run controls, progress, health messages.
 
-A view of AppState and of its TrainingController: it reads the form into a
-TrainingConfig, forwards button presses, and shows what the controller reports.
+A view of the workspace (through AppState) and of its TrainingController: the form writes
+the training settings into the workspace (``state.training_config``, a TrainingConfig) and
+shows what is there, so the Dataset panel's augmentation settings and a reopened project's
+settings reach it without any link between panels; while a run goes, a changed learning rate
+or augmentation in the workspace goes on to the run. Buttons go to the controller, and the
+panel shows what the controller reports.
 The plots widget it owns (``panel.plots``) goes into the window's plots dock.
 Questions and errors go through ``ask_stop_training`` / ``show_error`` so tests
 can answer them by monkeypatching.
@@ -36,10 +40,11 @@ class TrainingPanel(QWidget):
         self.controller = TrainingController(state, self.plots, parent=self)
         self.health = HealthView()
         self._custom_source: str | None = None
-        self.augment_params: dict = {}  # shift/rotation/scale/noise/flip from the Dataset panel (G4)
         self._shown_project: tuple | None = None
+        self._showing = False  # the form is showing the workspace's settings: not an edit to write back
         self._build()
         self._connect()
+        self._show_config(state.training_config)
         self._update_buttons()
         self._update_val_fraction()
         self._on_project_changed()
@@ -109,8 +114,12 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(c.stop)
         self.step_button.clicked.connect(self.step)
         self.epoch_button.clicked.connect(self.add_epoch)
-        self.lr.editingFinished.connect(self._lr_edited)
+        self.lr.editingFinished.connect(self._lr_edited)  # while a run goes, only a finished edit applies
         self.augment.toggled.connect(self._augment_toggled)
+        for widget in (self.val_fraction, self.epochs, self.batch_size, self.weight_decay, self.seed):
+            widget.valueChanged.connect(self._form_edited)
+        for combo in (self.dataset, self.optimizer, self.schedule, self.backend):
+            combo.currentIndexChanged.connect(self._form_edited)
         self.dataset.activated.connect(self._dataset_chosen)
         self.dataset.currentIndexChanged.connect(lambda _i: self._update_val_fraction())
         self.health.fixRequested.connect(self._apply_fix)
@@ -125,16 +134,71 @@ class TrainingPanel(QWidget):
         c.augmentationChanged.connect(self._show_augment)
         self.state.projectChanged.connect(self._on_project_changed)
         self.state.datasetChanged.connect(self._use_current_dataset)
+        self.state.trainingConfigChanged.connect(self._on_config_changed)
 
-    # ---- the form -------------------------------------------------------------------------------
+    # ---- the form <-> the workspace's training settings --------------------------------------------
     def config(self) -> Any:
-        """The TrainingConfig the form describes."""
-        return runtools.make_config(
-            dataset=self.source(), val_fraction=self.val_fraction.value(), epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(), optimizer=self.optimizer.currentData(), lr=self.lr.value(),
-            schedule=self.schedule.currentData(), weight_decay=self.weight_decay.value(),
-            augment=self.augment.isChecked(), seed=self.seed.value(), backend=self.backend.currentData(),
-            **self.augment_params)
+        """The TrainingConfig to train with: the form's values written into the workspace's
+        settings (which also hold what the form does not show: augmentation amounts, momentum)."""
+        self._write_form()
+        return self.state.training_config
+
+    def _form_values(self) -> dict[str, Any]:
+        return {"dataset": self.source(), "val_fraction": self.val_fraction.value(), "epochs": self.epochs.value(),
+                "batch_size": self.batch_size.value(), "optimizer": self.optimizer.currentData(),
+                "lr": self.lr.value(), "schedule": self.schedule.currentData(),
+                "weight_decay": self.weight_decay.value(), "augment": self.augment.isChecked(),
+                "seed": self.seed.value(), "backend": self.backend.currentData()}
+
+    def _write_form(self) -> None:
+        """The form's values into the workspace (a bad combination raises TrainingConfigError)."""
+        self.state.update_training_config(**self._form_values())
+
+    def _form_edited(self, *_args: Any) -> None:
+        if self._showing:
+            return
+        try:
+            self._write_form()
+        except ValueError:  # e.g. a cosine floor above the rate: Start shows the explained error
+            pass
+
+    def _on_config_changed(self, config: Any) -> None:
+        """The workspace's settings changed (here, in the Dataset panel, a reopened project, a fix):
+        show them, and pass a new rate or augmentation on to a running run."""
+        self._show_config(config)
+        c = self.controller
+        if not c.running or c.config is None:
+            return
+        if abs(config.lr - c.config.lr) > 1e-12:
+            c.set_lr(config.lr)
+        params = runtools.augmentation_of(config)
+        if config.augment != c.config.augment or (config.augment and params != runtools.augmentation_of(c.config)):
+            c.set_augmentation(config.augment, params)
+
+    def _show_config(self, config: Any) -> None:
+        self._showing = True
+        try:
+            self.form.set_form(config)
+            index = self.backend.findData(config.backend)
+            if index >= 0 and self.backend.model().item(index).isEnabled():
+                self.backend.setCurrentIndex(index)
+            if config.dataset != self.source():
+                self._show_dataset(config.dataset)
+        finally:
+            self._showing = False
+
+    def _show_dataset(self, source: str) -> None:
+        """Pick ``source`` in the data picker (a saved setting: no download is started here)."""
+        index = self.dataset.findData(source)
+        if index < 0:  # a path: the file or folder entry, naming it
+            import os
+            index = self.dataset.findData("<folder>" if os.path.isdir(source) else "<file>")
+            self._custom_source = source
+            self._show_source(source)
+        else:
+            self._custom_source = None
+            self._show_source("")
+        self.dataset.setCurrentIndex(index)
 
     def source(self) -> str:
         data = self.dataset.currentData()
@@ -144,6 +208,10 @@ class TrainingPanel(QWidget):
         return self._custom_source or "sample" if data in ("<file>", "<folder>") else data
 
     def _dataset_chosen(self, index: int) -> None:
+        self._pick_dataset(index)
+        self._form_edited()  # the picked path (or the fallback to the sample) into the settings
+
+    def _pick_dataset(self, index: int) -> None:
         kind = self.dataset.itemData(index)
         if kind not in ("<file>", "<folder>"):
             self._custom_source = None
@@ -183,8 +251,10 @@ class TrainingPanel(QWidget):
         """A dataset was imported or downloaded in the Dataset panel: train on it next."""
         ds = self.state.dataset
         source = getattr(ds[0] if isinstance(ds, tuple) else ds, "source", None)
-        if not self.controller.running and source != self.dataset.currentData():  # not the one picked here
-            self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+        if not self.controller.running:
+            if source != self.dataset.currentData():  # not the one picked here
+                self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+            self._form_edited()  # the settings name the data it now means
         self._update_val_fraction()  # the current dataset may have changed from split to unsplit
 
     def ask_download(self, key: str) -> bool:
@@ -254,13 +324,12 @@ class TrainingPanel(QWidget):
                               datasets=self._loaded_datasets())
 
     def _lr_edited(self) -> None:
-        cfg = self.controller.config
-        if self.controller.running and cfg is not None and abs(cfg.lr - self.lr.value()) > 1e-12:
-            self.controller.set_lr(self.lr.value())
+        if not self._showing:
+            self.state.update_training_config(lr=self.lr.value())  # a running run follows (_on_config_changed)
 
     def _augment_toggled(self, on: bool) -> None:
-        if self.controller.running and bool(getattr(self.controller.config, "augment", False)) != on:
-            self.controller.set_augmentation(on, self.augment_params or None)
+        if not self._showing:
+            self.state.update_training_config(augment=on)
 
     def _show_lr(self, lr: float) -> None:
         self.lr.blockSignals(True)
@@ -334,16 +403,13 @@ class TrainingPanel(QWidget):
         if history is None:
             self.plots.clear()
             return
-        self.plots.load_history(history.get("epochs", []), history.get("lr_changes", []))
-        self.controller.history = {**runtools.new_history(), **history}
-        if getattr(self.state, "training_config", None) is not None:
-            self.set_form(self.state.training_config)
-        done = len(history.get("epochs", []))
+        self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes])
+        done = len(history.epochs)
         self.speed_label.setText(f"This project was trained for {done} epoch(s); Start trains it afresh.")
 
     def set_form(self, config: Any) -> None:
-        """Show a TrainingConfig in the form (a reopened project's settings)."""
-        self.form.set_form(config)
+        """Make ``config`` the training settings (the form shows them)."""
+        self.state.set_training_config(config)
 
     # ---- closing while training -------------------------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override

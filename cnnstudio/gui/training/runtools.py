@@ -6,7 +6,6 @@ health fixes make through document commands.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from cnnstudio.engine import health
@@ -26,10 +25,11 @@ def prepare_data(config: Any, spec: Any, datasets: tuple[Any, Any] | None = None
     return session.prepare_data(source, spec, val_fraction=config.val_fraction, seed=config.seed)
 
 
-def make_trainer(spec: Any, train: Any, val: Any, config: Any, weights: dict | None = None,
-                 optimizer_state: dict | None = None) -> Any:
-    """The engine Trainer for this run (check_trainable first: a mismatch raises its explained error)."""
-    return session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=optimizer_state).trainer
+def prepare_run(spec: Any, train: Any, val: Any, config: Any, weights: dict | None = None,
+                optimizer_state: dict | None = None) -> session.TrainingRun:
+    """Network, optimizer and engine Trainer for this run (check_trainable first: a mismatch
+    raises its explained error)."""
+    return session.make_trainer(spec, train, val, config, weights=weights, optimizer_state=optimizer_state)
 
 
 def make_config(**fields: Any) -> Any:
@@ -44,54 +44,35 @@ def resumable_optimizer_state(state: Any, config: Any) -> bool:
     return bool(state.optimizer_state) and before == config.optimizer
 
 
-def planned_steps(trainer: Any) -> int:
-    """Batches the trainer will run in all (grows with ``add_epochs``)."""
-    return trainer.epochs * trainer.steps_per_epoch
-
-
-def make_augmenter(config: Any, params: dict | None = None) -> Any:
-    """A batch transform fn(x_nchw, rng) -> x: the data layer's Augmenter with ``params`` (from the
-    Dataset panel), else with the config's augmentation settings (None while ``augment`` is off)."""
-    from cnnstudio.data import Augmenter
-    return Augmenter(**params) if params else session.make_augmenter(config)
+def make_augmenter(config: Any) -> Any:
+    """The batch transform fn(x_nchw, rng) -> x for the config's augmentation settings (None while
+    ``augment`` is off)."""
+    return session.make_augmenter(config)
 
 
 # ---- config values ---------------------------------------------------------------------------
 def with_field(config: Any, name: str, value: Any) -> Any:
-    """A copy of ``config`` with one field changed (TrainingConfig is a dataclass)."""
-    return None if config is None else dataclasses.replace(config, **{name: value})
+    """A copy of ``config`` with one field changed (TrainingConfig is a dataclass; checked)."""
+    return dataclasses.replace(config, **{name: value})
+
+
+def with_fields(config: Any, changes: dict[str, Any]) -> Any:
+    return dataclasses.replace(config, **changes)
+
+
+def augmentation_of(config: Any) -> dict[str, Any]:
+    """The Augmenter's settings in a TrainingConfig (shift, rotation, scale, noise, flip)."""
+    from cnnstudio.data import Augmenter
+    return {name: getattr(config, name) for name in Augmenter().get_config()}
 
 
 def with_epochs(config: Any, epochs: int) -> Any:
     return with_field(config, "epochs", epochs)
 
 
-def config_dict(config: Any) -> dict:
-    return {} if config is None else config.to_dict()
-
-
-# ---- history (plain JSON data, the project's format) ------------------------------------------
-def new_history(config: Any = None, train: Any = None, val: Any = None) -> dict:
-    """{epochs: [...], lr_changes: [{epoch, step, lr}], hyperparameters: {...}, dataset: {...}}."""
-    return {"epochs": [], "lr_changes": [], "hyperparameters": config_dict(config),
-            "dataset": session.dataset_description(train, val) if train is not None else None}
-
-
-def store_history(state: Any, history: dict, config: Any) -> None:
-    """Put the run's history (and its config) where the project file saves it."""
-    # hyperparameters stay those the run started with; lr_changes say what changed since.
-    record = {**history, "epochs": [_json_epoch(e) for e in history["epochs"]],
-              "lr_changes": list(history["lr_changes"])}
-    state.set_history(RunHistory.from_dict(record), config)
-
-
-def _json_epoch(e: dict) -> dict:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.items()}
-
-
-def saved_history(state: Any) -> dict | None:
-    """The history of the open project, if it has one with epochs."""
-    return state.history.to_dict() if state.history.epochs else None
+def saved_history(state: Any) -> RunHistory | None:
+    """The history of the open project, if it has epochs."""
+    return state.history if state.history.epochs else None
 
 
 # ---- network edits behind the health fixes ------------------------------------------------
