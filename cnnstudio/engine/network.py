@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from cnnstudio.engine import kernels, replicas
+from cnnstudio.engine import fused, kernels, replicas
 from cnnstudio.engine import stats as _stats
 from cnnstudio.engine.backend import to_host
 from cnnstudio.engine.errors import ShapeError
@@ -143,8 +143,10 @@ class Network:
             return loss, accuracy
         h = self._to_internal(x)
         acts: list[tuple[float, float, float]] = []
-        for layer in self._body:
-            h = layer.forward(h, True)
+        # Statistics need every layer's own output: those steps run the layers unfused.
+        ops = self._body if collect_stats else self._ops()
+        for op in ops:
+            h = op.forward(h, True)
             if collect_stats:
                 # Reduce now: a later layer may work in place on this output.
                 acts.append(_stats.activation_stats(h, 1 if h.ndim == 4 else 0))
@@ -153,14 +155,23 @@ class Network:
                              f"{tuple(self._to_public(h).shape)}; add Flatten and Dense before the output")
         loss, grad, _ = softmax_cross_entropy(h, y_dev, xp)
         accuracy = float((h.argmax(axis=1) == y_dev).mean()) if len(y_dev) else 0.0
-        for layer in reversed(self._body):
-            grad = layer.backward(grad)
+        for op in reversed(ops):
+            grad = op.backward(grad)
         before = None
         if collect_stats:
             before = {id(layer): [p.copy() for p in layer.params.values()] for layer in self._body}
         optimizer.step(self.parameters(), lr)
         self.last_stats = self._collect(acts, before) if collect_stats else None
         return loss, accuracy
+
+    def _ops(self) -> list[Any]:
+        """The training step's ops: the body's layers, with ReLU + MaxPool2D (and ReLU after a
+        Conv2D or Dense) fused (``engine.fused``); the plain layers off NumPy."""
+        cache = self.__dict__.setdefault("_op_plans", {})
+        key = fused.numba_enabled()
+        if key not in cache:
+            cache[key] = fused.plan(self._body) if self.xp is np else list(self._body)
+        return cache[key]
 
     def _data_parallel(self, n: int) -> "replicas.DataParallel | None":
         """The sample-split runner for this thread's engine threads (``kernels.compute_threads``),

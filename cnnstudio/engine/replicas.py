@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from cnnstudio.engine import fused
 from cnnstudio.engine.kernels import compute_threads, parallel_for, split
 from cnnstudio.engine.layers import Dropout, Layer
 from cnnstudio.engine.losses import softmax_cross_entropy
@@ -65,6 +66,14 @@ class DataParallel:
         self.threads = threads
         self.pieces = pieces or threads
         self.sets = [self.body] + [[replicate(layer) for layer in self.body] for _ in range(self.pieces - 1)]
+        self._plans: dict[bool, list[list[Any]]] = {}
+
+    def _ops(self) -> list[list[Any]]:
+        """Each replica's layers as the executor's ops (``engine.fused.plan``), per kernel mode."""
+        key = fused.numba_enabled()
+        if key not in self._plans:
+            self._plans[key] = [fused.plan(replica) for replica in self.sets]
+        return self._plans[key]
 
     def forward_backward(self, x: Any, y: Any, to_internal: Callable[[Any], Any]) -> tuple[float, float]:
         """x: public (N, C, H, W) or (N, F) batch; y: (N,) int labels on the backend.
@@ -75,11 +84,12 @@ class DataParallel:
         n = len(y)
         spans = split(n, self.pieces)
         out: list[tuple[float, float]] = [(0.0, 0.0)] * len(spans)
+        plans = self._ops()
 
         def work(i: int, slot: int) -> None:
             lo, hi = spans[i]
             with compute_threads(1):   # this thread is one of the workers already
-                out[i] = self._run(self.sets[i], to_internal(x[lo:hi]), y[lo:hi], (hi - lo) / n)
+                out[i] = self._run(plans[i], to_internal(x[lo:hi]), y[lo:hi], (hi - lo) / n, self.body[0].xp)
 
         self._deal_dropout(n, spans)
         try:
@@ -110,7 +120,7 @@ class DataParallel:
                 replica[k].uniform = u[:, lo:hi] if len(shape) == 3 else u[lo:hi]
 
     @staticmethod
-    def _run(layers: list[Layer], h: Any, y: Any, share: float) -> tuple[float, float]:
+    def _run(layers: list[Any], h: Any, y: Any, share: float, xp: Any) -> tuple[float, float]:
         """One range: forward, fused softmax cross-entropy, backward. Returns
         (its share of the batch-mean loss, number of correct predictions)."""
         for layer in layers:
@@ -118,7 +128,7 @@ class DataParallel:
         if h.ndim != 2:
             raise ValueError(f"Network: the last layer must output class scores (N, K), got internal shape "
                              f"{tuple(h.shape)}; add Flatten and Dense before the output")
-        loss, grad, _ = softmax_cross_entropy(h, y, layers[0].xp)
+        loss, grad, _ = softmax_cross_entropy(h, y, xp)
         correct = float((h.argmax(axis=1) == y).sum())
         grad *= h.dtype.type(share)   # the gradient of the whole batch's mean loss
         for layer in reversed(layers):
