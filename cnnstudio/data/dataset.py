@@ -33,6 +33,10 @@ class Dataset:
         if self.x.dtype != np.uint8 or self.x.ndim != 4:
             raise DataFormatError(self.source or None, f"dataset '{self.name}': images must be uint8 "
                                   f"(N, H, W, C), got {self.x.dtype} {self.x.shape}")
+        if 0 in self.x.shape[1:3]:
+            raise DataFormatError(self.source or None, f"dataset '{self.name}': images of "
+                                  f"{self.x.shape[1]}x{self.x.shape[2]} pixels hold nothing; every image "
+                                  "needs at least 1x1 pixel")
         if self.y.shape != (self.x.shape[0],):
             raise DataFormatError(self.source or None, f"dataset '{self.name}': {self.x.shape[0]} images "
                                   f"but labels of shape {self.y.shape}")
@@ -65,6 +69,30 @@ class Dataset:
     def class_counts(self) -> np.ndarray:
         """int64 (num_classes,): images per class."""
         return np.bincount(self.y, minlength=self.num_classes)
+
+
+def check_image_shape(path, what: str, image_shape: tuple[int, ...], n: int) -> None:
+    """Refuse, from a header alone, images a dataset cannot hold (see :mod:`cnnstudio.data.limits`).
+
+    image_shape: (H, W) or (H, W, C) as declared; n: the declared image count.
+    """
+    from cnnstudio.data import limits
+
+    if len(image_shape) not in (2, 3):
+        return  # the reader's own shape check explains it
+    values = 1
+    for d in image_shape:
+        values *= int(d)
+    dims = "x".join(str(int(d)) for d in image_shape)
+    if values == 0:
+        raise DataFormatError(path, f"{what}: images of {dims} pixels hold nothing (zero-sized); every "
+                              "image needs at least 1x1 pixel")
+    if values > limits.MAX_IMAGE_VALUES:
+        raise DataFormatError(path, f"{what}: images of {dims} ({values:,} values each) are larger than the "
+                              f"{limits.MAX_IMAGE_VALUES:,} values one image may have; scale them down")
+    if n > limits.MAX_IMAGES or n * values > limits.MAX_PIXEL_BYTES:
+        raise DataFormatError(path, f"{what}: {n:,} images of {dims} need {n * values:,} bytes, more than the "
+                              f"{limits.MAX_PIXEL_BYTES:,} a dataset may hold here; use a part of it")
 
 
 def to_float_nchw(x_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:

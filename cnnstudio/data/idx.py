@@ -9,22 +9,23 @@ file (raw) or a bound derived from the file size (gzip) before any allocation.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import NOT_FOUND, DataFormatError
+from cnnstudio.data import limits
+from cnnstudio.data.dataset import Dataset, check_image_shape
+from cnnstudio.data.errors import NOT_FOUND, DataError, DataFormatError
+from cnnstudio.data.safeio import compressed_bound, read_into
 
 LABELS_MAGIC = 0x00000801
 IMAGES_MAGIC = 0x00000803
-#: deflate cannot expand data more than ~1032x; anything claiming more is corrupt.
-MAX_GZIP_RATIO = 1100
-#: refuse IDX payloads over 4 GiB outright (MNIST's biggest file is 47 MB).
-MAX_PAYLOAD = 4 << 30
+IMAGES4_MAGIC = 0x00000804  # non-standard 4-D images (N, H, W, C)
 
 
 def _is_gzip(path: Path) -> bool:
@@ -32,15 +33,15 @@ def _is_gzip(path: Path) -> bool:
         return fh.read(2) == b"\x1f\x8b"
 
 
-def _parse_header(path: Path, head: bytes, expected_magic: int) -> tuple[tuple[int, ...], int]:
+def _parse_header(path: Path, head: bytes, expected: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
     """Return (dims, header_length); raise DataFormatError naming the problem."""
-    kind = "labels" if expected_magic == LABELS_MAGIC else "images"
+    kind = "labels" if LABELS_MAGIC in expected else "images"
     if len(head) < 4:
         raise DataFormatError(path, f"truncated IDX file: {len(head)} bytes, not even a header")
     magic = int.from_bytes(head[:4], "big")
-    if head[:2] != b"\x00\x00" or magic != expected_magic:
+    if head[:2] != b"\x00\x00" or magic not in expected:
         raise DataFormatError(path, f"wrong magic number 0x{magic:08x} for an IDX {kind} file "
-                              f"(expected 0x{expected_magic:08x}); is this the right file?")
+                              f"(expected 0x{expected[0]:08x}); is this the right file?")
     ndim = head[3]
     hlen = 4 + 4 * ndim
     if len(head) < hlen:
@@ -49,10 +50,54 @@ def _parse_header(path: Path, head: bytes, expected_magic: int) -> tuple[tuple[i
     return dims, hlen
 
 
-def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    """Read one IDX file; returns uint8 array of the header's dims."""
-    path = Path(path)
+class _IdxFile:
+    """An open IDX file whose header has been read and checked; ``read()`` reads its data."""
+
+    def __init__(self, path: Path, fh: BinaryIO, dims: tuple[int, ...], compressed: bool, file_size: int,
+                 hlen: int):
+        self.path, self.fh, self.dims, self.compressed = path, fh, dims, compressed
+        need = 1
+        for d in dims:
+            need *= d
+        self.need = need
+        room = compressed_bound(file_size) if compressed else file_size - hlen
+        if need > room:
+            why = (f" ({limits.MAX_COMPRESSION_RATIO} times its {file_size:,} compressed bytes)"
+                   if compressed else "")
+            raise DataFormatError(path, f"header claims {'x'.join(map(str, dims))} = {need:,} bytes "
+                                  f"of data but the file can hold at most {room:,}{why}: corrupt, "
+                                  "truncated or a memory bomb")
+        if not compressed and need < room:
+            raise DataFormatError(path, f"trailing garbage after the {need:,} bytes the header describes")
+
+    def read(self) -> np.ndarray:
+        with _errors_named(self.path):
+            out = np.empty(self.dims, np.uint8)
+            read_into(self.path, "IDX data", self.fh, out)
+        return out
+
+
+@contextlib.contextmanager
+def _errors_named(path: Path) -> Iterator[None]:
+    """Whatever reading ``path`` raises becomes a DataFormatError naming it."""
     try:
+        yield
+    except FileNotFoundError:
+        raise DataFormatError(path, NOT_FOUND) from None
+    except DataError:
+        raise
+    except MemoryError:
+        raise DataFormatError(path, "not enough memory to read its data; use a smaller dataset") from None
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise DataFormatError(path, f"cannot read the gzip/IDX data ({exc}); the file is corrupt or "
+                              "truncated, download it again") from None
+
+
+@contextlib.contextmanager
+def _open_idx(path, expected: tuple[int, ...]) -> Iterator[_IdxFile]:
+    """Open ``path`` (raw or gzip), read and check its header; errors become DataFormatError."""
+    path = Path(path)
+    with _errors_named(path):
         file_size = os.path.getsize(path)
         compressed = _is_gzip(path)
         opener = gzip.open if compressed else open
@@ -60,56 +105,40 @@ def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
             head = fh.read(4)
             if len(head) == 4:
                 head += fh.read(4 * head[3])
-            dims, hlen = _parse_header(path, head, expected_magic)
-            need = 1
-            for d in dims:
-                need *= d
-            limit = min(MAX_PAYLOAD, file_size * MAX_GZIP_RATIO if compressed else file_size - hlen)
-            if need > limit:
-                raise DataFormatError(path, f"header claims {'x'.join(map(str, dims))} = {need:,} bytes "
-                                      f"of data but the file can hold at most {limit:,}: corrupt or "
-                                      "truncated file")
-            # Read one byte more than needed to detect trailing garbage.
-            data = fh.read(need + 1)
-    except FileNotFoundError:
-        raise DataFormatError(path, NOT_FOUND) from None
-    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
-        raise DataFormatError(path, f"cannot read the gzip/IDX data ({exc}); the file is corrupt or "
-                              "truncated, download it again") from None
-    if len(data) < need:
-        raise DataFormatError(path, f"truncated: header claims {need:,} bytes of data, file has {len(data):,}")
-    if len(data) > need:
-        raise DataFormatError(path, f"trailing garbage after the {need:,} bytes the header describes")
-    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+            dims, hlen = _parse_header(path, head, expected)
+            yield _IdxFile(path, fh, dims, compressed, file_size, hlen)
+
+
+def _check_images(f: _IdxFile) -> None:
+    if len(f.dims) not in (3, 4):
+        raise DataFormatError(f.path, f"an IDX images file has 3 dimensions (N, H, W), this one {len(f.dims)}")
+    check_image_shape(f.path, "IDX images", f.dims[1:], f.dims[0])
+
+
+def _check_labels(f: _IdxFile) -> None:
+    if len(f.dims) != 1:
+        raise DataFormatError(f.path, f"an IDX labels file has 1 dimension (N,), this one {len(f.dims)}")
+    if f.dims[0] > limits.MAX_IMAGES:
+        raise DataFormatError(f.path, f"header claims {f.dims[0]:,} labels, more than the "
+                              f"{limits.MAX_IMAGES:,} images a dataset may hold")
+
+
+def _images(arr: np.ndarray) -> np.ndarray:
+    return arr[..., None] if arr.ndim == 3 else arr
 
 
 def read_idx_images(path) -> np.ndarray:
     """Images file -> uint8 (N, H, W, 1) (or (N, H, W, C) for a 4-D IDX file)."""
-    path = Path(path)
-    arr = _read_idx_4d(path) if _peek_ndim(path) == 4 else _read_idx(path, IMAGES_MAGIC)
-    return arr[..., None] if arr.ndim == 3 else arr
-
-
-def _peek_ndim(path: Path) -> int:
-    try:
-        opener = gzip.open if _is_gzip(path) else open
-        with opener(path, "rb") as fh:
-            head = fh.read(4)
-    except FileNotFoundError:
-        raise DataFormatError(path, NOT_FOUND) from None
-    except (OSError, EOFError, zlib.error):
-        return 3  # let the full reader produce the precise error
-    return head[3] if len(head) == 4 else 3
-
-
-def _read_idx_4d(path: Path) -> np.ndarray:
-    """Non-standard 4-D image file (N, H, W, C): magic 0x00000804."""
-    return _read_idx(path, 0x00000804)
+    with _open_idx(path, (IMAGES_MAGIC, IMAGES4_MAGIC)) as f:
+        _check_images(f)
+        return _images(f.read())
 
 
 def read_idx_labels(path) -> np.ndarray:
     """Labels file -> int64 (N,)."""
-    return _read_idx(Path(path), LABELS_MAGIC).astype(np.int64)
+    with _open_idx(path, (LABELS_MAGIC,)) as f:
+        _check_labels(f)
+        return f.read().astype(np.int64)
 
 
 def guess_labels_path(images_path) -> Path | None:
@@ -123,11 +152,16 @@ def guess_labels_path(images_path) -> Path | None:
 def load_idx(images_path, labels_path, class_names: list[str] | None = None,
              name: str | None = None) -> Dataset:
     """Pair an IDX images file with its labels file; counts must match."""
-    x = read_idx_images(images_path)
-    y = read_idx_labels(labels_path)
-    if x.shape[0] != y.shape[0]:
-        raise DataFormatError(labels_path, f"has {y.shape[0]:,} labels but {Path(images_path).name} "
-                              f"has {x.shape[0]:,} images; use the matching labels file")
+    # both headers are read and compared before any data: a labels header claiming 3.2e9
+    # labels for 20 images is refused at once
+    with _open_idx(images_path, (IMAGES_MAGIC, IMAGES4_MAGIC)) as fi, _open_idx(labels_path, (LABELS_MAGIC,)) as fl:
+        _check_images(fi)
+        _check_labels(fl)
+        if fi.dims[0] != fl.dims[0]:
+            raise DataFormatError(labels_path, f"has {fl.dims[0]:,} labels but {Path(images_path).name} "
+                                  f"has {fi.dims[0]:,} images; use the matching labels file")
+        x = _images(fi.read())
+        y = fl.read().astype(np.int64)
     if class_names is None:
         k = max(2, int(y.max()) + 1) if y.size else 2
         class_names = [str(i) for i in range(k)]
@@ -136,5 +170,5 @@ def load_idx(images_path, labels_path, class_names: list[str] | None = None,
                               f"{len(class_names)} classes")
     if x.shape[3] not in (1, 3):
         raise DataFormatError(images_path, f"images must have 1 or 3 channels, got {x.shape[3]}")
-    return Dataset(name or Path(images_path).name, np.ascontiguousarray(x), y, class_names,
+    return Dataset(name or Path(images_path).name, x, y, class_names,
                    str(images_path))

@@ -1,57 +1,63 @@
 """``.npz`` reader: arrays ``x`` (images) and ``y`` (labels), never pickle.
 
-An ``.npz`` is a zip of ``.npy`` members. Before numpy allocates an array we check
-the ``.npy`` header's shape against the member's real size, and that size against
-the compressed size (deflate cannot expand more than ~1032x), so a forged header
-cannot make us allocate gigabytes.
+An ``.npz`` is a zip of ``.npy`` members. Nothing it declares is trusted: the zip
+directory's entry count is checked before ``zipfile`` parses it; each member's
+compression method and declared size are checked against its compressed size
+(``limits.MAX_COMPRESSION_RATIO``); each ``.npy`` header is parsed on its own and its
+shape checked against the member's size and the dataset caps before the array is
+allocated; the data is then inflated in bounded pieces straight into that array.
 """
 
 from __future__ import annotations
 
+import os
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
-from numpy.lib import format as npy_format
 
-from cnnstudio.data.dataset import Dataset
-from cnnstudio.data.errors import NOT_FOUND, DataFormatError
+from cnnstudio.data import limits
+from cnnstudio.data.dataset import Dataset, check_image_shape
+from cnnstudio.data.errors import NOT_FOUND, DataError, DataFormatError
+from cnnstudio.data.safeio import check_zip_directory, compressed_bound, nbytes_of, parse_npy_header, read_into
 
-MAX_RATIO = 1100
-MAX_MEMBER = 4 << 30
 X_KEYS = ("x", "images", "x_train", "arr_0")
 Y_KEYS = ("y", "labels", "y_train")
 
 
-def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: int,
+                 budget: int) -> np.ndarray:
     """One ``.npy`` member, its header checked before allocation; object dtypes refused."""
-    limit = min(MAX_MEMBER, max(info.compress_size, 1) * MAX_RATIO)
-    if info.file_size > limit:
-        raise DataFormatError(path, f"member {info.filename} claims {info.file_size:,} bytes "
-                              "uncompressed, impossible for its compressed size: corrupt file")
+    name = info.filename
+    if info.compress_type not in limits.ALLOWED_COMPRESSION:
+        raise DataFormatError(path, f"member {name} uses zip compression method {info.compress_type}; "
+                              "only stored and deflate (what numpy writes) are read")
+    if info.flag_bits & 0x1:
+        raise DataFormatError(path, f"member {name} is encrypted")
+    if info.compress_size > archive_size:
+        raise DataFormatError(path, f"member {name} claims {info.compress_size:,} compressed bytes in a "
+                              f"file of {archive_size:,}: truncated or corrupt")
+    bound = info.compress_size if info.compress_type == 0 else compressed_bound(info.compress_size)
+    if info.file_size > bound:
+        raise DataFormatError(path, f"member {name} declares {info.file_size:,} bytes uncompressed, more "
+                              f"than {limits.MAX_COMPRESSION_RATIO} times its {info.compress_size:,} "
+                              "compressed bytes: a zip bomb or a corrupt file")
+    key = name[:-4]
     with zf.open(info) as fh:
-        version = npy_format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(fh)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-        if dtype.hasobject:
-            raise DataFormatError(path, f"array '{info.filename}' holds Python objects (dtype "
-                                  f"{dtype}); only plain numeric arrays are accepted (no pickle)")
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        shape, fortran, dtype = parse_npy_header(path, key, fh)
+        nbytes = nbytes_of(shape, dtype)
         if nbytes > info.file_size:
-            raise DataFormatError(path, f"array '{info.filename}' header claims shape {shape} "
-                                  f"({nbytes:,} bytes) but the member holds {info.file_size:,}: "
-                                  "corrupt or truncated file")
-        data = fh.read(nbytes + 1)
-    if len(data) != nbytes:
-        raise DataFormatError(path, f"array '{info.filename}': expected {nbytes:,} data bytes, "
-                              f"found {len(data):,}: corrupt or truncated file")
-    arr = np.frombuffer(data, dtype=dtype)
-    return arr.reshape(shape, order="F" if fortran else "C")
+            raise DataFormatError(path, f"array '{key}' header claims shape {shape} ({nbytes:,} bytes) "
+                                  f"but the member holds {info.file_size:,}: corrupt or truncated file")
+        if key in X_KEYS:
+            check_image_shape(path, f"array '{key}'", shape[1:] if len(shape) > 1 else (), shape[0] if shape else 0)
+        if nbytes > budget:
+            raise DataFormatError(path, f"array '{key}' of shape {shape} ({nbytes:,} bytes) exceeds the "
+                                  f"{limits.MAX_NPZ_ARRAY_BYTES:,} bytes a dataset .npz may hold")
+        arr = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+        read_into(path, f"array '{key}'", fh, arr.T if fortran else arr)
+    return arr
 
 
 def read_npz_arrays(path) -> dict[str, np.ndarray]:
@@ -59,21 +65,27 @@ def read_npz_arrays(path) -> dict[str, np.ndarray]:
     path = Path(path)
     out: dict[str, np.ndarray] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > 64:
-                raise DataFormatError(path, f"{len(infos)} members; an image .npz has a few arrays")
-            for info in infos:
-                if info.filename.endswith(".npy") and not info.is_dir():
-                    out[info.filename[:-4]] = _read_member(path, zf, info)
+        with open(path, "rb") as raw:
+            size = os.fstat(raw.fileno()).st_size
+            check_zip_directory(path, raw, size, limits.MAX_NPZ_MEMBERS)
+            with zipfile.ZipFile(raw) as zf:
+                infos = zf.infolist()
+                if len(infos) > limits.MAX_NPZ_MEMBERS:
+                    raise DataFormatError(path, f"{len(infos)} members; a dataset .npz has a few arrays")
+                budget = limits.MAX_NPZ_ARRAY_BYTES
+                for info in infos:
+                    if info.filename.endswith(".npy") and not info.is_dir():
+                        arr = _read_member(path, zf, info, size, budget)
+                        budget -= arr.nbytes
+                        out[info.filename[:-4]] = arr
     except FileNotFoundError:
         raise DataFormatError(path, NOT_FOUND) from None
-    except DataFormatError:
+    except DataError:
         raise
+    except MemoryError:
+        raise DataFormatError(path, "not enough memory to read its arrays; use a smaller dataset") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
-            ValueError, NotImplementedError, SyntaxError, TypeError, KeyError,
-            OverflowError, MemoryError) as exc:
-        # numpy's header parser raises ValueError/SyntaxError on forged headers.
+            ValueError, NotImplementedError, RuntimeError, TypeError, KeyError, OverflowError) as exc:
         raise DataFormatError(path, f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     return out
 
@@ -89,18 +101,25 @@ def _images_to_uint8(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         raise DataFormatError(path, f"array '{key}' has shape {x.shape}; expected images "
                               f"(N, H, W) or (N, H, W, C) with C = 1 or 3{hint}")
     if x.dtype == np.uint8:
-        return np.ascontiguousarray(x)
-    if x.dtype.kind in "iu":
-        if x.size and (x.min() < 0 or x.max() > 255):
-            raise DataFormatError(path, f"array '{key}': integer pixels must be 0..255, "
-                                  f"got {x.min()}..{x.max()}")
-        return x.astype(np.uint8)
-    if x.dtype.kind == "f":
-        if x.size and not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):
-            raise DataFormatError(path, f"array '{key}': float pixels must be finite and in [0, 1]; "
-                                  "scale them (e.g. divide by 255) before saving")
-        return np.rint(x.astype(np.float64) * 255.0).astype(np.uint8)
-    raise DataFormatError(path, f"array '{key}' has dtype {x.dtype}; expected uint8, integer or float images")
+        return np.ascontiguousarray(x)  # the array as read: no copy
+    if x.dtype.kind not in "iuf":
+        raise DataFormatError(path, f"array '{key}' has dtype {x.dtype}; expected uint8, integer or float images")
+    # converted a block of images at a time into the result: no full-size temporaries
+    out = np.empty(x.shape, np.uint8)
+    step = max(1, limits.READ_CHUNK_BYTES * 8 // max(1, x[:1].size * 8))
+    for i in range(0, x.shape[0], step):
+        block = x[i:i + step]
+        if x.dtype.kind in "iu":
+            if block.size and (block.min() < 0 or block.max() > 255):
+                raise DataFormatError(path, f"array '{key}': integer pixels must be 0..255, "
+                                      f"got {x.min()}..{x.max()}")
+            out[i:i + step] = block
+        else:
+            if block.size and not (np.isfinite(block).all() and block.min() >= 0.0 and block.max() <= 1.0):
+                raise DataFormatError(path, f"array '{key}': float pixels must be finite and in [0, 1]; "
+                                      "scale them (e.g. divide by 255) before saving")
+            out[i:i + step] = np.rint(block.astype(np.float64) * 255.0)
+    return out
 
 
 def _labels(path: Path, key: str, y: np.ndarray) -> np.ndarray:
@@ -147,7 +166,7 @@ def load_npz(path, labels_path=None, name: str | None = None) -> Dataset:
                                   f"class_names; labels must be 0..{len(names) - 1}")
         class_names = [str(s) for s in names]
     else:
-        if y.size and k > 100_000:
+        if y.size and k > limits.MAX_CLASSES:
             raise DataFormatError(ypath, f"label {k - 1} is implausibly large for a class index")
         class_names = [str(i) for i in range(max(k, 2))]
     return Dataset(name or path.stem, x, y, class_names, str(path))
