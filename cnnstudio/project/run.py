@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -24,7 +25,9 @@ import numpy as np
 
 from cnnstudio.data import Dataset
 from cnnstudio.engine.health import HealthIssue, HealthMonitor, layer_stats_of
-from cnnstudio.engine.trainer import EpochReport, StepReport
+from cnnstudio.engine.network import Network
+from cnnstudio.engine.trainer import EpochReport, StepReport, Trainer
+from cnnstudio.model import TrainingConfig
 
 #: a batch as plain Python: epoch, step_in_epoch, steps_per_epoch, global_step (across continued
 #: runs), loss (NaN when not finite), accuracy, lr, images_per_sec, batch_size, [layer_stats]
@@ -236,9 +239,9 @@ class Run:
 
     def __init__(self, prepared: Any, previous: RunHistory | None = None, monitor: HealthMonitor | None = None):
         self.prepared = prepared
-        self.trainer = prepared.trainer
-        self.network = prepared.network
-        self.config = prepared.config
+        self.trainer: Trainer = prepared.trainer
+        self.network: Network = prepared.network
+        self.config: TrainingConfig = prepared.config
         prev = previous if previous is not None else RunHistory()
         self.history = RunHistory(list(prev.epochs), list(prev.lr_changes), prepared.config.to_dict(),
                                   DatasetRecord.describe(prepared.train, prepared.val), dict(prev.extra))
@@ -269,7 +272,8 @@ class Run:
                     self._observe(report)
                     yield done
         finally:
-            reports.close()  # closing this generator (a stop) closes the Trainer's at once
+            if isinstance(reports, types.GeneratorType):
+                reports.close()  # closing this generator (a stop) closes the Trainer's at once
 
     def record_epoch(self, report: EpochReport) -> EpochDone:
         """Append the epoch to the history; the weights are the Trainer's copy when finite."""

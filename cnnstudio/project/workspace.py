@@ -159,12 +159,12 @@ class Workspace:
         """A fresh project from a template (no file, not dirty; the training settings stay)."""
         self._replace(get_template(template_name), project=None, path=None)
 
-    def open(self, path: str | os.PathLike) -> None:
+    def open(self, path: str | os.PathLike[str]) -> None:
         """Load ``path``; on error raise the loader's ProjectFileError and change nothing."""
         project = load_project(path)
         self._replace(project.network, project=project, path=os.fspath(path))
 
-    def save(self, path: str | os.PathLike | None = None) -> str:
+    def save(self, path: str | os.PathLike[str] | None = None) -> str:
         """Save (atomically) to ``path`` or the current path; returns the path written."""
         target = os.fspath(path) if path is not None else self.path
         if target is None:
@@ -187,13 +187,11 @@ class Workspace:
         # Weights of the network before later edits would make the file unopenable (the loader
         # refuses weights that do not fit): they are left out, the edited network is saved.
         keep = bool(self.weights) and self.weights_fit()
-        fields = {"network": self.spec, "weights": self.weights if keep else None,
-                  "optimizer_state": (self.optimizer_state or None) if keep else None,
-                  "history": self.history.to_dict(), "training_config": self.training_config,
-                  "user_dataset": self.user_dataset}
-        if self.project is None:
-            return Project(**fields)
-        return dataclasses.replace(self.project, **fields)
+        base = self.project if self.project is not None else Project(self.spec)
+        return dataclasses.replace(base, network=self.spec, weights=self.weights if keep else None,
+                                   optimizer_state=(self.optimizer_state or None) if keep else None,
+                                   history=self.history.to_dict(), training_config=self.training_config,
+                                   user_dataset=self.user_dataset)
 
     def weights_fit(self) -> bool:
         """True when the trained weights (if any) fit the current network, so a save keeps them."""

@@ -333,7 +333,7 @@ class TrainingController(QObject):
     # ---- shutdown ---------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop the worker and wait for its thread (window closing). True when it ended in time."""
-        if self.thread is None:
+        if self.thread is None or self.worker is None:
             _WITH_THREAD.discard(self)
             return True
         self.worker.stop()

@@ -64,7 +64,7 @@ class TrainingWorker(QObject):
         self._paused = start_paused
         self._stop = False
         self._step_budget = 0           # >0: run this many batches, then pause
-        self._commands: list[Callable[[], None]] = []
+        self._commands: list[Callable[[], object]] = []
         self.preview_interval_s = preview_interval_s  # None: no mid-epoch weights
         self.previews_sent = 0
         self._preview_wait = preview_interval_s or 0.0
@@ -97,7 +97,7 @@ class TrainingWorker(QObject):
             self._stop = True
             self._cond.notify_all()
 
-    def call_in_worker(self, fn: Callable[[], None]) -> None:
+    def call_in_worker(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` in the worker thread before the next batch (also while paused)."""
         with self._cond:
             self._commands.append(fn)
