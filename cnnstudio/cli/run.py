@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnstudio.cli import EXIT_INTERRUPTED, EXIT_USAGE, CliError, checked_model, load_model
+from cnnstudio.cli import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CliError, checked_model, load_model
 from cnnstudio.project import session
 from cnnstudio.project.file import Project, load_project, save_project
 from cnnstudio.project.run import EpochDone, Run, RunHistory
@@ -143,6 +143,12 @@ def cmd_train(args) -> int:
             save_project(out, run.project(item, start.user_dataset, start.metadata))
             saved += 1
             print(epoch_line(item.record.to_dict(), done_before + epochs), flush=True)
+    except MemoryError as exc:
+        bar.close()
+        # only here is the batch size the likely cause; elsewhere main() says what was being read
+        where = f"; saved {saved} finished epoch(s) in {out}" if saved else ""
+        raise CliError(f"out of memory while training {spec.name} (batch size {run.trainer.batch_size}){where}; "
+                       "use a smaller --batch-size or network", code=EXIT_RUNTIME) from exc
     except KeyboardInterrupt:
         bar.close()
         # an interrupted save leaves the previous file, so count only finished saves
