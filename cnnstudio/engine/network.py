@@ -7,11 +7,12 @@ the network transposes once at the input and back only when it returns activatio
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from cnnstudio.engine import fused, kernels, replicas
+from cnnstudio.engine import fused, inference, kernels, replicas
 from cnnstudio.engine import stats as _stats
 from cnnstudio.engine.backend import to_host
 from cnnstudio.engine.errors import ShapeError
@@ -100,6 +101,9 @@ class Network:
         """x: (N, C, H, W) or (N, F). Returns probabilities (N, K) if the last layer is Softmax,
         else the last layer's output (NCHW or (N, F)), on the network's backend."""
         h = self._to_internal(x)
+        lean = None if training else self._lean(h)
+        if lean is not None:
+            return self._to_public(lean.run(h)).copy()
         for layer in self.layers:
             h = layer.forward(h, training)
         return self._to_public(h)
@@ -107,9 +111,30 @@ class Network:
     def forward_logits(self, x: Any) -> Any:
         """x: (N, C, H, W) or (N, F) -> the input of the Softmax layer (N, K) (inference mode)."""
         h = self._to_internal(x)
+        lean = self._lean(h)
+        if lean is not None:
+            return self._to_public(lean.run(h, len(self._body))).copy()
         for layer in self._body:
             h = layer.forward(h, False)
         return self._to_public(h)
+
+    def _lean(self, h: Any) -> "inference.LeanRunner | None":
+        """This thread's lean runner for h's batch size (``engine.inference``), or None: off
+        NumPy or a batch above ``inference.MAX_BATCH``."""
+        n = h.shape[1] if h.ndim == 4 else h.shape[0]
+        if self.xp is not np or not 1 <= n <= inference.MAX_BATCH:
+            return None
+        local = self.__dict__.get("_lean_local")
+        if local is None:
+            local = self.__dict__.setdefault("_lean_local", threading.local())
+        runners = getattr(local, "runners", None)
+        if runners is None:
+            runners = local.runners = {}
+        key = (n, fused.numba_enabled())
+        runner = runners.get(key)
+        if runner is None:
+            runner = runners[key] = inference.LeanRunner(self.layers, n, compiled=key[1])
+        return runner
 
     def forward_activations(self, x: Any) -> list[np.ndarray]:
         """Every layer's output for x: (N, C, H, W) or (N, F), inference mode.
@@ -117,6 +142,9 @@ class Network:
         Returns one host float32 NumPy array per layer, (N, C, H, W) or (N, F).
         """
         h = self._to_internal(x)
+        lean = self._lean(h)
+        if lean is not None:
+            return [np.array(self._to_public(a), dtype=np.float32, copy=True, order="C") for a in lean.run_all(h)]
         outs = []
         for layer in self.layers:
             h = layer.forward(h, False)
