@@ -6,6 +6,8 @@ batch 32 -> 8 batches per epoch) and simple-cnn, so each test takes about a seco
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,15 @@ def start(panel, data, epochs=2, paused=False):
     return panel.controller
 
 
+def wait_worker_cycles(qtbot, c, rounds=2):
+    """Wait until the paused worker has woken ``rounds`` times (a queued command each) and gone
+    back to sleep: had it been going to pull a batch, it had the chance (no fixed sleep)."""
+    for _ in range(rounds):
+        ran = threading.Event()
+        c.worker.call_in_worker(ran.set)
+        qtbot.waitUntil(ran.is_set, timeout=TIMEOUT)
+
+
 def wait_paused_after(qtbot, c, steps):
     qtbot.waitUntil(lambda: c.worker is not None and c.worker.is_paused and c.worker.steps_done == steps,
                     timeout=TIMEOUT)
@@ -72,7 +83,7 @@ def test_pause_then_resume(qtbot, panel, small_data):
     assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
     assert panel.step_button.isEnabled()
     done = c.worker.steps_done
-    qtbot.wait(300)  # a paused worker pulls no batch, however long it waits
+    wait_worker_cycles(qtbot, c)  # a paused worker pulls no batch, however often it wakes
     assert c.worker.steps_done == done and c.running
     with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
         panel.resume_button.click()
@@ -103,7 +114,7 @@ def test_step_runs_exactly_one_batch(qtbot, panel, small_data):
     panel.step_button.click()  # from idle: starts paused, then one batch
     c = panel.controller
     wait_paused_after(qtbot, c, 1)
-    qtbot.wait(200)
+    wait_worker_cycles(qtbot, c)
     assert c.worker.steps_done == 1 and c.trainer.global_step == 1
     panel.step_button.click()
     wait_paused_after(qtbot, c, 2)
