@@ -19,11 +19,14 @@ from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSig
 
 from cnnstudio.engine import health
 from cnnstudio.engine.health import HealthMonitor
+from cnnstudio.engine.trainer import Trainer
+from cnnstudio.gui.state import AppState
 from cnnstudio.gui.training import runtools as hist
+from cnnstudio.gui.training.plots import TrainingPlots
 from cnnstudio.gui.training.worker import PREVIEW_INTERVAL_S, TrainingWorker
-from cnnstudio.model import TrainingConfig
+from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.project.run import EpochDone, Run, StepRecord
-from cnnstudio.project.workspace import TrainingStatus
+from cnnstudio.project.workspace import DatasetPair, TrainingStatus
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
 
@@ -56,7 +59,7 @@ class TrainingController(QObject):
     augmentationChanged = pyqtSignal(bool)
     message = pyqtSignal(str)             # a short note for the status line
 
-    def __init__(self, state: Any, plots: Any = None, parent: QObject | None = None):
+    def __init__(self, state: AppState, plots: TrainingPlots | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
         self.plots = plots
@@ -67,9 +70,9 @@ class TrainingController(QObject):
         self.worker: TrainingWorker | None = None
         self.run: Run | None = None
         self.config: TrainingConfig | None = None  # the run's settings, with the live LR/augmentation
-        self.datasets: tuple[Any, Any] | None = None
+        self.datasets: DatasetPair | None = None
         self.total_steps = 0      # planned batches of the run, earlier runs included (grows with +1 epoch)
-        self._spec: Any = None    # the network the current run was built from
+        self._spec: NetworkSpec | None = None  # the network the current run was built from
         self._last_step: StepRecord | None = None
         self.preview_interval_s: float | None = PREVIEW_INTERVAL_S  # mid-epoch weights for live views
         self._started = 0.0
@@ -83,7 +86,7 @@ class TrainingController(QObject):
         return self.thread is not None
 
     @property
-    def trainer(self) -> Any:
+    def trainer(self) -> Trainer | None:
         """The engine Trainer of the current (or last) run, or None."""
         return self.run.trainer if self.run is not None else None
 
@@ -104,7 +107,7 @@ class TrainingController(QObject):
 
     # ---- start ---------------------------------------------------------------------------
     def start(self, config: TrainingConfig, continue_training: bool = False, paused: bool = False,
-              datasets: tuple[Any, Any] | None = None) -> None:
+              datasets: DatasetPair | None = None) -> None:
         """Prepare and start a run; raises TrainingSetupError (with the explained problem) instead.
 
         ``datasets``: (train, val) to use instead of loading ``config.dataset`` (tests, slices).
