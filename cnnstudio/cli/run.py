@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -110,6 +111,15 @@ def _start_project(args) -> Project:
     return Project(checked_model(args.model))
 
 
+def _check_stored_path(source, project) -> None:
+    """A dataset path read from a project file is opened only if it is a regular file or an
+    ordinary folder (a FIFO or /dev/stdin would hang, "/" would be scanned as image classes)."""
+    from cnnstudio.data.sniff import check_data_path
+
+    if source and source not in ("sample",) + session.STANDARD_SOURCES and os.path.lexists(source):
+        check_data_path(source, f"the dataset stored in {project}")
+
+
 def cmd_train(args) -> int:
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
@@ -118,6 +128,8 @@ def cmd_train(args) -> int:
     _check_data_args(args, args.data or (base.dataset if base is not None else None))
     out = _out_path(args.out, spec.name)
     config = _config_from_args(args, base)
+    if not args.data:
+        _check_stored_path(config.dataset, args.model)
     train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
@@ -193,6 +205,8 @@ def _eval_data(args, project: Project):
     recorded = (project.history.get("dataset") or {}).get("source") or "sample"
     source = args.data or recorded
     named = source in ("sample",) + session.STANDARD_SOURCES
+    if not args.data:
+        _check_stored_path(recorded, args.project)
     if not args.data and not named and not Path(recorded).exists():
         raise CliError(f"project {args.project} was trained on {recorded}, which no longer exists; "
                        "give the data to evaluate on with --data")

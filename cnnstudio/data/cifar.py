@@ -22,6 +22,8 @@ RECORD = 1 + 3 * 32 * 32
 TRAIN_MEMBERS = [f"data_batch_{i}.bin" for i in range(1, 6)]
 TEST_MEMBER = "test_batch.bin"
 MAX_RECORDS_PER_BATCH = 10_000
+#: tar members looked at: the archive holds 8 (a folder, six batches, a meta file, a readme)
+MAX_MEMBERS = 1_000
 
 
 def parse_records(path, member: str, raw: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +46,9 @@ def read_cifar10_tar(path) -> tuple[Dataset, Dataset]:
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     try:
         with tarfile.open(path, "r:*") as tar:
-            for m in tar:
+            for count, m in enumerate(tar):
+                if count >= MAX_MEMBERS:
+                    raise DataFormatError(path, f"more than {MAX_MEMBERS:,} members; not a CIFAR-10 archive")
                 base = PurePosixPath(m.name).name
                 if base not in wanted or not m.isfile() or base in parts:
                     continue
@@ -58,12 +62,15 @@ def read_cifar10_tar(path) -> tuple[Dataset, Dataset]:
                 parts[base] = parse_records(path, m.name, raw)
     except FileNotFoundError:
         raise DataFormatError(path, NOT_FOUND) from None
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+    except MemoryError:
+        raise DataFormatError(path, "not enough memory to read the archive") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         raise DataFormatError(path, f"not a readable tar archive ({exc}); download it again") from None
     missing = sorted(wanted - set(parts))
     if missing:
         raise DataFormatError(path, f"archive lacks {', '.join(missing)}; expected the CIFAR-10 "
-                              "binary version (cifar-10-binary.tar.gz)")
+                              "binary version (cifar-10-binary.tar.gz, from "
+                              "https://www.cs.toronto.edu/~kriz/cifar.html)")
     xs, ys = zip(*(parts[n] for n in TRAIN_MEMBERS))
     train = Dataset("CIFAR-10 (train)", np.concatenate(xs), np.concatenate(ys),
                     list(CIFAR10_CLASSES), str(path))

@@ -11,6 +11,8 @@ Decoding uses Pillow (no Qt in the data package).
 
 from __future__ import annotations
 
+import os
+import struct
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from cnnstudio.data import limits
 from cnnstudio.data.dataset import Dataset
 from cnnstudio.data.errors import DataError, DataFormatError
 
@@ -26,7 +29,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 LAYOUT = ("expected one sub-folder per class (e.g. root/cat/*.png, root/dog/*.png) "
           "holding PNG, JPEG or BMP images")
 #: Refuse images over this many pixels: a decompression bomb, not a training image.
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = limits.MAX_PIXELS
 
 
 class ImportCancelled(DataError):
@@ -48,8 +51,17 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataFormatError(root, f"no class sub-folders found; {LAYOUT}")
-    found = {c.name: sorted(f for f in c.iterdir() if f.is_file() and not f.name.startswith("."))
-             for c in classes}
+    if len(classes) > limits.MAX_FOLDER_CLASSES:
+        raise DataFormatError(root, f"{len(classes):,} sub-folders, more than the {limits.MAX_FOLDER_CLASSES:,} "
+                              f"classes an image folder may have; is this the right folder? {LAYOUT}")
+    found, total = {}, 0
+    for c in classes:
+        # is_file() is false for FIFOs and devices (and links to them): never opened
+        found[c.name] = sorted(f for f in c.iterdir() if f.is_file() and not f.name.startswith("."))
+        total += len(found[c.name])
+        if total > limits.MAX_FOLDER_FILES:
+            raise DataFormatError(root, f"more than {limits.MAX_FOLDER_FILES:,} files in its class folders; "
+                                  f"is this the right folder? {LAYOUT}")
     if not any(_is_image_name(f) for files in found.values() for f in files):
         raise DataFormatError(root, f"the class folders hold no PNG, JPEG or BMP files; {LAYOUT}")
     return found
@@ -67,11 +79,44 @@ def _is_image_name(p: Path) -> bool:
     return p.suffix.lower() in IMAGE_SUFFIXES
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: chunks of one PNG walked before giving up (a real PNG has tens)
+_MAX_PNG_CHUNKS = 100_000
+
+
+def check_image_file(path: Path) -> None:
+    """Refuse, before Pillow reads it, a PNG with a chunk claiming more bytes than the file has.
+
+    Pillow skips the rest of an IDAT chunk with one ``read()`` of its claimed length: an IDAT
+    claiming 4,294,904,865 bytes raised MemoryError under a 3 GiB address-space limit.
+    Raises ValueError with the reason.
+    """
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if fh.read(8) != _PNG_SIGNATURE:
+            return  # not a PNG: Pillow's own checks and the pixel limit apply
+        pos = 8
+        for _ in range(_MAX_PNG_CHUNKS):
+            head = fh.read(8)
+            if len(head) < 8:
+                return  # truncated: Pillow says so
+            length, kind = struct.unpack(">I4s", head)
+            if length > size - pos - 12:
+                raise ValueError(f"PNG chunk {kind.decode('latin1')!r} claims {length:,} bytes but the file "
+                                 f"has {max(size - pos - 12, 0):,} left: corrupt or forged")
+            if kind == b"IEND":
+                return
+            pos += 12 + length
+            fh.seek(pos)
+        raise ValueError(f"more than {_MAX_PNG_CHUNKS:,} PNG chunks: corrupt or forged")
+
+
 def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
     """Return (uint8 (H, W, C) array, was_gray) or raise ValueError with the reason."""
     from PIL import Image, UnidentifiedImageError
 
     try:
+        check_image_file(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
@@ -84,7 +129,9 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
                 if size is not None and img.size != (size[1], size[0]):
                     img = img.resize((size[1], size[0]), Image.BILINEAR)
                 arr = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+    except MemoryError:
+        raise ValueError("not enough memory to decode it (corrupt or forged sizes)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from None
     if arr.ndim == 2:

@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnstudio.data import DATASETS, Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
-from cnnstudio.data.folder import MAX_PIXELS, gray_content
+from cnnstudio.data.folder import MAX_PIXELS, check_image_file, gray_content
 
 #: the downloadable datasets' names, as the registry lists them
 STANDARD_SOURCES = tuple(DATASETS)
@@ -135,6 +135,7 @@ def _read_rgb(path: Path, notes: list[str]):
     if path.is_dir():
         raise DataFormatError(path, "is a folder, not an image file; give PNG, JPEG or BMP files")
     try:
+        check_image_file(path)  # a PNG chunk claiming more than the file holds (a 4 GB IDAT)
         with warnings.catch_warnings():
             # Pillow only warns below 2x its pixel limit; the header's size is checked before decoding
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -150,7 +151,10 @@ def _read_rgb(path: Path, notes: list[str]):
         raise DataFormatError(path, "file not found; check the path") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataFormatError(path, f"is too large to decode safely ({exc}); scale it down first") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except MemoryError:
+        raise DataFormatError(path, "is not an image that can be decoded safely (its sizes are corrupt "
+                              "or forged)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DataFormatError(path, f"is not an image Pillow can read ({exc})") from exc
 
 
