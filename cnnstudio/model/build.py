@@ -23,7 +23,12 @@ def build_network(spec: NetworkSpec, xp: Any = numpy, dtype: Any = numpy.float32
     from cnnstudio.engine.network import Network  # the executor loads heavier code; only when building
 
     layers = [layer.new_layer() for layer in spec.layers]
-    return Network(layers, spec.input.shape, xp=xp, dtype=dtype, seed=seed, init=init)
+    if spec.is_chain:
+        return Network(layers, spec.input.shape, xp=xp, dtype=dtype, seed=seed, init=init)
+    from cnnstudio.engine.graph import GraphNetwork
+
+    inputs = [spec.sources(i) for i in range(len(spec.layers))]
+    return GraphNetwork(layers, spec.input.shape, inputs, xp=xp, dtype=dtype, seed=seed, init=init)
 
 
 def build_optimizer(config: TrainingConfig) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field as dc_field
 from typing import Any
 
 from cnnstudio.engine.errors import LayerConfigError
+from cnnstudio.model import graph
 from cnnstudio.model.errors import EditError
 from cnnstudio.model.spec import InputSpec, LayerSpec, NetworkSpec
 
@@ -68,10 +69,11 @@ class AddLayer(Command):
         i = _check_index(spec, self.index, "Add layer", allow_end=True)
         layer = _check_layer(self.layer, "Add layer")
         self.text = f"Add {layer.type}"
-        return _replace(spec, spec.layers[:i] + [layer] + spec.layers[i:])
+        self._before = [ls.copy() for ls in spec.layers]
+        return _replace(spec, graph.inserted(spec.layers, i, layer))
 
     def undo(self, spec):
-        return _replace(spec, spec.layers[:self.index] + spec.layers[self.index + 1:])
+        return _replace(spec, [ls.copy() for ls in self._before])
 
 
 @dataclass
@@ -83,10 +85,11 @@ class RemoveLayer(Command):
         i = _check_index(spec, self.index, "Remove layer")
         self._removed = spec.layers[i].copy()
         self.text = f"Remove {self._removed.type}"
-        return _replace(spec, spec.layers[:i] + spec.layers[i + 1:])
+        self._before = [ls.copy() for ls in spec.layers]
+        return _replace(spec, graph.removed(spec.layers, i))
 
     def undo(self, spec):
-        return _replace(spec, spec.layers[:self.index] + [self._removed.copy()] + spec.layers[self.index:])
+        return _replace(spec, [ls.copy() for ls in self._before])
 
 
 @dataclass
@@ -98,9 +101,7 @@ class MoveLayer(Command):
 
     @staticmethod
     def _move(layers: list[LayerSpec], a: int, b: int) -> list[LayerSpec]:
-        layers = list(layers)
-        layers.insert(b, layers.pop(a))
-        return layers
+        return graph.moved(list(layers), a, b)
 
     def redo(self, spec):
         _check_index(spec, self.src, "Move layer")
@@ -121,10 +122,12 @@ class DuplicateLayer(Command):
     def redo(self, spec):
         i = _check_index(spec, self.index, "Duplicate layer")
         self.text = f"Duplicate {spec.layers[i].type}"
-        return _replace(spec, spec.layers[:i + 1] + [spec.layers[i].copy()] + spec.layers[i + 1:])
+        self._before = [ls.copy() for ls in spec.layers]
+        twin = spec.layers[i].with_inputs(None)   # the copy reads the original, as in a chain
+        return _replace(spec, graph.inserted(spec.layers, i + 1, twin))
 
     def undo(self, spec):
-        return _replace(spec, spec.layers[:self.index + 1] + spec.layers[self.index + 2:])
+        return _replace(spec, [ls.copy() for ls in self._before])
 
 
 @dataclass
@@ -177,6 +180,8 @@ class ReplaceLayer(Command):
         i = _check_index(spec, self.index, "Replace layer")
         new = _check_layer(self.layer, "Replace layer")
         self._old = spec.layers[i].copy()
+        if new.inputs is None and self._old.inputs is not None:
+            new = new.with_inputs(self._old.inputs)   # a new type in the same place keeps its wires
         same = self._old.type == new.type
         self.text = f"Change {new.type}" if same else f"Change {self._old.type} to {new.type}"
         return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
@@ -193,9 +198,29 @@ class SetInput(Command):
     _old: InputSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
     def redo(self, spec):
-        new = InputSpec(self.height, self.width, self.channels)  # LayerConfigError("Input", ...) if impossible
+        # LayerConfigError("Input", ...) if impossible; the preprocessing stays
+        new = spec.input.resized(self.height, self.width, self.channels)
         self._old = spec.input
         self.text = f"Change input to {new.display()}"
+        return NetworkSpec(spec.name, new, [layer.copy() for layer in spec.layers])
+
+    def undo(self, spec):
+        return NetworkSpec(spec.name, self._old, [layer.copy() for layer in spec.layers])
+
+
+@dataclass
+class SetPreprocessing(Command):
+    """How the Input block turns pixels into numbers: ``x * scale``, then ``(x - mean) / std``."""
+
+    scale: float
+    mean: Any = None
+    std: Any = None
+    _old: InputSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
+
+    def redo(self, spec):
+        new = spec.input.with_preprocessing(self.scale, self.mean, self.std)  # LayerConfigError if impossible
+        self._old = spec.input
+        self.text = f"Change input preprocessing to {new.preprocessing_text()}"
         return NetworkSpec(spec.name, new, [layer.copy() for layer in spec.layers])
 
     def undo(self, spec):

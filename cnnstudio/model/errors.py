@@ -74,3 +74,35 @@ class EditError(ModelError, ValueError):
 
 class ReadOnlyError(EditError):
     """The document is read-only (training runs)."""
+
+
+class GraphError(NetworkError):
+    """The layers are wired wrongly (a branching network); ``problem.kind`` says how."""
+
+
+class GraphCycleError(GraphError):
+    """Some layers read each other in a circle, so none of them can run first."""
+
+
+class GraphOrderError(GraphError):
+    """A layer reads a layer that comes after it (the list must run from input to output)."""
+
+
+class GraphInputError(GraphError):
+    """A layer names an input that does not exist, or reads more inputs than it can merge."""
+
+
+class GraphOutputError(GraphError):
+    """More than one layer's output is read by nobody: the network must have one output."""
+
+
+class MergeError(GraphError):
+    """A merge (Add, Concatenate) has a single input, or inputs whose shapes disagree."""
+
+
+#: NetworkProblem.kind -> the typed error ``validate`` raises for it
+GRAPH_ERRORS: dict[str, type[GraphError]] = {
+    "cycle": GraphCycleError, "forward_reference": GraphOrderError, "bad_input": GraphInputError,
+    "too_many_inputs": GraphInputError, "multiple_outputs": GraphOutputError,
+    "merge_single_input": MergeError, "merge_mismatch": MergeError,
+}

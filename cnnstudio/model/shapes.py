@@ -13,15 +13,19 @@ strings are ``"H x W x C"`` as people read them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from cnnstudio.engine.errors import LayerConfigError, ShapeError
 from cnnstudio.engine.layers import Layer
-from cnnstudio.model.errors import NetworkError, NetworkProblem
+from cnnstudio.model.errors import GRAPH_ERRORS, NetworkError, NetworkProblem
 from cnnstudio.model.hints import network_hints
 from cnnstudio.model.problems import Step, config_problem, format_shape, shape_problem, softmax_problem
-from cnnstudio.model.spec import InputSpec, NetworkSpec, layer_class
+from cnnstudio.model.graph import ancestors, graph_problems, merge_problem, readers
+from cnnstudio.model.spec import INPUT, InputSpec, NetworkSpec, layer_class
 
 Shape = tuple[int, ...]
+#: wiring problems after which shapes cannot be followed
+BLOCKING = ("cycle", "forward_reference", "bad_input")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class LayerShape:
     multiply_adds: int | None
     receptive_field: tuple[int, int] | None
     image_hw: tuple[int, int] = (0, 0)
+    #: every input's shape (one, except for merges) and the layers they come from (-1: the input)
+    input_shapes: tuple[Shape | None, ...] = ()
+    sources: tuple[int, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -131,6 +138,15 @@ class _ReceptiveField:
         self.jump = [1, 1]
         self.union = list(image_hw)
 
+    @classmethod
+    def merged(cls, sources: "list[_ReceptiveField]") -> "_ReceptiveField":
+        """A copy of one source's field, or where branches join, the widest of them."""
+        out = cls((0, 0))
+        out.size = [max(f.size[a] for f in sources) for a in (0, 1)]
+        out.jump = [max(f.jump[a] for f in sources) for a in (0, 1)]
+        out.union = [max(f.union[a] for f in sources) for a in (0, 1)]
+        return out
+
     def through(self, layer: Layer, in_shape: Shape) -> tuple[int, int]:
         rule = layer.receptive_rule
         window = layer.window()
@@ -150,34 +166,57 @@ class _ReceptiveField:
 
 
 def infer_shapes(spec: NetworkSpec) -> ShapeReport:
-    """Per-layer shapes, parameters, multiply-adds and receptive fields; never raises."""
-    shape: Shape | None = spec.input.shape
+    """Per-layer shapes, parameters, multiply-adds and receptive fields; never raises.
+
+    Layers run in list order, each on the outputs of the layers it reads (the previous
+    one in a chain; the ones its ``inputs`` name in a branching network).
+    """
     image_hw = (spec.input.height, spec.input.width)
-    rf = _ReceptiveField(image_hw)
+    problems: list[NetworkProblem] = graph_problems(spec)
+    # Shapes can still flow through extra outputs or a merge short of an input; not through
+    # reads of missing or later layers.
+    wiring_ok = not any(p.kind in BLOCKING for p in problems)
+    outputs: dict[int, Shape | None] = {INPUT: spec.input.shape}
+    fields: dict[int, _ReceptiveField] = {INPUT: _ReceptiveField(image_hw)}
     rows: list[LayerShape] = []
-    steps: list[Step] = []
-    problems: list[NetworkProblem] = []
+    steps: dict[int, Step] = {}
+    read_by = readers(spec)
     last = len(spec.layers) - 1
     for i, layer in enumerate(spec.layers):
-        in_shape, out, row = shape, None, None
-        if in_shape is not None:
+        srcs = spec.sources(i)
+        in_shapes = [outputs.get(s) for s in srcs] if wiring_ok else [None]
+        in_shape = in_shapes[0]
+        out, row = None, None
+        known = all(s is not None for s in in_shapes)
+        if layer_class(layer.type).merges and len(in_shapes) < 2:
+            known = False   # graph_problems has explained it
+        if known:
+            obj = None
             try:
                 obj = layer.check()
-                out = obj.output_shape(in_shape)
-                row = LayerShape(i, layer.type, obj.summary(), in_shape, out, obj.param_count(in_shape),
-                                 obj.non_trainable_count(in_shape), obj.multiply_adds(in_shape),
-                                 rf.through(obj, in_shape), image_hw)
+                arg: Any = tuple(in_shapes) if obj.merges else in_shape   # (extra inputs: explained)
+                out = obj.output_shape(arg)
+                rf = _ReceptiveField.merged([fields[s] for s in srcs])
+                row = LayerShape(i, layer.type, obj.summary(), in_shape, out, obj.param_count(arg),
+                                 obj.non_trainable_count(arg), obj.multiply_adds(arg), rf.through(obj, in_shape),
+                                 image_hw, tuple(in_shapes), tuple(srcs))
+                fields[i] = rf
             except LayerConfigError as exc:
                 problems.append(config_problem(i, exc))
             except ShapeError as exc:
-                problems.append(shape_problem(i, layer.type, layer.config, exc, steps))
+                if exc.reason == "merge_mismatch":
+                    problems.append(merge_problem(spec, i, exc, steps))
+                else:
+                    before = [steps[j] for j in ancestors(spec, i)] if not spec.is_chain else list(steps.values())
+                    problems.append(shape_problem(i, layer.type, layer.config, exc, before))
         if row is None:
-            row = LayerShape(i, layer.type, layer.summary(), in_shape, None, None, None, None, None, image_hw)
-        if layer_class(layer.type).must_be_last and i != last:
+            row = LayerShape(i, layer.type, layer.summary(), in_shape, None, None, None, None, None, image_hw,
+                             tuple(in_shapes), tuple(srcs))
+        if layer_class(layer.type).must_be_last and (i != last or read_by.get(i)):
             problems.append(softmax_problem(i, layer.type, last, spec.layers[-1].type == layer.type))
         rows.append(row)
-        steps.append(Step(layer.type, layer.config, in_shape, row.output_shape))
-        shape = row.output_shape
+        steps[i] = Step(layer.type, layer.config, in_shape, row.output_shape)
+        outputs[i] = row.output_shape
     return ShapeReport(spec.input, rows, _in_layer_order(problems), network_hints(spec, rows))
 
 
@@ -190,5 +229,5 @@ def validate(spec: NetworkSpec) -> ShapeReport:
     """The shape report; raises ``NetworkError`` carrying the first problem if there is one."""
     report = infer_shapes(spec)
     if report.problem is not None:
-        raise NetworkError(report.problem)
+        raise GRAPH_ERRORS.get(report.problem.kind, NetworkError)(report.problem)
     return report

@@ -20,17 +20,27 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+import numpy as np
 
 from cnnstudio.engine.errors import LayerConfigError
 from cnnstudio.engine.layers import LAYER_TYPES, Layer
 from cnnstudio.model.errors import ModelFormatError
 
-FORMAT_VERSION = 1
+#: 1: a chain (each layer reads the one before); 2: layers may name their ``inputs`` (a graph).
+#: A chain is still written as version 1, so earlier releases keep opening it.
+FORMAT_VERSION = 2
+CHAIN_FORMAT_VERSION = 1
+#: the network input, as a layer's source index in ``inputs``
+INPUT = -1
 MAX_INPUT_SIZE = 4096
 MAX_INPUT_CHANNELS = 512
+#: pixels 0..255 -> 0..1, what every network used before the Input block recorded its preprocessing
+DEFAULT_SCALE = 1.0 / 255.0
 
 
 def known_layer_types() -> list[str]:
@@ -74,6 +84,9 @@ class LayerSpec:
 
     type: str
     config: dict[str, Any] = field(default_factory=dict)
+    #: indices of the layers it reads (``INPUT`` = -1 for the network input), or None for
+    #: "the layer before it" (a chain); merges (Add, Concatenate) name two or more
+    inputs: tuple[int, ...] | None = None
     _layer: Layer | None = field(default=None, init=False, repr=False, compare=False)
     _error: LayerConfigError | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -82,6 +95,12 @@ class LayerSpec:
         if not isinstance(self.config, Mapping):
             raise ModelFormatError("config", f"{self.type} config must be a mapping of hyperparameters, "
                                    f"got {type(self.config).__name__}")
+        if self.inputs is not None:
+            refs = list(self.inputs) if isinstance(self.inputs, (list, tuple)) else None
+            if not refs or any(isinstance(r, bool) or not isinstance(r, int) or r < INPUT for r in refs):
+                raise ModelFormatError("inputs", f"{self.type} inputs must be a list of layer numbers "
+                                       f"(-1 for the network input), got {self.inputs!r}")
+            object.__setattr__(self, "inputs", tuple(int(r) for r in refs))
         allowed = [h.name for h in cls.hyperparameters]
         for key in self.config:
             if key not in allowed:
@@ -122,7 +141,12 @@ class LayerSpec:
         return True
 
     def with_config(self, **changes: Any) -> "LayerSpec":
-        return LayerSpec(self.type, {**self.config, **changes})
+        return LayerSpec(self.type, {**self.config, **changes}, self.inputs)
+
+    def with_inputs(self, inputs: tuple[int, ...] | list[int] | None) -> "LayerSpec":
+        """The same layer reading ``inputs`` (None: the layer before it)."""
+        twin = self.copy()
+        return LayerSpec(twin.type, twin.config, None if inputs is None else tuple(inputs))
 
     def copy(self) -> "LayerSpec":
         # Skips re-validation: the config was checked and normalised when self was made.
@@ -131,6 +155,7 @@ class LayerSpec:
         object.__setattr__(twin, "type", self.type)
         object.__setattr__(twin, "config", {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v
                                             for k, v in self.config.items()})
+        object.__setattr__(twin, "inputs", self.inputs)
         object.__setattr__(twin, "_layer", self._layer)   # an unbuilt description, never mutated
         object.__setattr__(twin, "_error", self._error)
         return twin
@@ -143,12 +168,15 @@ class LayerSpec:
             return ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "config": copy.deepcopy(self.config)}
+        out: dict[str, Any] = {"type": self.type, "config": copy.deepcopy(self.config)}
+        if self.inputs is not None:
+            out["inputs"] = list(self.inputs)
+        return out
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LayerSpec):
             return NotImplemented
-        return self.type == other.type and self.config == other.config
+        return self.type == other.type and self.config == other.config and self.inputs == other.inputs
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True, default=repr))
@@ -164,7 +192,10 @@ def _check_size(name: str, value: Any, maximum: int) -> int:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The network input as a person describes it: height x width x channels.
+    """The network input as a person describes it: height x width x channels, and how pixels
+    become numbers: ``x * scale`` (``1/255`` by default: pixels 0..255 -> 0..1), then, when given,
+    ``(x - mean[c]) / std[c]`` per channel. Training, prediction, the drawing canvas and every
+    export apply it through ``prepare`` / ``normalize`` (or the same arithmetic, in that order).
 
     Impossible values raise ``LayerConfigError`` with layer type "Input".
     """
@@ -172,11 +203,22 @@ class InputSpec:
     height: int = 28
     width: int = 28
     channels: int = 1
+    scale: float = DEFAULT_SCALE
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "height", _check_size("height", self.height, MAX_INPUT_SIZE))
         object.__setattr__(self, "width", _check_size("width", self.width, MAX_INPUT_SIZE))
         object.__setattr__(self, "channels", _check_size("channels", self.channels, MAX_INPUT_CHANNELS))
+        object.__setattr__(self, "scale", _check_number("scale", self.scale, positive=True))
+        mean = _check_per_channel("mean", self.mean, self.channels, positive=False)
+        std = _check_per_channel("std", self.std, self.channels, positive=True)
+        if (mean is None) != (std is None):   # one given: the other is the identity
+            mean = mean or (0.0,) * self.channels
+            std = std or (1.0,) * self.channels
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -190,8 +232,84 @@ class InputSpec:
     def display(self) -> str:
         return f"{self.height} x {self.width} x {self.channels}"
 
-    def to_dict(self) -> dict[str, int]:
-        return {"height": self.height, "width": self.width, "channels": self.channels}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"height": self.height, "width": self.width, "channels": self.channels,
+                               "scale": self.scale}
+        if self.mean is not None:
+            out["mean"], out["std"] = list(self.mean), list(self.std or ())
+        return out
+
+    # ---- preprocessing -------------------------------------------------------
+    @property
+    def normalized(self) -> bool:
+        """True when a per-channel mean and std follow the scale."""
+        return self.mean is not None
+
+    def scale_text(self) -> str:
+        """The scale as people write it: ``"1/255"``, ``"0.5"``."""
+        inverse = 1.0 / self.scale
+        if inverse > 1 and abs(inverse - round(inverse)) < 1e-9 * inverse:
+            return f"1/{round(inverse)}"
+        return f"{self.scale:g}"
+
+    def preprocessing_text(self) -> str:
+        """One line for the Input card: ``"x 1/255"`` or ``"x 1/255, - mean, / std"``."""
+        text = f"pixels x {self.scale_text()}"
+        if self.mean is not None:
+            mean = ", ".join(f"{v:g}" for v in self.mean)
+            std = ", ".join(f"{v:g}" for v in self.std or ())
+            text += f", - ({mean}), / ({std})"
+        return text
+
+    def with_preprocessing(self, scale: float, mean: Any = None, std: Any = None) -> "InputSpec":
+        return InputSpec(self.height, self.width, self.channels, scale, mean, std)
+
+    def resized(self, height: int, width: int, channels: int) -> "InputSpec":
+        """Another size with this preprocessing; a per-channel mean/std that no longer fits the
+        channel count is kept only when every channel had the same values."""
+        mean, std = self.mean, self.std
+        if mean is not None and std is not None and len(mean) != channels:
+            same = len(set(mean)) == 1 and len(set(std)) == 1
+            mean, std = ((mean[0],) * channels, (std[0],) * channels) if same else (None, None)
+        return InputSpec(height, width, channels, self.scale, mean, std)
+
+    def prepare(self, images_uint8_nhwc: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+        """images: uint8 (N, H, W, C) -> (N, C, H, W) ``dtype``, preprocessed for the network."""
+        x = images_uint8_nhwc
+        if x.ndim != 4:
+            raise ValueError(f"Input.prepare expects images (N, H, W, C), got shape {x.shape}")
+        dt = np.dtype(dtype)
+        out = np.empty((x.shape[0], x.shape[3]) + x.shape[1:3], dtype=dt)
+        np.multiply(x.transpose(0, 3, 1, 2), dt.type(self.scale), out=out, casting="unsafe")
+        return self.normalize(out)
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """x: scaled (N, C, H, W) -> ``(x - mean) / std`` per channel, in place (x itself without them)."""
+        if self.mean is not None and self.std is not None:
+            dt = x.dtype
+            x -= np.asarray(self.mean, dtype=dt)[:, None, None]
+            x /= np.asarray(self.std, dtype=dt)[:, None, None]
+        return x
+
+
+def _check_number(name: str, value: Any, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise LayerConfigError("Input", name, value, "a finite number")
+    if positive and float(value) <= 0:
+        raise LayerConfigError("Input", name, value, "a number above 0")
+    return float(value)
+
+
+def _check_per_channel(name: str, values: Any, channels: int, positive: bool) -> tuple[float, ...] | None:
+    """None, or one number per channel (one number for all channels is repeated)."""
+    if values is None:
+        return None
+    if isinstance(values, numbers.Real) and not isinstance(values, bool):
+        values = [values]
+    if not isinstance(values, (list, tuple)) or len(values) not in (1, channels):
+        raise LayerConfigError("Input", name, values, f"one number per channel ({channels})")
+    checked = tuple(_check_number(name, v, positive) for v in values)
+    return checked * channels if len(checked) == 1 and channels > 1 else checked
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,7 +343,9 @@ class NetworkSpec:
         return NetworkSpec(self.name, self.input, [layer.copy() for layer in layers])
 
     def with_input(self, height: int, width: int, channels: int) -> "NetworkSpec":
-        return NetworkSpec(self.name, InputSpec(height, width, channels), [layer.copy() for layer in self.layers])
+        """Another input size; the preprocessing stays (``InputSpec.resized``)."""
+        return NetworkSpec(self.name, self.input.resized(height, width, channels),
+                           [layer.copy() for layer in self.layers])
 
     def with_name(self, name: str) -> "NetworkSpec":
         return NetworkSpec(name, self.input, [layer.copy() for layer in self.layers])
@@ -243,8 +363,19 @@ class NetworkSpec:
         return len(self.layers)
 
     # ---- serialisation -----------------------------------------------------
+    @property
+    def is_chain(self) -> bool:
+        """Every layer reads the one before it (no layer names its inputs)."""
+        return all(layer.inputs is None for layer in self.layers)
+
+    def sources(self, index: int) -> tuple[int, ...]:
+        """The layers layer ``index`` reads (``INPUT`` for the network input)."""
+        refs = self.layers[index].inputs
+        return (index - 1,) if refs is None else refs
+
     def to_dict(self) -> dict[str, Any]:
-        return {"format_version": FORMAT_VERSION, "name": self.name, "input": self.input.to_dict(),
+        version = CHAIN_FORMAT_VERSION if self.is_chain else FORMAT_VERSION
+        return {"format_version": version, "name": self.name, "input": self.input.to_dict(),
                 "layers": [layer.to_dict() for layer in self.layers]}
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -289,11 +420,12 @@ def _parse_network(data: Any) -> NetworkSpec:
             raise ModelFormatError("format_version", f"must be a whole number, got {version!r}")
         if version > FORMAT_VERSION:
             raise ModelFormatError("format_version", f"this network was written by a newer CNN Studio "
-                                   f"(format_version {version}); this version reads format_version {FORMAT_VERSION}; "
+                                   f"(format_version {version}); this version reads format_version "
+                                   f"{CHAIN_FORMAT_VERSION} and {FORMAT_VERSION}; "
                                    "update CNN Studio to open it")
-        if version != FORMAT_VERSION:
+        if version < CHAIN_FORMAT_VERSION:
             raise ModelFormatError("format_version", f"unknown format_version {version}; "
-                                   f"this version reads format_version {FORMAT_VERSION}")
+                                   f"this version reads format_version {CHAIN_FORMAT_VERSION} and {FORMAT_VERSION}")
     _expect_keys(data, "", ("format_version", "name", "input", "layers"))
     if not isinstance(data["name"], str):
         raise ModelFormatError("name", f"must be a string, got {data['name']!r}")
@@ -301,25 +433,35 @@ def _parse_network(data: Any) -> NetworkSpec:
     if not isinstance(data["layers"], list):
         raise ModelFormatError("layers", f"must be a list of layers, got {type(data['layers']).__name__}")
     layers = [_parse_layer(item, f"layers[{i}]") for i, item in enumerate(data["layers"])]
+    if data["format_version"] == CHAIN_FORMAT_VERSION:   # version 1 knew only chains
+        named = [i for i, layer in enumerate(layers) if layer.inputs is not None]
+        if named:
+            raise ModelFormatError(f"layers[{named[0]}].inputs", "format_version 1 networks are chains and "
+                                   "cannot name inputs; write format_version 2")
     return NetworkSpec(data["name"], inp, layers)
 
 
 def _parse_input(data: Any) -> InputSpec:
-    _expect_keys(data, "input", ("height", "width", "channels"))
+    # scale, mean and std are optional: projects from before preprocessing was recorded used 1/255
+    _expect_keys(data, "input", ("height", "width", "channels"), ("scale", "mean", "std"))
     try:
-        return InputSpec(data["height"], data["width"], data["channels"])
+        return InputSpec(data["height"], data["width"], data["channels"], data.get("scale", DEFAULT_SCALE),
+                         data.get("mean"), data.get("std"))
     except LayerConfigError as exc:
         raise ModelFormatError(f"input.{exc.field}", f"must be {exc.requirement}, got {exc.value!r}") from None
 
 
 def _parse_layer(data: Any, path: str) -> LayerSpec:
-    _expect_keys(data, path, ("type", "config"))
+    _expect_keys(data, path, ("type", "config"), ("inputs",))
     layer_class(data["type"], f"{path}.type")
     config = data["config"]
     if not isinstance(config, dict):
         raise ModelFormatError(f"{path}.config", f"must be a JSON object, got {type(config).__name__}")
+    inputs = data.get("inputs")
+    if inputs is not None and not isinstance(inputs, list):
+        raise ModelFormatError(f"{path}.inputs", f"must be a list of layer numbers, got {inputs!r}")
     try:
-        spec = LayerSpec(data["type"], config)
+        spec = LayerSpec(data["type"], config, None if inputs is None else tuple(inputs))
     except ModelFormatError as exc:
         raise ModelFormatError(f"{path}.{exc.path}", exc.reason) from None
     try:

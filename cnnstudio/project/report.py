@@ -26,26 +26,47 @@ def summary_rows(spec) -> list[tuple[str, str, int, int, str]]:
     """
     from cnnstudio.model import validate
 
-    counters: dict[str, int] = {}
     rows = []
-    for layer in validate(spec).layers:
-        t = layer.layer_type
-        counters[t] = counters.get(t, 0) + 1
-        rows.append((f"{t.lower()}_{counters[t]} ({t})", display_shape(layer.output_shape), int(layer.params),
+    for layer, name in zip(validate(spec).layers, layer_names(spec)):
+        rows.append((f"{name} ({layer.layer_type})", display_shape(layer.output_shape), int(layer.params),
                      int(layer.non_trainable), layer.summary))
     return rows
 
 
+def layer_names(spec) -> list[str]:
+    """Keras-style names in list order: ``conv2d_1``, ``relu_1``, ``conv2d_2`` ..."""
+    counters: dict[str, int] = {}
+    names = []
+    for layer in spec.layers:
+        t = layer.type
+        counters[t] = counters.get(t, 0) + 1
+        names.append(f"{t.lower()}_{counters[t]}")
+    return names
+
+
+def connected_to(spec) -> list[str]:
+    """Per layer, the names of the layers it reads ("input" for the network input), Keras's column."""
+    names = layer_names(spec)
+    return [", ".join("input" if s < 0 else names[s] for s in spec.sources(i)) for i in range(len(spec.layers))]
+
+
 def summary_text(spec) -> str:
-    """The whole table; the last line is exactly ``Total params: N`` (N with thousands separators)."""
+    """The whole table; the last line is exactly ``Total params: N`` (N with thousands separators).
+
+    A branching network gets Keras's "Connected to" column: the layers each one reads.
+    """
     rows = summary_rows(spec)
     in_text = spec.input.display()
-    header = ("Layer (type)", "Output Shape", "Param #", "Details")
-    body = [(n, s, f"{p + q:,}", d) for n, s, p, q, d in rows]
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(4)]
+    graph = not spec.is_chain
+    header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if graph else ()) + ("Details",)
+    links = connected_to(spec) if graph else [None] * len(rows)
+    body = [(n, s, f"{p + q:,}") + ((c,) if graph else ()) + (d,) for (n, s, p, q, d), c in zip(rows, links)]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
 
     def fmt(r):
-        return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip()
+        cells = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}", f"{r[2]:>{widths[2]}}"]
+        cells += [f"{c:<{w}}" for c, w in zip(r[3:-1], widths[3:-1])] + [r[-1]]
+        return "  ".join(cells).rstrip()
 
     rule = "-" * (sum(widths) + 6)
     trainable = sum(r[2] for r in rows)

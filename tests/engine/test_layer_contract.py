@@ -31,6 +31,9 @@ EXAMPLES = {
     "Dropout": ({"rate": 0.3}, (8,), [("rate", 1.0), ("rate", -0.5)]),
     "BatchNorm": ({"momentum": 0.8, "epsilon": 1e-3}, (3, 4, 4), [("momentum", 1.0), ("epsilon", 0.0)]),
     "Softmax": ({}, (5,), []),
+    # merges: the input shape is the tuple of their inputs' shapes
+    "Add": ({}, ((2, 3, 4), (2, 3, 4), (2, 3, 4)), []),
+    "Concatenate": ({}, ((2, 3, 4), (1, 3, 4)), []),
 }
 
 
@@ -38,9 +41,15 @@ def test_every_registered_layer_has_a_contract_example():
     assert set(EXAMPLES) == set(LAYER_TYPES)
 
 
-def batch_for(shape, n=3):
-    """A random batch in the engine layout: (C, N, H, W) or (N, F)."""
-    rng = np.random.default_rng(0)
+def is_merge_shape(shape):
+    return isinstance(shape[0], tuple)
+
+
+def batch_for(shape, n=3, seed=0):
+    """A random batch in the engine layout: (C, N, H, W) or (N, F); a list of them for a merge."""
+    if is_merge_shape(shape):
+        return [batch_for(s, n, seed + k) for k, s in enumerate(shape)]
+    rng = np.random.default_rng(seed)
     if len(shape) == 3:
         return rng.standard_normal((shape[0], n) + tuple(shape[1:])).astype(np.float32)
     return rng.standard_normal((n,) + tuple(shape)).astype(np.float32)
@@ -61,7 +70,11 @@ def test_forward_and_backward_shapes_match_output_shape(type_name, training):
     assert (y.shape[1] if y.ndim == 4 else y.shape[0]) == 3
     if training:
         dx = layer.backward(np.ones_like(y))
-        assert dx.shape == x.shape
+        if layer.merges:
+            assert [d.shape for d in dx] == [a.shape for a in x]
+            assert len({id(d) for d in dx}) == len(dx), "each input needs a gradient array of its own"
+        else:
+            assert dx.shape == x.shape
 
 
 @pytest.mark.parametrize("type_name", sorted(LAYER_TYPES))
@@ -195,9 +208,13 @@ def test_sample_independent_layers_compute_each_sample_alone(type_name):
     """The trait the data-parallel split relies on: a sample's output does not depend on the others."""
     cfg, shape, _ = EXAMPLES[type_name]
     layer = LAYER_TYPES[type_name](**cfg).build(shape, np, np.float64, np.random.default_rng(0))
-    x = batch_for(shape, n=4).astype(np.float64)
+    def first_two(a):
+        return a[:, :2] if a.ndim == 4 else a[:2]
+
+    x = batch_for(shape, n=4)
+    x = [a.astype(np.float64) for a in x] if layer.merges else x.astype(np.float64)
     full = np.array(layer.forward(x, training=True))
-    half = np.array(layer.forward(x[:, :2] if x.ndim == 4 else x[:2], training=True))
+    half = np.array(layer.forward([first_two(a) for a in x] if layer.merges else first_two(x), training=True))
     if type_name == "Dropout":   # random masks: compare where both kept the value
         return
     same = np.allclose(half, full[:, :2] if full.ndim == 4 else full[:2])
@@ -211,6 +228,9 @@ def test_backward_matches_finite_differences(type_name):
 
     cfg, shape, _ = EXAMPLES[type_name]
     layer = LAYER_TYPES[type_name](**cfg).build(shape, np, np.float64, np.random.default_rng(1))
+    if layer.merges:
+        _check_merge_gradients(layer, [a.astype(np.float64) for a in batch_for(shape, n=2)])
+        return
     x = batch_for(shape, n=2).astype(np.float64)
     fixed = np.random.default_rng(5).random(x.shape)
 
@@ -249,3 +269,15 @@ def test_global_average_pool_means_each_map():
     y = layer.forward(x)
     assert y.shape == (2, 2)   # (N, C)
     np.testing.assert_allclose(y, x.mean(axis=(2, 3)).T)
+
+
+def _check_merge_gradients(layer, xs):
+    """d sum(forward(xs) * dy) / d xs[k] against central differences, for every input k."""
+    from tests.engine.test_gradcheck import numeric_grad, rel_error
+
+    y = layer.forward(xs, training=True)
+    dy = np.random.default_rng(3).standard_normal(y.shape)
+    analytic = [np.array(d) for d in layer.backward(dy.copy())]
+    for k, x in enumerate(xs):
+        numeric = numeric_grad(lambda: float(np.sum(layer.forward(xs, training=True) * dy)), x)
+        assert rel_error(analytic[k], numeric) < 1e-7, f"input {k}"

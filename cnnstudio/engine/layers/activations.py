@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.engine.kernels import map_flat
-from cnnstudio.engine.layers.base import Layer
+from cnnstudio.engine.layers.base import Layer, Shape
 from cnnstudio.engine.layers.explaining import elementwise
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -48,6 +48,13 @@ class ReLU(Layer):
         map_flat(lambda d, m: self.xp.multiply(d, m, out=d), dy, self._mask)
         return dy
 
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "Relu"
+    onnx_substitute_for = ("Gelu", "Elu", "Selu", "Celu", "Softplus", "Mish", "HardSwish", "Clip", "ThresholdedRelu")
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.ReLU()"
+
 
 class LeakyReLU(Layer):
     type_name = "LeakyReLU"
@@ -77,6 +84,20 @@ class LeakyReLU(Layer):
     def backward(self, dy: Any) -> Any:
         return self.xp.where(self._pos, dy, dy * self.dtype.type(self.alpha))
 
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "LeakyRelu"
+    onnx_substitute_for = ("PRelu",)
+
+    def onnx_attrs(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def onnx_config(cls, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {"alpha": attrs.get("alpha", 0.01)}   # ONNX's default
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return f"nn.LeakyReLU(negative_slope={self.alpha!r})"
+
 
 class Sigmoid(Layer):
     type_name = "Sigmoid"
@@ -101,6 +122,13 @@ class Sigmoid(Layer):
         y = self._y
         return dy * y * (1 - y)
 
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "Sigmoid"
+    onnx_substitute_for = ("HardSigmoid",)
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.Sigmoid()"
+
 
 class Tanh(Layer):
     type_name = "Tanh"
@@ -120,3 +148,10 @@ class Tanh(Layer):
     def backward(self, dy: Any) -> Any:
         y = self._y
         return dy * (1 - y * y)
+
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "Tanh"
+    onnx_substitute_for = ("Softsign",)
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.Tanh()"

@@ -22,6 +22,7 @@ and ``(F,)`` for flat vectors.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -92,6 +93,9 @@ class Layer:
     #: layer types with the same hyperparameters that the editor offers to switch
     #: between in place ("pool": max / average / sum); "" for none
     interchangeable: ClassVar[str] = ""
+    #: reads two or more tensors (Add, Concatenate): ``input_shape`` is then the tuple of
+    #: their shapes, ``forward`` takes a list and ``backward`` returns one gradient each
+    merges: ClassVar[bool] = False
     #: what to insert before the layer when it gets an image but needs a flat vector
     needs_flat_fix: ClassVar[str] = "insert Flatten before it"
 
@@ -150,11 +154,13 @@ class Layer:
         """((kh, kw), (sh, sw)) of the sliding window, or None for layers without one."""
         if self.window_field is None:
             return None
-        return tuple(getattr(self, self.window_field)), tuple(getattr(self, "stride"))  # type: ignore[return-value]
+        kh, kw = getattr(self, self.window_field)
+        sh, sw = getattr(self, "stride")
+        return (int(kh), int(kw)), (int(sh), int(sw))
 
     def hints(self, input_shape: Shape) -> list[str]:
-        """Teaching hints about this layer alone (allowed, probably unintended); "" -free phrases
-        without the "layer N Type:" head, which the model adds."""
+        """Teaching hints about this layer alone (allowed, probably unintended), each without
+        the "layer N Type:" head, which the model adds."""
         win = self.window()
         if win is None:
             return []
@@ -171,6 +177,75 @@ class Layer:
     def summary(self) -> str:
         """Key hyperparameters in a few words, e.g. ``"8 @ 3x3, stride 1, same"``."""
         return ""
+
+    # ---- export ----------------------------------------------------------------
+    # How the layer maps to ONNX and PyTorch, declared here so the exporters and the importer
+    # (cnnstudio.project.export) only iterate over the registry: no format keeps a table of
+    # type names. Nothing here imports onnx or torch. Arrays are host NumPy, keyed by the
+    # layer's own names ("W", "b", "running_mean"); shapes are per sample.
+    #: the ONNX op of a one-node, weight-free layer (element-wise activations); others override
+    #: ``onnx_nodes`` / ``from_onnx``
+    onnx_op: ClassVar[str] = ""
+    #: ONNX ops with no CNN Studio block for which this layer is the nearest substitute: the
+    #: importer's refusal names it ("node /fc/Gelu (Gelu) has no CNN Studio block; replace it with ReLU")
+    onnx_substitute_for: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def export_stem(cls) -> str:
+        """Stem of the block's name in exported files ("conv" for Conv2D): ``conv1``, ``relu2``."""
+        stem = cls.type_name.lower()
+        return stem[:-2] if stem.endswith("2d") else stem
+
+    def onnx_attrs(self) -> dict[str, Any]:
+        """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's alpha)."""
+        return {}
+
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        """Add this layer's inference nodes to the builder ``g`` reading value ``x``; return the
+        output value's name (``x`` itself when inference needs no node, e.g. Dropout).
+
+        ``g.node(op, inputs, **attrs) -> output``; ``g.weight(suffix, array) -> initializer name``
+        (named ``{block}.{suffix}``); ``g.const(suffix, array)`` for other constants.
+        """
+        if not self.onnx_op:
+            raise NotImplementedError(f"{self.type_name} declares no ONNX mapping")
+        return g.node(self.onnx_op, [x], **self.onnx_attrs())
+
+    @classmethod
+    def onnx_config(cls, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Hyperparameters from the ``onnx_op`` node's attributes (the inverse of ``onnx_attrs``)."""
+        return {}
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> "OnnxMatch | None":
+        """This layer read from ``node`` (plus the nodes after it that it claims), or None when the
+        node is not this layer type.
+
+        ``node``: ``op``, ``name``, ``inputs``, ``outputs``, ``attrs`` (plain Python values).
+        ``reader``: ``const(value) -> ndarray | None``, ``weight(node, i) -> ndarray`` (refuses a
+        non-constant), ``only_consumer(value) -> node | None``, ``shape_of(value)`` (a Reshape's
+        target with ``reader.BATCH`` for the batch size), ``input_shape`` (per sample, the engine's),
+        ``refuse(node, why, substitute="")``.
+        """
+        if cls.onnx_op and node.op == cls.onnx_op:
+            return OnnxMatch(cls(**cls.onnx_config(node.attrs)), {}, (node,), node.outputs[0])
+        return None
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        """PyTorch source building this block's ``nn.Module`` (``"nn.ReLU()"``); None: no module."""
+        return None
+
+    def torch_forward(self, attr: str, x: str, input_shape: Shape) -> str:
+        """PyTorch source of this block's step in ``forward`` applied to the expression ``x``."""
+        return f"self.{attr}({x})"
+
+    def torch_tensors(self, weights: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        """This layer's arrays under the module's ``state_dict`` names and layouts ("weight", ...)."""
+        return {}
+
+    def from_torch_tensors(self, tensors: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        """The inverse of ``torch_tensors``: the layer's own arrays ("W", "b", ...) from a state dict."""
+        return {}
 
     # ---- explain ---------------------------------------------------------------
     # How one output cell was computed, beside the forward pass that computed it: the
@@ -193,6 +268,9 @@ class Layer:
     #: gradient, and skipping it saves a GEMM and a col2im per step. ``backward``
     #: then returns None.
     need_input_grad: bool = True
+    #: Dropout's pre-drawn numbers for the next training forward (engine.replicas sets them on
+    #: every replica; layers without randomness ignore them)
+    uniform: Any = None
 
     def build(self, input_shape: Shape, xp: Any, dtype: Any = np.float32,
               rng: np.random.Generator | None = None, init: str = "he") -> "Layer":
@@ -268,8 +346,20 @@ class Layer:
         raise NotImplementedError(f"{self.type_name} has no backward pass")
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
+        return isinstance(other, Layer) and type(self) is type(other) and self.get_config() == other.get_config()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+# ---- export ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class OnnxMatch:
+    """What ``Layer.from_onnx`` read: the layer, its arrays (its own names; None: absent), the
+    ONNX nodes it stands for (in graph order) and the value its output continues as."""
+
+    layer: Layer
+    weights: dict[str, Any]
+    nodes: tuple[Any, ...]
+    output: str

@@ -10,7 +10,7 @@ import numpy as np
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
 from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
-from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_spatial
 from cnnstudio.engine.layers.explaining import cut, floats, fmt, host, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -367,3 +367,105 @@ class Conv2D(Layer):
         part = dx[:, lo:hi]
         part.fill(0)
         col2im(dcols.reshape(c, kh, kw, m, oh, ow), part, self._plan)
+
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        top, bottom, left, right = self.padding_amounts(input_shape)
+        inputs = [x, g.weight("weight", weights["W"])]
+        if self.use_bias:
+            inputs.append(g.weight("bias", weights["b"]))
+        # the padding mode is a hint for the importer: "same" and pad 1 are one set of pads here
+        return g.node("Conv", inputs, hint={"padding": self.padding}, kernel_shape=list(self.kernel_size),
+                      strides=list(self.stride), pads=[top, left, bottom, right], dilations=[1, 1], group=1)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "Conv":
+            return None
+        w = reader.weight(node, 1)
+        if w.ndim != 4:
+            reader.refuse(node, f"has a {w.ndim}-D kernel; CNN Studio convolves images (2-D kernels)")
+        if node.attrs.get("group", 1) != 1:
+            reader.refuse(node, f"is a grouped convolution (group={node.attrs['group']}); CNN Studio's Conv2D "
+                          "connects every input channel to every filter")
+        if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
+            reader.refuse(node, f"is dilated ({node.attrs['dilations']}); CNN Studio's Conv2D has no dilation")
+        kernel = (int(w.shape[2]), int(w.shape[3]))
+        stride = tuple(int(s) for s in node.attrs.get("strides", [1, 1]))
+        c, h, width = require_spatial(cls.type_name, reader.input_shape)
+        if int(w.shape[1]) != c:
+            reader.refuse(node, f"expects {w.shape[1]} input channels but receives {c}")
+        pads = _onnx_pads(node, reader, (h, width), kernel, stride)
+        padding = _padding_for(pads, (c, h, width), kernel, stride, reader.hint(node, "padding"))
+        if padding is None:
+            reader.refuse(node, f"pads {list(pads)} (top, left, bottom, right) cannot be expressed: CNN Studio pads "
+                          "equally on every side, or as 'same' (output = input / stride, the extra row and column "
+                          "after)", "pad the input to an even size, or use 'same' or 'valid' padding")
+        b = reader.weight(node, 2) if len(node.inputs) > 2 and node.inputs[2] else None
+        layer = cls(filters=int(w.shape[0]), kernel_size=kernel, stride=stride, padding=padding,
+                    use_bias=b is not None)
+        arrays = {"W": w} if b is None else {"W": w, "b": b}
+        return OnnxMatch(layer, arrays, (node,), node.outputs[0])
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        c = require_spatial(self.type_name, input_shape)[0]
+        top, bottom, left, right = self.padding_amounts(input_shape)
+        pad = (top, left) if (top, left) == (bottom, right) else (0, 0)
+        return (f"nn.Conv2d({c}, {self.filters}, kernel_size={tuple(self.kernel_size)}, stride={tuple(self.stride)}, "
+                f"padding={pad}, bias={self.use_bias})")
+
+    def torch_forward(self, attr: str, x: str, input_shape: Shape) -> str:
+        top, bottom, left, right = self.padding_amounts(input_shape)
+        if (top, left) == (bottom, right):
+            return f"self.{attr}({x})"
+        # 'same' with an odd total: the extra row/column after, as the engine pads
+        return f"self.{attr}(F.pad({x}, ({left}, {right}, {top}, {bottom})))"
+
+    def torch_tensors(self, weights: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        out = {"weight": weights["W"]}
+        if self.use_bias:
+            out["bias"] = weights["b"]
+        return out
+
+    def from_torch_tensors(self, tensors: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        out = {"W": tensors["weight"]}
+        if self.use_bias:
+            out["b"] = tensors["bias"]
+        return out
+
+
+# ---- export ----------------------------------------------------------------------
+def _onnx_pads(node: Any, reader: Any, hw: tuple[int, int], kernel: tuple[int, int],
+               stride: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A Conv node's (top, left, bottom, right) pads, its ``auto_pad`` resolved for input ``hw``."""
+    auto = node.attrs.get("auto_pad", "NOTSET")
+    if auto in ("NOTSET", "VALID"):
+        pads = [0, 0, 0, 0] if auto == "VALID" else list(node.attrs.get("pads", [0, 0, 0, 0]))
+        if len(pads) != 4:
+            reader.refuse(node, f"has pads {pads}; a 2-D convolution has four")
+        return (int(pads[0]), int(pads[1]), int(pads[2]), int(pads[3]))
+    before, after = [], []
+    for size, k, s in zip(hw, kernel, stride):
+        total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+        small = total // 2
+        # SAME_UPPER puts the extra pad after (the engine's 'same'), SAME_LOWER before
+        before.append(small if auto == "SAME_UPPER" else total - small)
+        after.append(total - before[-1])
+    return (before[0], before[1], after[0], after[1])
+
+
+def _padding_for(pads: tuple[int, int, int, int], input_shape: Shape, kernel: tuple[int, int],
+                 stride: tuple[int, int], hint: Any) -> str | int | None:
+    """The engine's padding for ONNX ``pads`` on this input: the hinted spelling when it gives these
+    pads, else "valid" (no pads), "same" (if it gives them), a number (equal on every side); None."""
+    candidates: list[str | int] = [hint] if hint is not None else []
+    top, left, bottom, right = pads
+    candidates += ["valid", "same"] + ([top] if top == left == bottom == right and 0 < top <= 64 else [])
+    for padding in candidates:
+        try:
+            probe = Conv2D(1, kernel, stride, padding)
+            if probe.padding_amounts(input_shape) == (top, bottom, left, right):
+                return padding
+        except (ValueError, ShapeError):
+            continue
+    return None

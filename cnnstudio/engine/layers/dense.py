@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnstudio.engine.layers.base import Layer, Shape, require_flat
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_flat
 from cnnstudio.engine.layers.explaining import elementwise, floats, fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -59,6 +59,19 @@ class Flatten(Layer):
         c, h, w = self.input_shape
         n = dy.shape[0]
         return self.xp.ascontiguousarray(dy.reshape(n, c, h, w).transpose(1, 0, 2, 3))
+
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        return g.node("Flatten", [x], axis=1)   # NCHW rows in C, H, W order: the engine's
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        # Flatten(axis=1), or the Reshape PyTorch's x.view(x.size(0), -1) ends in (its Shape,
+        # Gather, Unsqueeze and Concat are folded by the reader into the Reshape's target)
+        return OnnxMatch(cls(), {}, (node,), node.outputs[0]) if reader.flattens(node) else None
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.Flatten()"
 
 
 class Dense(Layer):
@@ -136,6 +149,64 @@ class Dense(Layer):
             return None
         return dy @ self.params["W"].T
 
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        # PyTorch's layout (units, in) with transB, so Netron reads like a torch.onnx export
+        inputs = [x, g.weight("weight", np.ascontiguousarray(weights["W"].T))]
+        if self.use_bias:
+            inputs.append(g.weight("bias", weights["b"]))
+        return g.node("Gemm", inputs, alpha=1.0, beta=1.0, transB=1)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op == "Gemm":
+            a = node.attrs
+            if a.get("transA", 0):
+                reader.refuse(node, "transposes its input (transA=1); CNN Studio's Dense reads (N, features)")
+            w = reader.weight(node, 1).astype(np.float32)
+            w = (w.T if a.get("transB", 0) else w) * np.float32(a.get("alpha", 1.0))
+            b = reader.weight(node, 2) if len(node.inputs) > 2 and node.inputs[2] else None
+            if b is not None:
+                b = np.broadcast_to(b.astype(np.float32) * np.float32(a.get("beta", 1.0)), (w.shape[1],)).copy()
+            return cls._match(node, reader, w, b, (node,), node.outputs[0])
+        if node.op == "MatMul" and reader.const(node.inputs[1]) is not None:
+            w = reader.weight(node, 1)
+            if w.ndim != 2:
+                return None
+            nxt = reader.only_consumer(node.outputs[0])
+            other = [v for v in nxt.inputs if v != node.outputs[0]] if nxt is not None and nxt.op == "Add" else []
+            b = reader.const(other[0]) if len(other) == 1 else None
+            if b is not None and b.size == w.shape[1]:
+                return cls._match(node, reader, w, b.reshape(-1), (node, nxt), nxt.outputs[0])
+            return cls._match(node, reader, w, None, (node,), node.outputs[0])
+        return None
+
+    @classmethod
+    def _match(cls, node: Any, reader: Any, w: np.ndarray, b: np.ndarray | None, nodes: tuple[Any, ...],
+               out: str) -> OnnxMatch:
+        if len(reader.input_shape) != 1:
+            reader.refuse(node, f"multiplies an image-shaped value {list(reader.input_shape)}; CNN Studio's Dense "
+                          "reads flat vectors", "flatten the feature maps before it")
+        if w.shape[0] != reader.input_shape[0]:
+            reader.refuse(node, f"expects {w.shape[0]} inputs but receives {reader.input_shape[0]}")
+        arrays = {"W": w} if b is None else {"W": w, "b": b}
+        return OnnxMatch(cls(units=int(w.shape[1]), use_bias=b is not None), arrays, nodes, out)
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return f"nn.Linear({require_flat(self.type_name, input_shape)}, {self.units}, bias={self.use_bias})"
+
+    def torch_tensors(self, weights: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        out = {"weight": np.ascontiguousarray(weights["W"].T)}   # nn.Linear keeps (out, in)
+        if self.use_bias:
+            out["bias"] = weights["b"]
+        return out
+
+    def from_torch_tensors(self, tensors: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        out = {"W": np.ascontiguousarray(tensors["weight"].T)}
+        if self.use_bias:
+            out["b"] = tensors["bias"]
+        return out
+
 
 class Dropout(Layer):
     """During training zeroes each value with probability ``rate`` and scales the rest by 1/(1-rate)."""
@@ -143,9 +214,6 @@ class Dropout(Layer):
     type_name = "Dropout"
     category = "regularization"
     description = "Randomly silences units while training so the network cannot rely on any one."
-
-    #: Pre-drawn uniform numbers for the next training forward (see engine.replicas), else None.
-    uniform: Any = None
 
     hyperparameters = (
         Hyper("rate", "float", 0.5, "Rate", "Share of values set to zero on each training step.",
@@ -183,3 +251,19 @@ class Dropout(Layer):
         if self.rate == 0.0:
             return dy
         return self.xp.multiply(dy, self._scale, out=dy)
+
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        return x   # the identity at inference: no node (the exporter keeps its place in the metadata)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "Dropout":
+            return None
+        rate = node.attrs.get("ratio", 0.5)   # an attribute before opset 12, an input since
+        if len(node.inputs) > 1 and node.inputs[1]:
+            rate = float(reader.weight(node, 1).reshape(()))
+        return OnnxMatch(cls(rate=reader.short_float(rate)), {}, (node,), node.outputs[0])
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return f"nn.Dropout(p={self.rate!r})"

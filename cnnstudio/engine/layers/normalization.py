@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cnnstudio.engine.layers.base import Layer, Shape
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape
 from cnnstudio.engine.layers.explaining import fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -135,6 +135,44 @@ class BatchNorm(Layer):
         dx -= xhat * expand(dgamma)
         dx *= expand(scale)
         return dx.reshape(dy.shape)
+
+    # ---- export ----------------------------------------------------------------
+    onnx_substitute_for = ("InstanceNormalization", "LayerNormalization", "GroupNormalization", "LRN")
+
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        # inference: the running statistics (training_mode 0); ONNX's momentum has the engine's meaning
+        inputs = [x] + [g.weight(name, weights[key]) for name, key in
+                        (("weight", "gamma"), ("bias", "beta"), ("running_mean", "running_mean"),
+                         ("running_var", "running_var"))]
+        return g.node("BatchNormalization", inputs, epsilon=self.epsilon, momentum=self.momentum)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "BatchNormalization":
+            return None
+        if node.attrs.get("training_mode", 0) or len([o for o in node.outputs if o]) > 1:
+            reader.refuse(node, "is in training mode (it outputs batch statistics)", "export the model in eval mode")
+        gamma, beta, mean, var = (reader.weight(node, i).reshape(-1) for i in range(1, 5))
+        c = cls.channels(reader.input_shape)
+        if gamma.size != c:
+            reader.refuse(node, f"normalises {gamma.size} channels but receives {c}")
+        layer = cls(momentum=reader.short_float(node.attrs.get("momentum", 0.9)),
+                    epsilon=reader.short_float(node.attrs.get("epsilon", 1e-5)))
+        arrays = {"gamma": gamma, "beta": beta, "running_mean": mean, "running_var": var}
+        return OnnxMatch(layer, arrays, (node,), node.outputs[0])
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        kind = "BatchNorm2d" if len(input_shape) == 3 else "BatchNorm1d"
+        # PyTorch's momentum is the weight of the new batch: 1 - the engine's
+        return f"nn.{kind}({self.channels(input_shape)}, eps={self.epsilon!r}, momentum={1 - self.momentum!r})"
+
+    def torch_tensors(self, weights: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        return {"weight": weights["gamma"], "bias": weights["beta"], "running_mean": weights["running_mean"],
+                "running_var": weights["running_var"], "num_batches_tracked": np.zeros((), np.int64)}
+
+    def from_torch_tensors(self, tensors: dict[str, np.ndarray], input_shape: Shape) -> dict[str, np.ndarray]:
+        return {"gamma": tensors["weight"], "beta": tensors["bias"], "running_mean": tensors["running_mean"],
+                "running_var": tensors["running_var"]}
 
 
 def _expander(axis: int) -> Callable[[Any], Any]:

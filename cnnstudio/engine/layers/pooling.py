@@ -12,7 +12,7 @@ import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
-from cnnstudio.engine.layers.base import Layer, Shape, require_spatial
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_spatial
 from cnnstudio.engine.layers.explaining import floats, fmt, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -202,6 +202,49 @@ class _Pool2D(Layer):
         parallel_for(work, spans, threads)
         return dx
 
+    # ---- export ----------------------------------------------------------------
+    #: the PyTorch module class and its extra arguments
+    _torch_class = ""
+    _torch_extra = ""
+
+    def onnx_attrs(self) -> dict[str, Any]:
+        # the floor rule and no padding, written out (AveragePool counts no padded cells)
+        attrs: dict[str, Any] = {"kernel_shape": list(self.pool_size), "strides": list(self.stride),
+                                 "pads": [0, 0, 0, 0], "ceil_mode": 0}
+        if self.onnx_op == "AveragePool":
+            attrs["count_include_pad"] = 0
+        return attrs
+
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        return g.node(self.onnx_op, [x], **self.onnx_attrs())
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != cls.onnx_op:
+            return None
+        a = node.attrs
+        kernel = tuple(int(k) for k in a.get("kernel_shape", ()))
+        if len(kernel) != 2:
+            reader.refuse(node, f"pools over kernel_shape {list(kernel)}; CNN Studio pools 2-D windows")
+        stride = tuple(int(s) for s in a.get("strides", [1, 1]))   # ONNX's default stride is 1
+        if any(int(p) for p in a.get("pads", [0, 0, 0, 0])) or a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+            reader.refuse(node, f"pads its input ({a.get('pads') or a.get('auto_pad')}); CNN Studio's pooling "
+                          "has no padding (windows that do not fit are dropped)",
+                          "remove the pooling padding, or pad with a Conv2D before it")
+        if any(int(d) != 1 for d in a.get("dilations", [1, 1])):
+            reader.refuse(node, f"is dilated ({a['dilations']}); CNN Studio's pooling has no dilation")
+        layer = cls(pool_size=kernel, stride=stride)
+        if a.get("ceil_mode", 0):
+            _, h, w = require_spatial(cls.type_name, reader.input_shape)
+            ceil = [-(-(size - k) // s) + 1 for size, k, s in zip((h, w), kernel, stride)]
+            if tuple(ceil) != tuple(layer.output_shape(reader.input_shape)[1:]):
+                reader.refuse(node, "rounds its output size up (ceil_mode=1); CNN Studio drops the windows that "
+                              "do not fit (floor)", "export the model with ceil_mode=False")
+        return OnnxMatch(layer, {}, (node,), node.outputs[0])
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return f"{self._torch_class}(kernel_size={tuple(self.pool_size)}, stride={tuple(self.stride)}{self._torch_extra})"
+
 
 def _views(a: Any, axis: int, k: int, s: int, out: int) -> Iterator[Any]:
     """The k strided views of ``a`` along ``axis``, view j holding elements j, j+s, ... (out of them)."""
@@ -216,6 +259,10 @@ class MaxPool2D(_Pool2D):
     description = "Keeps the largest value in each window: shrinks the map, keeps the strongest response."
     _op = "max"
 
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "MaxPool"
+    _torch_class = "nn.MaxPool2d"
+
 
 class AvgPool2D(_Pool2D):
     type_name = "AvgPool2D"
@@ -223,12 +270,41 @@ class AvgPool2D(_Pool2D):
     keeps_linearity = True
     _op = "avg"
 
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "AveragePool"
+    onnx_substitute_for = ("LpPool",)
+    _torch_class = "nn.AvgPool2d"
+
 
 class SumPool2D(_Pool2D):
     type_name = "SumPool2D"
     description = "Adds up each window (average pooling times the window area)."
     keeps_linearity = True
     _op = "sum"
+
+    # ---- export ----------------------------------------------------------------
+    # ONNX has no sum pooling: AveragePool times the window area (and read back from that pair).
+    onnx_op = "AveragePool"
+    _torch_class = "nn.AvgPool2d"
+    _torch_extra = ", divisor_override=1"
+
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        avg = g.node("AveragePool", [x], **self.onnx_attrs())
+        area = np.array(self.pool_size[0] * self.pool_size[1], dtype=np.float32)
+        return g.node("Mul", [avg, g.const("area", area)])
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        match = super().from_onnx(node, reader)
+        nxt = reader.only_consumer(node.outputs[0]) if match is not None else None
+        if match is None or nxt is None or nxt.op != "Mul":
+            return None
+        other = [v for v in nxt.inputs if v != node.outputs[0]]
+        area = reader.const(other[0]) if len(other) == 1 else None
+        pool = match.layer.pool_size
+        if area is None or area.size != 1 or abs(float(area.reshape(())) - pool[0] * pool[1]) > 1e-6:
+            return None
+        return OnnxMatch(match.layer, {}, (node, nxt), nxt.outputs[0])
 
 
 class GlobalAveragePool2D(Layer):
@@ -276,3 +352,27 @@ class GlobalAveragePool2D(Layer):
         dx = self._buffer("dx", (c, n, h, w))
         dx[...] = (dy.T * self.dtype.type(1.0 / (h * w)))[:, :, None, None]
         return dx
+
+    # ---- export ----------------------------------------------------------------
+    onnx_substitute_for = ("GlobalMaxPool", "GlobalLpPool")
+
+    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+        # (N, C, 1, 1) in ONNX; the engine's output is flat (N, C)
+        return g.node("Flatten", [g.node("GlobalAveragePool", [x])], axis=1)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "GlobalAveragePool":
+            return None
+        nodes, out = [node], node.outputs[0]
+        nxt = reader.only_consumer(out)
+        if nxt is not None and reader.flattens(nxt):   # the (N, C, 1, 1) -> (N, C) step that follows
+            nodes.append(nxt)
+            out = nxt.outputs[0]
+        return OnnxMatch(cls(), {}, tuple(nodes), out)
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.AdaptiveAvgPool2d(1)"
+
+    def torch_forward(self, attr: str, x: str, input_shape: Shape) -> str:
+        return f"torch.flatten(self.{attr}({x}), 1)"

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnstudio.engine.layers.base import Layer, Shape, require_flat
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_flat
 from cnnstudio.engine.layers.explaining import floats, fmt
 
 
@@ -47,3 +47,21 @@ class Softmax(Layer):
         """Jacobian-vector product: dx = y * (dy - sum(dy * y)). Training uses the fused loss instead."""
         y = self._y
         return y * (dy - (dy * y).sum(axis=1, keepdims=True))
+
+    # ---- export ----------------------------------------------------------------
+    onnx_op = "Softmax"
+
+    def onnx_attrs(self) -> dict[str, Any]:
+        return {"axis": -1}   # the last axis, written out (opsets before 13 flattened from axis 1)
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "Softmax":
+            return None
+        if len(reader.input_shape) != 1 or node.attrs.get("axis", -1) not in (-1, 1):
+            reader.refuse(node, f"normalises axis {node.attrs.get('axis', -1)} of a value of shape "
+                          f"{list(reader.input_shape)}; CNN Studio's Softmax ends the network on class scores (N, K)")
+        return OnnxMatch(cls(), {}, (node,), node.outputs[0])
+
+    def torch_module(self, input_shape: Shape) -> str | None:
+        return "nn.Softmax(dim=1)"
