@@ -258,7 +258,7 @@ class DatasetBrowser(ResponsivePanel):
 
     def use_drawings(self) -> None:
         """The drawn digits as the dataset, split like an imported folder (stratified, seed 0)."""
-        drawings = getattr(self.state, "user_dataset", None)
+        drawings = self.state.user_dataset
         if drawings is None or len(drawings) < 2:
             self.show_error("No drawings yet", "Draw digits in the Draw panel and add them with "
                             "\"Add to dataset\" first (at least two).")

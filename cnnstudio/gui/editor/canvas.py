@@ -130,7 +130,7 @@ class EditorCanvas(QGraphicsView):
 
     # ---- drag and drop ----------------------------------------------------------
     def _editable(self) -> bool:
-        return not getattr(self.state.document, "read_only", False)
+        return not self.state.document.read_only
 
     def _accepts(self, mime: QMimeData) -> bool:
         return self._editable() and (mime.hasFormat(LAYER_MIME) or mime.hasFormat(MOVE_MIME))

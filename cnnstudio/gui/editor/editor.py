@@ -122,7 +122,7 @@ class NetworkEditor(QWidget):
 
     # ---- edits ------------------------------------------------------------------
     def append_layer(self, type_name: str) -> None:
-        if getattr(self.state.document, "read_only", False):
+        if self.state.document.read_only:
             return
         edits.append_layer(self.state.document, type_name)
         self.select(len(self.state.document.spec.layers) - 1)

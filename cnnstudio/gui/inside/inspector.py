@@ -85,7 +85,7 @@ class Inspector(QObject):
     # ---- data ---------------------------------------------------------------------
     def validation_set(self) -> Any:
         """The validation Dataset, or None when no dataset is loaded."""
-        ds = getattr(self.state, "dataset", None)
+        ds = self.state.dataset
         if isinstance(ds, (tuple, list)):
             ds = ds[-1] if ds else None
         return ds
@@ -153,8 +153,8 @@ class Inspector(QObject):
             self._again = True
             return
         rebuild, self._net_dirty = self._net_dirty, False
-        live = getattr(self.state, "live_weights", None)
-        weights = live if live is not None else getattr(self.state, "weights", None)
+        live = self.state.live_weights
+        weights = live if live is not None else self.state.weights
         network = None if rebuild else self.network
         if not rebuild and network is None:  # no network could be built: nothing to run
             return

@@ -35,9 +35,9 @@ class NetworkCache:
         built here; a fresh network when none of those fits (``problem`` says why).
         """
         problem = ""
-        live = getattr(state, "live_weights", None)
+        live = state.live_weights
         net = self.live(state.spec, live) if live is not None else state.inference_network()
-        if net is None and getattr(state, "weights", None):
+        if net is None and state.weights:
             net, problem = self.trained(state.spec, state.weights)
         trained = net is not None
         if net is None:

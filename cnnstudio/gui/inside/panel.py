@@ -144,7 +144,7 @@ class FeatureMapsPanel(QWidget):
             status = ins.problem or "no network"
         else:
             text = "trained" if ins.trained else "untrained (random initial weights)"
-            if ins.trained and getattr(ins.state, "live_weights", None) is not None:
+            if ins.trained and ins.state.live_weights is not None:
                 text = "training: live weights"
             if ins.activations and not np.isfinite(ins.activations[-1]).all():
                 text += " (not finite: the weights diverged, blank maps are NaN)"

@@ -13,7 +13,7 @@ USER_DATASET_NAME = "my drawings"
 
 def user_dataset(state: Any) -> Dataset | None:
     """The drawn-digit dataset of the open project, or None when nothing was added yet."""
-    return getattr(state, "user_dataset", None)
+    return state.user_dataset
 
 
 def add_user_example(state: Any, image: np.ndarray, label: int, class_names: list[str]) -> int:

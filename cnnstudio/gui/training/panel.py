@@ -393,7 +393,7 @@ class TrainingPanel(QWidget):
 
     def _on_project_changed(self) -> None:
         """A different project was opened: show its saved run again (or clear the plots)."""
-        key = (getattr(self.state, "path", None), id(getattr(self.state, "project", None)))
+        key = (self.state.path, id(self.state.project))
         if self.controller.running or key == self._shown_project:
             return
         self._shown_project = key
