@@ -290,11 +290,6 @@ class TrainingRun:
                                batch_size=config.batch_size, epochs=config.epochs, schedule=build_schedule(config),
                                seed=config.seed, batch_transform=make_augmenter(config), threads=threads)
 
-    def lr_changes(self, epochs_before: int = 0) -> list[dict[str, Any]]:
-        spe = self.trainer.steps_per_epoch
-        return [{"epoch": epochs_before + step // spe + 1, "step": int(step), "lr": float(lr)}
-                for step, lr in self.trainer.lr_changes]
-
     def project(self, history: dict[str, Any], user_dataset=None, metadata=None):
         from cnnstudio.project.file import Project, new_metadata
 
