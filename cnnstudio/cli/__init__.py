@@ -178,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="RUN.cnnproj", help="trained project (cnnstudio train saves one)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or BMP files; any size, colour or gray")
     p.set_defaults(func=cli_run.cmd_predict)
+
+    from cnnstudio.cli import explain as cli_explain
+
+    p = sub.add_parser("explain", help="how one cell of one layer was computed, for an image (the app's Explain view)")
+    p.add_argument("project", metavar="RUN.cnnproj", help="trained project, or a lesson's (resources/lessons)")
+    p.add_argument("image", metavar="IMAGE", help="PNG, JPEG or BMP file, prepared as predict prepares it")
+    p.add_argument("--layer", type=int, required=True, metavar="N", help="layer number, from 1 (as summary lists them)")
+    p.add_argument("--at", required=True, metavar="C,Y,X",
+                   help="the cell: channel,row,column of a feature map (from 0), or one index I of a flat layer")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys: docs/cli.md)")
+    p.set_defaults(func=cli_explain.cmd_explain)
     return parser
 
 

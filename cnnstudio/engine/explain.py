@@ -6,9 +6,11 @@ layer's input and output (the same arrays the engine computed, in its dtype), ch
 cell and calls the layer. No layer type is named here.
 
     ex = Explainer(network, x)          # x: (C, H, W) or (F,), preprocessed as the network expects
-    ex.cell(0, (0, 0, 0))               # {"layer": 0, "type": "Conv2D", "at": [0, 0, 0], "value": 149.0, ...}
+    ex.cell(0, (0, 0, 0))               # {"layer": 1, "index": 0, "type": "Conv2D", "at": [0, 0, 0], "value": 149.0, ...}
 
-Cells are per sample: ``(c, row, col)`` for image outputs, ``(i,)`` for flat ones.
+Layers are given by index (0 for the first, as in the weight names "0.W") and named to people
+by number, as the app's cards do ("layer 1 Conv2D"): ``layer`` = index + 1. Cells are per
+sample: ``(c, row, col)`` for image outputs, ``(i,)`` for flat ones.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ class ExplainError(EngineError, ValueError):
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     if len(shape) == 3:
-        return f"{shape[0]} channels x {shape[1]} rows x {shape[2]} columns"
-    return f"{shape[0]} values"
+        c, h, w = shape
+        return f"{c} channel{'s' * (c != 1)} x {h} row{'s' * (h != 1)} x {w} column{'s' * (w != 1)}"
+    return f"{shape[0]} value{'s' * (shape[0] != 1)}"
 
 
 def _per_sample(h: Any) -> np.ndarray:
@@ -67,11 +70,11 @@ class Explainer:
         """``at`` as a tuple inside layer ``index``'s output, or ExplainError saying what fits."""
         n = len(self.network.layers)
         if not 0 <= index < n:
-            raise ExplainError(f"explain: layer {index} does not exist; this network has layers 0 to {n - 1}")
+            raise ExplainError(f"explain: layer {index + 1} does not exist; this network has layers 1 to {n}")
         layer = self.network.layers[index]
         shape = tuple(self.outputs[index].shape)
         cell = tuple(int(v) for v in at)
-        head = f"explain: layer {index} ({layer.type_name}) outputs {_shape_text(shape)}"
+        head = f"explain: layer {index + 1} ({layer.type_name}) outputs {_shape_text(shape)}"
         if len(cell) != len(shape):
             want = "C,Y,X (channel, row, column)" if len(shape) == 3 else "I (one index)"
             raise ExplainError(f"{head}; give the cell as {want}, got {','.join(map(str, cell)) or 'nothing'}")
@@ -81,12 +84,13 @@ class Explainer:
         return cell
 
     def cell(self, index: int, at: Sequence[int]) -> dict[str, Any]:
-        """The layer's explanation of cell ``at`` plus ``layer``, ``type``, ``at``, ``value``
-        (the engine's output there, exactly) and ``input_shape`` / ``output_shape``."""
+        """The layer's explanation of cell ``at`` plus ``layer`` (its number, index + 1), ``index``,
+        ``type``, ``at``, ``value`` (the engine's output there, exactly) and ``input_shape`` /
+        ``output_shape`` (per sample)."""
         cell = self.check(index, at)
         layer = self.network.layers[index]
         x, y = self.inputs[index], self.outputs[index]
-        out: dict[str, Any] = {"layer": index, "type": layer.type_name, "at": list(cell), "value": float(y[cell]),
+        out: dict[str, Any] = {"layer": index + 1, "index": index, "type": layer.type_name, "at": list(cell), "value": float(y[cell]),
                                "input_shape": list(x.shape), "output_shape": list(y.shape)}
         out.update(layer.explain(x, y, cell))
         return out

@@ -176,14 +176,14 @@ def test_network_explainer_uses_the_engines_forward_pass_for_every_layer():
         np.testing.assert_array_equal(ex.outputs[i], per)   # the same numbers, bit for bit
         for at in cells(per.shape):
             e = ex.cell(i, at)
-            assert e["value"] == float(per[at]) and e["layer"] == i and e["type"] == net.layers[i].type_name
+            assert e["value"] == float(per[at]) and e["layer"] == i + 1 and e["index"] == i and e["type"] == net.layers[i].type_name
             assert close(e["total"], e["value"], 100.0)
         assert ex.inputs[i].shape == (tuple(net.shapes[i]))
 
 
 def test_cells_outside_the_layer_are_refused_with_what_fits():
     ex = Explainer(small_network(), np.zeros((2, 8, 8), np.float32))
-    with pytest.raises(ExplainError, match="layers 0 to 9"):
+    with pytest.raises(ExplainError, match="layers 1 to 10"):
         ex.cell(10, (0, 0, 0))
     with pytest.raises(ExplainError, match=r"Conv2D\) outputs 4 channels x 8 rows x 8 columns; channel 4"):
         ex.cell(0, (4, 0, 0))
