@@ -21,6 +21,7 @@ import numpy as np
 
 from cnnstudio.engine.backend import to_host
 from cnnstudio.engine.errors import EngineError
+from cnnstudio.engine.graph import GraphNetwork
 
 
 class ExplainError(EngineError, ValueError):
@@ -56,12 +57,20 @@ class Explainer:
         h = network._to_internal(arr)   # the engine's own layout and dtype
         if (h.shape[1] if h.ndim == 4 else h.shape[0]) != 1:
             raise ExplainError(f"explain: give one image, got a batch of {arr.shape[0]}")
-        self.inputs: list[np.ndarray] = []
+        #: which outputs each layer reads (-1: the network input); a chain reads the one before
+        self.sources: list[tuple[int, ...]] = (list(network.inputs) if isinstance(network, GraphNetwork)
+                                               else [(i - 1,) for i in range(len(network.layers))])
+        self.inputs: list[Any] = []   # an array per layer; a list of them for a merge
         self.outputs: list[np.ndarray] = []
-        for layer in network.layers:
-            self.inputs.append(_per_sample(h))
-            h = layer.forward(h, False)
-            self.outputs.append(_per_sample(h))
+        acts: dict[int, Any] = {-1: h}
+        host: dict[int, np.ndarray] = {-1: _per_sample(h)}
+        for i, layer in enumerate(network.layers):
+            srcs = self.sources[i]
+            xs = [acts[s] for s in srcs]
+            acts[i] = layer.forward(xs if layer.merges else xs[0], False)
+            host[i] = _per_sample(acts[i])
+            self.inputs.append([host[s] for s in srcs] if layer.merges else host[srcs[0]])
+            self.outputs.append(host[i])
 
     def __len__(self) -> int:
         return len(self.network.layers)
@@ -86,12 +95,15 @@ class Explainer:
     def cell(self, index: int, at: Sequence[int]) -> dict[str, Any]:
         """The layer's explanation of cell ``at`` plus ``layer`` (its number, index + 1), ``index``,
         ``type``, ``at``, ``value`` (the engine's output there, exactly) and ``input_shape`` /
-        ``output_shape`` (per sample)."""
+        ``output_shape`` (per sample; a merge's input shape is one per input) and ``reads``: the
+        numbers of the layers it reads (0: the network input)."""
         cell = self.check(index, at)
         layer = self.network.layers[index]
         x, y = self.inputs[index], self.outputs[index]
-        out: dict[str, Any] = {"layer": index + 1, "index": index, "type": layer.type_name, "at": list(cell), "value": float(y[cell]),
-                               "input_shape": list(x.shape), "output_shape": list(y.shape)}
+        in_shape = [list(a.shape) for a in x] if layer.merges else list(x.shape)
+        out: dict[str, Any] = {"layer": index + 1, "index": index, "type": layer.type_name, "at": list(cell),
+                               "value": float(y[cell]), "input_shape": in_shape, "output_shape": list(y.shape),
+                               "reads": [s + 1 for s in self.sources[index]]}
         out.update(layer.explain(x, y, cell))
         return out
 

@@ -28,12 +28,14 @@ EXAMPLES = {
     "Dropout": ({"rate": 0.3}, (8,)),
     "BatchNorm": ({"momentum": 0.8, "epsilon": 1e-3}, (3, 4, 4)),
     "Softmax": ({}, (5,)),
+    # merges: the input shape is the tuple of their inputs' shapes
+    "Add": ({}, ((2, 3, 4), (2, 3, 4), (2, 3, 4))),
+    "Concatenate": ({}, ((2, 3, 4), (1, 3, 4))),
 }
-MERGES = {name for name, cls in LAYER_TYPES.items() if getattr(cls, "merges", False)}   # branching: see below
 
 
-def test_every_single_input_layer_type_has_an_example():
-    assert set(EXAMPLES) == set(LAYER_TYPES) - MERGES
+def test_every_registered_layer_type_has_an_example():
+    assert set(EXAMPLES) == set(LAYER_TYPES)
 
 
 def built(type_name, seed=0):
@@ -47,6 +49,8 @@ def built(type_name, seed=0):
 
 
 def batch(shape, n=2, seed=3):
+    if isinstance(shape[0], tuple):   # a merge: one batch per input
+        return [batch(s, n, seed + k) for k, s in enumerate(shape)]
     rng = np.random.default_rng(seed)
     if len(shape) == 3:
         return rng.standard_normal((shape[0], n) + tuple(shape[1:])).astype(np.float32)
@@ -54,6 +58,8 @@ def batch(shape, n=2, seed=3):
 
 
 def sample(a, s):
+    if isinstance(a, list):
+        return [sample(part, s) for part in a]
     return a[:, s] if a.ndim == 4 else a[s]
 
 
@@ -116,6 +122,10 @@ def check_terms(e, layer, x, y, at):
         assert close(exps.sum(), e["sum"], exps.sum())
         assert np.allclose(exps / e["sum"], e["probabilities"], atol=1e-6)
         np.testing.assert_array_equal(np.array(e["probabilities"]), y)
+    elif kind == "merge":
+        values = [float(x[k][tuple(src)]) for k, *src in e["sources"]]
+        assert values == e["values"]
+        assert close(sum(values), e["total"], sum(map(abs, values)))
     elif kind == "normalise":
         c = at[0]
         assert e["running_mean"] == float(layer.state["running_mean"][c])
@@ -137,8 +147,8 @@ def test_explained_value_is_the_forward_output_and_its_terms_recombine(type_name
             e = layer.explain(x, y, at)
             json.dumps(e)   # plain data
             assert isinstance(e["formula"], str) and e["formula"]
-            scale = float(np.abs(x).sum() * max(1.0, *(float(np.abs(p).max()) for p in layer.params.values()))) \
-                if layer.params else float(np.abs(x).sum())
+            mass = sum(float(np.abs(a).sum()) for a in x) if isinstance(x, list) else float(np.abs(x).sum())
+            scale = mass * max([1.0] + [float(np.abs(p).max()) for p in layer.params.values()])
             assert close(e["total"], y[at], scale), (at, e["total"], float(y[at]))
             check_terms(e, layer, x, y, at)
 
@@ -192,3 +202,22 @@ def test_cells_outside_the_layer_are_refused_with_what_fits():
     assert parse_cell("1, 2,3") == (1, 2, 3) and parse_cell("7") == (7,)
     with pytest.raises(ExplainError, match="not whole numbers"):
         parse_cell("a,b")
+
+
+def test_a_branching_network_explains_its_merges_on_the_inputs_they_read():
+    from cnnstudio.engine.graph import GraphNetwork
+
+    L = LAYER_TYPES
+    layers = [L["Conv2D"](filters=2, kernel_size=3, padding="same"), L["ReLU"](), L["Conv2D"](filters=2, kernel_size=1),
+              L["Add"](), L["Concatenate"](), L["GlobalAveragePool2D"](), L["Dense"](units=3), L["Softmax"]()]
+    inputs = [(-1,), (0,), (1,), (2, 0), (3, -1), (4,), (5,), (6,)]
+    net = GraphNetwork(layers, (1, 5, 5), inputs)
+    x = np.random.default_rng(2).standard_normal((1, 5, 5)).astype(np.float32)
+    acts = net.forward_activations(x[None])
+    ex = Explainer(net, x)
+    for i, act in enumerate(acts):
+        np.testing.assert_array_equal(ex.outputs[i], act[0])
+    add = ex.cell(3, (1, 2, 2))
+    assert add["reads"] == [3, 1] and add["values"] == [float(acts[2][0][1, 2, 2]), float(acts[0][0][1, 2, 2])]
+    cat = ex.cell(4, (2, 1, 3))   # channel 2 of 3: the network input's only channel
+    assert cat["reads"] == [4, 0] and cat["values"] == [float(x[0, 1, 3])] and cat["value"] == float(x[0, 1, 3])

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.layers.base import Layer, Shape
+from cnnstudio.engine.layers.explaining import floats, fmt
 
 Shapes = tuple[Shape, ...]
 
@@ -69,6 +70,14 @@ class Add(_Merge):
         shapes = self._shapes(input_shape)
         return int(np.prod(shapes[0])) * (len(shapes) - 1)
 
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: Any, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """``x``: the inputs (a list); the cell is the sum of the inputs' values at the same place."""
+        values = np.array([a[at] for a in x], dtype=y.dtype)
+        total = values.sum(dtype=y.dtype)
+        return {"kind": "merge", "rule": "sum", "values": floats(values), "sources": [[k, *map(int, at)] for k in range(len(x))],
+                "total": float(total), "formula": " + ".join(fmt(v) for v in values) + f" = {fmt(total)}"}
+
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: a list of same-shaped arrays -> their sum."""
         xp = self.xp
@@ -101,6 +110,19 @@ class Concatenate(_Merge):
 
     def _axis(self) -> int:
         return 0 if len(self.input_shapes[0]) == 3 else 1   # CNHW channels, or (N, F) features
+
+    # ---- explain ---------------------------------------------------------------
+    def explain(self, x: Any, y: np.ndarray, at: tuple[int, ...]) -> dict[str, Any]:
+        """``x``: the inputs (a list); the cell is one input's value, its channel (or feature) shifted."""
+        k, start = 0, 0
+        while at[0] >= start + x[k].shape[0]:
+            start += x[k].shape[0]
+            k += 1
+        src = (at[0] - start, *at[1:])
+        v = x[k][src]
+        return {"kind": "merge", "rule": "copy", "values": [float(v)], "sources": [[k, *map(int, src)]],
+                "total": float(v), "formula": f"input {k + 1}, {'channel' if len(at) == 3 else 'feature'} {src[0]} "
+                                              f"(= {at[0]} - {start}) = {fmt(v)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         return self.xp.concatenate(list(x), axis=self._axis())
