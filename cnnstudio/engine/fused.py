@@ -22,50 +22,17 @@ Measured speeds and the reasons for this split: docs/benchmarks.md.
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from cnnstudio.engine.jit import HAVE_NUMBA, compiled, numba_enabled, use_numba  # noqa: F401  (the switch)
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
 from cnnstudio.engine.layers import Conv2D, Dense, Layer, MaxPool2D, ReLU
 
-#: numba is installed (the `fast` extra). It is imported on the first compiled call only:
-#: importing it costs ~0.2 s, which no command that does not train should pay.
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-_use = HAVE_NUMBA and os.environ.get("CNNSTUDIO_NUMBA", "1") != "0"
-
-
-def numba_enabled() -> bool:
-    """True when the fused kernels run compiled (numba installed and not switched off)."""
-    return _use
-
-
-@contextlib.contextmanager
-def use_numba(on: bool) -> Iterator[None]:
-    """Within the block, plans made use numba kernels when ``on`` and numba is installed."""
-    global _use
-    previous = _use
-    _use = bool(on) and HAVE_NUMBA
-    try:
-        yield
-    finally:
-        _use = previous
-
-
-# ---- kernels (compiled on first use; cached on disk) ----------------------------------
-_kernels: dict[str, Any] = {}
-
 
 def _kernel(name: str) -> Any:
-    k = _kernels.get(name)
-    if k is None:
-        import numba  # noqa: PLC0415  (optional, and slow to import: see HAVE_NUMBA)
-
-        k = _kernels[name] = numba.njit(nogil=True, cache=True, fastmath=False)(_PYTHON_KERNELS[name])
-    return k
+    return compiled(_PYTHON_KERNELS[name])
 
 
 def _relu_maxpool2_fwd(x: Any, y: Any, idx: Any) -> None:

@@ -180,3 +180,21 @@ def test_fused_network_gradient_matches_finite_differences(mode):
         minus = net.train_step(x, y, Capture(), 0.0)[0]
         w[index] = old
         assert cap.grads["0.W"][index] == pytest.approx((plus - minus) / (2 * eps), rel=1e-5, abs=1e-8)
+
+
+@pytest.mark.skipif(not fused.HAVE_NUMBA, reason="numba not installed (the fast extra)")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_and_numpy_kernels_train_alike_bit_for_bit(threads):
+    rng = np.random.default_rng(6)
+    x = rng.random((32, 1, 12, 12), dtype=np.float32)
+    y = rng.integers(0, 3, 32)
+    runs = []
+    for on in (True, False):
+        with fused.use_numba(on), kernels.engine_threads(threads):
+            net = Network(lenet_like(), (1, 12, 12), seed=11)
+            opt = SGD(momentum=0.9)
+            losses = [net.train_step(x, y, opt, 0.05) for _ in range(3)]
+        runs.append((losses, net.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for key in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][key], runs[1][1][key], err_msg=key)
