@@ -9,6 +9,7 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -84,9 +85,13 @@ def checked_model(arg: str, spec=None):
 
 # ---- commands ---------------------------------------------------------------------------
 def cmd_summary(args) -> int:
-    from cnnstudio.project.report import summary_text
+    from cnnstudio.project.report import summary_table, summary_text
 
-    print(summary_text(checked_model(args.model)))
+    spec = checked_model(args.model)
+    if args.json:
+        print(json.dumps(summary_table(spec), indent=2))
+    else:
+        print(summary_text(spec))
     return 0
 
 
@@ -137,8 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", nargs="?", metavar="PROJECT", help=".cnnproj project to open")
     p.set_defaults(func=cmd_gui)
 
-    p = sub.add_parser("summary", help="layer table with output shapes and parameter counts")
+    p = sub.add_parser("summary", help="layer table: output shapes, parameters, multiply-adds, memory, "
+                       "receptive fields")
     p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
+    p.add_argument("--json", action="store_true", help="print the same table as one JSON object")
     p.set_defaults(func=cmd_summary)
 
     from cnnstudio.cli import run as cli_run

@@ -50,31 +50,81 @@ def connected_to(spec) -> list[str]:
     return [", ".join("input" if s < 0 else names[s] for s in spec.sources(i)) for i in range(len(spec.layers))]
 
 
+def _bytes_text(n: int) -> str:
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def summary_table(spec) -> dict:
+    """The summary as plain data (what ``summary --json`` prints): one record per layer with its
+    name, type, inputs, output shape, parameters, multiply-adds per image, activation memory per
+    image (float32 bytes) and receptive field (h, w) and jump on the input; and the totals.
+
+    Raises the model's NetworkError (with its explained fix) for an invalid network.
+    """
+    from cnnstudio.model import validate
+
+    report = validate(spec)
+    names = layer_names(spec)
+    layers = []
+    for row, name in zip(report.layers, names):
+        out = list(row.output_shape or ())
+        values = 1
+        for v in out:
+            values *= int(v)
+        layers.append({
+            "name": name, "type": row.layer_type,
+            "inputs": ["input" if s < 0 else names[s] for s in row.sources],
+            "output_shape": display_shape(out), "params": int(row.params or 0),
+            "non_trainable": int(row.non_trainable or 0), "multiply_adds": int(row.multiply_adds or 0),
+            "activation_bytes": 4 * values,
+            # past the image's border a window sees only padding: at most the whole image
+            "receptive_field": ([min(row.receptive_field[0], spec.input.height),
+                                 min(row.receptive_field[1], spec.input.width)] if row.receptive_field else None),
+            "details": row.summary,
+        })
+    return {"name": spec.name, "input": spec.input.display(), "layers": layers,
+            "trainable_params": report.trainable_params, "non_trainable_params": report.non_trainable_params,
+            "total_params": report.total_params, "multiply_adds": report.multiply_adds,
+            "activation_bytes": 4 * report.activation_values}
+
+
 def summary_text(spec) -> str:
     """The whole table; the last line is exactly ``Total params: N`` (N with thousands separators).
 
-    A branching network gets Keras's "Connected to" column: the layers each one reads.
+    Columns: output shape, parameters, multiply-adds and activation memory per image, and the
+    receptive field on the input (torchinfo's figures). A branching network also gets Keras's
+    "Connected to" column: the layers each one reads.
     """
-    rows = summary_rows(spec)
-    in_text = spec.input.display()
+    table = summary_table(spec)
     graph = not spec.is_chain
-    header = ("Layer (type)", "Output Shape", "Param #") + (("Connected to",) if graph else ()) + ("Details",)
-    links = connected_to(spec) if graph else [None] * len(rows)
-    body = [(n, s, f"{p + q:,}") + ((c,) if graph else ()) + (d,) for (n, s, p, q, d), c in zip(rows, links)]
+    header = ("Layer (type)", "Output Shape", "Param #", "Mult-adds", "Memory", "RF") + \
+        (("Connected to",) if graph else ()) + ("Details",)
+    body = []
+    for r in table["layers"]:
+        rf = r["receptive_field"]
+        cells = (f"{r['name']} ({r['type']})", r["output_shape"], f"{r['params'] + r['non_trainable']:,}",
+                 f"{r['multiply_adds']:,}", _bytes_text(r["activation_bytes"]), f"{rf[0]}x{rf[1]}" if rf else "?")
+        body.append(cells + ((", ".join(r["inputs"]),) if graph else ()) + (r["details"],))
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    right = {2, 3, 4}
 
     def fmt(r):
-        cells = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}", f"{r[2]:>{widths[2]}}"]
-        cells += [f"{c:<{w}}" for c, w in zip(r[3:-1], widths[3:-1])] + [r[-1]]
-        return "  ".join(cells).rstrip()
+        cells = [f"{c:>{w}}" if i in right else f"{c:<{w}}" for i, (c, w) in enumerate(zip(r[:-1], widths))]
+        return "  ".join(cells + [r[-1]]).rstrip()
 
-    rule = "-" * (sum(widths) + 6)
-    trainable = sum(r[2] for r in rows)
-    frozen = sum(r[3] for r in rows)
-    lines = [f'Model: "{spec.name}"   input {in_text}', rule, fmt(header), "=" * len(rule)]
+    rule = "-" * (sum(widths) + 2 * len(widths))
+    lines = [f'Model: "{spec.name}"   input {table["input"]}', rule, fmt(header), "=" * len(rule)]
     lines += [fmt(r) for r in body]
-    lines += ["=" * len(rule), f"Trainable params: {trainable:,}", f"Non-trainable params: {frozen:,}",
-              f"Total params: {trainable + frozen:,}"]
+    lines += ["=" * len(rule),
+              f"Multiply-adds per image: {table['multiply_adds']:,}",
+              f"Activation memory per image: {_bytes_text(table['activation_bytes'])} (float32; x batch size "
+              "while training, plus what backward keeps)",
+              f"Trainable params: {table['trainable_params']:,}",
+              f"Non-trainable params: {table['non_trainable_params']:,}",
+              f"Total params: {table['total_params']:,}"]
     return "\n".join(lines)
 
 

@@ -438,3 +438,28 @@ def test_module_entry_point_runs_summary():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip("\n").splitlines()[-1] == "Total params: 61,706"
+
+
+def test_summary_has_compute_memory_and_receptive_field_columns_and_a_json_form(capsys):
+    import json as _json
+
+    _, out, _ = run(capsys, "summary", "lenet5")
+    row = next(ln for ln in out.splitlines() if ln.startswith("conv2d_2 (Conv2D)"))
+    # 10*10*16 outputs, each 5*5*6 multiply-adds; 1,600 float32 values; a 14x14 window on the input
+    assert re.search(r"2,416\s+240,000\s+6.4 kB\s+14x14\b", row)
+    assert "Multiply-adds per image: 422,824" in out
+    assert out.rstrip("\n").splitlines()[-1] == "Total params: 61,706"
+    code, text, _ = run(capsys, "summary", "lenet5", "--json")
+    data = _json.loads(text)
+    conv = data["layers"][3]
+    assert (conv["name"], conv["multiply_adds"], conv["activation_bytes"], conv["receptive_field"]) == \
+        ("conv2d_2", 240_000, 6_400, [14, 14])
+    assert data["layers"][7]["receptive_field"] == [28, 28]   # a dense unit sees the whole image
+    assert data["total_params"] == 61_706 and data["multiply_adds"] == 422_824
+
+
+def test_summary_of_a_branching_network_lists_what_each_layer_reads(capsys):
+    _, out, _ = run(capsys, "summary", "mini-resnet")
+    assert "Connected to" in out
+    add = next(ln for ln in out.splitlines() if ln.startswith("add_1 (Add)"))
+    assert "batchnorm_3, maxpool2d_1" in add
