@@ -210,6 +210,6 @@ def _lower_thread_priority(nice: int) -> None:
     if nice <= 0 or not hasattr(os, "setpriority"):
         return
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        os.setpriority(os.PRIO_PROCESS, tid := threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, tid) + nice)
     except OSError:  # not permitted or not supported: training still runs, at normal priority
         pass
