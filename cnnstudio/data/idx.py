@@ -60,17 +60,23 @@ class _IdxFile:
         for d in dims:
             need *= d
         self.need = need
-        room = compressed_bound(file_size) if compressed else file_size - hlen
+        self.room = compressed_bound(file_size) if compressed else file_size - hlen
+        self.file_size = file_size
+
+    def check_room(self) -> None:
+        """Refuse a header claiming more data than the file can hold (before any allocation)."""
+        need, room, dims, path = self.need, self.room, self.dims, self.path
         if need > room:
-            why = (f" ({limits.MAX_COMPRESSION_RATIO} times its {file_size:,} compressed bytes)"
-                   if compressed else "")
+            why = (f" ({limits.MAX_COMPRESSION_RATIO} times its {self.file_size:,} compressed bytes)"
+                   if self.compressed else "")
             raise DataFormatError(path, f"header claims {'x'.join(map(str, dims))} = {need:,} bytes "
                                   f"of data but the file can hold at most {room:,}{why}: corrupt, "
                                   "truncated or a memory bomb")
-        if not compressed and need < room:
+        if not self.compressed and need < room:
             raise DataFormatError(path, f"trailing garbage after the {need:,} bytes the header describes")
 
     def read(self) -> np.ndarray:
+        self.check_room()
         with _errors_named(self.path):
             out = np.empty(self.dims, np.uint8)
             read_into(self.path, "IDX data", self.fh, out)
@@ -130,6 +136,7 @@ def _images(arr: np.ndarray) -> np.ndarray:
 def read_idx_images(path) -> np.ndarray:
     """Images file -> uint8 (N, H, W, 1) (or (N, H, W, C) for a 4-D IDX file)."""
     with _open_idx(path, (IMAGES_MAGIC, IMAGES4_MAGIC)) as f:
+        f.check_room()
         _check_images(f)
         return _images(f.read())
 
@@ -137,6 +144,7 @@ def read_idx_images(path) -> np.ndarray:
 def read_idx_labels(path) -> np.ndarray:
     """Labels file -> int64 (N,)."""
     with _open_idx(path, (LABELS_MAGIC,)) as f:
+        f.check_room()
         _check_labels(f)
         return f.read().astype(np.int64)
 
@@ -155,11 +163,14 @@ def load_idx(images_path, labels_path, class_names: list[str] | None = None,
     # both headers are read and compared before any data: a labels header claiming 3.2e9
     # labels for 20 images is refused at once
     with _open_idx(images_path, (IMAGES_MAGIC, IMAGES4_MAGIC)) as fi, _open_idx(labels_path, (LABELS_MAGIC,)) as fl:
+        if len(fi.dims) in (3, 4) and len(fl.dims) == 1 and fi.dims[0] != fl.dims[0]:
+            raise DataFormatError(labels_path, f"has {fl.dims[0]:,} labels but "
+                                  f"{Path(images_path).name} has {fi.dims[0]:,} images; use the matching "
+                                  "labels file")
+        fi.check_room()
+        fl.check_room()
         _check_images(fi)
         _check_labels(fl)
-        if fi.dims[0] != fl.dims[0]:
-            raise DataFormatError(labels_path, f"has {fl.dims[0]:,} labels but {Path(images_path).name} "
-                                  f"has {fi.dims[0]:,} images; use the matching labels file")
         x = _images(fi.read())
         y = fl.read().astype(np.int64)
     if class_names is None:
