@@ -89,7 +89,9 @@ class EpochRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], index: int = 0) -> "EpochRecord":
         known, extra = _split(data, f"epochs[{index}]", ("epoch", "global_step") + cls._FLOATS)
-        epoch = known.pop("epoch", index + 1)
+        epoch = known.pop("epoch", None)
+        if epoch is None:  # the loader lets a null through: number it by its place
+            epoch = index + 1
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
             raise ValueError(f"history epochs[{index}].epoch must be a whole number, got {epoch!r}")
         return cls(int(epoch), **known, extra=extra)

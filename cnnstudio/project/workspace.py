@@ -35,7 +35,7 @@ from cnnstudio.data import Dataset
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.document import Document, DocumentEvent
 from cnnstudio.model.templates import get_template
-from cnnstudio.project.file import Project, load_project, save_project
+from cnnstudio.project.file import Project, ProjectFileError, load_project, save_project
 from cnnstudio.project.run import RunHistory
 from cnnstudio.project.weights import check_weights
 
@@ -162,6 +162,10 @@ class Workspace:
     def open(self, path: str | os.PathLike[str]) -> None:
         """Load ``path``; on error raise the loader's ProjectFileError and change nothing."""
         project = load_project(path)
+        try:
+            RunHistory.from_dict(project.history)
+        except ValueError as exc:  # a shape the loader let through but the history cannot hold
+            raise ProjectFileError(path, f"project.json: {exc}", "The file is damaged.") from exc
         self._replace(project.network, project=project, path=os.fspath(path))
 
     def save(self, path: str | os.PathLike[str] | None = None) -> str:

@@ -172,3 +172,14 @@ def test_disconnect_stops_the_callbacks(ws):
     ws.events.weights.disconnect(cb)
     ws.set_weights(None)
     assert len(seen) == 1 and seen[0].value is None
+
+
+def test_a_file_with_odd_but_accepted_history_records_opens(ws, tmp_path):
+    from cnnstudio.project.file import Project, save_project
+
+    path = tmp_path / "odd.cnnproj"
+    history = {"epochs": [{"epoch": None, "train_loss": None}, {"train_loss": 0.5, "note": "kept"}],
+               "lr_changes": [], "hyperparameters": {}, "dataset": None}
+    save_project(path, Project(ws.spec, history=history))
+    ws.open(path)
+    assert [e.epoch for e in ws.history.epochs] == [1, 2] and ws.history.epochs[1].extra == {"note": "kept"}
