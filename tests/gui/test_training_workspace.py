@@ -111,3 +111,14 @@ def test_status_and_the_epochs_weights_are_in_the_workspace(qtbot, panel, state,
     assert all(state.weights[k] is trainer.last_good_weights[k] for k in state.weights)
     assert np.isfinite(state.weights["0.W"]).all()
     assert [e.epoch for e in state.history.epochs] == [1] and state.history.epochs[0].global_step == 4
+
+
+def test_a_reopened_projects_standard_dataset_is_picked_and_downloaded_before_a_run(panel, state, monkeypatch):
+    asked = []
+    monkeypatch.setattr(panel, "ask_download", lambda key: asked.append(key) or False)  # cancelled / offline
+    state.update_training_config(dataset="mnist")  # e.g. the settings of a project trained on MNIST
+    assert panel.dataset.currentData() == "mnist" and asked == []  # shown without starting a download
+    assert not panel.start() and asked == ["mnist"] and not panel.controller.running
+    state.update_training_config(dataset="/data/my digits")
+    assert panel.dataset.currentData() == "<file>" and panel.source_label.text() == "/data/my digits"
+    assert panel.config().dataset == "/data/my digits"

@@ -25,6 +25,7 @@ from cnnstudio.gui.training.form import DATASETS, FIELDS, TrainingForm  # noqa: 
 from cnnstudio.gui.training.health_view import HealthView
 from cnnstudio.gui.training.plots import TrainingPlots
 from cnnstudio.gui.wording import in_app_terms
+from cnnstudio.project.session import STANDARD_SOURCES
 
 READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
 
@@ -282,6 +283,9 @@ class TrainingPanel(QWidget):
         self.health.clear()
         if datasets is None:
             datasets = self._loaded_datasets()
+        kind = self.dataset.currentData()
+        if datasets is None and kind in STANDARD_SOURCES and not self.ask_download(kind):
+            return False  # picked by a reopened project's settings and not downloaded yet: the dialog first
         try:
             self.controller.start(self.config(), paused=paused, datasets=datasets)
         except TrainingSetupError as exc:
