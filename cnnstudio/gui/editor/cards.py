@@ -82,6 +82,10 @@ class CardItem(QGraphicsItem):
         else:
             shape = f"out {info.shape_text}"
         painter.drawText(QRectF(pad, 41, inner, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shape)
+        if info.receptive_field and not error:   # what one unit of this layer sees of the input image
+            painter.setPen(QColor("#555555"))
+            painter.drawText(QRectF(pad, 41, inner, 18), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             f"RF {info.receptive_field}")
 
 
 class EdgeItem(QGraphicsPathItem):

@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, 
 from cnnstudio.engine.errors import EngineError
 from cnnstudio.engine.layers import LAYER_TYPES, Hyper
 from cnnstudio.model.errors import ModelError
+from cnnstudio.model.formulas import layer_formulas
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.view_model import input_hwc
 from cnnstudio.gui.state import AppState
@@ -61,13 +62,19 @@ class Inspector(QWidget):
         self.facts = QLabel()
         self.facts.setStyleSheet("color: #0d47a1")
         self.facts.setWordWrap(True)
+        # the layer's sizes as formulas with its numbers plugged in (model.formulas)
+        self.formulas = QLabel()
+        self.formulas.setObjectName("formulas")
+        self.formulas.setWordWrap(True)
+        self.formulas.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.formulas.setStyleSheet("color: #263238")
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 0, 0, 0)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b71c1c")
-        for w in (self.title, self.description, self.facts, self.form_host, self.error):
+        for w in (self.title, self.description, self.facts, self.formulas, self.form_host, self.error):
             outer.addWidget(w)
         outer.addStretch(1)
 
@@ -92,6 +99,7 @@ class Inspector(QWidget):
         self._set_values(values)
         self.error.setText(problem_text)
         self.facts.setText(facts)
+        self.formulas.setText(formulas_html(spec, index) if index >= 0 else "")
         self.form_host.setEnabled(not getattr(self.state.document, "read_only", False))
 
     def _rebuild(self, key: Any, values: dict[str, Any]) -> None:
@@ -160,6 +168,12 @@ class Inspector(QWidget):
         except (ModelError, EngineError) as exc:  # e.g. a value the layer cannot take
             self.show_layer(self.index)
             self.error.setText(str(exc))
+
+
+def formulas_html(spec: Any, index: int) -> str:
+    """The formula lines of layer ``index`` as rich text ("" when its shapes are unknown)."""
+    lines = layer_formulas(spec, index)
+    return "<br>".join(f"<b>{label}</b>: {text.replace('->', '&rarr;')}" for label, text in lines)
 
 
 def make_widget(h: Hyper) -> QWidget:

@@ -28,6 +28,8 @@ class CardInfo:
     params: int | None
     status: str = OK
     tooltip: str = ""
+    #: receptive field on the input image, e.g. "5 x 5" ("" when unknown)
+    receptive_field: str = ""
 
 
 @dataclass
@@ -118,7 +120,9 @@ def _from_report(spec: Any, report: Any) -> NetworkView:
                             "Shape unknown until the problem above is fixed")
         else:
             card = CardInfo(i, layer.type, summary, format_shape(info.output_shape), int(info.params),
-                            tooltip=layer_description(layer.type))
+                            tooltip=layer_description(layer.type),
+                            receptive_field="" if info.receptive_field is None else
+                            "{} x {}".format(*info.receptive_field))
         view.cards.append(card)
     view.total_params = int(report.total_params) if report.complete else None
     view.multiply_adds = int(report.multiply_adds) if report.complete else None
