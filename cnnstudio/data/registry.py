@@ -1,6 +1,6 @@
 """The standard datasets CNN Studio can download, with their published checksums.
 
-Checksums are the MD5s published by the dataset authors (CIFAR-10's web page) and
+Checksums are the MD5s (and sizes, which cap what a download may write) published by the dataset authors (CIFAR-10's web page) and
 used by torchvision's ``datasets/mnist.py`` and ``datasets/cifar.py`` for these
 exact files. Files are cached under ``platformdirs.user_cache_dir("cnnstudio")``
 (``$CNNSTUDIO_CACHE`` overrides it, e.g. in tests).
@@ -25,6 +25,7 @@ class RemoteFile:
     filename: str
     checksum: str            # "md5:<hex>" or "sha256:<hex>"
     mirrors: tuple[str, ...]  # base URLs, tried in order
+    size: int | None = None  # published size in bytes: caps what a download may write
 
     def urls(self) -> list[str]:
         return [m + self.filename for m in self.mirrors]
@@ -42,10 +43,11 @@ class StandardDataset:
     image_shape: tuple[int, int, int] = (28, 28, 1)  # (H, W, C): lets callers check before a download
 
 
-def _idx_files(mirrors: tuple[str, ...], md5s: tuple[str, str, str, str]) -> tuple[RemoteFile, ...]:
+def _idx_files(mirrors: tuple[str, ...], md5s: tuple[str, str, str, str],
+               sizes: tuple[int, int, int, int]) -> tuple[RemoteFile, ...]:
     names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-    return tuple(RemoteFile(n, "md5:" + h, mirrors) for n, h in zip(names, md5s))
+    return tuple(RemoteFile(n, "md5:" + h, mirrors, size) for n, h, size in zip(names, md5s, sizes))
 
 
 DATASETS: dict[str, StandardDataset] = {
@@ -53,26 +55,29 @@ DATASETS: dict[str, StandardDataset] = {
         "mnist", "MNIST", "idx",
         _idx_files(("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
                    ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")),
+                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
+                   (9_912_422, 28_881, 1_648_877, 4_542)),
         tuple(str(d) for d in range(10)), "http://yann.lecun.com/exdb/mnist/", "CC BY-SA 3.0"),
     "fashion-mnist": StandardDataset(
         "fashion-mnist", "Fashion-MNIST", "idx",
         _idx_files(("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
                    ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-                    "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")),
+                    "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"),
+                   (26_421_880, 29_515, 4_422_102, 5_148)),
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
          "Bag", "Ankle boot"), "https://github.com/zalandoresearch/fashion-mnist", "MIT"),
     "kmnist": StandardDataset(
         "kmnist", "Kuzushiji-MNIST", "idx",
         _idx_files(("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
                    ("bdb82020997e1d708af4cf47b453dcf7", "e144d726b3acfaa3e44228e80efcd344",
-                    "5c965bf0a639b31b8f53240b1b52f4d7", "7320c461ea6c1c855c0b718fb2a4b134")),
+                    "5c965bf0a639b31b8f53240b1b52f4d7", "7320c461ea6c1c855c0b718fb2a4b134"),
+                   (18_165_135, 29_497, 3_041_136, 5_120)),
         ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
         "https://github.com/rois-codh/kmnist", "CC BY-SA 4.0"),
     "cifar10": StandardDataset(
         "cifar10", "CIFAR-10", "cifar10-binary",
         (RemoteFile("cifar-10-binary.tar.gz", "md5:c32a1d4ab5d03f1284b67883e8d87530",
-                    ("https://www.cs.toronto.edu/~kriz/",)),),
+                    ("https://www.cs.toronto.edu/~kriz/",), 170_052_171),),
         tuple(CIFAR10_CLASSES), "https://www.cs.toronto.edu/~kriz/cifar.html",
         "free to use; cite Krizhevsky 2009", (32, 32, 3)),
 }
@@ -119,7 +124,7 @@ def fetch(key: str, progress: ProgressFn | None = None, cancel: threading.Event 
         errors: list[DownloadError] = []
         for url in rf.urls():
             try:
-                paths.append(download(url, dest, rf.checksum, progress, cancel, timeout))
+                paths.append(download(url, dest, rf.checksum, progress, cancel, timeout, size=rf.size))
                 break
             except DownloadCancelled:
                 raise
