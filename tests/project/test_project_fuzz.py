@@ -8,9 +8,11 @@ A MemoryError is never the cause: run under ``ulimit -v`` for the release run
 (docs/reliability.md); ``CNNSTUDIO_FUZZ_EXAMPLES`` scales every test's example budget.
 """
 
+import copy
 import io
 import json
 import os
+import sys
 import zipfile
 
 import numpy as np
@@ -31,14 +33,25 @@ def _examples(default: int) -> int:
     return _SCALE or default
 
 
+def _tally(test: str, outcome: str) -> None:
+    """With CNNSTUDIO_FUZZ_TALLY=FILE, one line per input (test, outcome) for the release run's figures."""
+    target = os.environ.get("CNNSTUDIO_FUZZ_TALLY")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(f"{test}\t{outcome}\n")
+
+
 def _refused_or_whole(path):
     """load_project's two allowed outcomes; returns the Project or None."""
+    test = sys._getframe(1).f_code.co_name
     try:
         project = load_project(path)
     except ProjectFileError as exc:
         assert str(path) in str(exc)
         assert not isinstance(exc.__cause__, MemoryError), exc  # refused by a check, not by the allocator
+        _tally(test, "refused")
         return None
+    _tally(test, "loaded")
     assert isinstance(project.history, dict) and isinstance(project.metadata, dict)
     for record in project.history["epochs"] + project.history["lr_changes"]:
         for key in ("train_loss", "val_loss", "train_acc", "val_acc", "lr", "epoch", "step", "global_step"):
@@ -277,7 +290,7 @@ def test_json_tree_mutations_never_crash(tmp_path, changes):
         try:
             for key in path_in_doc[:-1]:
                 node = node[key]
-            node[path_in_doc[-1]] = value
+            node[path_in_doc[-1]] = copy.deepcopy(value)  # sampled values are shared objects: no cycles
         except (KeyError, IndexError, TypeError):  # an earlier change removed the path
             continue
     path = tmp_path / "tree.cnnproj"
