@@ -247,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                   "permissions and the free disk space", file=sys.stderr)
             return EXIT_USAGE
         if isinstance(exc, MemoryError):
-            print("cnnstudio: error: out of memory; use a smaller batch size or network", file=sys.stderr)
+            # training says so itself (cmd_train, with the batch-size advice); here it came from
+            # reading the input or building the network, where a smaller batch would not help
+            print("cnnstudio: error: out of memory while reading the input or building the network; the files "
+                  "or network given need more memory than is free", file=sys.stderr)
             return EXIT_RUNTIME
         print(f"cnnstudio: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
         return EXIT_RUNTIME

@@ -390,9 +390,11 @@ class NetworkSpec:
     def from_json(cls, text: str) -> "NetworkSpec":
         try:
             data = json.loads(text)
+            return _parse_network(data)
         except json.JSONDecodeError as exc:
             raise ModelFormatError("", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-        return _parse_network(data)
+        except RecursionError:  # 5,000 nested lists: json (or a copy of the value) recursed too deep
+            raise ModelFormatError("", "not a model: JSON nested far too deeply") from None
 
 
 # ---- parsing ---------------------------------------------------------------

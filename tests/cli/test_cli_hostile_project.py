@@ -97,3 +97,24 @@ def test_out_of_memory_while_training_says_so_and_advises_the_batch_size(capsys,
                        "--out", tmp_path / "o.cnnproj")
     line = error_line(err)
     assert code == 1 and "out of memory while training simple-cnn" in line and "--batch-size" in line
+
+
+def test_summary_of_a_deeply_nested_model_json_names_the_file(capsys, tmp_path):
+    model = tmp_path / "deep.json"
+    model.write_text("[" * 5000 + "]" * 5000)
+    code, _, err = run(capsys, "summary", model)
+    line = error_line(err)
+    assert code == 2 and str(model) in line and "nested" in line and "internal error" not in line
+
+
+def test_out_of_memory_outside_training_gives_no_batch_size_advice(capsys, tmp_path, monkeypatch, trained):
+    from cnnstudio.cli import run as cli_run
+
+    def short_of_memory(path):
+        raise MemoryError
+
+    monkeypatch.setattr(cli_run, "load_project", short_of_memory)
+    code, _, err = run(capsys, "evaluate", trained)
+    line = error_line(err)
+    assert code == 1 and "out of memory while reading the input" in line
+    assert "batch" not in line
