@@ -153,7 +153,7 @@ def test_an_op_without_a_block_is_refused_naming_node_op_and_substitute(tmp_path
 @pytest.mark.parametrize("case, message", [
     ("pads", "node /c/Conv (Conv) pads [1, 0, 0, 0] (top, left, bottom, right) cannot be expressed"),
     ("group", "node /c/Conv (Conv) is a grouped convolution (group=2)"),
-    ("branch", "node /add/Add (Add) combines two branches of the network"),
+    ("branch", "node /add/Mul (Mul) combines two branches of the network"),
     ("transpose", "node /t/Transpose (Transpose) has no CNN Studio block"),
 ])
 def test_refusals_name_the_node_and_what_to_do(tmp_path, case, message):
@@ -165,8 +165,8 @@ def test_refusals_name_the_node_and_what_to_do(tmp_path, case, message):
     last = "/c/Conv_output_0"
     if case == "branch":
         nodes += [helper.make_node("Relu", [last], ["/r/Relu_output_0"], name="/r/Relu"),
-                  helper.make_node("Add", ["/r/Relu_output_0", last], ["/add/Add_output_0"], name="/add/Add")]
-        last = "/add/Add_output_0"
+                  helper.make_node("Mul", ["/r/Relu_output_0", last], ["/add/Mul_output_0"], name="/add/Mul")]
+        last = "/add/Mul_output_0"
     if case == "transpose":
         nodes.append(helper.make_node("Transpose", [last], ["/t/Transpose_output_0"], name="/t/Transpose",
                                       perm=[0, 2, 3, 1]))
@@ -179,6 +179,28 @@ def test_refusals_name_the_node_and_what_to_do(tmp_path, case, message):
     assert str(path) in str(info.value)
 
 
+def test_a_residual_block_and_a_concat_read_as_a_branching_network(tmp_path):
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["/c1/Conv_output_0"], name="/c1/Conv", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["/c1/Conv_output_0"], ["/r1/Relu_output_0"], name="/r1/Relu"),
+        helper.make_node("Conv", ["/r1/Relu_output_0", "w2", "b2"], ["/c2/Conv_output_0"], name="/c2/Conv",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["/c2/Conv_output_0", "/r1/Relu_output_0"], ["/add/Add_output_0"], name="/add/Add"),
+        helper.make_node("MaxPool", ["/r1/Relu_output_0"], ["/p/MaxPool_output_0"], name="/p/MaxPool",
+                         kernel_shape=[1, 1]),
+        helper.make_node("Concat", ["/add/Add_output_0", "/p/MaxPool_output_0"], ["/cat/Concat_output_0"],
+                         name="/cat/Concat", axis=1),
+        helper.make_node("Flatten", ["/cat/Concat_output_0"], ["output"], name="/f/Flatten")]
+    inits = [arr(3, 2, 3, 3, name="w1"), arr(3, 3, 3, 3, name="w2"), arr(3, name="b2")]
+    path = save(tmp_path, nodes, inits, (2, 5, 5), (6 * 25,), name="resnet")
+    imported = import_onnx(path)
+    assert [(ls.type, ls.inputs) for ls in imported.spec.layers] == [
+        ("Conv2D", None), ("ReLU", None), ("Conv2D", None), ("Add", (2, 1)), ("MaxPool2D", (1,)),
+        ("Concatenate", (3, 4)), ("Flatten", None)]
+    assert_runs_alike(path, imported, (2, 5, 5))
+
+
 def test_an_old_opset_and_a_non_image_input_are_refused(tmp_path):
     nodes = [helper.make_node("Relu", ["input"], ["output"], name="/r/Relu")]
     with pytest.raises(ImportRefused, match="opset 8; CNN Studio reads opset 9 and newer"):
@@ -188,8 +210,7 @@ def test_an_old_opset_and_a_non_image_input_are_refused(tmp_path):
 
 
 def round_trip_cases():
-    cases = [get_template(n) for n in TEMPLATES
-             if n != "vgg16" and all(getattr(ls, "inputs", None) is None for ls in get_template(n).layers)]
+    cases = [get_template(n) for n in TEMPLATES if n != "vgg16"]
     cases.append(NetworkSpec("every-block", get_template("mlp").input.resized(10, 10, 3).with_preprocessing(
         1 / 127.5, [0.5, 0.25, 0.125], [0.2, 0.3, 0.4]), [
         LayerSpec("Conv2D", {"filters": 4, "kernel_size": [3, 2], "stride": [2, 1], "padding": "same"}),

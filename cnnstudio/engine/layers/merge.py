@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
-from cnnstudio.engine.layers.base import Layer, Shape
+from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape
 from cnnstudio.engine.layers.explaining import floats, fmt
 
 Shapes = tuple[Shape, ...]
@@ -91,6 +91,27 @@ class Add(_Merge):
         """Each input receives dy itself: one array each, so in-place work downstream stays apart."""
         return [dy] + [dy.copy() for _ in self.input_shapes[1:]]
 
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
+        """``x``: the inputs' value names."""
+        out = x[0]
+        for other in x[1:]:
+            out = g.node("Add", [out, other])
+        return out
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        """Add or Sum of two or more of the network's values (not a constant: that is a bias)."""
+        if node.op not in ("Add", "Sum") or len(reader.tensor_inputs(node)) < 2:
+            return None
+        if len(reader.tensor_inputs(node)) != len([v for v in node.inputs if v]):
+            return None
+        return OnnxMatch(cls(), {}, (node,), node.outputs[0])
+
+    def torch_forward(self, attr: str, x: str, input_shape: Any) -> str:
+        """``x``: the inputs' expressions joined by ", "."""
+        return " + ".join(x.split(", "))
+
 
 class Concatenate(_Merge):
     """Stacks its inputs' channels (images of one height and width) or features (vectors)."""
@@ -136,3 +157,21 @@ class Concatenate(_Merge):
             out.append(self.xp.ascontiguousarray(part))
             start = stop
         return out
+
+    # ---- export ----------------------------------------------------------------
+    def onnx_nodes(self, g: Any, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
+        return g.node("Concat", list(x), axis=1)   # NCHW channels, or (N, F) features
+
+    @classmethod
+    def from_onnx(cls, node: Any, reader: Any) -> OnnxMatch | None:
+        if node.op != "Concat" or len(reader.tensor_inputs(node)) < 2:
+            return None
+        if len(reader.tensor_inputs(node)) != len([v for v in node.inputs if v]):
+            return None
+        if int(node.attrs.get("axis", 0)) != 1:
+            reader.refuse(node, f"joins along axis {node.attrs.get('axis')}; CNN Studio's Concatenate stacks "
+                          "channels (axis 1)")
+        return OnnxMatch(cls(), {}, (node,), node.outputs[0])
+
+    def torch_forward(self, attr: str, x: str, input_shape: Any) -> str:
+        return f"torch.cat([{x}], dim=1)"

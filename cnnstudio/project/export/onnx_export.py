@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from cnnstudio import __version__
-from cnnstudio.project.export.common import ExportError, block_names, check_chain, layer_weights, require
+from cnnstudio.model.spec import INPUT
+from cnnstudio.project.export.common import ExportError, block_names, layer_weights, require
 
 OPSET = 17
 INPUT_NAME = "pixels"
@@ -85,25 +86,29 @@ def build_model(spec: Any, weights: dict[str, np.ndarray], class_names: list[str
 
     validate(spec)
     layers = [layer.check() for layer in spec.layers]
-    check_chain(spec, layers, "ONNX")
     names = block_names(layers)
     g = OnnxBuilder()
     inp = spec.input
-    x = INPUT_NAME
     g.block = "preprocess"
-    x = g.node("Mul", [x, g.const("scale", np.array(inp.scale, np.float32))])
+    x = g.node("Mul", [INPUT_NAME, g.const("scale", np.array(inp.scale, np.float32))])
     if inp.mean is not None:
         x = g.node("Sub", [x, g.const("mean", np.asarray(inp.mean, np.float32).reshape(1, -1, 1, 1))])
         x = g.node("Div", [x, g.const("std", np.asarray(inp.std, np.float32).reshape(1, -1, 1, 1))])
-    shape: tuple[int, ...] = inp.shape
+    # each layer reads its sources (the one before it in a chain; named inputs in a branching network)
+    values: dict[int, str] = {INPUT: x}
+    shapes: dict[int, tuple[int, ...]] = {INPUT: inp.shape}
     omitted = []
     for i, (layer, name) in enumerate(zip(layers, names)):
         g.block = name
-        before = x
-        x = layer.onnx_nodes(g, x, shape, layer_weights(weights, i, layer, shape))
-        if x == before:
+        srcs = spec.sources(i)
+        merges = getattr(type(layer), "merges", False)
+        xin: Any = [values[s] for s in srcs] if merges else values[srcs[0]]
+        shape: Any = tuple(shapes[s] for s in srcs) if merges else shapes[srcs[0]]
+        values[i] = layer.onnx_nodes(g, xin, shape, layer_weights(weights, i, layer, shape))
+        shapes[i] = layer.output_shape(shape)
+        if values[i] == xin:
             omitted.append({"index": i, "type": layer.type_name, "config": spec.layers[i].to_dict()["config"]})
-        shape = layer.output_shape(shape)
+    x, shape = values[len(layers) - 1], shapes[len(layers) - 1]
     out_name = "probabilities" if layers[-1].must_be_last else "scores"
     g.nodes.append(helper.make_node("Identity", [x], [out_name], name="/output/Identity"))
     batch = "batch"
@@ -126,6 +131,9 @@ def build_model(spec: Any, weights: dict[str, np.ndarray], class_names: list[str
                                             [str(k) for k in range(int(shape[0]))]),
         "cnnstudio.preprocessing": json.dumps({**preprocessing_record(inp), "in_graph": True}),
         "cnnstudio.omitted_layers": json.dumps(omitted),
+        # how each layer named its inputs (null: the one before it); the importer reads the wiring from
+        # the graph and takes this spelling only where it agrees
+        "cnnstudio.inputs": json.dumps([None if ls.inputs is None else list(ls.inputs) for ls in spec.layers]),
         "cnnstudio.input_layout": "NCHW float32, raw pixel values 0..255 (preprocessing is in the graph)",
     }
     helper.set_model_props(model, meta)

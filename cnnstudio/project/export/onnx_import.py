@@ -81,6 +81,7 @@ class Reader:
                 if v:
                     self.consumers.setdefault(v, []).append(n)
         self._evaluated: dict[str, np.ndarray | None] = {}
+        self.sources: dict[str, int] = {}   # the network's values -> the layer computing them (-1: input)
 
     # ---- for layers --------------------------------------------------------------
     def refuse(self, node: Node, why: str, substitute: str = "") -> None:
@@ -100,6 +101,10 @@ class Reader:
             self.refuse(node, f"takes input {index} ({value or 'missing'}) from the network rather than from a "
                         "stored constant; CNN Studio blocks hold their own weights")
         return np.asarray(arr)
+
+    def tensor_inputs(self, node: Node) -> list[str]:
+        """The inputs of ``node`` that are the network's values (not constants)."""
+        return [v for v in node.inputs if v in self.sources]
 
     def only_consumer(self, value: str) -> Node | None:
         """The one node reading ``value`` (None when there are none, several, or it is a graph output)."""
@@ -261,39 +266,11 @@ def import_onnx(path: str | os.PathLike, scale: float | None = None, mean: Any =
     if pre is not None and (scale is not None or mean is not None or std is not None):
         raise ImportRefused(f"{path}: the model does its own preprocessing (node {pre_nodes[0].name} "
                             f"({pre_nodes[0].op}) and after); leave out --scale, --mean and --std")
-    found: list[tuple[Layer, dict[str, np.ndarray]]] = []
-    while True:
-        users = [n for n in reader.consumers.get(x, []) if n.op != "Shape"]   # Shape reads only its size
-        if not users or (x in reader.outputs and not users):
-            break
-        if len(users) == 1 and users[0].op == "Identity":   # a renaming (e.g. to the output's name)
-            used.add(id(users[0]))
-            x = users[0].outputs[0]
-            reader.value_shapes[x] = (BATCH, *reader.input_shape)
-            continue
-        if len(users) > 1:
-            join = next((u for u in users if sum(reader.const(v) is None for v in u.inputs if v) > 1), None)
-            if join is not None:
-                reader.refuse(join, f"combines two branches of the network (it reads {', '.join(join.inputs)}); "
-                              "CNN Studio networks are one chain of blocks")
-            raise ImportRefused(f"{path}: value {x} is read by {len(users)} nodes ({', '.join(u.name for u in users)}): "
-                                "the network branches; CNN Studio networks are one chain of blocks")
-        node = users[0]
-        match = _read_node(reader, node)
-        found.append((match.layer, {k: np.asarray(v, np.float32) for k, v in match.weights.items() if v is not None}))
-        used |= {id(n) for n in match.nodes}
-        try:
-            out_shape = match.layer.output_shape(reader.input_shape)
-        except EngineError as exc:
-            raise ImportRefused(f"{path}: node {node.name} ({node.op}): {exc}") from None
-        x = match.output
-        reader.input_shape = out_shape
-        reader.value_shapes[x] = (BATCH, *out_shape)
-    _check_leftovers(reader, used, x)
+    found = _read_graph(reader, x, used)
     if not found:
         raise ImportRefused(f"{path}: the graph has no layers CNN Studio can read")
-    found = _reinsert_omitted(found, meta)
-    spec, weights = _network(path, found, (c, h, w), pre, scale, mean, std,
+    found, exact = _wiring(found, meta)
+    spec, weights = _network(path, found, exact, (c, h, w), pre, scale, mean, std,
                              name or meta.get("cnnstudio.network") or graph.name or path.stem)
     names = _class_names(meta)
     notes = [] if pre is not None or scale is not None else [
@@ -398,7 +375,10 @@ def _same_in_float32(recorded: tuple[float, Any, Any], found: tuple[float, Any, 
 
 def _read_node(reader: Reader, node: Node) -> Any:
     matches = []
+    joins = len(reader.tensor_inputs(node)) > 1   # only merges read several of the network's values
     for cls in LAYER_TYPES.values():
+        if bool(getattr(cls, "merges", False)) != joins:
+            continue
         try:
             match = cls.from_onnx(node, reader)
         except EngineError as exc:   # a value the layer's schema refuses (e.g. a 9000-filter Conv)
@@ -408,42 +388,99 @@ def _read_node(reader: Reader, node: Node) -> Any:
     if not matches:
         substitute = next((cls for cls in LAYER_TYPES.values() if node.op in cls.onnx_substitute_for), None)
         fix = f"replace it with {substitute.type_name}" if substitute else ""
-        if node.op in ("Add", "Sum", "Concat", "Mul", "Sub", "Div") and all(
-                reader.const(v) is None for v in node.inputs[1:]):
+        if joins:
             reader.refuse(node, "combines two branches of the network; CNN Studio networks are one chain of blocks")
         reader.refuse(node, "has no CNN Studio block", fix)
     return max(matches, key=lambda m: len(m.nodes))
 
 
-def _check_leftovers(reader: Reader, used: set[int], last: str) -> None:
-    if last not in reader.outputs:
-        raise ImportRefused(f"{reader.path}: the chain ends at {last}, which is not the graph's output "
-                            f"({', '.join(sorted(reader.outputs))}); CNN Studio networks are one chain of blocks")
-    if len(reader.outputs) > 1:
-        raise ImportRefused(f"{reader.path}: the graph has {len(reader.outputs)} outputs "
-                            f"({', '.join(sorted(reader.outputs))}); CNN Studio networks have one")
+#: one read layer: the layer, its arrays, the indices of the layers it reads (INPUT: the input)
+Found = tuple[Layer, dict[str, np.ndarray], Any]
+INPUT = -1
+
+
+def _read_graph(reader: Reader, x: str, used: set[int]) -> list[Found]:
+    """Every node on the network's values, in graph order (topological), read into layers."""
+    source: dict[str, int] = {x: INPUT}
+    shapes: dict[int, Shape] = {INPUT: reader.input_shape}
+    found: list[Found] = []
+    reader.sources = source
     for node in reader.nodes:
-        if id(node) in used or node.op in SHAPE_OPS:
+        if id(node) in used:
             continue
-        reader.refuse(node, "is not on the network's chain from its input to its output; CNN Studio networks are "
-                      "one chain of blocks")
+        ins = [v for v in node.inputs if v in source]
+        if not ins:
+            if node.op not in SHAPE_OPS:
+                reader.refuse(node, "is not on the network's path from its input to its output; CNN Studio "
+                              "networks compute everything from their one input")
+            continue
+        if node.op == "Shape":
+            continue
+        if node.op == "Identity":   # a renaming (e.g. to the output's name)
+            source[node.outputs[0]] = source[ins[0]]
+            reader.value_shapes[node.outputs[0]] = reader.value_shapes[ins[0]]
+            used.add(id(node))
+            continue
+        srcs = tuple(source[v] for v in ins)
+        reader.input_shape = shapes[srcs[0]] if len(srcs) == 1 else tuple(shapes[s] for s in srcs)  # type: ignore[assignment]
+        match = _read_node(reader, node)
+        used |= {id(n) for n in match.nodes}
+        try:
+            out_shape = match.layer.output_shape(reader.input_shape)
+        except EngineError as exc:
+            raise ImportRefused(f"{reader.path}: node {node.name} ({node.op}): {exc}") from None
+        index = len(found)
+        found.append((match.layer, {k: np.asarray(v, np.float32) for k, v in match.weights.items() if v is not None},
+                      srcs))
+        source[match.output] = index
+        shapes[index] = out_shape
+        reader.value_shapes[match.output] = (BATCH, *out_shape)
+    outs = sorted(reader.outputs)
+    if len(outs) != 1:
+        raise ImportRefused(f"{reader.path}: the graph has {len(outs)} outputs ({', '.join(outs)}); CNN Studio "
+                            "networks have one")
+    if source.get(outs[0]) != len(found) - 1:
+        raise ImportRefused(f"{reader.path}: the graph's output {outs[0]} is not computed by its last layer; "
+                            "CNN Studio networks end in their last block")
+    return found
 
 
-def _reinsert_omitted(found: list[tuple[Layer, dict[str, np.ndarray]]], meta: dict[str, str]):
-    """Layers CNN Studio's exporter left out (the identity at inference, e.g. Dropout) back in place."""
+def _wiring(found: list[Found], meta: dict[str, str]) -> tuple[list[Found], bool]:
+    """Layers CNN Studio's exporter left out (the identity at inference, e.g. Dropout) back in their
+    place, and the inputs spelled as the exported network spelled them, when the metadata agrees
+    with the wiring read from the graph; else the wiring as read."""
     try:
-        omitted = json.loads(meta.get("cnnstudio.omitted_layers", "[]"))
-        items = [(int(o["index"]), LAYER_TYPES[o["type"]].from_config(o["config"])) for o in omitted]
+        omitted = json.loads(meta["cnnstudio.omitted_layers"])
+        spelled = json.loads(meta["cnnstudio.inputs"])
+        gone = {int(o["index"]): LAYER_TYPES[o["type"]].from_config(o["config"]) for o in omitted}
     except (ValueError, KeyError, TypeError, EngineError):
-        return found
-    out = list(found)
-    for index, layer in sorted(items, key=lambda t: t[0]):
-        if 0 <= index <= len(out):
-            out.insert(index, (layer, {}))
-    return out
+        return found, False
+    if not isinstance(spelled, list) or len(spelled) != len(found) + len(gone):
+        return found, False
+    kept = [j for j in range(len(spelled)) if j not in gone]   # imported index -> original index
+    where = {INPUT: INPUT, **{k: j for k, j in enumerate(kept)}}
+
+    def sources(j: int) -> tuple[int, ...]:
+        refs = spelled[j]
+        return (j - 1,) if refs is None else tuple(int(r) for r in refs)
+
+    def resolve(r: int) -> int:   # a left-out layer stands for what it read
+        while r in gone:
+            r = sources(r)[0]
+        return r
+
+    for k, (_, _, srcs) in enumerate(found):
+        j = kept[k]
+        if tuple(resolve(r) for r in sources(j)) != tuple(where[s] for s in srcs):
+            return found, False
+    out: list[Found] = []
+    for j in range(len(spelled)):
+        layer, arrays = (gone[j], {}) if j in gone else found[kept.index(j)][:2]
+        out.append((layer, arrays, None if spelled[j] is None else tuple(int(r) for r in spelled[j])))
+    return out, True
 
 
-def _network(path: Path, found, chw: tuple[int, int, int], pre, scale, mean, std, name: str):
+def _network(path: Path, found, exact: bool, chw: tuple[int, int, int], pre, scale, mean, std, name: str):
     from cnnstudio.engine.network import WeightsMismatchError
     from cnnstudio.model import build_network
     from cnnstudio.model.errors import ModelError
@@ -456,9 +493,10 @@ def _network(path: Path, found, chw: tuple[int, int, int], pre, scale, mean, std
         inp = InputSpec(h, w, c, DEFAULT_SCALE if scale is None else scale, mean, std)
     except EngineError as exc:
         raise ExportError(f"{path}: preprocessing: {exc}") from None
-    layers = [LayerSpec(layer.type_name, layer.get_config()) for layer, _ in found]
+    layers = [LayerSpec(layer.type_name, layer.get_config(), srcs if exact or srcs != (i - 1,) else None)
+              for i, (layer, _, srcs) in enumerate(found)]
     spec = NetworkSpec(name, inp, layers)
-    weights = {f"{i}.{k}": v for i, (_, arrays) in enumerate(found) for k, v in arrays.items()}
+    weights = {f"{i}.{k}": v for i, (_, arrays, _) in enumerate(found) for k, v in arrays.items()}
     try:
         build_network(spec).set_weights(weights)
     except (ModelError, WeightsMismatchError, ValueError) as exc:
