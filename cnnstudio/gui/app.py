@@ -53,8 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     collector = collect_garbage_in_gui_thread()
     window = create_window(argv[0] if argv else None)
     window.show()
+    from cnnstudio.gui import signals
+
+    # Ctrl+C quits like File > Quit; SIGTERM/SIGHUP keep unsaved edits in the recovery file
+    bridge = signals.install(app, window)
     try:
-        return app.exec()
+        code = app.exec()
+        return bridge.exit_code if bridge.exit_code is not None else code
     finally:
+        bridge.uninstall()
         collector.timer.stop()
         gc.enable()
