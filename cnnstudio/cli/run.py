@@ -5,9 +5,11 @@ Progress bars go to stderr, results to stdout, so ``evaluate --json`` stays mach
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -120,6 +122,53 @@ def _check_stored_path(source, project) -> None:
         check_data_path(source, f"the dataset stored in {project}")
 
 
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP during ``train`` (a BaseException, like KeyboardInterrupt, so no
+    ``except Exception`` on the way swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+        self.code = 128 + signum
+
+
+class _StopOnSignal:
+    """SIGTERM and SIGHUP end ``train`` between steps with one line saying what was kept; one
+    arriving during a save takes effect once the save is finished."""
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+    def __init__(self):
+        self.saving, self.pending = False, None
+        self.old = {}
+        for sig in self.SIGNALS:
+            try:
+                self.old[sig] = signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread (an embedding program): leave them be
+                break
+
+    def _on_signal(self, signum, frame):
+        if self.saving:
+            self.pending = signum
+            return
+        raise _Terminated(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.saving = True
+        try:
+            yield
+        finally:
+            self.saving = False
+        if self.pending is not None:
+            raise _Terminated(self.pending)
+
+    def restore(self) -> None:
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
+        self.old = {}
+
+
 def cmd_train(args) -> int:
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
@@ -143,6 +192,7 @@ def cmd_train(args) -> int:
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epoch{'s' if epochs != 1 else ''}; saving to {out} after every epoch", flush=True)
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
+    stop = _StopOnSignal()
     try:
         for item in run.reports():
             if not isinstance(item, EpochDone):
@@ -152,8 +202,9 @@ def cmd_train(args) -> int:
                                    f"{item['loss']}); lower the learning rate (--lr)", code=1)
                 continue
             bar.close()
-            save_project(out, run.project(item, start.user_dataset, start.metadata))
-            saved += 1
+            with stop.deferred():  # a SIGTERM during the save ends the run after it, not inside it
+                save_project(out, run.project(item, start.user_dataset, start.metadata))
+                saved += 1
             print(epoch_line(item.record.to_dict(), done_before + epochs), flush=True)
     except MemoryError as exc:
         bar.close()
@@ -161,14 +212,16 @@ def cmd_train(args) -> int:
         where = f"; saved {saved} finished epoch(s) in {out}" if saved else ""
         raise CliError(f"out of memory while training {spec.name} (batch size {run.trainer.batch_size}){where}; "
                        "use a smaller --batch-size or network", code=EXIT_RUNTIME) from exc
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
         bar.close()
         # an interrupted save leaves the previous file, so count only finished saves
         where = f"saved {saved} finished epoch(s) in {out}" if saved else "no finished epoch to save"
-        print(f"cnnstudio: interrupted; {where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        what = f"received {exc.name}" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"cnnstudio: {what}; {where}", file=sys.stderr, flush=True)
+        return exc.code if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     finally:
         bar.close()
+        stop.restore()
     print(f"saved {out}")
     return 0
 
