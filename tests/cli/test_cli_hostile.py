@@ -276,3 +276,74 @@ def test_evaluate_on_data_with_more_classes_than_the_network_is_explained(capsys
     assert code == 2 and out == ""
     line = error_line(err)
     assert "more.npz" in line and "labels up to 12" in line and "only 10 classes" in line
+
+
+# ---- issue 14, data side: paths a project stores, formats by content, image bombs -------------
+def _with_stored_dataset(tmp_path, trained, source):
+    """A copy of ``trained`` whose history and training settings name ``source`` as their data."""
+    from cnnstudio.project import save_project, session
+
+    project = load_project(trained)
+    project.history["dataset"]["source"] = str(source)
+    project.training_config = session.make_config(project.training_config, dataset=str(source))
+    path = tmp_path / "stored.cnnproj"
+    save_project(path, project)
+    return path
+
+
+def _in_thread(fn, timeout=30.0):
+    """fn() in a thread: the test fails, instead of hanging, if it blocks."""
+    import threading
+
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("v", fn()), daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "the command blocked"
+    return box["v"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev", "root"])
+def test_stored_dataset_path_that_is_not_a_file_or_folder_is_refused(capsys, tmp_path, trained, kind):
+    import os
+
+    source = {"fifo": tmp_path / "pipe", "dev": "/dev/stdin", "root": "/"}[kind]
+    if kind == "fifo":
+        os.mkfifo(source)
+    proj = _with_stored_dataset(tmp_path, trained, source)
+    for argv in (["evaluate", proj], ["train", proj, "--epochs", "1", "--out", tmp_path / "next.cnnproj"]):
+        code, out, err = _in_thread(lambda: run(capsys, *argv))
+        assert code == 2 and "training" not in out
+        line = error_line(err)
+        assert str(source) in line and "stored in" in line and str(proj) in line, line
+        assert {"fifo": "named pipe", "dev": "device", "root": "root of the file system"}[kind] in line
+
+
+def test_cifar_python_archive_as_data_says_why_and_what_to_get(capsys, tmp_path):
+    import io
+    import tarfile
+
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"\x80\x02}q"))
+    code, out, err = run(capsys, "train", "simple-cnn", "--data", archive, "--epochs", "1",
+                         "--out", tmp_path / "c.cnnproj")
+    assert code == 2 and "training" not in out
+    line = error_line(err)
+    assert str(archive) in line and "pickled" in line and "cifar-10-binary.tar.gz" in line
+
+
+def test_predict_png_whose_idat_claims_4_gb_is_one_line(capsys, tmp_path, trained):
+    import sys as _sys
+
+    _sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "data"))
+    from bombs import png_with_idat_length
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_with_idat_length(4_294_904_865))
+    code, out, err = run(capsys, "predict", trained, bomb)
+    assert code == 2 and out == ""
+    line = error_line(err)
+    assert str(bomb) in line and "IDAT" in line and "4,294,904,865" in line
