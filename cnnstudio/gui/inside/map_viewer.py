@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QPointF
+from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from cnnstudio.gui.inside.feature_maps import ACTIVATION_CMAP
 
 
 class MapViewer(QWidget):
-    """Shows one (H, W) map; ``hover_text`` says the value under the mouse."""
+    """Shows one (H, W) map; ``hover_text`` says the value under the mouse.
+
+    ``cellClicked(row, channel, r, c)`` when a pixel of the map is clicked (the panel opens
+    the Explain view for it).
+    """
+
+    cellClicked = pyqtSignal(int, int, int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -33,6 +39,7 @@ class MapViewer(QWidget):
         self.map: np.ndarray | None = None   # (H, W) raw values shown
         self.row = self.channel = -1
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title)
@@ -64,7 +71,19 @@ class MapViewer(QWidget):
             self.hover.setText(" ")
         else:
             r, c, v = hit
-            self.hover.setText(f"row {r}, column {c}: {v:.4g}")
+            self.hover.setText(f"row {r}, column {c}: {v:.4g} (click: how it was computed)")
+
+    def _on_mouse_clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or self.row < 0:
+            return
+        cell = _click_cell(self, ev.scenePos())
+        if cell is not None:
+            self.cellClicked.emit(self.row, self.channel, *cell)
+
+
+def _click_cell(viewer: MapViewer, scene_pos: QPointF) -> tuple[int, int] | None:
+    hit = viewer.value_at(*_xy(viewer.image.mapFromScene(scene_pos)))
+    return None if hit is None else (hit[0], hit[1])
 
 
 def _xy(p: QPointF) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from cnnstudio.gui.inside.feature_maps import FeatureMapView
 from cnnstudio.gui.inside.filters import FiltersView
 from cnnstudio.gui.inside.inspector import Inspector
 from cnnstudio.gui.inside.map_viewer import MapViewer
+from cnnstudio.gui.explain.view import open_explain
 from cnnstudio.gui.inside.mosaic import as_maps, levels_of
 
 SOURCES = [("validation", "Validation image"), ("drawing", "Drawn digit")]
@@ -40,6 +41,8 @@ class FeatureMapsPanel(QWidget):
         self.tabs.addTab(self.filters, "Filters")
         layout.addWidget(self.tabs, 1)
         self.maps.tileClicked.connect(self.open_tile)
+        self.viewer.cellClicked.connect(self.explain_cell)
+        self.explain_dialog = None
         inspector.add_view(self)
         inspector.structureChanged.connect(self._on_structure)
         inspector.activationsChanged.connect(self._on_activations)
@@ -178,6 +181,22 @@ class FeatureMapsPanel(QWidget):
         what = f"map {channel}" if ins.activations[row].ndim == 3 else "all values"
         self._selected = (row, channel)
         self.viewer.show_map(row, channel, f"{ins.labels[row]} — {what}", values, levels)
+
+    def explain_cell(self, row: int, channel: int, r: int, c: int) -> None:
+        """Open the Explain view for pixel (r, c) of the enlarged map: row i + 1 is layer i (row 0, the
+        input, has no arithmetic to show); a flat layer's strip is read in reading order."""
+        ins = self.inspector
+        if row < 1 or ins.network is None or ins.image is None or row >= len(ins.activations):
+            return
+        act = ins.activations[row]
+        if act.ndim == 3:
+            at: tuple[int, ...] = (channel, r, c)
+        else:
+            at = (r * as_maps(act).shape[2] + c,)
+            if at[0] >= act.shape[0]:
+                return
+        self.explain_dialog = open_explain(self.window(), ins.network, ins.image, row - 1, at,
+                                           ins.class_names(), caption=ins.labels[row])
 
     def selected(self) -> tuple[int, int] | None:
         return self._selected

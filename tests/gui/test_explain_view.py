@@ -1,0 +1,105 @@
+"""The Explain view: a click on a map pixel opens it for the image on show, with the engine's numbers;
+play / step / scrub move a convolution's kernel; lessons show their numbers; the "?" glossary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnstudio.gui.explain.glossary import help_button, show_entry
+from cnnstudio.gui.explain.view import ExplainView
+from cnnstudio.gui.inside import FeatureMapsPanel, Inspector
+from cnnstudio.project import lessons, session
+from cnnstudio.project.glossary import terms
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+def lesson_view(qtbot, slug, index=0, at=(0, 0, 0)):
+    item = lessons.lesson(slug)
+    p = lessons.load_project(item)
+    net = session.build_with_weights(p.network, p.weights)
+    view = ExplainView(net, p.network.input.prepare(item.image()[None])[0], index, at)
+    qtbot.addWidget(view)
+    return view
+
+
+def test_convolution_by_hand_shows_149_and_steps_over_every_position(qtbot):
+    view = lesson_view(qtbot, "convolution-by-hand")
+    assert view.title.text() == "Layer 1 Conv2D: cell (0, 0, 0) = 149"
+    assert view.formula.text().endswith("= 149")
+    assert not view.controls.isHidden() and view.slider.maximum() == 3
+    seen = []
+    for _ in range(4):
+        seen.append(view.explanation["value"])
+        view.step(1)
+    assert seen == [149, 95, 117, 153] and view.at == (0, 0, 0)   # wrapped round
+    view.slider.setValue(3)
+    assert view.at == (0, 1, 1) and view.title.text().endswith("= 153")
+
+
+def test_play_runs_to_the_last_position_and_stops(qtbot):
+    view = lesson_view(qtbot, "edge-detection")
+    view.timer.setInterval(1)
+    view.play.setChecked(True)
+    qtbot.waitUntil(lambda: not view.play.isChecked(), timeout=5000)
+    assert view.at == (0, 3, 3)
+
+
+def test_click_on_an_enlarged_map_pixel_opens_explain_for_the_image_on_show(qtbot, state):
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    inspector.refresh_now()
+    panel.open_tile(1, 2)                        # layer 1 (Conv2D), map 2
+    panel.viewer.cellClicked.emit(1, 2, 5, 7)    # what a click on pixel (5, 7) emits
+    dialog = panel.explain_dialog
+    qtbot.addWidget(dialog)
+    e = dialog.view.explanation
+    assert (e["layer"], e["type"], e["at"]) == (1, "Conv2D", [2, 5, 7])
+    assert e["value"] == float(inspector.activations[1][2, 5, 7])   # the number the map shows
+    assert e["patch"][0] == [[float(v) for v in row] for row in
+                             np.pad(inspector.image[0], 2)[5:10, 7:12]]   # 'same' padding of 2
+    last = len(inspector.activations) - 1        # the softmax strip: index = row * width + column
+    panel.open_tile(last, 0)
+    panel.viewer.cellClicked.emit(last, 0, 0, 3)
+    qtbot.addWidget(panel.explain_dialog)
+    assert panel.explain_dialog.view.explanation["kind"] == "softmax"
+    assert panel.explain_dialog.view.explanation["at"] == [3]
+
+
+def test_viewer_emits_the_clicked_pixel(qtbot, state):
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    inspector.refresh_now()
+    panel.open_tile(1, 0)
+    hit = panel.viewer.value_at(7.5, 5.2)
+    assert hit is not None and hit[:2] == (5, 7)
+
+
+def test_every_kind_renders(qtbot):
+    from cnnstudio.engine.layers import LAYER_TYPES as L
+    from cnnstudio.engine.network import Network
+
+    layers = [L["Conv2D"](filters=2, kernel_size=3), L["BatchNorm"](), L["ReLU"](), L["MaxPool2D"](),
+              L["Flatten"](), L["Dropout"](), L["Dense"](units=3), L["Softmax"]()]
+    net = Network(layers, (1, 6, 6))
+    x = np.random.default_rng(0).uniform(0, 1, (1, 6, 6)).astype(np.float32)
+    view = ExplainView(net, x, 0, (0, 0, 0))
+    qtbot.addWidget(view)
+    for i, at in enumerate([(0, 1, 1), (1, 2, 2), (1, 3, 0), (0, 1, 1), (5,), (2,), (1,), (2,)]):
+        view.set_cell(i, at)
+        assert view.explanation["layer"] == i + 1 and view.body_host.widget() is not None
+        assert view.controls.isHidden() == (view.explanation["kind"] not in ("convolution", "pooling"))
+
+
+def test_glossary_is_data_and_every_button_key_exists(qtbot):
+    assert {"explain", "receptive_field", "grad_cam", "occlusion", "padding"} <= set(terms())
+    button = help_button("padding")
+    qtbot.addWidget(button)
+    box = show_entry(button, "padding")
+    qtbot.addWidget(box)
+    assert "zeros" in box.informativeText()
+    with pytest.raises(KeyError, match="it has:"):
+        help_button("nope")
