@@ -21,7 +21,8 @@ class DataError(Exception):
 
     def __init__(self, path: str | os.PathLike | None, problem: str):
         self.path = None if path is None else os.fspath(path)
-        self.problem = problem
+        # one line, whatever a library put in the text we quote (tarfile's ReadError spans five)
+        self.problem = problem = " ".join(str(problem).split())
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
