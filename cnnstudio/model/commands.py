@@ -12,7 +12,7 @@ shows the problem, it never blocks editing. Modelled on orange-canvas-core's
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from typing import Any
+from typing import Any, TypeVar
 
 from cnnstudio.engine.errors import LayerConfigError
 from cnnstudio.model import graph
@@ -54,6 +54,16 @@ def _check_layer(layer: Any, what: str) -> LayerSpec:
     return layer.copy()
 
 
+T = TypeVar("T")
+
+
+def _kept(value: "T | None") -> T:
+    """What ``redo`` remembered for ``undo`` (undo only ever follows a redo)."""
+    if value is None:
+        raise EditError("undo before redo: nothing to restore")
+    return value
+
+
 def _replace(spec: NetworkSpec, layers: list[LayerSpec]) -> NetworkSpec:
     return NetworkSpec(spec.name, spec.input, layers)
 
@@ -65,14 +75,14 @@ class AddLayer(Command):
     index: int
     layer: LayerSpec
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         i = _check_index(spec, self.index, "Add layer", allow_end=True)
         layer = _check_layer(self.layer, "Add layer")
         self.text = f"Add {layer.type}"
         self._before = [ls.copy() for ls in spec.layers]
         return _replace(spec, graph.inserted(spec.layers, i, layer))
 
-    def undo(self, spec):
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return _replace(spec, [ls.copy() for ls in self._before])
 
 
@@ -81,14 +91,14 @@ class RemoveLayer(Command):
     index: int
     _removed: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         i = _check_index(spec, self.index, "Remove layer")
         self._removed = spec.layers[i].copy()
         self.text = f"Remove {self._removed.type}"
         self._before = [ls.copy() for ls in spec.layers]
         return _replace(spec, graph.removed(spec.layers, i))
 
-    def undo(self, spec):
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return _replace(spec, [ls.copy() for ls in self._before])
 
 
@@ -103,13 +113,13 @@ class MoveLayer(Command):
     def _move(layers: list[LayerSpec], a: int, b: int) -> list[LayerSpec]:
         return graph.moved(list(layers), a, b)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         _check_index(spec, self.src, "Move layer")
         _check_index(spec, self.dst, "Move layer")
         self.text = f"Move {spec.layers[self.src].type}"
         return _replace(spec, self._move(spec.layers, self.src, self.dst))
 
-    def undo(self, spec):
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return _replace(spec, self._move(spec.layers, self.dst, self.src))
 
 
@@ -119,14 +129,14 @@ class DuplicateLayer(Command):
 
     index: int
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         i = _check_index(spec, self.index, "Duplicate layer")
         self.text = f"Duplicate {spec.layers[i].type}"
         self._before = [ls.copy() for ls in spec.layers]
         twin = spec.layers[i].with_inputs(None)   # the copy reads the original, as in a chain
         return _replace(spec, graph.inserted(spec.layers, i + 1, twin))
 
-    def undo(self, spec):
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return _replace(spec, [ls.copy() for ls in self._before])
 
 
@@ -139,7 +149,7 @@ class SetLayerConfig(Command):
     value: Any
     _old: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         i = _check_index(spec, self.index, "Change hyperparameter")
         layer = spec.layers[i]
         if self.field not in layer.config:
@@ -157,8 +167,8 @@ class SetLayerConfig(Command):
         self.text = f"Change {layer.type} {self.field}"
         return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
 
-    def undo(self, spec):
-        return _replace(spec, spec.layers[:self.index] + [self._old.copy()] + spec.layers[self.index + 1:])
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        return _replace(spec, spec.layers[:self.index] + [_kept(self._old).copy()] + spec.layers[self.index + 1:])
 
     def merge_with(self, other: Command) -> bool:
         """Steps of one field of one layer (spin-box arrow clicks) merge; any other edit does not."""
@@ -176,7 +186,7 @@ class ReplaceLayer(Command):
     layer: LayerSpec
     _old: LayerSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         i = _check_index(spec, self.index, "Replace layer")
         new = _check_layer(self.layer, "Replace layer")
         self._old = spec.layers[i].copy()
@@ -186,8 +196,8 @@ class ReplaceLayer(Command):
         self.text = f"Change {new.type}" if same else f"Change {self._old.type} to {new.type}"
         return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
 
-    def undo(self, spec):
-        return _replace(spec, spec.layers[:self.index] + [self._old.copy()] + spec.layers[self.index + 1:])
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        return _replace(spec, spec.layers[:self.index] + [_kept(self._old).copy()] + spec.layers[self.index + 1:])
 
 
 @dataclass
@@ -197,15 +207,15 @@ class SetInput(Command):
     channels: int
     _old: InputSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         # LayerConfigError("Input", ...) if impossible; the preprocessing stays
         new = spec.input.resized(self.height, self.width, self.channels)
         self._old = spec.input
         self.text = f"Change input to {new.display()}"
         return NetworkSpec(spec.name, new, [layer.copy() for layer in spec.layers])
 
-    def undo(self, spec):
-        return NetworkSpec(spec.name, self._old, [layer.copy() for layer in spec.layers])
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        return NetworkSpec(spec.name, _kept(self._old), [layer.copy() for layer in spec.layers])
 
 
 @dataclass
@@ -217,14 +227,14 @@ class SetPreprocessing(Command):
     std: Any = None
     _old: InputSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         new = spec.input.with_preprocessing(self.scale, self.mean, self.std)  # LayerConfigError if impossible
         self._old = spec.input
         self.text = f"Change input preprocessing to {new.preprocessing_text()}"
         return NetworkSpec(spec.name, new, [layer.copy() for layer in spec.layers])
 
-    def undo(self, spec):
-        return NetworkSpec(spec.name, self._old, [layer.copy() for layer in spec.layers])
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        return NetworkSpec(spec.name, _kept(self._old), [layer.copy() for layer in spec.layers])
 
 
 @dataclass
@@ -234,7 +244,7 @@ class ReplaceNetwork(Command):
     spec: NetworkSpec
     _old: NetworkSpec | None = dc_field(default=None, init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         if not isinstance(self.spec, NetworkSpec):
             raise EditError(f"Replace network: expected a NetworkSpec, got {type(self.spec).__name__}")
         for i, layer in enumerate(self.spec.layers):
@@ -246,8 +256,8 @@ class ReplaceNetwork(Command):
         self.text = _replacement_text(spec, self.spec)
         return self.spec.copy()
 
-    def undo(self, spec):
-        return self._old.copy()
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        return _kept(self._old).copy()
 
 
 def _replacement_text(old: NetworkSpec, new: NetworkSpec) -> str:
@@ -266,12 +276,12 @@ class RenameNetwork(Command):
     name: str
     _old: str = dc_field(default="", init=False, repr=False, compare=False)
 
-    def redo(self, spec):
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
         if not isinstance(self.name, str) or not self.name.strip():
             raise EditError(f"Rename network: the name must be a non-empty string, got {self.name!r}")
         self._old = spec.name
         self.text = "Rename network"
         return spec.with_name(self.name)
 
-    def undo(self, spec):
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return spec.with_name(self._old)

@@ -198,7 +198,7 @@ def infer_shapes(spec: NetworkSpec) -> ShapeReport:
                 out = obj.output_shape(arg)
                 rf = _ReceptiveField.merged([fields[s] for s in srcs])
                 row = LayerShape(i, layer.type, obj.summary(), in_shape, out, obj.param_count(arg),
-                                 obj.non_trainable_count(arg), obj.multiply_adds(arg), rf.through(obj, in_shape),
+                                 obj.non_trainable_count(arg), obj.multiply_adds(arg), rf.through(obj, arg),
                                  image_hw, tuple(in_shapes), tuple(srcs))
                 fields[i] = rf
             except LayerConfigError as exc:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from cnnstudio.model.errors import ModelError
 from cnnstudio.model.spec import InputSpec, LayerSpec, NetworkSpec
@@ -75,7 +75,7 @@ def _all_conv() -> list[LayerSpec]:
             conv(64, 3, "same"), relu(), conv(10, 1), LayerSpec("GlobalAveragePool2D"), softmax()]
 
 
-def _layer(type_name: str, inputs: tuple[int, ...] | None = None, **config: object) -> LayerSpec:
+def _layer(type_name: str, inputs: tuple[int, ...] | None = None, **config: Any) -> LayerSpec:
     return LayerSpec(type_name, dict(config), inputs)
 
 
@@ -86,7 +86,7 @@ def _residual_block(layers: list[LayerSpec], in_filters: int, filters: int, stri
     with the same stride and BatchNorm (the "projection shortcut").
     """
     start = len(layers) - 1   # the block's input
-    conv = {"kernel_size": [3, 3], "padding": "same", "use_bias": False}
+    conv: dict[str, Any] = {"kernel_size": [3, 3], "padding": "same", "use_bias": False}
     layers += [_layer("Conv2D", filters=filters, stride=[stride, stride], **conv), _layer("BatchNorm"),
                _layer("ReLU"), _layer("Conv2D", filters=filters, **conv), _layer("BatchNorm")]
     body = len(layers) - 1
@@ -112,7 +112,7 @@ def _mini_inception() -> list[LayerSpec]:
     # pooling here has no padding), concatenated along channels.
     layers = [conv(16, 3, "same"), relu(), pool(2)]                        # 0-2: 14 x 14 x 16
     stem = len(layers) - 1
-    s2 = {"stride": [2, 2], "padding": "same"}
+    s2: dict[str, Any] = {"stride": [2, 2], "padding": "same"}
     layers += [_layer("Conv2D", (stem,), filters=16, kernel_size=[1, 1], stride=[2, 2]), relu(),   # 3-4: 1x1
                _layer("Conv2D", (stem,), filters=16, kernel_size=[1, 1]), relu(),                  # 5-6
                _layer("Conv2D", filters=24, kernel_size=[3, 3], **s2), relu(),                     # 7-8: 3x3

@@ -5,9 +5,11 @@ Shapes are shown the way people describe images, ``H x W x C`` (``120`` for vect
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from cnnstudio.model.spec import NetworkSpec
 
 
 def display_shape(shape: Sequence[int]) -> str:
@@ -18,7 +20,7 @@ def display_shape(shape: Sequence[int]) -> str:
     return " x ".join(str(int(s)) for s in shape)
 
 
-def summary_rows(spec) -> list[tuple[str, str, int, int, str]]:
+def summary_rows(spec: NetworkSpec) -> list[tuple[str, str, int, int, str]]:
     """[(name "conv2d_1 (Conv2D)", output shape, trainable, non-trainable, details)] per layer,
     from the model's shape inference (the same numbers the editor shows).
 
@@ -28,12 +30,12 @@ def summary_rows(spec) -> list[tuple[str, str, int, int, str]]:
 
     rows = []
     for layer, name in zip(validate(spec).layers, layer_names(spec)):
-        rows.append((f"{name} ({layer.layer_type})", display_shape(layer.output_shape), int(layer.params),
-                     int(layer.non_trainable), layer.summary))
+        rows.append((f"{name} ({layer.layer_type})", display_shape(layer.output_shape or ()), int(layer.params or 0),
+                     int(layer.non_trainable or 0), layer.summary))
     return rows
 
 
-def layer_names(spec) -> list[str]:
+def layer_names(spec: NetworkSpec) -> list[str]:
     """Keras-style names in list order: ``conv2d_1``, ``relu_1``, ``conv2d_2`` ..."""
     counters: dict[str, int] = {}
     names = []
@@ -44,7 +46,7 @@ def layer_names(spec) -> list[str]:
     return names
 
 
-def connected_to(spec) -> list[str]:
+def connected_to(spec: NetworkSpec) -> list[str]:
     """Per layer, the names of the layers it reads ("input" for the network input), Keras's column."""
     names = layer_names(spec)
     return [", ".join("input" if s < 0 else names[s] for s in spec.sources(i)) for i in range(len(spec.layers))]
@@ -57,7 +59,7 @@ def _bytes_text(n: int) -> str:
     return f"{n} B"
 
 
-def summary_table(spec) -> dict:
+def summary_table(spec: NetworkSpec) -> dict[str, Any]:
     """The summary as plain data (what ``summary --json`` prints): one record per layer with its
     name, type, inputs, output shape, parameters, multiply-adds per image, activation memory per
     image (float32 bytes) and receptive field (h, w) and jump on the input; and the totals.
@@ -91,7 +93,7 @@ def summary_table(spec) -> dict:
             "activation_bytes": 4 * report.activation_values}
 
 
-def summary_text(spec) -> str:
+def summary_text(spec: NetworkSpec) -> str:
     """The whole table; the last line is exactly ``Total params: N`` (N with thousands separators).
 
     Columns: output shape, parameters, multiply-adds and activation memory per image, and the
@@ -111,7 +113,7 @@ def summary_text(spec) -> str:
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     right = {2, 3, 4}
 
-    def fmt(r):
+    def fmt(r: tuple[str, ...]) -> str:
         cells = [f"{c:>{w}}" if i in right else f"{c:<{w}}" for i, (c, w) in enumerate(zip(r[:-1], widths))]
         return "  ".join(cells + [r[-1]]).rstrip()
 
@@ -141,10 +143,10 @@ def confusion_text(confusion: np.ndarray, class_names: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def epoch_line(record: dict, epochs: int) -> str:
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
     """``epoch 3/10  train loss 0.123 acc 96.1%  val loss 0.101 acc 97.0%  (4.2 s)``
     (``val -`` without validation data)."""
-    def loss_acc(loss, acc) -> str:
+    def loss_acc(loss: float | None, acc: float | None) -> str:
         if loss is None or acc is None:
             return "-"
         return f"loss {loss:.3f} acc {100 * acc:.1f}%"

@@ -9,7 +9,12 @@ nothing here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from cnnstudio.engine.layers import Layer
+from cnnstudio.model.spec import NetworkSpec
 
 
 
@@ -17,41 +22,43 @@ class WeightsMismatch(ValueError):
     """Weights do not fit the network; the message names the key and both shapes."""
 
 
-def layer_input_shapes(spec) -> list[tuple[tuple[int, ...], object]]:
-    """[(per-sample input shape (C, H, W) or (F,), engine layer)] for each layer of ``spec``.
+def layer_input_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
+    """[(per-sample input shape (C, H, W) or (F,), engine layer)] for each layer of ``spec``;
+    a merge's input shape is the tuple of its inputs' shapes (branching networks).
 
-    Raises ValueError (the engine's LayerConfigError/ShapeError) if the network is invalid.
+    Raises ValueError (the model's NetworkError, the engine's LayerConfigError) if the
+    network is invalid.
     """
-    h, w, c = (int(v) for v in spec.input.hwc)
-    shape: tuple[int, ...] = (c, h, w)
-    out = []
-    for ls in spec.layers:
+    from cnnstudio.model.shapes import validate
+
+    report = validate(spec)   # arithmetic only: nothing is allocated
+    out: list[tuple[Any, Layer]] = []
+    for ls, row in zip(spec.layers, report.layers):
         layer = ls.check()   # validated once, when the spec was made
-        out.append((shape, layer))
-        shape = tuple(layer.output_shape(shape))
+        out.append((tuple(row.input_shapes) if layer.merges else row.input_shape, layer))
     return out
 
 
-def stored_value_count(spec) -> int:
+def stored_value_count(spec: NetworkSpec) -> int:
     """Trainable plus non-trainable values the weights file holds for ``spec``."""
     return sum(layer.param_count(s) + layer.non_trainable_count(s) for s, layer in layer_input_shapes(spec))
 
 
-def required_shapes(spec) -> dict[str, tuple[int, ...]]:
+def required_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
     """Shapes of the named trainable parameters every weights file must hold (``Layer.param_shapes``)."""
     return {f"{i}.{name}": tuple(shape)
             for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
             for name, shape in layer.param_shapes(in_shape).items()}
 
 
-def optional_shapes(spec) -> dict[str, tuple[int, ...]]:
+def optional_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
     """Shapes of the non-trainable arrays a weights file may hold (``Layer.state_shapes``: running statistics)."""
     return {f"{i}.{name}": tuple(shape)
             for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
             for name, shape in layer.state_shapes(in_shape).items()}
 
 
-def check_weights(spec, weights: dict[str, np.ndarray]) -> None:
+def check_weights(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> None:
     """Raise WeightsMismatch unless ``weights`` fit ``spec`` key by key and value by value."""
     layers = layer_input_shapes(spec)
     need = required_shapes(spec)
