@@ -121,7 +121,9 @@ def _mini_inception() -> list[LayerSpec]:
                _layer("MaxPool2D", (stem,), pool_size=[2, 2]),                                      # 13: pool
                _layer("Conv2D", filters=16, kernel_size=[1, 1]), relu(),                            # 14-15
                _layer("Concatenate", (4, 8, 12, 15))]                                               # 16: 7x7x72
-    return layers + [LayerSpec("GlobalAveragePool2D"), dense(10), softmax()]
+    # Flatten + Dense rather than global average pooling: one block is too shallow for its
+    # maps to be class scores (with GAP: 80.8% after 10 epochs on the sample; like this: 97.2%)
+    return layers + [flatten(), dense(10), softmax()]
 
 
 def _mlp() -> list[LayerSpec]:
