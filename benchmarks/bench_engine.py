@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
+import os
 import platform
 import statistics
 import sys
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from cnnstudio.engine import jit
 from cnnstudio.engine.kernels import engine_threads
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.engine.network import Network
@@ -200,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
             print("torch not importable: ours only (pip install torch==2.13.0 for the comparison)")
     print(f"python {platform.python_version()}, numpy {np.__version__}"
           + (f", torch {torch.__version__}" if torch else "") + f", batch {BATCH}, float32")
+    blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}" for i in threadpool_info()
+            if i.get("user_api") == "blas"]
+    numba = f"numba {importlib.metadata.version('numba')}" if jit.numba_enabled() else "NumPy (numba off)"
+    print(f"engine kernels: {numba}; BLAS: {', '.join(blas) or 'unknown'}; load average "
+          + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     print("img/s = 64 / wall seconds per step; cpu img/s = 64 / process CPU seconds per step")
     head = f"{'model':<11}{'thr':>4}{'ours img/s':>11}{'(cpu)':>8}{'lat ms med/p95':>17}"
     if torch:
