@@ -21,7 +21,6 @@ import numpy as np
 
 from cnnstudio.engine import stats as _stats
 from cnnstudio.engine.backend import to_host
-from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.layers import Layer, Softmax
 from cnnstudio.engine.losses import softmax_cross_entropy
 from cnnstudio.engine.network import Network, Shape
@@ -54,11 +53,7 @@ class GraphNetwork(Network):
         for i, layer in enumerate(self.layers):
             srcs = self.inputs[i]
             shape: Any = tuple(outs[s] for s in srcs) if layer.merges else outs[srcs[0]]
-            try:
-                out = tuple(layer.output_shape(shape))
-            except ShapeError as exc:
-                detail = str(exc).split(": ", 1)[-1]
-                raise ShapeError(exc.layer_type, exc.reason, f"(layer {i}) {detail}", **exc.details) from exc
+            out = self._output_shape(i, layer, shape)
             layer.build(shape, self.xp, self.dtype, self.rng, init=self.init)
             # Nobody reads the gradient of the network input.
             layer.need_input_grad = any(s != INPUT for s in srcs)

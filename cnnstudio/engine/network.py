@@ -54,16 +54,21 @@ class Network:
     def _build(self) -> None:
         shape = self.input_shape
         for i, layer in enumerate(self.layers):
-            try:
-                out = tuple(layer.output_shape(shape))
-            except ShapeError as exc:
-                detail = str(exc).split(": ", 1)[-1]
-                raise ShapeError(exc.layer_type, exc.reason, f"(layer {i}) {detail}", **exc.details) from exc
+            out = self._output_shape(i, layer, shape)
             layer.build(shape, self.xp, self.dtype, self.rng, init=self.init)
             # The input gradient of the first layer is never used; layers may skip computing it.
             layer.need_input_grad = i > 0
             self.shapes.append(out)
             shape = out
+
+    @staticmethod
+    def _output_shape(i: int, layer: Layer, shape: Any) -> Shape:
+        """``layer``'s output shape; a ShapeError names the layer's index."""
+        try:
+            return tuple(layer.output_shape(shape))
+        except ShapeError as exc:
+            detail = str(exc).split(": ", 1)[-1]
+            raise ShapeError(exc.layer_type, exc.reason, f"(layer {i}) {detail}", **exc.details) from exc
 
     @property
     def output_shape(self) -> Shape:
