@@ -85,8 +85,11 @@ def _read_array(inner: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, budget:
         with inner.open(info) as fh:
             shape, fortran, dtype = _read_header(fh, key)
             nbytes = math.prod(shape) * dtype.itemsize
-            if nbytes > budget:
-                raise NpzError(f"array {key!r} declares shape {shape} of {dtype} ({nbytes:,} bytes), more than "
+            # the other sides of an empty array count too: (0, 451493258, 5107148265) holds no
+            # values but numpy cannot make it (found by fuzzing)
+            span = math.prod(max(n, 1) for n in shape) * dtype.itemsize
+            if span > budget:
+                raise NpzError(f"array {key!r} declares shape {shape} of {dtype} ({span:,} bytes), more than "
                                f"the {max(budget, 0):,} bytes left of what this file may hold")
             if nbytes > info.file_size:
                 raise NpzError(f"array {key!r} declares shape {shape} ({nbytes:,} bytes) but its member holds "
@@ -132,7 +135,10 @@ def _read_header(fh, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         raise NpzError(f"array {key!r} has dtype {dtype}; only numeric arrays are allowed")
     if len(shape) > limits.MAX_NPY_DIMS:
         raise NpzError(f"array {key!r} has {len(shape)} dimensions, more than {limits.MAX_NPY_DIMS}")
-    return tuple(int(n) for n in shape), bool(fortran), dtype
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):  # numpy's header parser lets (0, -1) through (found by fuzzing)
+        raise NpzError(f"array {key!r} declares shape {shape} with a negative size")
+    return shape, bool(fortran), dtype
 
 
 def _read_exactly(fh, nbytes: int, key: str) -> bytearray:

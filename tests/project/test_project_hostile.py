@@ -136,6 +136,13 @@ def _cases() -> dict:
         "6-npy-shape-1e12": (_with(weights_npz=_inner_npz_with("0.W", npy_with_header(
             "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }"))),
             ["weights.npz", "'0.W'", "(1000000000000,)"], SMALL),
+        # found by the fuzz tests: (0, -1) holds 0 values, so it passed the byte budget
+        "6-npy-negative-dimension": (_with(weights_npz=_inner_npz_with("0.W", npy_with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, -1), }"))),
+            ["weights.npz", "'0.W'", "negative"], SMALL),
+        "6-npy-empty-but-huge": (_with(weights_npz=_inner_npz_with("0.W", npy_with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 451493258, 5107148265), }"))),
+            ["weights.npz", "'0.W'", "(0, 451493258, 5107148265)"], SMALL),
         "6-npy-structured-dtype": (_with(weights_npz=_inner_npz_with("0.W", _npy(np.zeros(3, [("a", "<f4")])))),
                                    ["weights.npz", "dtype"], SMALL),
         # 7. optimizer state that would reach the optimizer's buffers
