@@ -86,6 +86,11 @@ class EvaluationPanel(ResponsivePanel):
         self.maps_button = QPushButton("Feature maps")
         self.maps_button.setToolTip("Show this image's feature maps in the Feature maps panel")
         self.maps_button.setEnabled(False)
+        self.why_button = QPushButton("Why?")
+        self.why_button.setToolTip("Saliency for this image: why the network chose its answer and not the true class")
+        self.why_button.setEnabled(False)
+        self.why_button.clicked.connect(self.why)
+        self.example_index: int | None = None
         self.maps_button.setVisible(self.open_maps is not None)
         if self.open_maps is not None:
             self.maps_button.clicked.connect(self.open_maps)
@@ -100,6 +105,7 @@ class EvaluationPanel(ResponsivePanel):
         detail_text.addWidget(self.example_image)
         detail_text.addWidget(self.example_text)
         detail_text.addWidget(self.maps_button)
+        detail_text.addWidget(self.why_button)
         detail_text.addStretch(1)
         detail = QHBoxLayout()
         detail.addLayout(detail_text)
@@ -256,6 +262,23 @@ class EvaluationPanel(ResponsivePanel):
             centre = widget.mapTo(parent.widget(), widget.rect().center())
             parent.ensureVisible(centre.x(), centre.y(), widget.width() // 2 + 2, widget.height() // 2 + 2)
 
+    def why(self) -> None:
+        """Saliency for the example on show: "why 7 and not 1?", the answer beside the true class."""
+        from cnnstudio.gui.explain.saliency_view import open_saliency, why_classes
+        from cnnstudio.project.session import build_with_weights
+
+        r, index = self.result, self.example_index
+        if r is None or index is None or not self.state.weights:
+            return
+        spec = self.state.spec
+        image = r.images[index]
+        if tuple(image.shape) != tuple(spec.input.hwc):
+            return
+        net = build_with_weights(spec, dict(self.state.weights))
+        self.saliency_dialog = open_saliency(self.window(), net, spec.input.prepare(image[None])[0],
+                                             why_classes(r.probs[index], int(r.y[index])), r.class_names,
+                                             caption=f"validation image {index}")
+
     def show_example(self, index: int) -> None:
         """Show validation image ``index``: picture, verdict, probabilities, and its feature maps."""
         r = self.result
@@ -269,6 +292,8 @@ class EvaluationPanel(ResponsivePanel):
         self.example_text.setText(f"Image {index}: true {r.name(true)}, predicted {r.name(pred)} "
                                   f"({100 * float(r.probs[index, pred]):.1f}%), {verdict}")
         self.probs_chart.set_probs(r.probs[index], true, r.class_names)
+        self.example_index = index
+        self.why_button.setEnabled(True)
         self._reveal(self.probs_chart.widget)
         if self.show_sample is not None:
             self.show_sample(index)

@@ -69,8 +69,12 @@ class DrawingPanel(QWidget):
         self.add_button.setToolTip("Store this drawing with the chosen label in the project's user dataset")
         self.add_button.clicked.connect(self.add_to_dataset)
         self.count = QLabel("")
+        self.why_button = QPushButton("Why?")
+        self.why_button.setToolTip("Saliency: which pixels made the network say this (input gradient, Grad-CAM, "
+                                   "occlusion), for its answer and the runner-up")
+        self.why_button.clicked.connect(self.why)
         tools = QHBoxLayout()
-        for w in (QLabel("Brush"), self.brush, self.undo_button, self.clear_button):
+        for w in (QLabel("Brush"), self.brush, self.undo_button, self.clear_button, self.why_button):
             tools.addWidget(w)
         tools.addStretch(1)
         left = QVBoxLayout()
@@ -156,6 +160,16 @@ class DrawingPanel(QWidget):
         self.label_spin.setRange(0, max(0, len(names) - 1))
         self._show_label_name()
         self.prediction.set_probs(ins.probs, names, note="" if ins.trained else "untrained")
+
+    def why(self) -> None:
+        """Saliency for the drawn digit: the predicted class beside the runner-up."""
+        from cnnstudio.gui.explain.saliency_view import open_saliency, why_classes
+
+        ins = self.inspector
+        if ins.source != "drawing" or ins.network is None or ins.image is None or ins.probs is None:
+            return
+        self.saliency_dialog = open_saliency(self.window(), ins.network, ins.image, why_classes(ins.probs),
+                                             ins.class_names(), caption="the drawn digit")
 
     # ---- add to dataset ---------------------------------------------------------
     def add_to_dataset(self) -> None:
