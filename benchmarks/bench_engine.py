@@ -88,25 +88,31 @@ def latency(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
-def ours_fns(name: str, threads: int, blas_only: bool = False):
+def ours_fns(name: str, threads: int, blas_only: bool = False, numba: bool | None = None):
     """(train step, single-image inference) closures for our engine.
 
     Training runs as the Trainer runs it: ``engine_threads(threads)`` around each step (the
     engine's own threads, BLAS at one thread inside each); ``blas_only`` instead leaves the
     engine's loops serial and BLAS at ``threads`` (the engine before its parallel seam).
-    Inference is one image, serial (as the GUI calls it).
+    Inference is one image, serial (as the GUI calls it). ``numba`` False forces the
+    engine's NumPy kernels (``engine.jit.use_numba``) around every call.
     """
     net = build_ours(name)
     opt = SGD(momentum=0.9)
     x, y = batch(name, BATCH)
     x1, _ = batch(name, 1, seed=1)
     limit = contextlib.nullcontext if blas_only else (lambda: engine_threads(threads))
+    mode = contextlib.nullcontext if numba is None else (lambda: jit.use_numba(numba))
 
     def step():
-        with limit():
+        with limit(), mode():
             net.train_step(x, y, opt, 0.01)
 
-    return step, (lambda: net.forward(x1))
+    def infer():
+        with mode():
+            net.forward(x1)
+
+    return step, infer
 
 
 # ---- PyTorch twin -------------------------------------------------------------
@@ -168,6 +174,8 @@ def torch_fns(name: str, torch):
 
 def bench(name: str, torch, args, threads: int) -> dict[str, dict[str, float]]:
     fns = {"ours": ours_fns(name, threads, args.blas_only)}
+    if args.numpy_too:
+        fns["numpy"] = ours_fns(name, threads, args.blas_only, numba=False)
     if torch:
         fns["torch"] = torch_fns(name, torch)
     timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps, args.blocks)
@@ -193,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                          "to catch a quiet moment on a shared machine)")
     ap.add_argument("--latency-runs", type=int, default=200)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    ap.add_argument("--numpy-too", action="store_true",
+                    help="also time our engine on its NumPy kernels (numba off) in the same alternating blocks")
     args = ap.parse_args(argv)
 
     torch = None
@@ -212,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'model':<11}{'thr':>4}{'ours img/s':>11}{'(cpu)':>8}{'lat ms med/p95':>17}"
     if torch:
         head += f"{'torch img/s':>12}{'(cpu)':>8}{'lat ms med/p95':>17}{'ratio':>7}{'(cpu)':>7}"
+    if args.numpy_too:
+        head += f"{'numpy img/s':>12}{'lat ms med':>11}"
     print(head)
     for threads in args.threads:
         if torch:
@@ -227,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                     line += (f"{ref['train']:>12,.0f}{ref['train_cpu']:>8,.0f}"
                              f"{ref['lat_med']:>9.2f}/{ref['lat_p95']:<7.2f}"
                              f"{ours['train'] / ref['train']:>7.2f}{ours['train_cpu'] / ref['train_cpu']:>7.2f}")
+                if args.numpy_too:
+                    line += f"{res['numpy']['train']:>12,.0f}{res['numpy']['lat_med']:>11.2f}"
                 print(line, flush=True)
     return 0
 
