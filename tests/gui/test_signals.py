@@ -79,6 +79,8 @@ def test_signal_keeps_unsaved_edits_in_the_recovery_file_and_quits(tmp_path, sig
     doc = json.loads(rec.read_text())
     assert doc["format"] == "cnnstudio-recovery" and doc["reason"] == sig.name
     assert doc["network"]["name"] == "edited-before-the-signal"
+    from cnnstudio.model.spec import NetworkSpec
+    assert NetworkSpec.from_json(json.dumps(doc["network"])).name == "edited-before-the-signal"  # a model
     assert [p.name for p in rec.parent.iterdir()] == ["recovery.json"]  # no temporary left
 
 
