@@ -166,7 +166,7 @@ def _first_bad_row(body: str, first_line: int, expected: int | None) -> str:
     return "rows must all be numbers with the same count"
 
 
-def _is_number(s: str) -> bool:
+def _is_number(s: str | bytes) -> bool:
     try:
         float(s)
     except ValueError:

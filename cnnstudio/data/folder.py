@@ -84,6 +84,13 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_PNG_CHUNKS = 100_000
 
 
+def pixel_limit(path: Path) -> int:
+    """The most pixels the image file ``path`` may declare: ``MAX_PIXELS``, and for a small file
+    ``MAX_PIXELS_PER_BYTE`` per byte of it (no format packs more honestly)."""
+    size = os.path.getsize(path)
+    return min(MAX_PIXELS, max(limits.IMAGE_RATIO_FREE_PIXELS, limits.MAX_PIXELS_PER_BYTE * size))
+
+
 def check_image_file(path: Path) -> None:
     """Refuse, before Pillow reads it, a PNG with a chunk claiming more bytes than the file has.
 
@@ -122,6 +129,10 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise ValueError(f"{img.width}x{img.height} is too large for a training image")
+                if img.width * img.height > pixel_limit(path):
+                    raise ValueError(f"declares {img.width}x{img.height} pixels in a file of "
+                                     f"{os.path.getsize(path):,} bytes, more than "
+                                     f"{limits.MAX_PIXELS_PER_BYTE} per byte: corrupt or forged")
                 was_gray = img.mode in ("1", "L", "LA", "I", "I;16", "F", "P") and _palette_gray(img)
                 if size is not None and img.format == "JPEG":
                     img.draft(mode or "RGB", (size[1], size[0]))  # decode big photos at reduced scale

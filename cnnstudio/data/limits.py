@@ -79,6 +79,13 @@ CSV_BATCH_BYTES = 8 * MiB
 #: no PNG chunk may claim more bytes than its file holds: Pillow skips the rest of an IDAT
 #: with one read() of the claimed length (4 GB claimed -> MemoryError)
 MAX_PIXELS = 40_000_000
+#: pixels an image file may declare per byte of file, above IMAGE_RATIO_FREE_PIXELS: a blank
+#: PNG compresses about 1000 pixels into a byte (deflate's limit), photos and digits far less;
+#: a 1 kB BMP whose RLE "delta" escapes skip the whole picture declared 40 megapixels and took
+#: 15 s and 160 MB to decode
+MAX_PIXELS_PER_BYTE = 1100
+#: below this many pixels (a 2000x2000 image, 16 MB decoded) the ratio is not checked
+IMAGE_RATIO_FREE_PIXELS = 4_000_000
 #: image files in one folder tree: an import of more is a wrong folder (e.g. "/")
 MAX_FOLDER_FILES = 2_000_000
 #: class sub-folders of an image folder (ImageNet has 1,000)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import ast
 import struct
-from typing import BinaryIO
+import warnings
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def compressed_bound(compressed: int) -> int:
 _PLAIN_KINDS = "biufUS"
 
 
-def parse_npy_header(path, member: str, fh: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+def parse_npy_header(path, member: str, fh: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
     """Read an .npy header from ``fh`` -> (shape, fortran_order, dtype), leaving ``fh`` at the data.
 
     Only plain numeric dtypes; the header length, its literal and the shape are all checked.
@@ -111,7 +112,9 @@ def parse_npy_header(path, member: str, fh: BinaryIO) -> tuple[tuple[int, ...], 
     if len(text) != hlen:
         raise bad("truncated header")
     try:
-        literal = ast.literal_eval(text.decode("latin1" if major < 3 else "utf8").strip())
+        with warnings.catch_warnings():  # "invalid escape sequence" in a forged literal is no concern here
+            warnings.simplefilter("ignore")
+            literal = ast.literal_eval(text.decode("latin1" if major < 3 else "utf8").strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
         raise bad(f"unreadable header ({type(exc).__name__})") from None
     if not isinstance(literal, dict) or set(literal) != {"descr", "fortran_order", "shape"}:
@@ -139,10 +142,10 @@ def nbytes_of(shape: tuple[int, ...], dtype: np.dtype) -> int:
 
 
 # ---- streams into arrays ----------------------------------------------------------------------
-def read_into(path, what: str, fh: BinaryIO, out: np.ndarray) -> None:
+def read_into(path, what: str, fh: Any, out: np.ndarray) -> None:
     """Fill contiguous ``out`` from ``fh`` in ``READ_CHUNK_BYTES`` pieces, then check that the
     stream ends there. Raises DataFormatError (truncated, or longer than its header says)."""
-    view = memoryview(out.reshape(-1).view(np.uint8))
+    view = out.reshape(-1).view(np.uint8).data  # a memoryview of ``out`` itself
     need, done = len(view), 0
     while done < need:
         n = fh.readinto(view[done:done + limits.READ_CHUNK_BYTES])

@@ -87,7 +87,7 @@ class SignalBridge(QObject):
         # the C-level handler writes the signal's number to the socket; this Python one only has
         # to exist (and keeps KeyboardInterrupt out of whatever slot runs next)
         self._old_handlers = {sig: signal.signal(sig, self._note) for sig in EXIT_CODES}
-        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)  # type: ignore[call-overload]
         self._notifier.activated.connect(self._on_wakeup)
 
     @staticmethod

@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnstudio.data import DATASETS, Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
-from cnnstudio.data.folder import MAX_PIXELS, check_image_file, gray_content
+from cnnstudio.data.folder import MAX_PIXELS, check_image_file, gray_content, pixel_limit
 
 #: the downloadable datasets' names, as the registry lists them
 STANDARD_SOURCES = tuple(DATASETS)
@@ -143,6 +143,10 @@ def _read_rgb(path: Path, notes: list[str]):
                 if img.width * img.height > MAX_PIXELS:
                     raise DataFormatError(path, f"{img.width}x{img.height} pixels is too large for an image "
                                           "to classify; scale it down first")
+                if img.width * img.height > pixel_limit(path):
+                    raise DataFormatError(path, f"declares {img.width}x{img.height} pixels in a file of "
+                                          f"{path.stat().st_size:,} bytes: corrupt or forged, not an image "
+                                          "to classify")
                 img.load()
                 return _flatten_alpha(img, notes).convert("RGB")
     except DataFormatError:

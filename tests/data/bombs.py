@@ -70,12 +70,13 @@ def forged_zip64_directory(entries: int) -> bytes:
     return eocd64 + locator + eocd
 
 
-def png_with_idat_length(length: int) -> bytes:
-    """A 28x28 gray PNG whose IDAT chunk claims ``length`` bytes (4,294,904,865 in issue 14)."""
+def png_with_idat_length(length: int, side: int = 28) -> bytes:
+    """A side x side gray PNG whose IDAT chunk claims ``length`` bytes (4,294,904,865 in issue 14);
+    its pixel data is always that of a 28x28 image (so a large ``side`` is a forged size)."""
     def chunk(kind: bytes, data: bytes, claimed: int | None = None) -> bytes:
         n = len(data) if claimed is None else claimed
         return struct.pack(">I", n) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * (29 * 28))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat, length) + chunk(b"IEND", b"")
 

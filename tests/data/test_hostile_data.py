@@ -174,6 +174,29 @@ def test_png_whose_idat_claims_4_gb_is_skipped_by_name_under_3_gib(tmp_path):
     assert "DataError" in out["mro"] and str(bomb) in out["message"] and "IDAT" in out["message"], out
 
 
+def test_small_image_file_declaring_megapixels_is_refused_before_decoding(tmp_path):
+    from cnnstudio.project import session
+    (tmp_path / "a").mkdir()
+    forged = tmp_path / "a" / "forged.png"
+    forged.write_bytes(png_with_idat_length(len(zlib_idat()), side=6000))  # 36 MP in ~100 bytes
+    from PIL import Image
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "a" / "good.png")
+    ds, report = read_image_folder(tmp_path)
+    assert len(ds) == 1 and report.skipped[0][0] == str(forged)
+    assert "declares 6000x6000 pixels" in report.skipped[0][1]
+    with pytest.raises(DataFormatError, match="declares 6000x6000 pixels") as e:
+        session.load_image_file(forged, (28, 28, 1))
+    assert str(forged) in str(e.value)
+    blank = tmp_path / "blank.png"  # an honest blank image of 9 megapixels compresses ~1000:1: read
+    Image.fromarray(np.zeros((3000, 3000), np.uint8)).save(blank)
+    assert session.load_image_file(blank, (28, 28, 1))[0].shape == (28, 28, 1)
+
+
+def zlib_idat() -> bytes:
+    import zlib
+    return zlib.compress(b"\0" * (29 * 28))
+
+
 # ---- formats told from content -----------------------------------------------------------------
 def _cifar_tar(path, folder="cifar-10-batches-bin", names=None):
     import io
