@@ -94,8 +94,8 @@ def _binary_kind(head: bytes) -> str:
         return "png"
     if head[:3] == b"\xff\xd8\xff":
         return "jpeg"
-    if head[:2] == b"BM" and len(head) >= 26:
-        return "bmp"
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
+        return "bmp"  # the DIB header size too: a CSV whose header starts "BMI," is text
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
     if len(head) >= 262 and head[257:262] == b"ustar":

@@ -249,6 +249,9 @@ def test_formats_are_told_from_content_not_name(tmp_path):
     labels.write_bytes(gzip.compress(idx_bytes(y)))
     with pytest.raises(DataFormatError, match="IDX labels file.*--labels"):
         load_dataset(labels)
+    text = tmp_path / "bmi.data"  # a CSV whose header starts like a BMP signature
+    text.write_text("BMI,p0,p1,p2,p3\n1,0,0,0,0\n0,9,9,9,9\n")
+    assert load_dataset(text).image_shape == (2, 2, 1)
     npy = tmp_path / "x.npy"
     np.save(npy, x)
     with pytest.raises(DataFormatError, match=r"single .npy array.*savez"):
