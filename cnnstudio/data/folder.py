@@ -24,6 +24,7 @@ import numpy as np
 from cnnstudio.data import limits
 from cnnstudio.data.dataset import Dataset
 from cnnstudio.data.errors import DataError, DataFormatError
+from cnnstudio.data.sniff import check_data_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 LAYOUT = ("expected one sub-folder per class (e.g. root/cat/*.png, root/dog/*.png) "
@@ -46,6 +47,7 @@ class ImportReport:
 
 def _class_files(root: Path) -> dict[str, list[Path]]:
     """Class name -> every visible file in its folder (sorted)."""
+    check_data_path(root, "image folder")  # "/" or a device is refused before it is scanned
     if not root.is_dir():
         raise DataFormatError(root, f"not a folder; {LAYOUT}")
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -285,6 +285,8 @@ def test_fifo_device_and_root_are_refused_without_opening(tmp_path):
     assert isinstance(exc, DataError) and "character device" in str(exc)
     exc = _finishes(lambda: load_dataset("/"))
     assert isinstance(exc, DataError) and "root of the file system" in str(exc)
+    exc = _finishes(lambda: read_image_folder("/"))  # the app's import dialog calls it directly
+    assert isinstance(exc, DataError) and "root of the file system" in str(exc)
     link = tmp_path / "stdin.csv"
     link.symlink_to(fifo)
     exc = _finishes(lambda: load_dataset(link))
