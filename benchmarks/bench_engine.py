@@ -88,20 +88,25 @@ def latency(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
-def ours_fns(name: str, threads: int, blas_only: bool = False, numba: bool | None = None):
+def ours_fns(name: str, threads: int, blas_only: bool = False, numba: bool | None = None,
+             processes: bool = False):
     """(train step, single-image inference) closures for our engine.
 
     Training runs as the Trainer runs it: ``engine_threads(threads)`` around each step (the
     engine's own threads, BLAS at one thread inside each); ``blas_only`` instead leaves the
     engine's loops serial and BLAS at ``threads`` (the engine before its parallel seam).
     Inference is one image, serial (as the GUI calls it). ``numba`` False forces the
-    engine's NumPy kernels (``engine.jit.use_numba``) around every call.
+    engine's NumPy kernels (``engine.jit.use_numba``) around every call. ``processes``:
+    training over ``threads`` processes (``Network.set_worker_processes``) instead of threads.
     """
     net = build_ours(name)
     opt = SGD(momentum=0.9)
     x, y = batch(name, BATCH)
     x1, _ = batch(name, 1, seed=1)
     limit = contextlib.nullcontext if blas_only else (lambda: engine_threads(threads))
+    if processes and threads > 1:
+        net.set_worker_processes(threads)
+        limit = lambda: engine_threads(1)  # noqa: E731  (the parent's own range: serial, BLAS 1)
     mode = contextlib.nullcontext if numba is None else (lambda: jit.use_numba(numba))
 
     def step():
@@ -176,6 +181,8 @@ def bench(name: str, torch, args, threads: int) -> dict[str, dict[str, float]]:
     fns = {"ours": ours_fns(name, threads, args.blas_only)}
     if args.numpy_too:
         fns["numpy"] = ours_fns(name, threads, args.blas_only, numba=False)
+    if args.processes:
+        fns["procs"] = ours_fns(name, threads, processes=True)
     if torch:
         fns["torch"] = torch_fns(name, torch)
     timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps, args.blocks)
@@ -201,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                          "to catch a quiet moment on a shared machine)")
     ap.add_argument("--latency-runs", type=int, default=200)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    ap.add_argument("--processes", action="store_true",
+                    help="also time our engine training over --threads worker processes (engine.procpool)")
     ap.add_argument("--numpy-too", action="store_true",
                     help="also time our engine on its NumPy kernels (numba off) in the same alternating blocks")
     args = ap.parse_args(argv)
@@ -224,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         head += f"{'torch img/s':>12}{'(cpu)':>8}{'lat ms med/p95':>17}{'ratio':>7}{'(cpu)':>7}"
     if args.numpy_too:
         head += f"{'numpy img/s':>12}{'lat ms med':>11}"
+    if args.processes:
+        head += f"{'procs img/s':>12}{'ratio':>7}"
     print(head)
     for threads in args.threads:
         if torch:
@@ -241,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"{ours['train'] / ref['train']:>7.2f}{ours['train_cpu'] / ref['train_cpu']:>7.2f}")
                 if args.numpy_too:
                     line += f"{res['numpy']['train']:>12,.0f}{res['numpy']['lat_med']:>11.2f}"
+                if args.processes:
+                    procs = res["procs"]["train"]
+                    line += f"{procs:>12,.0f}" + (f"{procs / res['torch']['train']:>7.2f}" if torch else "")
                 print(line, flush=True)
     return 0
 

@@ -7,6 +7,7 @@ the network transposes once at the input and back only when it returns activatio
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Iterator, Sequence
 
@@ -168,9 +169,13 @@ class Network:
         """
         xp = self.xp
         y_dev = xp.asarray(y).astype(xp.int64, copy=False)
-        parallel = None if collect_stats else self._data_parallel(len(y_dev))
-        if parallel is not None:   # each engine thread runs every layer on its share of the batch
-            loss, accuracy = parallel.forward_backward(x, y_dev, self._to_internal)
+        parallel = procs = None
+        if not collect_stats:
+            procs = self._process_parallel(len(y_dev))
+            parallel = procs or self._data_parallel(len(y_dev))
+        if parallel is not None:   # each engine thread (or process) runs every layer on its share
+            run = procs or parallel.forward_backward
+            loss, accuracy = run(x, y_dev, self._to_internal)
             optimizer.step(self.parameters(), lr)
             self.last_stats = None
             return loss, accuracy
@@ -205,6 +210,39 @@ class Network:
         if key not in cache:
             cache[key] = fused.plan(self._body) if self.xp is np else list(self._body)
         return cache[key]
+
+    def set_worker_processes(self, count: int) -> None:
+        """Run training steps over ``count`` processes (this one and count - 1 workers on shared
+        memory, ``engine.procpool``) when every layer is sample-independent; 0 or 1: off.
+
+        The split is the one ``count`` engine threads make, so results are bit-identical to
+        ``kernels.engine_threads(count)`` in one process. Stops any previous workers.
+        """
+        if isinstance(count, bool) or int(count) < 0:
+            raise ValueError(f"Network.set_worker_processes: count must be a whole number >= 0, got {count!r}")
+        self.close_workers()
+        self._process_count = int(count)
+
+    def close_workers(self) -> None:
+        """Stop this network's worker processes, if any (they also stop when it is collected)."""
+        pool = self.__dict__.pop("_procpool", None)
+        if pool is not None:
+            pool.close()
+
+    def _process_parallel(self, n: int) -> "Any | None":
+        count = self.__dict__.get("_process_count", 0)
+        if count < 2 or self.xp is not np:
+            return None
+        _, pieces = replicas.plan(n, count)   # the split engine threads would make
+        if pieces < 2 or not replicas.can_split(self._body):
+            return None
+        pool = self.__dict__.get("_procpool")
+        if pool is None or pool.closed or pool.max_batch < n or pool.numba != fused.numba_enabled():
+            from cnnstudio.engine.procpool import ProcessDataParallel  # noqa: PLC0415  (only when asked)
+
+            self.close_workers()
+            pool = self._procpool = ProcessDataParallel(self._body, count, n, self.input_shape)
+        return functools.partial(pool.forward_backward, pieces=pieces)
 
     def _data_parallel(self, n: int) -> "replicas.DataParallel | None":
         """The sample-split runner for this thread's engine threads (``kernels.compute_threads``),
