@@ -76,7 +76,9 @@ class Trainer:
     its share of the batch, or, with BatchNorm, the layers are split; BLAS at one thread
     inside each, see ``kernels.engine_threads`` and ``engine.replicas``); "auto" uses
     cores - 1 (at least 1, at most ``AUTO_THREADS_MAX``), which leaves a core for the GUI; None leaves BLAS as it is and
-    runs the engine's loops serially. Controls (``set_lr``, ``set_batch_transform``,
+    runs the engine's loops serially. ``processes``: run that many processes instead of
+    threads (``Network.set_worker_processes``: the same split, bit-identical, for networks
+    whose layers are all sample-independent; others keep the threads). Controls (``set_lr``, ``set_batch_transform``,
     ``add_epochs``, ``stop``) take effect at the next step. ``run()`` may be called again after it returns (after
     ``stop()`` or ``add_epochs``): it continues exactly where it left off.
     """
@@ -85,7 +87,7 @@ class Trainer:
                  x_val: Any = None, y_val: Any = None, batch_size: int = 64, epochs: int = 10,
                  schedule: Schedule | None = None, lr: float = 0.01, seed: int = 0,
                  batch_transform: BatchTransform | None = None, stats_every: int = 20,
-                 threads: int | str | None = "auto"):
+                 threads: int | str | None = "auto", processes: bool = False):
         self.network, self.optimizer = network, optimizer
         self.x_train, self.y_train = x_train, np.asarray(y_train)
         if len(self.x_train) != len(self.y_train) or len(self.y_train) == 0:
@@ -106,6 +108,10 @@ class Trainer:
         self.batch_transform = batch_transform
         self.stats_every = int(stats_every)
         self._threads = _thread_limiter(threads)
+        if processes:   # the same split over worker processes (engine.procpool), bit-identical;
+            # steps the processes do not take (statistics, small batches) keep the threads
+            count = _thread_count(threads)
+            network.set_worker_processes(count if count > 1 else 0)
         # Two streams from one seed: shuffling never shifts when augmentation draws more numbers.
         shuffle_seq, aug_seq = np.random.SeedSequence(seed).spawn(2)
         self._shuffle_rng = np.random.default_rng(shuffle_seq)
@@ -238,10 +244,18 @@ def _thread_limiter(threads: int | str | None) -> Callable[[], Any]:
     one BLAS thread, see ``kernels.engine_threads``), or a no-op one for ``None``."""
     if threads is None:
         return contextlib.nullcontext
+    count = _thread_count(threads)
+    return lambda: engine_threads(count)
+
+
+def _thread_count(threads: int | str | None) -> int:
+    """The engine thread (or process) count ``threads`` asks for; None counts as 1."""
+    if threads is None:
+        return 1
     if threads == "auto":
         threads = max(1, min(cpu_cores() - 1, AUTO_THREADS_MAX))
     if isinstance(threads, str) or isinstance(threads, bool):
         raise ValueError(f"Trainer: threads must be a whole number >= 1, 'auto' or None, got {threads!r}")
     if int(threads) < 1:
         raise ValueError(f"Trainer: threads must be >= 1 or None, got {threads!r}")
-    return lambda: engine_threads(int(threads))
+    return int(threads)

@@ -153,3 +153,23 @@ def test_workers_exit_when_the_parent_is_killed():
             parent.kill()
             parent.wait(timeout=10)
     assert wait_until(lambda: shm_entries() - before == set(), timeout=10)
+
+
+def test_trainer_with_processes_trains_like_the_trainer_with_threads():
+    from cnnstudio.engine.trainer import Trainer
+
+    x, y = data(40, seed=3)
+    results = []
+    for processes in (False, True):
+        net = Network(layers(), SHAPE, seed=4)
+        trainer = Trainer(net, SGD(momentum=0.9), x, y, batch_size=20, epochs=2, lr=0.05, threads=2,
+                          processes=processes)
+        try:
+            reports = [r.train_loss for r in trainer.run() if hasattr(r, "train_loss")]
+            assert ("_procpool" in net.__dict__) == processes
+        finally:
+            net.close_workers()
+        results.append((reports, net.get_weights()))
+    assert results[0][0] == results[1][0] and len(results[0][0]) == 2
+    for key, value in results[0][1].items():
+        np.testing.assert_array_equal(results[1][1][key], value, err_msg=key)
