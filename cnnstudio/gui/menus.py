@@ -66,6 +66,9 @@ class FileMenus:
         self.view_menu = bar.addMenu("&View")
         for dock in window.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
+        from cnnstudio.gui.explain.lessons_menu import LessonsMenu
+
+        self.lessons = LessonsMenu(window)
         window.state.networkChanged.connect(self.update_actions)
         window.state.trainingStateChanged.connect(lambda _running: self.update_actions())
         self._fill_recent()
