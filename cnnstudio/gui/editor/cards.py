@@ -6,15 +6,21 @@ Items are pure drawings of a ``CardInfo``; they hold no network state of their o
 from __future__ import annotations
 
 from PyQt6.QtCore import QPointF, QRectF, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt6.QtGui import (QBrush, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPainterPathStroker, QPen,
+                         QPolygonF)
 from PyQt6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from cnnstudio.engine.layers import LAYER_TYPES
+from cnnstudio.gui.editor.layout import Wire
 from cnnstudio.gui.editor.view_model import ERROR, CardInfo
 
 CARD_W, CARD_H = 184, 62
 V_GAP, COL_GAP, MARGIN = 28, 60, 20
 LABEL_W = CARD_W / 2 + COL_GAP / 2 - 14  # an edge label: from just right of the arrow to the gutter line
+#: graphs: taller gaps (wires step sideways there) and the gap between the columns of a band
+GRAPH_V_GAP, LANE_GAP = 28, 40
+#: ports: the radius drawn, the radius a press or a drop finds; a wire's pick width
+PORT_R, PORT_PICK, WIRE_PICK = 4.5, 11, 9
 
 #: card tint per palette category (light, so black text stays readable)
 CATEGORY_COLORS = {
@@ -42,12 +48,13 @@ class CardItem(QGraphicsItem):
         super().__init__()
         self.info = info
         self.selected = selected
+        self.highlight = ""   # "in" / "out": the port a connection drag is over
         self.setToolTip(info.tooltip)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.OpenHandCursor if info.index >= 0 else Qt.CursorShape.ArrowCursor)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -2, CARD_W + 4, CARD_H + 4)
+        return QRectF(-2, -PORT_R - 2, CARD_W + 4, CARD_H + 2 * PORT_R + 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         info = self.info
@@ -86,45 +93,84 @@ class CardItem(QGraphicsItem):
             painter.setPen(QColor("#555555"))
             painter.drawText(QRectF(pad, 41, inner, 18), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              f"RF {info.receptive_field}")
+        self._paint_ports(painter)
+
+    def _paint_ports(self, painter: QPainter) -> None:
+        """An input port on top (not on the Input block) and an output port below, where wires meet."""
+        painter.setPen(QPen(QColor("#555555"), 1))
+        for port, y in (("in", 0.0), ("out", float(CARD_H))):
+            if port == "in" and self.info.index < 0:
+                continue
+            painter.setBrush(QColor(SELECTED_BORDER if self.highlight == port else "#ffffff"))
+            painter.drawEllipse(QPointF(CARD_W / 2, y), PORT_R, PORT_R)
 
 
 class EdgeItem(QGraphicsPathItem):
-    """An arrow from the bottom of one card to the top of the next, labelled with the tensor shape."""
+    """A wire from one card's output port to another's input port, labelled with the tensor shape.
 
-    def __init__(self, start: QPointF, end: QPointF, label: str):
+    Drawn exactly along the layout's polyline (``layout.Wire.points``), the label in the box the
+    layout chose for it; ``src``/``dst`` name the wire for selection and Delete.
+    """
+
+    def __init__(self, wire: Wire, selected: bool = False, error: bool = False):
         super().__init__()
-        self.label = label
-        self.start, self.end = start, end
-        path = QPainterPath(start)
-        if abs(start.x() - end.x()) < 1:
-            path.lineTo(end)
-            self._label_pos = QPointF(start.x() + 8, (start.y() + end.y()) / 2)
-        else:  # column break: down, across to the gutter, up, across, down into the next card
-            mid_y = start.y() + V_GAP / 2
-            gutter_x = start.x() + CARD_W / 2 + COL_GAP / 2
-            top_y = end.y() - V_GAP / 2
-            for p in ((start.x(), mid_y), (gutter_x, mid_y), (gutter_x, top_y), (end.x(), top_y), (end.x(), end.y())):
-                path.lineTo(QPointF(*p))
-            self._label_pos = QPointF(start.x() + 8, start.y() + V_GAP / 4 - 2)
+        self.wire = wire
+        self.src, self.dst = wire.src, wire.dst
+        self.label = wire.label
+        self.selected = selected
+        self.start, self.end = QPointF(*wire.points[0]), QPointF(*wire.points[-1])
+        path = QPainterPath(self.start)
+        for p in wire.points[1:]:
+            path.lineTo(QPointF(*p))
         self.setPath(path)
-        self.setPen(QPen(QColor("#555555"), 1.5))
+        colour = SELECTED_BORDER if selected else (ERROR_BORDER if error or wire.backward else QColor("#555555"))
+        pen = QPen(colour, 3 if selected else 1.5)
+        if wire.backward:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        self.setPen(pen)
         self.setZValue(-1)
+        x, y, w, h = wire.label_rect or (self.start.x() + 8, self.start.y(), LABEL_W, 16)
+        self._label_rect = QRectF(x, y, max(w, 1.0), h)
+        self.setToolTip(f"{wire.label}: click to select, Delete to remove" if wire.label else "")
+
+    def shape(self) -> QPainterPath:
+        """A few pixels either side of the line: what a click or hover picks."""
+        stroker = QPainterPathStroker()
+        stroker.setWidth(WIRE_PICK)
+        return stroker.createStroke(self.path())
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        super().paint(painter, option, widget)
+        painter.setPen(self.pen())
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
         tip = self.end
-        painter.setBrush(QColor("#555555"))
-        painter.drawPolygon(QPolygonF([tip, QPointF(tip.x() - 5, tip.y() - 8), QPointF(tip.x() + 5, tip.y() - 8)]))
-        font = QFont(painter.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        before = QPointF(*self.wire.points[-2]) if len(self.wire.points) > 1 else tip
+        dx, dy = tip.x() - before.x(), tip.y() - before.y()
+        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
+        ux, uy = dx / length, dy / length   # the arrow head points along the last piece
+        tip = QPointF(tip.x() - PORT_R * ux, tip.y() - PORT_R * uy)   # and touches the port's rim
+        back = QPointF(tip.x() - 8 * ux, tip.y() - 8 * uy)
+        painter.setBrush(self.pen().color())
+        painter.drawPolygon(QPolygonF([tip, QPointF(back.x() - 5 * uy, back.y() + 5 * ux),
+                                       QPointF(back.x() + 5 * uy, back.y() - 5 * ux)]))
+        if not self.label:
+            return
+        font = label_font(painter.font())
         painter.setFont(font)
         painter.setPen(QColor("#0d47a1"))
-        # room up to the column-break connector in the gap (a card's half was too narrow for
-        # "112 x 112 x 128"); a longer label is elided with "...", never cut mid-digit
-        text = QFontMetrics(font).elidedText(self.label, Qt.TextElideMode.ElideRight, int(LABEL_W))
-        painter.drawText(QRectF(self._label_pos.x(), self._label_pos.y() - 8, LABEL_W, 16),
+        # a longer label than its box is elided with "...", never cut mid-digit
+        width = self._label_rect.width() + 4   # the box is the measured text; a little slack for rounding
+        text = QFontMetrics(font).elidedText(self.label, Qt.TextElideMode.ElideRight, int(width))
+        painter.drawText(QRectF(self._label_rect.x(), self._label_rect.y(), width, self._label_rect.height()),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().united(QRectF(self._label_pos.x(), self._label_pos.y() - 8, LABEL_W, 16))
+        return super().boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect.adjusted(0, 0, 4, 0))
+
+
+def label_font(base: QFont) -> QFont:
+    """The font wire labels are drawn in (a little smaller than the cards')."""
+    font = QFont(base)
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+    return font

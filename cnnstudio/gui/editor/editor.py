@@ -38,9 +38,14 @@ class NetworkEditor(QWidget):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setStyleSheet("background: #fff3cd; color: #664d03; padding: 4px; font-weight: bold")
         self.hint.setVisible(False)
+        self.pick_hint = QLabel()   # "Add skip connection": which block to click next
+        self.pick_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pick_hint.setStyleSheet("background: #e3f2fd; color: #0d47a1; padding: 4px; font-weight: bold")
+        self.pick_hint.setVisible(False)
         self._build_layout()
         self.palette.appendRequested.connect(self.append_layer)
         self.canvas.selectRequested.connect(self.select)
+        self.canvas.pickingChanged.connect(self._show_pick_hint)
         self.problems.selectRequested.connect(self.show_problem)
         state.networkChanged.connect(self.refresh)
         state.trainingStateChanged.connect(self._on_training)
@@ -63,6 +68,7 @@ class NetworkEditor(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
         col.addWidget(self.hint)
+        col.addWidget(self.pick_hint)
         col.addWidget(centre_split)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -92,6 +98,8 @@ class NetworkEditor(QWidget):
 
     def select(self, index: int) -> None:
         self.selected = index
+        if index != -2:   # a block selected: no wire is
+            self.canvas.select_wire(None)
         for card in self.canvas.cards:
             card.selected = card.info.index == index
             card.update()
@@ -128,7 +136,20 @@ class NetworkEditor(QWidget):
         self.select(len(self.state.document.spec.layers) - 1)
 
     def delete_selected(self) -> None:
-        self.canvas.delete_selected()
+        """Delete the selected wire (Disconnect) or, with none, the selected block."""
+        if self.canvas.selected_wire is not None:
+            self.canvas.delete_selected_wire()
+        else:
+            self.canvas.delete_selected()
+
+    def add_skip_connection(self) -> None:
+        """Start "Add skip connection" from the selected block (or the Input): the next click on a
+        later block inserts an Add after it that sums the two."""
+        self.canvas.start_skip(self.selected)
+
+    def _show_pick_hint(self, text: str) -> None:
+        self.pick_hint.setText(text)
+        self.pick_hint.setVisible(bool(text))
 
     def duplicate_selected(self) -> None:
         self.canvas.duplicate_selected()

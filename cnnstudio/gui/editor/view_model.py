@@ -40,6 +40,7 @@ class Problem:
     layer_type: str
     message: str
     fix: str
+    field: str = ""   # "inputs" for a wiring problem: the canvas draws the wires into the layer red
 
 
 @dataclass
@@ -48,6 +49,10 @@ class NetworkView:
     total_params: int | None = 0
     multiply_adds: int | None = 0
     problems: list[Problem] = field(default_factory=list)
+    #: what each layer reads (``NetworkSpec.sources``; -1 = the Input block)
+    sources: list[tuple[int, ...]] = field(default_factory=list)
+    #: False for a chain (each layer reads the one before it), which keeps its columns
+    is_graph: bool = False
 
     @property
     def problem(self) -> Problem | None:
@@ -104,7 +109,7 @@ def _problem_tooltip(problem: Problem) -> str:
 
 def _from_report(spec: Any, report: Any) -> NetworkView:
     view = NetworkView(cards=[_input_card(spec)])
-    view.problems = [Problem(p.index, p.layer_type, p.message, p.fix or "") for p in report.problems]
+    view.problems = [Problem(p.index, p.layer_type, p.message, p.fix or "", p.field or "") for p in report.problems]
     problem = view.problem
     failed = problem.index if problem is not None and problem.index is not None else None
     layers_info = list(getattr(report, "layers", []))
@@ -124,6 +129,8 @@ def _from_report(spec: Any, report: Any) -> NetworkView:
                             receptive_field="" if info.receptive_field is None else
                             "{} x {}".format(*info.receptive_field))
         view.cards.append(card)
+    view.sources = [tuple(spec.sources(i)) for i in range(len(spec.layers))]
+    view.is_graph = not spec.is_chain
     view.total_params = int(report.total_params) if report.complete else None
     view.multiply_adds = int(report.multiply_adds) if report.complete else None
     return view
