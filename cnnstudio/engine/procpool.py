@@ -196,16 +196,25 @@ class ProcessDataParallel:
             except (OSError, ValueError):
                 self._died(w)
         lo, hi = spans[0]
+        failed: BaseException | None = None
         try:
             with engine_threads(1):   # as each engine thread runs its range: serial, BLAS at one thread
                 loss0, correct0 = self._local._run(self._local._ops()[0], to_internal(x[lo:hi]), y[lo:hi],
                                                    (hi - lo) / n, np)
+        except BaseException as exc:   # raised once the workers have answered (no stale answers)
+            failed = exc
         finally:
             for layer in self.body:
                 if isinstance(layer, Dropout):
                     layer.uniform = None
-        for w, conn in enumerate(self._conns[:len(spans) - 1], start=1):
-            self._expect(w, conn, DONE, None)
+        try:
+            for w, conn in enumerate(self._conns[:len(spans) - 1], start=1):
+                self._expect(w, conn, DONE, None)
+        except WorkerError:
+            if failed is None:
+                raise
+        if failed is not None:
+            raise failed
         loss, correct = loss0, correct0
         for w in range(1, len(spans)):   # fixed order: the threads' sums, bit for bit
             for k, layer in enumerate(self.body):

@@ -173,3 +173,29 @@ def test_trainer_with_processes_trains_like_the_trainer_with_threads():
     assert results[0][0] == results[1][0] and len(results[0][0]) == 2
     for key, value in results[0][1].items():
         np.testing.assert_array_equal(results[1][1][key], value, err_msg=key)
+
+
+def no_dropout():
+    return [layer for layer in layers() if not isinstance(layer, Dropout)]   # no draws to keep in step
+
+
+def test_an_error_in_a_step_is_raised_as_is_and_the_pool_goes_on():
+    net = Network(no_dropout(), SHAPE, seed=6)
+    net.set_worker_processes(2)
+    x, y = data(16)
+    opt = SGD()
+    try:
+        net.train_step(x, y, opt, 0.05)
+        bad = y.copy()
+        bad[0] = 7   # the parent's range: the usual error
+        with pytest.raises(ValueError, match="class 7 is outside 0..2"):
+            net.train_step(x, bad, opt, 0.05)
+        # no stale answer is left in the pipes: the next steps match a threaded twin
+        twin = Network(no_dropout(), SHAPE, seed=6)
+        twin.set_weights(net.get_weights())
+        twin_opt = SGD()
+        with kernels.engine_threads(2):
+            want = twin.train_step(x, y, twin_opt, 0.05)
+        assert net.train_step(x, y, SGD(), 0.05) == want
+    finally:
+        net.close_workers()
