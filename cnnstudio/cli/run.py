@@ -290,7 +290,7 @@ def cmd_evaluate(args) -> int:
                        f"{args.project} scores only {outputs} classes (0..{outputs - 1}); evaluate it on "
                        "data with the classes it was trained on")
     t0 = time.perf_counter()
-    result = evaluate(net, session.to_float_nchw(val.x), val.y, num_classes=max(val.num_classes, outputs))
+    result = evaluate(net, project.network.input.prepare(val.x), val.y, num_classes=max(val.num_classes, outputs))
     if args.json:
         # strict JSON has no NaN (a diverged network's loss): null, as the project file writes it
         loss = float(result.loss) if np.isfinite(result.loss) else None
@@ -326,7 +326,7 @@ def cmd_predict(args) -> int:
             print(f"cnnstudio: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        probs = session.predict(net, image[None])[0]
+        probs = session.predict(net, image[None], input_spec=project.network.input)[0]
         _print_prediction(path, probs, classes, notes)
     return EXIT_USAGE if failed else 0
 

@@ -92,13 +92,15 @@ def dataset_description(train: Dataset, val: Dataset) -> dict[str, Any]:
 
 
 # ---- inference --------------------------------------------------------------------------
-def predict(network, images_uint8_nhwc: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """images: uint8 (N, H, W, C) -> class probabilities float32 (N, K) on the host."""
+def predict(network, images_uint8_nhwc: np.ndarray, batch_size: int = 256, input_spec=None) -> np.ndarray:
+    """images: uint8 (N, H, W, C) -> class probabilities float32 (N, K) on the host, preprocessed
+    as ``input_spec`` (the network's InputSpec) says (None: the default scale 1/255)."""
+    prepare = input_spec.prepare if input_spec is not None else to_float_nchw
     from cnnstudio.engine.backend import to_host
 
     out = []
     for start in range(0, len(images_uint8_nhwc), batch_size):
-        x = to_float_nchw(images_uint8_nhwc[start:start + batch_size])
+        x = prepare(images_uint8_nhwc[start:start + batch_size])
         out.append(np.asarray(to_host(network.forward(x, training=False)), dtype=np.float32))
     return np.concatenate(out) if out else np.zeros((0, int(network.output_shape[0])), np.float32)
 
@@ -289,8 +291,9 @@ class TrainingRun:
         if optimizer_state:
             self.optimizer.set_state(optimizer_state)
         has_val = len(val) > 0
-        self.trainer = Trainer(self.network, self.optimizer, to_float_nchw(train.x), train.y,
-                               to_float_nchw(val.x) if has_val else None, val.y if has_val else None,
+        prepare = spec.input.prepare   # the Input block's preprocessing (scale, mean, std)
+        self.trainer = Trainer(self.network, self.optimizer, prepare(train.x), train.y,
+                               prepare(val.x) if has_val else None, val.y if has_val else None,
                                batch_size=config.batch_size, epochs=config.epochs, schedule=build_schedule(config),
                                seed=config.seed, batch_transform=make_augmenter(config), threads=threads)
 

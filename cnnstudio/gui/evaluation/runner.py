@@ -39,7 +39,6 @@ def run_evaluation(spec: Any, weights: dict, val: Any, report: Callable[[Any], N
     Returns None when ``cancel`` was set. Raises ValueError/DataError with an explained
     message (empty set, grayscale vs colour, too few outputs, weights of another network).
     """
-    from cnnstudio.data import to_float_nchw
     from cnnstudio.engine.evaluation import evaluate
     from cnnstudio.project.session import fit_dataset
 
@@ -61,7 +60,7 @@ def run_evaluation(spec: Any, weights: dict, val: Any, report: Callable[[Any], N
             return None
         stop = min(start + CHUNK, n)
         with np.errstate(all="ignore"):  # diverged weights: a NaN loss is reported, not warned about
-            res = evaluate(net, to_float_nchw(fitted.x[start:stop]), fitted.y[start:stop], num_classes=k)
+            res = evaluate(net, spec.input.prepare(fitted.x[start:stop]), fitted.y[start:stop], num_classes=k)
         probs[start:stop] = res.probs
         confusion += res.confusion
         loss_sum += res.loss * (stop - start)

@@ -228,7 +228,7 @@ class Inspector(QObject):
             if ds is None or len(ds) == 0:
                 return None
             x = ds.x[self.val_index:self.val_index + 1]
-        return sample_nchw(x, *self.input_shape())
+        return sample_nchw(x, *self.input_shape(), self.state.spec.input)
 
     def _compute(self) -> None:
         x = self._sample_nchw() if self.network is not None else None

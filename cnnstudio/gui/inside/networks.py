@@ -86,11 +86,12 @@ def hwc(inp: Any) -> tuple[int, int, int]:
     return tuple(int(v) for v in (value if value is not None else inp))  # type: ignore[return-value]
 
 
-def sample_nchw(x: np.ndarray, h: int, w: int, c: int) -> np.ndarray:
-    """x: uint8 (1, H', W', C') -> float32 (1, c, h, w): fitted to the network input, scaled."""
+def sample_nchw(x: np.ndarray, h: int, w: int, c: int, inp: Any = None) -> np.ndarray:
+    """x: uint8 (1, H', W', C') -> float32 (1, c, h, w): fitted to the network input and preprocessed
+    as the InputSpec ``inp`` says (None: scaled by 1/255)."""
     if x.shape[1:] != (h, w, c):
         x = fit_images(x, h, w, c)
-    return to_float_nchw(x)
+    return inp.prepare(x) if inp is not None else to_float_nchw(x)
 
 
 def fit_images(x: np.ndarray, h: int, w: int, c: int) -> np.ndarray:
