@@ -80,9 +80,9 @@ CSV_BATCH_BYTES = 8 * MiB
 #: with one read() of the claimed length (4 GB claimed -> MemoryError)
 MAX_PIXELS = 40_000_000
 #: pixels an image file may declare per byte of file, above IMAGE_RATIO_FREE_PIXELS: a blank
-#: PNG compresses about 1000 pixels into a byte (deflate's limit), photos and digits far less;
-#: a 1 kB BMP whose RLE "delta" escapes skip the whole picture declared 40 megapixels and took
-#: 15 s and 160 MB to decode
+#: PNG compresses about 1000 pixels into a byte (deflate's limit), photos and digits far less.
+#: Pillow allocates the whole image before it reads the data, so a 100-byte PNG declaring
+#: 6000x6000 pixels (within MAX_PIXELS) would cost 36 MB (144 MB as RGBA) per file of a folder
 MAX_PIXELS_PER_BYTE = 1100
 #: below this many pixels (a 2000x2000 image, 16 MB decoded) the ratio is not checked
 IMAGE_RATIO_FREE_PIXELS = 4_000_000
