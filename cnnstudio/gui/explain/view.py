@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt, QTimer
-from PyQt6.QtGui import QColor, QFont
+from PyQt6.QtGui import QColor, QFont, QFontMetrics
 from PyQt6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                              QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -21,7 +21,7 @@ from cnnstudio.engine.explain import Explainer
 from cnnstudio.engine.layers.explaining import fmt
 from cnnstudio.gui.explain.glossary import help_button
 
-CELL_PX = 46
+CELL_PX = 34
 PAD_BG = QColor("#e0e0e0")
 CHOSEN_BG = QColor("#ffe082")
 PLAY_MS = 350
@@ -45,25 +45,30 @@ def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+    whole = bool(np.all(np.mod(a, 1) == 0))
+    text = (lambda v: fmt(v)) if whole else (lambda v: f"{v:.3f}")   # the exact value is the tooltip
     font = QFont("monospace")
     font.setStyleHint(QFont.StyleHint.Monospace)
     for i in range(a.shape[0]):
         table.setRowHeight(i, 24)
         for j in range(a.shape[1]):
-            item = QTableWidgetItem(fmt(a[i, j]))
+            item = QTableWidgetItem(text(a[i, j]))
+            item.setToolTip(repr(float(a[i, j])))
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             item.setFont(font)
             if padding is not None and padding[i][j]:
                 item.setBackground(PAD_BG)
-                item.setToolTip("zero padding")
+                item.setToolTip("zero padding: the patch reaches past the border")
             if chosen is not None and [i, j] == list(chosen):
                 item.setBackground(CHOSEN_BG)
             table.setItem(i, j, item)
+    metrics = QFontMetrics(font)
+    width = max([CELL_PX] + [metrics.horizontalAdvance(text(v)) + 12 for v in a.ravel()])   # never elided
     for j in range(a.shape[1]):
-        table.setColumnWidth(j, CELL_PX)
+        table.setColumnWidth(j, width)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    table.setFixedSize(CELL_PX * a.shape[1] + 4, 24 * a.shape[0] + 4)
+    table.setFixedSize(width * a.shape[1] + 4, 24 * a.shape[0] + 4)
     layout.addWidget(table)
     return box
 
@@ -87,7 +92,7 @@ class MapPlot(pg.PlotWidget):
         self.box = pg.QtWidgets.QGraphicsRectItem()
         self.box.setPen(pg.mkPen("#ff5252", width=3))
         self.addItem(self.box)
-        self.setMinimumSize(220, 200)
+        self.setFixedSize(300, 240)
 
     def show(self, values: np.ndarray, levels: tuple[float, float], rows: list[int], cols: list[int]) -> None:
         self.image.setImage(np.asarray(values, dtype=np.float32), levels=levels, autoLevels=False)
@@ -265,6 +270,7 @@ class ExplainView(QWidget):
         res.show(filled, _levels(out[self.at[0]]), [self.at[1]], [self.at[2]])
         h.addWidget(inp)
         h.addWidget(res)
+        h.addStretch(1)
         row.setFixedHeight(260)
         return row
 
