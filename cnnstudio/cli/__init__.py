@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the cell: channel,row,column of a feature map (from 0), or one index I of a flat layer")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys: docs/cli.md)")
     p.set_defaults(func=cli_explain.cmd_explain)
+
+    from cnnstudio.cli import export as cli_export   # export and import
+
+    cli_export.add_parsers(sub)
     return parser
 
 
