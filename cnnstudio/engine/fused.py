@@ -22,7 +22,7 @@ Measured speeds and the reasons for this split: docs/benchmarks.md.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -110,7 +110,7 @@ def _relu_mask_grad(dy: Any, y: Any) -> None:
         dy[i] = dy[i] if y[i] > 0 else 0.0
 
 
-_PYTHON_KERNELS = {"relu_maxpool2_fwd": _relu_maxpool2_fwd, "relu_maxpool2_bwd": _relu_maxpool2_bwd,
+_PYTHON_KERNELS: dict[str, Callable[..., None]] = {"relu_maxpool2_fwd": _relu_maxpool2_fwd, "relu_maxpool2_bwd": _relu_maxpool2_bwd,
                    "relu_inplace": _relu_inplace, "relu_mask_grad": _relu_mask_grad}
 
 

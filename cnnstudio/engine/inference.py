@@ -83,21 +83,20 @@ def _pool2(pool: MaxPool2D) -> bool:
 
 
 def _step(layer: Layer, n: int) -> Step:
-    kind = type(layer)
-    if kind is Conv2D and not layer._pointwise:
+    if isinstance(layer, Conv2D) and not layer._pointwise:
         return _conv_step(layer, n)
-    if kind is ReLU:
+    if isinstance(layer, ReLU):
         return _relu_step(layer)
-    if kind is MaxPool2D:
+    if isinstance(layer, MaxPool2D):
         return _maxpool_step(layer, n)
-    if kind is Flatten and n == 1 and len(layer.input_shape) == 3:
+    if isinstance(layer, Flatten) and n == 1 and len(layer.input_shape) == 3:
         size = int(np.prod(layer.input_shape))
         return lambda h: h.reshape(1, size)   # (C, 1, H, W) is already the sample's C, H, W order
-    if kind is Dense:
+    if isinstance(layer, Dense):
         return _dense_step(layer, n)
-    if kind is Dropout:
+    if isinstance(layer, Dropout):
         return lambda h: h
-    if kind is Softmax:
+    if isinstance(layer, Softmax):
         return _softmax_step(layer, n)
     return lambda h: layer.forward(h, False)
 
