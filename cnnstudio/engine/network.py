@@ -276,8 +276,11 @@ class Network:
 
     # ---- parameters ---------------------------------------------------------
     def parameters(self) -> Iterator[tuple[str, Any, Any]]:
-        """(name, param, grad) for every trainable parameter, names "{layer_index}.{param}"."""
+        """(name, param, grad) for every trainable parameter, names "{layer_index}.{param}" (the
+        optimizer's list: a frozen layer's are left out, so training leaves them alone)."""
         for i, layer in enumerate(self.layers):
+            if layer.frozen:
+                continue
             for key, param in layer.params.items():
                 yield f"{i}.{key}", param, layer.grads[key]
 
@@ -289,7 +292,7 @@ class Network:
         return arrays
 
     def param_count(self) -> int:
-        return sum(int(p.size) for _, p, _ in self.parameters())
+        return sum(int(p.size) for layer in self.layers for p in layer.params.values())   # frozen ones too
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Host copies of trainable parameters and layer state (BatchNorm running statistics)."""

@@ -87,6 +87,8 @@ class LayerSpec:
     #: indices of the layers it reads (``INPUT`` = -1 for the network input), or None for
     #: "the layer before it" (a chain); merges (Add, Concatenate) name two or more
     inputs: tuple[int, ...] | None = None
+    #: training leaves its weights alone (hand-set filters, the lessons); saved as "frozen": true
+    frozen: bool = False
     _layer: Layer | None = field(default=None, init=False, repr=False, compare=False)
     _error: LayerConfigError | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -101,6 +103,8 @@ class LayerSpec:
                 raise ModelFormatError("inputs", f"{self.type} inputs must be a list of layer numbers "
                                        f"(-1 for the network input), got {self.inputs!r}")
             object.__setattr__(self, "inputs", tuple(int(r) for r in refs))
+        if not isinstance(self.frozen, bool):
+            raise ModelFormatError("frozen", f"{self.type} frozen must be true or false, got {self.frozen!r}")
         allowed = [h.name for h in cls.hyperparameters]
         for key in self.config:
             if key not in allowed:
@@ -130,7 +134,9 @@ class LayerSpec:
 
     def new_layer(self) -> Layer:
         """A fresh, unbuilt engine layer for a network (no validation again: the values were checked)."""
-        return copy.copy(self.check())
+        layer = copy.copy(self.check())
+        layer.frozen = self.frozen
+        return layer
 
     @property
     def is_valid(self) -> bool:
@@ -141,12 +147,12 @@ class LayerSpec:
         return True
 
     def with_config(self, **changes: Any) -> "LayerSpec":
-        return LayerSpec(self.type, {**self.config, **changes}, self.inputs)
+        return LayerSpec(self.type, {**self.config, **changes}, self.inputs, self.frozen)
 
     def with_inputs(self, inputs: tuple[int, ...] | list[int] | None) -> "LayerSpec":
         """The same layer reading ``inputs`` (None: the layer before it)."""
         twin = self.copy()
-        return LayerSpec(twin.type, twin.config, None if inputs is None else tuple(inputs))
+        return LayerSpec(twin.type, twin.config, None if inputs is None else tuple(inputs), self.frozen)
 
     def copy(self) -> "LayerSpec":
         # Skips re-validation: the config was checked and normalised when self was made.
@@ -156,6 +162,7 @@ class LayerSpec:
         object.__setattr__(twin, "config", {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v
                                             for k, v in self.config.items()})
         object.__setattr__(twin, "inputs", self.inputs)
+        object.__setattr__(twin, "frozen", self.frozen)
         object.__setattr__(twin, "_layer", self._layer)   # an unbuilt description, never mutated
         object.__setattr__(twin, "_error", self._error)
         return twin
@@ -171,12 +178,15 @@ class LayerSpec:
         out: dict[str, Any] = {"type": self.type, "config": copy.deepcopy(self.config)}
         if self.inputs is not None:
             out["inputs"] = list(self.inputs)
+        if self.frozen:
+            out["frozen"] = True
         return out
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LayerSpec):
             return NotImplemented
-        return self.type == other.type and self.config == other.config and self.inputs == other.inputs
+        return (self.type == other.type and self.config == other.config and self.inputs == other.inputs
+                and self.frozen == other.frozen)
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True, default=repr))
@@ -454,7 +464,7 @@ def _parse_input(data: Any) -> InputSpec:
 
 
 def _parse_layer(data: Any, path: str) -> LayerSpec:
-    _expect_keys(data, path, ("type", "config"), ("inputs",))
+    _expect_keys(data, path, ("type", "config"), ("inputs", "frozen"))
     layer_class(data["type"], f"{path}.type")
     config = data["config"]
     if not isinstance(config, dict):
@@ -463,7 +473,7 @@ def _parse_layer(data: Any, path: str) -> LayerSpec:
     if inputs is not None and not isinstance(inputs, list):
         raise ModelFormatError(f"{path}.inputs", f"must be a list of layer numbers, got {inputs!r}")
     try:
-        spec = LayerSpec(data["type"], config, None if inputs is None else tuple(inputs))
+        spec = LayerSpec(data["type"], config, None if inputs is None else tuple(inputs), data.get("frozen", False))
     except ModelFormatError as exc:
         raise ModelFormatError(f"{path}.{exc.path}", exc.reason) from None
     try:

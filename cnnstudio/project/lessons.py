@@ -13,6 +13,7 @@ rewrites them, and a test checks that they match the source.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,9 @@ def build_project(item: Lesson) -> Any:
     from cnnstudio.project.file import Project
 
     spec = network_spec(item)
+    if item.frozen:   # hand-set filters: training leaves them alone
+        spec = spec.with_layers([dataclasses.replace(layer, frozen=True) if i in item.frozen else layer
+                                 for i, layer in enumerate(spec.layers)])
     weights = None
     if "weights" in item.source:
         weights = {k: np.asarray(v, dtype=np.float32) for k, v in item.source["weights"].items()}

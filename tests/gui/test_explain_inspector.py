@@ -25,3 +25,20 @@ def test_cards_know_their_receptive_field():
     view = describe(get_template("lenet5"))
     rf = {c.index: c.receptive_field for c in view.cards}
     assert (rf[0], rf[2], rf[3]) == ("5 x 5", "6 x 6", "14 x 14")
+
+
+def test_the_frozen_checkbox_is_one_undoable_edit(qtbot, state):
+    ins = Inspector(state)
+    qtbot.addWidget(ins)
+    state.document.execute(ReplaceNetwork(get_template("lenet5")))
+    ins.show_layer(1)                      # ReLU: no weights, nothing to freeze
+    assert ins.frozen_box is None
+    ins.show_layer(0)
+    box = ins.frozen_box
+    assert not box.isChecked()
+    box.setChecked(True)
+    assert state.document.spec.layers[0].frozen
+    state.document.undo()
+    assert not state.document.spec.layers[0].frozen
+    ins.show_layer(0)
+    assert not ins.frozen_box.isChecked()

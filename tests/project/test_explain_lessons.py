@@ -40,7 +40,7 @@ def test_edge_detection_sobel_first_row_is_3_27_16_26():
     ex = explainer(item)
     assert [ex.cell(0, (0, 0, j))["value"] for j in range(4)] == [3, 27, 16, 26]
     assert "3, 27, 16, 26" in item.text[1]
-    assert item.frozen == [0]
+    assert item.frozen == [0] and lessons.load_project(item).network.layers[0].frozen
 
 
 def test_counting_parameters_28_then_56():

@@ -268,6 +268,9 @@ class Layer:
     #: gradient, and skipping it saves a GEMM and a col2im per step. ``backward``
     #: then returns None.
     need_input_grad: bool = True
+    #: training leaves this layer's parameters as they are (a hand-set filter): ``Network.parameters``
+    #: skips it, so no optimizer sees it (set from ``LayerSpec.frozen``)
+    frozen: bool = False
     #: Dropout's pre-drawn numbers for the next training forward (engine.replicas sets them on
     #: every replica; layers without randomness ignore them)
     uniform: Any = None

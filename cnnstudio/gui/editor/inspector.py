@@ -51,6 +51,7 @@ class Inspector(QWidget):
         self.state = state
         self.index = -2
         self.fields: dict[str, QWidget] = {}
+        self.frozen_box: QCheckBox | None = None   # the Frozen row of a layer with weights
         self._key: Any = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -88,6 +89,7 @@ class Inspector(QWidget):
         if index == -1:
             key: Any = ("input",)
             values = dict(zip(("height", "width", "channels"), input_hwc(spec)))
+            values.update(edits.preprocessing_fields(spec.input))
         elif index >= 0:
             layer = spec.layers[index]
             values = dict(layer.config)
@@ -107,6 +109,7 @@ class Inspector(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
+        self.frozen_box: QCheckBox | None = None
         if key is None:
             self.title.setText("Select a block")
             self.description.setText("Click a card to see and change its settings.")
@@ -116,6 +119,10 @@ class Inspector(QWidget):
             self.description.setText("The image the network sees: height x width x channels.")
             for name, high in INPUT_FIELDS:
                 self._add_row(name.title(), name, _spin(1, high, values[name]), self._commit_input)
+            for name, label, tip in edits.PREPROCESSING_FIELDS:   # how pixels become numbers
+                box = QLineEdit()
+                box.setToolTip(tip)
+                self._add_row(label, name, box, self._commit_preprocessing)
             return
         type_name = key[1]
         cls = LAYER_TYPES[type_name]
@@ -131,6 +138,12 @@ class Inspector(QWidget):
             widget = make_widget(h)
             widget.setToolTip(f"{h.help} ({h.range_text()})" if h.kind in ("int", "pair", "float") else h.help)
             self._add_row(h.label, h.name, widget, lambda n=h.name: self._commit_field(n))
+        if _has_weights(self.state.document.spec, self.index):
+            frozen = QCheckBox("training leaves its weights alone")
+            frozen.setToolTip("Freeze the layer: a hand-set filter (or a trained one) stays as it is while the rest trains")
+            self.frozen_box = frozen   # not a hyperparameter: kept apart from ``fields``
+            self.form.addRow("Frozen", frozen)
+            frozen.toggled.connect(lambda *_: self._commit_frozen())
 
     def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None]) -> None:
         self.fields[name] = widget
@@ -139,6 +152,10 @@ class Inspector(QWidget):
             signal.connect(lambda *_: commit())
 
     def _set_values(self, values: dict[str, Any]) -> None:
+        if self.frozen_box is not None and self.index >= 0:
+            self.frozen_box.blockSignals(True)
+            self.frozen_box.setChecked(self.state.document.spec.layers[self.index].frozen)
+            self.frozen_box.blockSignals(False)
         for name, widget in self.fields.items():
             widget.blockSignals(True)
             if name == "__type__":
@@ -157,6 +174,14 @@ class Inspector(QWidget):
         shape = tuple(self.fields[n].value() for n in ("height", "width", "channels"))
         self._run(edits.set_input, shape)
 
+    def _commit_preprocessing(self) -> None:
+        texts = [self.fields[name].text() for name, _, _ in edits.PREPROCESSING_FIELDS]
+        self._run(edits.set_preprocessing, *texts)
+
+    def _commit_frozen(self) -> None:
+        if self.index >= 0:
+            self._run(edits.set_frozen, self.index, self.frozen_box.isChecked())
+
     def _commit_pool_type(self) -> None:
         if self.index >= 0:
             self._run(edits.change_layer_type, self.index, self.fields["__type__"].currentText())
@@ -168,6 +193,14 @@ class Inspector(QWidget):
         except (ModelError, EngineError) as exc:  # e.g. a value the layer cannot take
             self.show_layer(self.index)
             self.error.setText(str(exc))
+
+
+def _has_weights(spec: Any, index: int) -> bool:
+    """Layer ``index`` has trainable parameters (as shape inference counts them)."""
+    from cnnstudio.model.shapes import infer_shapes
+
+    rows = {row.index: row for row in infer_shapes(spec).layers}
+    return bool(index in rows and rows[index].params)
 
 
 def formulas_html(spec: Any, index: int) -> str:
