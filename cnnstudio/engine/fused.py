@@ -26,7 +26,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from cnnstudio.engine.jit import HAVE_NUMBA, compiled, numba_enabled, use_numba  # noqa: F401  (the switch)
+from cnnstudio.engine.jit import HAVE_NUMBA as HAVE_NUMBA  # re-exported: the switch lives in engine.jit
+from cnnstudio.engine.jit import compiled
+from cnnstudio.engine.jit import numba_enabled as numba_enabled
+from cnnstudio.engine.jit import use_numba as use_numba
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
 from cnnstudio.engine.layers import Conv2D, Dense, Layer, MaxPool2D, ReLU
 

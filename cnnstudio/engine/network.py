@@ -205,7 +205,7 @@ class Network:
     def _ops(self) -> list[Any]:
         """The training step's ops: the body's layers, with ReLU + MaxPool2D (and ReLU after a
         Conv2D or Dense) fused (``engine.fused``); the plain layers off NumPy."""
-        cache = self.__dict__.setdefault("_op_plans", {})
+        cache: dict[bool, list[Any]] = self.__dict__.setdefault("_op_plans", {})
         key = fused.numba_enabled()
         if key not in cache:
             cache[key] = fused.plan(self._body) if self.xp is np else list(self._body)
