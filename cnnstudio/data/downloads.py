@@ -168,6 +168,10 @@ def download(url: str, dest, checksum: str, progress: ProgressFn | None = None,
         if dest.is_file() and file_digest(dest, algo) == digest:
             return dest  # another process finished it while we waited for the lock
         return _fetch_locked(url, dest, part, fd, algo, digest, bounds, progress, cancel)
+    except BaseException:
+        if os.fstat(fd).st_size == 0:
+            part.unlink(missing_ok=True)  # nothing to resume (offline, refused): leave no empty .part
+        raise
     finally:
         os.close(fd)  # releases the lock
 
@@ -270,7 +274,7 @@ def _stream(url, resp, fd: int, offset: int, total, hasher, progress, cancel, bo
             if done + len(block) > bounds.max_bytes:
                 os.ftruncate(fd, 0)
                 raise DownloadError(url, f"the server sent more than the {bounds.max_bytes:,} bytes this "
-                                    "file can have; the download was stopped and its partial file emptied")
+                                    "file can have; the download was stopped and its partial file deleted")
             os.write(fd, block)
             hasher.update(block)
             done += len(block)

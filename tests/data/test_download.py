@@ -130,6 +130,7 @@ def test_offline_fails_fast_pointing_to_sample(tmp_path):
     with pytest.raises(DownloadError, match=r"could not reach the server.*--data sample"):
         download(f"http://127.0.0.1:{port}/data.bin", dest, md5(PAYLOAD), timeout=3)
     _no_final(dest)
+    assert not (tmp_path / "data.bin.part").exists()  # nothing to resume: no empty .part left
 
 
 def _fixture_registry(server, monkeypatch, tmp_path):
