@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtGui import QStandardItemModel
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox,
                              QVBoxLayout, QWidget)
 
@@ -33,6 +34,18 @@ FIELDS = ("dataset", "source_label", "val_fraction", "epochs", "batch_size", "op
 class TrainingForm(QWidget):
     """The "Data" and "Training" groups. ``backend_reason``: why CuPy is (not) available."""
 
+    # made from the declared settings in _hyper_group (setting_widget)
+    epochs: QSpinBox
+    batch_size: QSpinBox
+    optimizer: QComboBox
+    lr: QDoubleSpinBox
+    schedule: QComboBox
+    weight_decay: QDoubleSpinBox
+    augment: QCheckBox
+    seed: QSpinBox
+    backend: QComboBox
+    val_fraction: QDoubleSpinBox
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         col = QVBoxLayout(self)
@@ -55,7 +68,7 @@ class TrainingForm(QWidget):
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)  # an empty row left a gap in the form: shown with a path
         form.addRow(self.source_label)
-        self.val_fraction = setting_widget(SETTINGS["val_fraction"], runtools.make_config().val_fraction)
+        self.val_fraction = _dspin_of(SETTINGS["val_fraction"], runtools.make_config().val_fraction)
         form.addRow(SETTINGS["val_fraction"].label, self.val_fraction)
         return box
 
@@ -79,19 +92,21 @@ class TrainingForm(QWidget):
             available, reason = cupy_status()
         except Exception as exc:  # noqa: BLE001 - the reason is shown, never a crash
             available, reason = False, str(exc)
-        item = self.backend.model().item(1)
-        item.setEnabled(available)
-        item.setToolTip(reason)
+        model = self.backend.model()
+        item = model.item(1) if isinstance(model, QStandardItemModel) else None
+        if item is not None:
+            item.setEnabled(available)
+            item.setToolTip(reason)
         self.backend.setToolTip(reason)
         self.backend_reason = reason
 
     def set_form(self, config: Any) -> None:
         """Show a TrainingConfig in the form (a reopened project's settings)."""
-        for name, widget in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
-            widget.setValue(int(getattr(config, name, widget.value())))
-        for name, widget in (("lr", self.lr), ("weight_decay", self.weight_decay),
-                             ("val_fraction", self.val_fraction)):
-            widget.setValue(float(getattr(config, name, widget.value())))
+        for name, spin in (("epochs", self.epochs), ("batch_size", self.batch_size), ("seed", self.seed)):
+            spin.setValue(int(getattr(config, name, spin.value())))
+        for name, dspin in (("lr", self.lr), ("weight_decay", self.weight_decay),
+                            ("val_fraction", self.val_fraction)):
+            dspin.setValue(float(getattr(config, name, dspin.value())))
         for name, combo in (("optimizer", self.optimizer), ("schedule", self.schedule)):
             index = combo.findData(getattr(config, name, None))
             if index >= 0:
@@ -99,6 +114,12 @@ class TrainingForm(QWidget):
         self.augment.blockSignals(True)  # showing a saved setting is not a change to forward
         self.augment.setChecked(bool(getattr(config, "augment", False)))
         self.augment.blockSignals(False)
+
+
+def _dspin_of(setting: Setting, value: float) -> QDoubleSpinBox:
+    widget = setting_widget(setting, value)
+    assert isinstance(widget, QDoubleSpinBox)
+    return widget
 
 
 def setting_widget(setting: Setting, value: Any) -> QWidget:

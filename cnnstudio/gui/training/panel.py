@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, Qt
-from PyQt6.QtWidgets import (QFileDialog, QFormLayout, QGridLayout, QLabel, QMessageBox, QProgressBar,
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QMessageBox, QProgressBar,
                              QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from cnnstudio.gui.training import runtools
@@ -32,6 +32,20 @@ READ_ONLY_HINT = "The network is read-only while training runs: press Stop to ed
 
 class TrainingPanel(QWidget):
     """Form + buttons + progress + health. ``window``: its close event stops training cleanly."""
+
+    # the form's widgets under the panel's own names (FIELDS, set in __init__)
+    dataset: QComboBox
+    source_label: QLabel
+    val_fraction: QDoubleSpinBox
+    epochs: QSpinBox
+    batch_size: QSpinBox
+    optimizer: QComboBox
+    lr: QDoubleSpinBox
+    schedule: QComboBox
+    weight_decay: QDoubleSpinBox
+    augment: QCheckBox
+    seed: QSpinBox
+    backend: QComboBox
 
     def __init__(self, state: Any, window: QWidget | None = None, parent: QWidget | None = None):
         super().__init__(parent)
