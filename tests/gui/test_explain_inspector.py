@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cnnstudio.gui.editor.inspector import Inspector
 from cnnstudio.gui.editor.view_model import describe
 from cnnstudio.model import ReplaceNetwork
@@ -42,3 +44,24 @@ def test_the_frozen_checkbox_is_one_undoable_edit(qtbot, state):
     assert not state.document.spec.layers[0].frozen
     ins.show_layer(0)
     assert not ins.frozen_box.isChecked()
+
+
+def test_hand_set_filter_from_a_preset_reaches_the_weights(qtbot, state):
+    ins = Inspector(state)
+    qtbot.addWidget(ins)
+    state.document.execute(ReplaceNetwork(get_template("lenet5")))
+    ins.show_layer(0)
+    ins.filter_button.click()
+    dialog = ins.filter_dialog   # a child of the inspector: closed with it
+    dialog.filter_spin.setValue(2)
+    dialog.presets.activated.emit(dialog.presets.findText("Sobel x"))
+    assert "3x3" in dialog.error.text()          # lenet5's kernels are 5x5: Sobel does not fit
+    dialog.presets.activated.emit(dialog.presets.findText("Identity"))
+    dialog.cells[0][4].setValue(-1.5)           # typed in
+    dialog.apply()
+    w = state.weights["0.W"]
+    expected = np.zeros((5, 5), np.float32)
+    expected[2, 2], expected[0, 4] = 1, -1.5
+    np.testing.assert_array_equal(w[2, 0], expected)
+    ins.show_layer(1)
+    assert ins.filter_button is None   # ReLU: no kernels

@@ -52,6 +52,7 @@ class Inspector(QWidget):
         self.index = -2
         self.fields: dict[str, QWidget] = {}
         self.frozen_box: QCheckBox | None = None   # the Frozen row of a layer with weights
+        self.filter_button: Any = None             # "Filter weights" of a layer with kernels
         self._key: Any = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -109,6 +110,7 @@ class Inspector(QWidget):
             self.form.removeRow(0)
         self.fields = {}
         self.frozen_box: QCheckBox | None = None
+        self.filter_button: Any = None
         if key is None:
             self.title.setText("Select a block")
             self.description.setText("Click a card to see and change its settings.")
@@ -139,6 +141,13 @@ class Inspector(QWidget):
             self.frozen_box = frozen   # not a hyperparameter: kept apart from ``fields``
             self.form.addRow("Frozen", frozen)
             frozen.toggled.connect(lambda *_: self._commit_frozen())
+        if _has_kernels(self.state.document.spec, self.index):
+            from PyQt6.QtWidgets import QPushButton
+
+            self.filter_button = QPushButton("Type in or pick a preset...")
+            self.filter_button.setToolTip("Set a filter's weights by hand: identity, box blur, sharpen, Sobel, Laplacian")
+            self.filter_button.clicked.connect(self.edit_filters)
+            self.form.addRow("Filter weights", self.filter_button)
 
     def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None]) -> None:
         self.fields[name] = widget
@@ -169,6 +178,13 @@ class Inspector(QWidget):
         shape = tuple(self.fields[n].value() for n in ("height", "width", "channels"))
         self._run(edits.set_input, shape)
 
+    def edit_filters(self) -> None:
+        """The hand-set filter dialog for this layer (editor.filter_dialog)."""
+        from cnnstudio.gui.editor.filter_dialog import FilterDialog
+
+        self.filter_dialog = FilterDialog(self.state, self.index, self)
+        self.filter_dialog.show()
+
     def _commit_frozen(self) -> None:
         if self.index >= 0:
             self._run(edits.set_frozen, self.index, self.frozen_box.isChecked())
@@ -192,6 +208,20 @@ def _has_weights(spec: Any, index: int) -> bool:
 
     rows = {row.index: row for row in infer_shapes(spec).layers}
     return bool(index in rows and rows[index].params)
+
+
+def _has_kernels(spec: Any, index: int) -> bool:
+    """Layer ``index`` has convolution kernels: a 4-D weight "W" (filters, channels, kh, kw)."""
+    from cnnstudio.model.shapes import infer_shapes
+
+    rows = {row.index: row for row in infer_shapes(spec).layers}
+    if index not in rows or rows[index].input_shape is None or not spec.layers[index].is_valid:
+        return False
+    try:
+        shape = spec.layers[index].check().param_shapes(rows[index].input_shape).get("W")
+    except EngineError:   # an input the layer cannot take: the problems list explains it
+        return False
+    return shape is not None and len(shape) == 4
 
 
 def formulas_html(spec: Any, index: int) -> str:
