@@ -26,12 +26,16 @@ def layer_input_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
     """[(per-sample input shape (C, H, W) or (F,), engine layer)] for each layer of ``spec``;
     a merge's input shape is the tuple of its inputs' shapes (branching networks).
 
-    Raises ValueError (the model's NetworkError, the engine's LayerConfigError) if the
-    network is invalid.
+    A network with a mistake that leaves every shape known (a Softmax in the middle, an
+    extra output) is fine here: saving and opening a network being edited must work. Raises
+    ValueError (the model's NetworkError) when some layer's shape cannot be followed.
     """
-    from cnnstudio.model.shapes import validate
+    from cnnstudio.model.errors import NetworkError
+    from cnnstudio.model.shapes import infer_shapes
 
-    report = validate(spec)   # arithmetic only: nothing is allocated
+    report = infer_shapes(spec)   # arithmetic only: nothing is allocated
+    if not report.complete:
+        raise NetworkError(report.problems[0]) if report.problems else ValueError("unknown layer shapes")
     out: list[tuple[Any, Layer]] = []
     for ls, row in zip(spec.layers, report.layers):
         layer = ls.check()   # validated once, when the spec was made
