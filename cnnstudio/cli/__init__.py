@@ -168,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["numpy", "cupy"],
                    help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")
     p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="threads while training: each runs the network on its share of every batch "
-                        "(default 1: on a 2-core machine shared with other programs two threads were no faster; "
-                        "try 2 or more on an idle multi-core machine)")
+                   help="cores while training: with N > 1 each batch is split over N worker processes on "
+                        "shared memory (bit-identical results; figures in docs/benchmarks.md; "
+                        "networks with BatchNorm or branches split each layer over threads "
+                        "instead) (default 1)")
     p.add_argument("--out", metavar="RUN.cnnproj",
                    help="project file to write (default: runs/MODEL-DATE-TIME.cnnproj)")
     p.set_defaults(func=cli_run.cmd_train)

@@ -184,7 +184,8 @@ def cmd_train(args) -> int:
                                       progress=_download_progress)
     _report_skipped(train)
     prepared = session.make_trainer(spec, train, val, config, weights=start.weights,
-                                    optimizer_state=start.optimizer_state, threads=args.threads)
+                                    optimizer_state=start.optimizer_state, threads=args.threads,
+                                    processes=args.threads > 1)
     # the project's earlier epochs stay; new ones are numbered after them (one Run, as in the app)
     run = Run(prepared, RunHistory.from_dict(history))
     done_before = run.epoch_offset
@@ -222,6 +223,7 @@ def cmd_train(args) -> int:
     finally:
         bar.close()
         stop.restore()
+        prepared.network.close_workers()   # worker processes end with the run, not at exit
     print(f"saved {out}")
     return 0
 

@@ -273,7 +273,7 @@ class TrainingRun:
     """
 
     def __init__(self, spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
-                 threads: int | str | None = "auto"):
+                 threads: int | str | None = "auto", processes: bool = False):
         from cnnstudio.engine.trainer import Trainer
 
         from cnnstudio.model import build_optimizer, build_schedule
@@ -295,7 +295,8 @@ class TrainingRun:
         self.trainer = Trainer(self.network, self.optimizer, prepare(train.x), train.y,
                                prepare(val.x) if has_val else None, val.y if has_val else None,
                                batch_size=config.batch_size, epochs=config.epochs, schedule=build_schedule(config),
-                               seed=config.seed, batch_transform=make_augmenter(config), threads=threads)
+                               seed=config.seed, batch_transform=make_augmenter(config), threads=threads,
+                               processes=processes)
 
     def project(self, history: dict[str, Any], user_dataset=None, metadata=None):
         from cnnstudio.project.file import Project, new_metadata
@@ -306,6 +307,9 @@ class TrainingRun:
 
 
 def make_trainer(spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
-                 threads: int | str | None = "auto") -> TrainingRun:
-    """Check the fit, build the network (config seed), optimizer, schedule and augmentation."""
-    return TrainingRun(spec, train, val, config, weights, optimizer_state, threads)
+                 threads: int | str | None = "auto", processes: bool = False) -> TrainingRun:
+    """Check the fit, build the network (config seed), optimizer, schedule and augmentation.
+
+    ``processes``: split each batch over ``threads`` worker processes instead of threads
+    (``engine.procpool``; bit-identical; networks with BatchNorm or branches keep threads)."""
+    return TrainingRun(spec, train, val, config, weights, optimizer_state, threads, processes)

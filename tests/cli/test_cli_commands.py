@@ -463,3 +463,20 @@ def test_summary_of_a_branching_network_lists_what_each_layer_reads(capsys):
     assert "Connected to" in out
     add = next(ln for ln in out.splitlines() if ln.startswith("add_1 (Add)"))
     assert "batchnorm_3, maxpool2d_1" in add
+
+
+def test_train_on_two_worker_processes_saves_and_leaves_no_shared_memory(capsys, tmp_path):
+    """--threads 2 splits each batch over worker processes; they end with the run."""
+    import os
+
+    from cnnstudio.project import load_project
+
+    shm = "/dev/shm"
+    before = set(os.listdir(shm)) if os.path.isdir(shm) else set()
+    out = tmp_path / "p.cnnproj"
+    code, text, err = run(capsys, "train", "simple-cnn", "--epochs", "1", "--limit", "256", "--threads", "2",
+                          "--batch-size", "64", "--out", out)
+    assert code == 0, err
+    assert "saved" in text and len(load_project(out).history["epochs"]) == 1
+    after = set(os.listdir(shm)) if os.path.isdir(shm) else set()
+    assert not {n for n in after - before if "cnnstudio" in n or n.startswith("psm_")}
