@@ -400,10 +400,15 @@ class NetworkSpec:
     def from_json(cls, text: str) -> "NetworkSpec":
         try:
             data = json.loads(text)
-            return _parse_network(data)
         except json.JSONDecodeError as exc:
             raise ModelFormatError("", f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
-        except RecursionError:  # 5,000 nested lists: json (or a copy of the value) recursed too deep
+        except RecursionError:  # 5,000 nested lists
+            raise ModelFormatError("", "not a model: JSON nested far too deeply") from None
+        except ValueError:  # Python's int-digits limit (its message suggests sys.set_int_max_str_digits())
+            raise ModelFormatError("", "not a model: a number with thousands of digits") from None
+        try:
+            return _parse_network(data)
+        except RecursionError:  # a deep value where a field was expected
             raise ModelFormatError("", "not a model: JSON nested far too deeply") from None
 
 

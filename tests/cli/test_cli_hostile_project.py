@@ -118,3 +118,13 @@ def test_out_of_memory_outside_training_gives_no_batch_size_advice(capsys, tmp_p
     line = error_line(err)
     assert code == 1 and "out of memory while reading the input" in line
     assert "batch" not in line
+
+
+def test_summary_of_a_model_json_with_a_5000_digit_number_names_the_file(capsys, tmp_path):
+    model = tmp_path / "bigint.json"
+    model.write_text('{"format_version": 1, "name": "x", "input": {"height": ' + "7" * 5000
+                     + ', "width": 28, "channels": 1}, "layers": []}')
+    code, _, err = run(capsys, "summary", model)
+    line = error_line(err)
+    assert code == 2 and str(model) in line and "thousands of digits" in line
+    assert "set_int_max_str_digits" not in line  # Python's advice, not the user's
