@@ -53,6 +53,9 @@ class FileMenus:
                                            QKeySequence.StandardKey.SaveAs)
         self.file_menu.addSeparator()
         self.quit_action = self._action(self.file_menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+        from cnnstudio.gui.export_actions import ExportMenus   # File > Export / Import
+
+        self.exports = ExportMenus(window, self.file_menu, before=self.quit_action)
 
         self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = self._action(self.edit_menu, "&Undo", self.undo, QKeySequence("Ctrl+Z"))

@@ -69,6 +69,53 @@ def set_frozen(document: Document, index: int, frozen: bool) -> None:
         document.execute(cmds.ReplaceLayer(index, dataclasses.replace(old, frozen=bool(frozen))))
 
 
+#: the Input block's preprocessing fields: (name, label, tooltip); their rules live in model.spec.InputSpec
+PREPROCESSING_FIELDS = (
+    ("scale", "Scale", "Each pixel (0..255) is multiplied by this first: 1/255 gives 0..1, 1 keeps 0..255."),
+    ("mean", "Mean", "Then subtracted, one number per channel (e.g. 0.485, 0.456, 0.406); empty: none."),
+    ("std", "Std", "Then divided by, one number per channel (e.g. 0.229, 0.224, 0.225); empty: none."),
+)
+
+
+def preprocessing_fields(inp: Any) -> dict[str, str]:
+    """The Input block's preprocessing as the inspector's texts."""
+    def join(values: Any) -> str:
+        return ", ".join(f"{v:g}" for v in values) if values else ""
+    return {"scale": inp.scale_text(), "mean": join(inp.mean), "std": join(inp.std)}
+
+
+def _numbers(field: str, text: str) -> list[float] | None:
+    from cnnstudio.engine.errors import LayerConfigError
+
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    if not parts:
+        return None
+    try:
+        return [_number(p) for p in parts]
+    except ValueError:
+        raise LayerConfigError("Input", field, text, "numbers separated by commas, e.g. 0.5, 0.5, 0.5") from None
+
+
+def _number(text: str) -> float:
+    if "/" in text:   # "1/255"
+        top, bottom = text.split("/", 1)
+        return float(top) / float(bottom)
+    return float(text)
+
+
+def set_preprocessing(document: Document, scale_text: str, mean_text: str, std_text: str) -> None:
+    """Texts from the inspector ("1/255", "0.5, 0.5, 0.5", "") -> one SetPreprocessing when they change."""
+    from cnnstudio.engine.errors import LayerConfigError
+
+    scale = _numbers("scale", scale_text)
+    if scale is None or len(scale) != 1:
+        raise LayerConfigError("Input", "scale", scale_text, "one number above 0, e.g. 1/255")
+    inp = document.spec.input
+    new = inp.with_preprocessing(scale[0], _numbers("mean", mean_text), _numbers("std", std_text))
+    if (new.scale, new.mean, new.std) != (inp.scale, inp.mean, inp.std):
+        document.execute(cmds.SetPreprocessing(new.scale, new.mean, new.std))
+
+
 def change_layer_type(document: Document, index: int, type_name: str) -> None:
     """Swap layer ``index`` for another type keeping compatible hyperparameters (one command,
     "Change MaxPool2D to AvgPool2D")."""

@@ -90,6 +90,7 @@ class Inspector(QWidget):
         if index == -1:
             key: Any = ("input",)
             values = dict(zip(("height", "width", "channels"), input_hwc(spec)))
+            values.update(edits.preprocessing_fields(spec.input))
         elif index >= 0:
             layer = spec.layers[index]
             values = dict(layer.config)
@@ -120,6 +121,10 @@ class Inspector(QWidget):
             self.description.setText("The image the network sees: height x width x channels.")
             for name, high in INPUT_FIELDS:
                 self._add_row(name.title(), name, _spin(1, high, values[name]), self._commit_input)
+            for name, label, tip in edits.PREPROCESSING_FIELDS:   # how pixels become numbers
+                box = QLineEdit()
+                box.setToolTip(tip)
+                self._add_row(label, name, box, self._commit_preprocessing)
             return
         type_name = key[1]
         cls = LAYER_TYPES[type_name]
@@ -177,6 +182,10 @@ class Inspector(QWidget):
     def _commit_input(self) -> None:
         shape = tuple(self.fields[n].value() for n in ("height", "width", "channels"))
         self._run(edits.set_input, shape)
+
+    def _commit_preprocessing(self) -> None:
+        texts = [self.fields[name].text() for name, _, _ in edits.PREPROCESSING_FIELDS]
+        self._run(edits.set_preprocessing, *texts)
 
     def edit_filters(self) -> None:
         """The hand-set filter dialog for this layer (editor.filter_dialog)."""

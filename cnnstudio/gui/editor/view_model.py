@@ -99,8 +99,10 @@ def input_hwc(spec: Any) -> tuple[int, int, int]:
 
 def _input_card(spec: Any) -> CardInfo:
     h, w, c = input_hwc(spec)
-    return CardInfo(-1, "Input", f"{h} x {w} x {c} image", f"{h} x {w} x {c}", 0,
-                    tooltip="The network's input: height x width x channels")
+    pre = spec.input.preprocessing_text() if hasattr(spec.input, "preprocessing_text") else ""
+    return CardInfo(-1, "Input", pre or f"{h} x {w} x {c} image", f"{h} x {w} x {c}", 0,
+                    tooltip=f"The network's input: height x width x channels ({h} x {w} x {c}); "
+                            f"how pixels become numbers: {pre}")
 
 
 def _problem_tooltip(problem: Problem) -> str:
