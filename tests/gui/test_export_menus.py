@@ -76,8 +76,12 @@ def test_a_refused_import_shows_the_message_and_writes_nothing(window, tmp_path,
     assert not (tmp_path / "x.cnnproj").exists()
 
 
-def test_the_input_card_and_inspector_show_and_edit_the_preprocessing(editor, qtbot):
-    state = editor.state
+def test_the_input_card_and_inspector_show_and_edit_the_preprocessing(qtbot, state):
+    from cnnstudio.gui.editor.editor import NetworkEditor
+
+    editor = NetworkEditor(state)
+    qtbot.addWidget(editor)
+    editor.show()
     editor.select(-1)
     ins = editor.inspector
     assert ins.fields["scale"].text() == "1/255" and ins.fields["mean"].text() == ""
