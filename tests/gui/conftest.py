@@ -1,8 +1,11 @@
-"""Fixtures for GUI tests: an AppState and a MainWindow that never touch the user's settings."""
+"""Fixtures for GUI tests: an AppState, one panel alone (the editor) or the whole MainWindow, never
+touching the user's settings. Build only the panel under test where the window is not the point:
+a MainWindow (six panels) costs most of a GUI test's time to build and tear down."""
 
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import QSettings
@@ -39,24 +42,40 @@ def window(qtbot, state, settings):
 
     win = MainWindow(state, settings=settings)
     win.ask_unsaved = lambda: DISCARD  # teardown must never block on a dialog
+    # nor a test on an error box nobody will close: an unexpected error fails it at once, with its text
+    # (tests that expect one replace show_error themselves)
+    win.show_error = lambda title, text: pytest.fail(f"unexpected error dialog {title!r}: {text}")
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     return win
 
 
+@pytest.fixture
+def editor(qtbot, state):
+    """The network editor alone (palette, canvas, inspector, problems) on lenet5, shown at about
+    its size in the main window: for tests of the editor, without the other five panels."""
+    from cnnstudio.gui.editor.editor import NetworkEditor
+
+    widget = NetworkEditor(state)
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 @pytest.fixture(autouse=True)
 def no_thread_outlives_its_test(qtbot):
-    """Stop training runs and background jobs before qtbot closes the widgets.
+    """Stop training runs and background jobs at the end of every GUI test.
 
-    Requesting qtbot makes this teardown run before qtbot's: a test that fails halfway
-    must not leave a QThread running into the next test (Qt aborts on destroying one).
-    Then the test's garbage is collected here, in the GUI thread: left to the cyclic
+    A test that fails halfway must not leave a QThread running into the next test (Qt
+    aborts on destroying one). Automatic garbage collection is off from the start of the
+    test to the end of the GUI tests (see ``pytest_runtest_teardown``): left to the cyclic
     collector, a parentless QObject caught in a reference cycle can be destroyed from
-    whatever thread happens to trigger a collection (an engine or download worker),
-    which Qt does not allow. The app collects on a GUI-thread timer for the same reason
-    (``gui.app.collect_garbage_in_gui_thread``); here automatic collection is off for the
-    test and everything is collected at its end.
+    whatever thread happens to trigger a collection (an engine or download worker), which
+    Qt does not allow. The app collects on a GUI-thread timer for the same reason
+    (``gui.app.collect_garbage_in_gui_thread``).
     """
     gc.disable()
     yield
@@ -65,5 +84,34 @@ def no_thread_outlives_its_test(qtbot):
 
     controller.shutdown_all()
     tasks.wait_all()
-    gc.collect()
-    gc.enable()
+
+
+#: a full collection (~50 ms with everything imported) every this many GUI tests; the young
+#: generations (what the test allocated: nothing is promoted while collection is off) after each
+FULL_COLLECTION_EVERY = 20
+_since_full = [0]
+
+
+def _is_gui_test(item) -> bool:
+    return item is not None and Path(__file__).parent in Path(str(item.path)).parents
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the test's fixtures are gone (no thread left): collect its garbage in the GUI thread.
+
+    Objects a test leaves to Qt's deferred deletion become garbage during a later test, after
+    they were promoted; the periodic full collection, and the one after the last GUI test
+    (when automatic collection comes back on), find those.
+    """
+    result = yield
+    _since_full[0] += 1
+    more_gui = _is_gui_test(nextitem)
+    if not more_gui or _since_full[0] >= FULL_COLLECTION_EVERY:
+        gc.collect()
+        _since_full[0] = 0
+    else:
+        gc.collect(1)
+    if not more_gui:
+        gc.enable()
+    return result

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnnstudio.gui.main_window import DISCARD
+from qtwait import settle
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
@@ -45,7 +46,7 @@ def test_enlarged_map_is_in_view_in_the_feature_maps_dock(qtbot, window):
     qtbot.waitUntil(lambda: panel.isVisible() and bool(panel.maps.items), timeout=10_000)
     panel.open_tile(1, 0)
     scroll = window.docks["featureMapsDock"].widget()
-    qtbot.wait(300)  # let the dock's layouts settle (the wrong height arrived after the first pass)
+    settle(panel, panel.viewer, scroll.viewport())  # the wrong height arrived after the first layout pass
     assert panel.height() <= scroll.viewport().height()
     top = panel.viewer.mapTo(panel, panel.viewer.rect().topLeft()).y()
     assert panel.viewer.height() >= 100 and top + panel.viewer.height() <= scroll.viewport().height()
@@ -82,8 +83,8 @@ def test_clicking_a_mistake_scrolls_its_details_into_view(qtbot, window, state):
     with qtbot.waitSignal(panel.evaluated, timeout=30_000):
         state.set_weights(build_network(state.spec, seed=0).get_weights())  # untrained: many mistakes
     scroll = window.docks["evaluationDock"].widget()
-    qtbot.wait(200)
     chart = panel.probs_chart.widget
+    settle(chart, scroll.viewport())
 
     def chart_in_view() -> bool:
         top = chart.mapTo(scroll.viewport(), chart.rect().topLeft()).y()

@@ -43,30 +43,30 @@ def cards_by_index(editor):
     return {c.info.index: c.info for c in editor.canvas.cards}
 
 
-def test_palette_lists_every_layer_type_with_its_description(window):
-    palette = window.editor.palette
+def test_palette_lists_every_layer_type_with_its_description(editor):
+    palette = editor.palette
     for name, cls in LAYER_TYPES.items():
         item = palette.type_item(name)
         assert item is not None, name
         assert cls.description in item.toolTip(0)
 
 
-def test_drop_from_palette_inserts_at_the_drop_position(qtbot, window, state):
-    canvas = window.editor.canvas
+def test_drop_from_palette_inserts_at_the_drop_position(qtbot, editor, state):
+    canvas = editor.canvas
     before = list(state.spec.layers)
     gap = 9  # just below chain card 9 = layer index 8 (the ReLU after Dense 120)
     assert drop_on_canvas(qtbot, canvas, layer_mime("Dropout"), canvas.gap_point(gap))
     layers = state.spec.layers
     assert [layer.type for layer in layers] == [lyr.type for lyr in before[:gap]] + ["Dropout"] + \
         [lyr.type for lyr in before[gap:]]
-    assert cards_by_index(window.editor)[gap].type_name == "Dropout"
-    assert window.editor.selected == gap
+    assert cards_by_index(editor)[gap].type_name == "Dropout"
+    assert editor.selected == gap
     state.document.undo()
     assert state.spec.layers == before
 
 
-def test_double_click_in_palette_appends(qtbot, window, state):
-    palette = window.editor.palette
+def test_double_click_in_palette_appends(qtbot, editor, state):
+    palette = editor.palette
     item = palette.type_item("Dropout")
     palette.scrollToItem(item)
     rect = palette.visualItemRect(item)
@@ -76,11 +76,11 @@ def test_double_click_in_palette_appends(qtbot, window, state):
     qtbot.mouseDClick(palette.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert len(state.spec.layers) == n + 1
     assert state.spec.layers[-1].type == "Dropout"
-    assert len(window.editor.canvas.cards) == n + 2  # Input + layers
+    assert len(editor.canvas.cards) == n + 2  # Input + layers
 
 
-def test_dragging_a_card_reorders_the_chain(qtbot, window, state):
-    canvas = window.editor.canvas
+def test_dragging_a_card_reorders_the_chain(qtbot, editor, state):
+    canvas = editor.canvas
     before = list(state.spec.layers)
     mime = QMimeData()
     mime.setData(MOVE_MIME, QByteArray(b"1"))  # the first ReLU
@@ -91,8 +91,7 @@ def test_dragging_a_card_reorders_the_chain(qtbot, window, state):
     assert state.spec.layers == before
 
 
-def test_inspector_change_updates_downstream_shapes(qtbot, window, state):
-    editor = window.editor
+def test_inspector_change_updates_downstream_shapes(qtbot, editor, state):
     click_card(qtbot, editor.canvas, 0)  # Conv2D 6 @ 5x5 same
     assert editor.selected == 0
     filters = editor.inspector.fields["filters"]
@@ -107,8 +106,7 @@ def test_inspector_change_updates_downstream_shapes(qtbot, window, state):
     assert cards[3].params == 5 * 5 * 10 * 16 + 16  # the next Conv2D sees 10 input channels
 
 
-def test_typing_a_value_is_one_undo_step(qtbot, window, state):
-    editor = window.editor
+def test_typing_a_value_is_one_undo_step(qtbot, editor, state):
     click_card(qtbot, editor.canvas, 7)  # Dense 120
     before = state.spec
     units = editor.inspector.fields["units"]
@@ -120,8 +118,7 @@ def test_typing_a_value_is_one_undo_step(qtbot, window, state):
     assert state.spec == before
 
 
-def test_padding_and_rates_use_proper_widgets(qtbot, window, state):
-    editor = window.editor
+def test_padding_and_rates_use_proper_widgets(qtbot, editor, state):
     click_card(qtbot, editor.canvas, 0)
     padding = editor.inspector.fields["padding"]
     padding.mode.setCurrentText("valid")
@@ -173,8 +170,7 @@ def test_undo_redo_round_trip_restores_exact_specs(qtbot, window, state):
         assert state.spec == expected
 
 
-def test_delete_key_and_duplicate(qtbot, window, state):
-    editor = window.editor
+def test_delete_key_and_duplicate(qtbot, editor, state):
     before = list(state.spec.layers)
     click_card(qtbot, editor.canvas, 1)
     qtbot.keyClick(editor.canvas, Qt.Key.Key_Delete)
@@ -184,8 +180,7 @@ def test_delete_key_and_duplicate(qtbot, window, state):
     assert [lyr.type for lyr in state.spec.layers[:2]] == ["Conv2D", "Conv2D"]
 
 
-def test_input_block_edits_the_network_input(qtbot, window, state):
-    editor = window.editor
+def test_input_block_edits_the_network_input(qtbot, editor, state):
     click_card(qtbot, editor.canvas, -1)
     editor.inspector.fields["channels"].setValue(3)
     assert state.spec.input.hwc == (28, 28, 3)
@@ -197,8 +192,7 @@ def test_status_bar_totals_use_thousands_separators(window):
     assert "Multiply-adds" in window.totals_label.text()
 
 
-def test_read_only_while_training(qtbot, window, state):
-    editor = window.editor
+def test_read_only_while_training(qtbot, editor, state):
     before = state.spec
     state.set_training(True)
     assert editor.hint.isVisible() and editor.hint.text() == READ_ONLY_HINT
@@ -211,19 +205,18 @@ def test_read_only_while_training(qtbot, window, state):
     assert not editor.hint.isVisible() and editor.inspector.form_host.isEnabled()
 
 
-def test_the_canvas_is_a_view_of_the_spec(window, state):
+def test_the_canvas_is_a_view_of_the_spec(editor, state):
     """Replacing the spec from outside redraws every card: nothing is read back from positions."""
     from cnnstudio.gui.editor import edits
 
     edits.change_layer_type(state.document, 2, "AvgPool2D")
-    assert cards_by_index(window.editor)[2].type_name == "AvgPool2D"
+    assert cards_by_index(editor)[2].type_name == "AvgPool2D"
     state.new_project("mlp")
-    assert [c.info.type_name for c in window.editor.canvas.cards] == ["Input"] + \
+    assert [c.info.type_name for c in editor.canvas.cards] == ["Input"] + \
         [lyr.type for lyr in get_template("mlp").layers]
 
 
-def test_pooling_type_combo_swaps_the_layer_in_one_step(qtbot, window, state):
-    editor = window.editor
+def test_pooling_type_combo_swaps_the_layer_in_one_step(qtbot, editor, state):
     before = state.spec
     click_card(qtbot, editor.canvas, 2)  # MaxPool2D
     editor.inspector.fields["__type__"].setCurrentText("AvgPool2D")
@@ -233,8 +226,7 @@ def test_pooling_type_combo_swaps_the_layer_in_one_step(qtbot, window, state):
     assert state.spec == before
 
 
-def test_a_refused_value_is_shown_not_raised(qtbot, window, state):
-    editor = window.editor
+def test_a_refused_value_is_shown_not_raised(qtbot, editor, state):
     click_card(qtbot, editor.canvas, -1)
     before = state.spec
     editor.inspector.fields["height"].setMaximum(10_000)  # let the widget offer more than the model takes
@@ -243,8 +235,7 @@ def test_a_refused_value_is_shown_not_raised(qtbot, window, state):
     assert "height" in editor.inspector.error.text()
 
 
-def test_arrow_keys_walk_the_chain_and_the_inspector_shows_facts(qtbot, window, state):
-    editor = window.editor
+def test_arrow_keys_walk_the_chain_and_the_inspector_shows_facts(qtbot, editor, state):
     click_card(qtbot, editor.canvas, -1)
     qtbot.keyClick(editor.canvas, Qt.Key.Key_Down)
     qtbot.keyClick(editor.canvas, Qt.Key.Key_Down)

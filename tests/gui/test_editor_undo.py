@@ -40,19 +40,6 @@ def test_every_edit_names_itself_in_undo_and_redo(state, edit, text):
     assert state.document.redo_text == f"Redo {text}"
 
 
-@pytest.fixture
-def editor(qtbot, state):
-    """The network editor alone (palette, canvas, inspector): no main window."""
-    from cnnstudio.gui.editor.editor import NetworkEditor
-
-    widget = NetworkEditor(state)
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
 def click_arrow(qtbot, box: QSpinBox, up: bool = True) -> None:
     """A mouse click on the spin box's up (or down) arrow, as a person makes it."""
     option = QStyleOptionSpinBox()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtWidgets import QApplication
 
 from cnnstudio.data import Dataset, to_float_nchw
 from cnnstudio.engine.evaluation import evaluate
@@ -131,7 +132,9 @@ def test_per_class_accuracy(qtbot, panel, state):
 def test_waits_for_training_to_stop(qtbot, panel, state):
     state.set_training(True)
     state.set_weights(_weights(state))
-    qtbot.wait(400)
+    QApplication.processEvents()
+    # nothing scheduled: no evaluation timer running, no evaluation thread (instead of waiting 400 ms)
+    assert not panel._timer.isActive() and panel._thread is None
     assert panel.result is None and "Training is running" in panel.status.text()
     with qtbot.waitSignal(panel.evaluated, timeout=20_000):
         state.set_training(False)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPointF, Qt
+from PyQt6.QtWidgets import QApplication
 
 from cnnstudio.data import to_float_nchw
 from cnnstudio.gui.inside import FeatureMapsPanel, Inspector
 from cnnstudio.gui.inside.mosaic import as_maps, layout_for, pack, unpack, vector_strip
 from cnnstudio.gui.state import AppState
+from qtwait import settle
 
 # Offscreen Qt says this when a top-level window is shown; it is harmless.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
@@ -99,8 +101,14 @@ def _click_tile(qtbot, view, row: int, k: int) -> None:
     qtbot.mouseClick(gv.viewport(), Qt.MouseButton.LeftButton, pos=gv.mapFromScene(scene))
 
 
+def tile_places(view):
+    """Where the mosaics are on screen: what mapping a tile to a pixel depends on."""
+    gv = view.graphics
+    return [tuple(gv.mapFromScene(item.sceneBoundingRect()).boundingRect().getRect()) for item in view.items]
+
+
 def test_clicking_a_tile_enlarges_that_map(qtbot, panel):
-    qtbot.wait(50)  # let the graphics layout settle before mapping tile positions to pixels
+    settle(panel.maps.graphics, key=lambda: tile_places(panel.maps))  # before mapping tiles to pixels
     ins = panel.inspector
     _click_tile(qtbot, panel.maps, 1, 4)  # layer 0 (Conv2D), map 4
     assert panel.selected() == (1, 4)
@@ -163,15 +171,16 @@ def test_new_weights_refresh_the_maps_throttled(qtbot, state, panel):
     assert ins.trained and "trained" in panel.status.text()
     assert not np.array_equal(before, panel.maps.tile(1, 0))
     np.testing.assert_allclose(ins.network.get_weights()["0.W"], weights["0.W"])
-    qtbot.wait(500)  # longer than the throttle interval: no further refresh may be pending
+    QApplication.processEvents()
+    assert not ins._timer.isActive() and not ins.busy  # no further refresh pending (was a 500 ms wait)
     assert len(refreshes) == 1
 
 
 def test_hovering_the_enlarged_map_shows_the_value(qtbot, panel):
     ins = panel.inspector
     panel.open_tile(1, 3)
-    qtbot.wait(50)  # let the plot take its range before mapping pixels
     plot = panel.viewer.plot
+    settle(plot, key=lambda: plot.getViewBox().viewRange())  # the plot takes its range before mapping pixels
     scene = panel.viewer.image.mapToScene(QPointF(5.5, 7.5))  # column 5, row 7
     qtbot.mouseMove(plot.viewport(), plot.mapFromScene(scene))
     qtbot.waitUntil(lambda: "row 7, column 5" in panel.viewer.hover.text(), timeout=2000)
@@ -200,9 +209,9 @@ def test_mosaics_keep_their_width_when_rows_are_built_while_shown(qtbot, state):
     panel.resize(1500, 1200)  # wide: the enlarged map beside the mosaics, no scroll bar needed
     panel.show()
     qtbot.waitExposed(panel)
-    qtbot.wait(50)
+    settle(panel, panel.maps.graphics)
     inspector.refresh_now()
-    qtbot.wait(50)
+    settle(panel.maps.graphics, key=lambda: [item.getViewBox().width() for item in panel.maps.items])
     widths = [item.getViewBox().width() for item in panel.maps.items]
     assert min(widths) > 0.5 * (panel.maps.graphics.width() - 200), widths
 

@@ -6,6 +6,7 @@ batch 32 -> 8 batches per epoch) and simple-cnn, so each test takes about a seco
 
 from __future__ import annotations
 
+import collections
 import threading
 
 import numpy as np
@@ -76,10 +77,41 @@ def test_start_runs_to_completion_and_keeps_weights_and_history(qtbot, panel, sm
     assert panel.plots.series["epoch_val_acc"].n == 2
 
 
+def hold_in_batch(worker, n):
+    """Hold the worker inside its ``n``-th batch (it buffers the batch's record, then waits) until
+    ``release`` is set: the run is running and cannot end, however the threads are scheduled.
+    Returns (inside, release) events. Install it while the worker is paused before its first batch."""
+    inside, release = threading.Event(), threading.Event()
+
+    class HeldSteps(collections.deque):
+        appended = 0
+
+        def append(self, record):
+            super().append(record)
+            HeldSteps.appended += 1
+            if HeldSteps.appended == n:
+                inside.set()
+                release.wait(TIMEOUT / 1000)
+
+    worker.steps = HeldSteps(worker.steps)
+    return inside, release
+
+
 def test_pause_then_resume(qtbot, panel, small_data):
-    c = start(panel, small_data, epochs=3)
-    with qtbot.waitSignal(c.pausedChanged, timeout=TIMEOUT, check_params_cb=lambda p: p):
-        panel.pause_button.click()
+    c = start(panel, small_data, epochs=3, paused=True)
+    wait_paused_after(qtbot, c, 0)
+    inside, release = hold_in_batch(c.worker, 2)
+    try:
+        qtbot.waitUntil(panel.resume_button.isEnabled, timeout=TIMEOUT)
+        panel.resume_button.click()
+        qtbot.waitUntil(lambda: inside.is_set() and panel.pause_button.isEnabled(), timeout=TIMEOUT)
+        # the run is running, in its second batch: the pause lands mid-run (a race while the run
+        # started unpaused could end before the click under load)
+        with qtbot.waitSignal(c.pausedChanged, timeout=TIMEOUT, check_params_cb=lambda p: p):
+            panel.pause_button.click()
+            release.set()
+    finally:
+        release.set()
     assert panel.resume_button.isEnabled() and not panel.pause_button.isEnabled()
     assert panel.step_button.isEnabled()
     done = c.worker.steps_done

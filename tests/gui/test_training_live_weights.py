@@ -80,6 +80,10 @@ def test_weights_reach_the_feature_maps_within_an_epoch(qtbot, setup, small_data
     assert state.weights is None and not state.is_dirty()
     done = _steps(qtbot, c, 3, done)
     qtbot.waitUntil(lambda: not np.array_equal(first_tile, maps.maps.tile(1, 0)), timeout=TIMEOUT)
+    # the tile changed with some preview; the views catch up with the last one (the pause's) when
+    # the GUI thread gets to it: wait for that instead of racing the queued signals
+    qtbot.waitUntil(lambda: ins.network is not None and np.allclose(ins.network.get_weights()["0.W"],
+                                                                    state.live_weights["0.W"]), timeout=TIMEOUT)
     np.testing.assert_allclose(ins.network.get_weights()["0.W"], state.live_weights["0.W"])
     assert c.worker.previews_sent >= 5 and c.worker.epochs_done == 0
     with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
