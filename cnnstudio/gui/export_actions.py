@@ -45,7 +45,15 @@ class ExportMenus:
 
     # ---- the work ----------------------------------------------------------------------
     def _project(self):
-        return self.window.state.workspace.project_for_save()
+        """The project to export; refused when trained weights no longer fit the edited network
+        (exporting the initial weights instead would look like the trained network)."""
+        from cnnstudio.project.export import ExportError
+
+        state = self.window.state
+        if state.weights and not state.weights_fit():
+            raise ExportError("the trained weights do not fit the network as it is now; train it again, "
+                              "or undo the edit, then export")
+        return state.workspace.project_for_save()
 
     def _name(self) -> str:
         path = self.window.state.path

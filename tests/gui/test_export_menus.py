@@ -97,3 +97,15 @@ def test_the_input_card_and_inspector_show_and_edit_the_preprocessing(qtbot, sta
     assert "scale" in ins.error.text() and state.spec.input.scale == 1 / 255
     state.document.undo()
     assert state.spec.input.mean is None
+
+
+def test_weights_that_no_longer_fit_are_not_exported_as_if_trained(window, tmp_path):
+    from cnnstudio.model import build_network
+    from cnnstudio.model.commands import SetLayerConfig
+    from cnnstudio.project.export import ExportError
+
+    window.state.set_weights(build_network(window.state.spec).get_weights())
+    window.state.document.execute(SetLayerConfig(0, "filters", 7))
+    with pytest.raises(ExportError, match="do not fit the network as it is now"):
+        window.menus.exports.export_onnx_to(str(tmp_path / "net.onnx"))
+    assert not (tmp_path / "net.onnx").exists()
