@@ -185,10 +185,27 @@ def scene_datasets(app: QApplication) -> QWidget:
     return window
 
 
+def scene_graph(app: QApplication) -> QWidget:
+    """mini-resnet in the editor: residual blocks side by side, a shape on every wire (issue 10)."""
+    window = fresh_window("mini-resnet")
+    window.show()
+    # the docks closed (View menu), as a person makes room for a wide network
+    for dock in window.docks.values():
+        dock.hide()
+    settle(app, 0.5)
+    window.editor.select(4)   # the first residual block's first Conv2D
+    canvas = window.editor.canvas
+    first = canvas.layout_.bands[1][0]   # scrolled to block 1 (identity shortcut) and block 2 (projection)
+    x = min(canvas.layout_.positions[i][0] for i, r in canvas.layout_.ranks.items() if r == first)
+    canvas.horizontalScrollBar().setValue(int(x) - 30)
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
     "confusion": scene_confusion,
     "datasets": scene_datasets,
     "feature_maps": scene_feature_maps,
+    "graph": scene_graph,
     "editor": scene_editor,
     "training": scene_training,
 }

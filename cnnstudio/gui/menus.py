@@ -66,6 +66,8 @@ class FileMenus:
                                           QKeySequence(QKeySequence.StandardKey.Delete))
         self.duplicate_action = self._action(self.edit_menu, "D&uplicate block", window.editor.duplicate_selected,
                                              QKeySequence("Ctrl+D"))
+        self.skip_action = self._action(self.edit_menu, "Add s&kip connection...", window.editor.add_skip_connection,
+                                        QKeySequence("Ctrl+K"))
         self.view_menu = bar.addMenu("&View")
         for dock in window.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
@@ -114,7 +116,7 @@ class FileMenus:
         self.redo_action.setText("&" + (redo_text or "Redo"))
         self.undo_action.setEnabled(editable and _document_can(doc, "undo"))
         self.redo_action.setEnabled(editable and _document_can(doc, "redo"))
-        for action in (self.delete_action, self.duplicate_action, self.template_menu.menuAction(),
+        for action in (self.delete_action, self.duplicate_action, self.skip_action, self.template_menu.menuAction(),
                        self.new_action, self.open_action):
             action.setEnabled(editable)
 

@@ -249,3 +249,65 @@ def test_feature_maps_show_every_layer_of_every_branch(qtbot):
         np.testing.assert_allclose(unpack(view.items[i + 1].image, view.layouts[i + 1], 0), maps[0],
                                    rtol=1e-6, atol=1e-7)
     assert len(panel.filters.items) == sum(layer.type == "Conv2D" for layer in spec.layers)
+
+
+def test_the_drawing_canvas_predicts_with_a_graph_network(qtbot):
+    from cnnstudio.data import to_float_nchw
+    from cnnstudio.gui.inside import DrawingPanel, Inspector
+
+    state = AppState(template="mini-inception")
+    inspector = Inspector(state)
+    draw = DrawingPanel(inspector)
+    qtbot.addWidget(draw)
+    draw.resize(700, 420)
+    inspector.refresh_now()
+    draw.show()
+    qtbot.waitExposed(draw)
+    with qtbot.waitSignal(inspector.activationsChanged, timeout=5000):
+        draw.canvas.draw_stroke([(140, 40), (141, 130), (140, 230)], 24)
+    probs = draw.prediction.probs
+    expected = inspector.network.forward(to_float_nchw(draw.digit[None, :, :, None]))[0]
+    assert probs.shape == (10,)
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_runs_a_graph_network(qtbot):
+    from cnnstudio.data import to_float_nchw
+    from cnnstudio.engine.evaluation import evaluate
+    from cnnstudio.gui.evaluation import EvaluationPanel
+    from cnnstudio.project.session import build_network, build_with_weights
+
+    state = AppState(template="mini-inception")
+    state.set_dataset(state.dataset)
+    panel = EvaluationPanel(state, show_sample=lambda *_: None)
+    panel.show_error = lambda title, msg: pytest.fail(msg)
+    qtbot.addWidget(panel)
+    panel.resize(600, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    weights = build_network(state.spec, seed=0).get_weights()
+    with qtbot.waitSignal(panel.evaluated, timeout=60_000):
+        state.set_weights(weights)
+    val = state.dataset[1]
+    expected = evaluate(build_with_weights(state.spec, weights), to_float_nchw(val.x), val.y)
+    assert np.array_equal(panel.matrix.matrix, expected.confusion)
+
+
+def test_health_fixes_keep_a_graphs_wiring(graph_state):
+    from cnnstudio.engine import health
+    from cnnstudio.gui.training import runtools
+    from cnnstudio.model.shapes import infer_shapes
+
+    doc = graph_state.document
+    spec = graph_state.spec
+    layers = list(spec.layers)
+    layers[6] = layers[6].with_inputs((5,))       # the same graph, with the ReLU's and Dense's inputs named
+    layers[30] = layers[30].with_inputs((29,))
+    from cnnstudio.model.commands import ReplaceNetwork
+    doc.execute(ReplaceNetwork(spec.with_layers(layers)))
+    runtools.edit_network(graph_state, health.Fix(health.REPLACE_WITH_LEAKY_RELU, "", {"index": 6}))
+    assert graph_state.spec.layers[6].type == "LeakyReLU" and graph_state.spec.layers[6].inputs == (5,)
+    runtools.edit_network(graph_state, health.Fix(health.INSERT_DROPOUT, "", {"index": 30, "rate": 0.5}))
+    after = graph_state.spec
+    assert after.layers[30].type == "Dropout" and after.sources(30) == (29,) and after.sources(31) == (30,)
+    assert infer_shapes(after).complete

@@ -87,11 +87,16 @@ def edit_network(state: AppState, fix: health.Fix) -> str:
     spec = state.document.spec
     if fix.action == health.INSERT_DROPOUT:
         rate = float(fix.params.get("rate", 0.5))
-        state.document.execute(model.AddLayer(index, model.LayerSpec("Dropout", {"rate": rate})))
+        dropout = model.LayerSpec("Dropout", {"rate": rate})
+        if spec.layers[index].inputs is None:
+            state.document.execute(model.AddLayer(index, dropout))
+        else:   # a graph: on the wire into that layer, so nothing is left dangling
+            from cnnstudio.model.wire_commands import InsertOnWire
+            state.document.execute(InsertOnWire(spec.sources(index)[0], index, dropout))
         return f"Inserted Dropout {rate:g} before layer {index + 2} Dense. Start training again to use it."
     if fix.action == health.REPLACE_WITH_LEAKY_RELU:
         layers = list(spec.layers)
-        layers[index] = model.LayerSpec("LeakyReLU", {"alpha": 0.01})
+        layers[index] = model.LayerSpec("LeakyReLU", {"alpha": 0.01}, layers[index].inputs)   # same wiring
         state.document.execute(model.ReplaceNetwork(model.NetworkSpec(spec.name, spec.input, layers)))
         return f"Layer {index + 1} is now a LeakyReLU. Start training again to use it."
     return f"Unknown fix {fix.action!r}"
