@@ -311,3 +311,49 @@ def test_health_fixes_keep_a_graphs_wiring(graph_state):
     after = graph_state.spec
     assert after.layers[30].type == "Dropout" and after.sources(30) == (29,) and after.sources(31) == (30,)
     assert infer_shapes(after).complete
+
+
+def test_the_training_panel_trains_a_graph_network(qtbot, small_data):
+    from cnnstudio.gui.training.panel import TrainingPanel
+
+    state = AppState(template="mini-inception")
+    panel = TrainingPanel(state)
+    qtbot.addWidget(panel)
+    qtbot.addWidget(panel.plots)
+    errors = []
+    panel.show_error = lambda title, text: errors.append((title, text))
+    panel.batch_size.setValue(64)
+    panel.augment.setChecked(False)
+    panel.epochs.setValue(1)
+    try:
+        with qtbot.waitSignal(panel.controller.finished, timeout=120_000) as blocker:
+            assert panel.start(datasets=small_data), errors
+        assert blocker.args == ["completed"], errors
+        from cnnstudio.project.session import build_network
+
+        assert [e["epoch"] for e in panel.controller.history["epochs"]] == [1]
+        start = build_network(state.spec, seed=state.training_config.seed).get_weights()
+        for key in ("9.W", "14.W", "18.W"):       # the 5x5 branch's 1x1 conv, the pool branch's conv, the Dense
+            assert not np.allclose(state.weights[key], start[key]), key   # every branch was trained
+    finally:
+        if panel.controller.running:
+            panel.controller.shutdown()
+
+
+def test_dragging_a_card_onto_a_graph_wire_moves_it_there_in_one_step(qtbot, graph_editor, graph_state):
+    from PyQt6.QtCore import QByteArray, QMimeData
+
+    from cnnstudio.gui.editor.canvas import MOVE_MIME
+
+    canvas, doc = graph_editor.canvas, graph_state.document
+    before = graph_state.spec
+    mime = QMimeData()
+    mime.setData(MOVE_MIME, QByteArray(b"2"))                     # the stem's ReLU
+    point = QPointF(*wire_midpoint(canvas, 3, 9))
+    canvas.ensureVisible(point.x() - 5, point.y() - 5, 10, 10)
+    assert drop_on_canvas(qtbot, canvas, mime, point)
+    spec = graph_state.spec
+    assert spec.layers[8].type == "ReLU" and spec.sources(8) == (2,) and spec.sources(9) == (7, 8)
+    assert graph_editor.selected == 8
+    doc.undo()
+    assert graph_state.spec == before
