@@ -412,7 +412,7 @@ def _simplify(pts: list[Point]) -> list[Point]:
     return out
 
 
-def _label_candidates(wire: Wire, w: float, g: Geometry) -> list[Rect]:
+def _label_candidates(wire: Wire, w: float, g: Geometry, fan_in: bool = False) -> list[Rect]:
     h, pad = g.label_h, 8
     pts = wire.points
     if wire.band_break:   # beside the short drop below the source, above the turn to the gutter
@@ -425,21 +425,25 @@ def _label_candidates(wire: Wire, w: float, g: Geometry) -> list[Rect]:
         mid = (a[1] + b[1]) / 2 - h / 2
         cands += [(a[0] + pad, mid, w, h), (a[0] - pad - w, mid, w, h)]
     (sx, sy), (ex, ey) = pts[0], pts[-1]
-    cands += [(ex + pad, ey - h - 3, w, h), (ex - pad - w, ey - h - 3, w, h),
-              (sx + pad, sy + 3, w, h), (sx - pad - w, sy + 3, w, h)]
-    return cands
+    near_end = [(ex + pad, ey - h - 3, w, h), (ex - pad - w, ey - h - 3, w, h)]
+    near_start = [(sx + pad, sy + 3, w, h), (sx - pad - w, sy + 3, w, h)]
+    # into a merge, several wires meet at one port: a label by the source says whose tensor it is
+    return cands + (near_start + near_end if fan_in else near_end + near_start)
 
 
 def _place_labels(out: Layout, measure: Callable[[str], float]) -> None:
     g = out.geometry
     cards = [out.card_rect(i) for i in out.positions]
     placed: list[Rect] = []
+    into: dict[int, int] = {}
+    for wire in out.wires:
+        into[wire.dst] = into.get(wire.dst, 0) + 1
     for wire in out.wires:
         if not wire.label or wire.backward:
             continue
         w = measure(wire.label)
         others = [s for other in out.wires if other is not wire for s in other.segments()]
-        cands = _label_candidates(wire, w, g)
+        cands = _label_candidates(wire, w, g, into[wire.dst] > 1)
         for rect in cands:
             if (rect[0] >= 0 and rect[1] >= 0 and not any(rects_overlap(rect, c) for c in cards)
                     and not any(rects_overlap(rect, p) for p in placed)
