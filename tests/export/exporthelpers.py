@@ -51,7 +51,8 @@ def random_config(cls, draw) -> dict:
             low = h.low if h.low is not None else -1.0
             high = h.high if h.high is not None else 1.0
             v = draw("float", low, high)
-            if (h.low_open and v <= low) or (h.high_open and v >= high):
+            # an open end closer than float32 can tell apart would be stored as the end itself
+            if (h.low_open and np.float32(v) <= low) or (h.high_open and np.float32(v) >= high):
                 v = (low + high) / 2
             config[h.name] = min(max(v, low + 1e-4), high - 1e-4) if h.name == "epsilon" else v
         elif h.kind == "bool":
@@ -64,12 +65,14 @@ def random_config(cls, draw) -> dict:
 
 
 def random_chain(draw, max_layers: int = 6) -> NetworkSpec:
-    """A random valid network: random registry layers on a small image, then Flatten, Dense and
-    Softmax so it ends in class probabilities (the layer types come from the registry, not a list)."""
+    """A random valid network: random registry layers on a small image, sometimes a merge (Add,
+    Concatenate) of the last layer with an earlier one, then Flatten, Dense and Softmax so it ends in
+    class probabilities (the layer types come from the registry, not a list)."""
     h, w, c = draw("int", 5, 12), draw("int", 5, 12), draw("int", 1, 3)
     types = chain_types()
     layers: list[LayerSpec] = []
     shape: tuple[int, ...] = (c, h, w)
+    shapes = []   # shapes[k + 1]: the output of layer k (shapes[0]: the input)
     for _ in range(draw("int", 1, max_layers)):
         cls = LAYER_TYPES[types[draw("int", 0, len(types) - 1)]]
         try:
@@ -77,8 +80,20 @@ def random_chain(draw, max_layers: int = 6) -> NetworkSpec:
             out = layer.output_shape(shape)
         except EngineError:
             continue
+        shapes.append(shape)
         layers.append(LayerSpec(cls.type_name, layer.get_config()))
         shape = out
+    shapes.append(shape)
+    if layers and draw("bool"):   # a skip connection: a merge of the last layer and an earlier one
+        merges = [cls for cls in LAYER_TYPES.values() if getattr(cls, "merges", False)]
+        cls = merges[draw("int", 0, len(merges) - 1)]
+        last = len(layers) - 1
+        earlier = draw("int", -1, last - 1) if last > 0 else -1
+        try:
+            shape = cls().output_shape((shapes[earlier + 1], shapes[last + 1]))
+            layers.append(LayerSpec(cls.type_name, {}, (earlier, last)))
+        except EngineError:
+            pass
     if len(shape) == 3:
         layers.append(LayerSpec("Flatten"))
     layers += [LayerSpec("Dense", {"units": draw("int", 2, 5)}), LayerSpec("Softmax")]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from cnnstudio.model.spec import LayerSpec, NetworkSpec  # noqa: E402
 from cnnstudio.model.templates import TEMPLATES, get_template  # noqa: E402
 from cnnstudio.project.export import ExportError  # noqa: E402
 from cnnstudio.project.export.onnx_export import build_model, export_onnx  # noqa: E402
+from cnnstudio.project.export.onnx_import import import_onnx  # noqa: E402
 
 
 def run_both(spec, weights, batch):
@@ -52,7 +55,7 @@ def test_vgg16_runs_in_onnx_runtime_as_in_the_engine():
     np.testing.assert_allclose(theirs, ours, atol=1e-5, rtol=0)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_networks_over_the_registry_run_in_onnx_runtime_as_in_the_engine(data):
     def draw(kind, *args):
@@ -67,6 +70,10 @@ def test_random_networks_over_the_registry_run_in_onnx_runtime_as_in_the_engine(
     for batch in (1, 7):
         ours, theirs = run_both(spec, weights, batch)
         np.testing.assert_allclose(theirs, ours, atol=1e-5, rtol=0)
+    # and back: the identical network
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_onnx(spec, weights, Path(folder) / "random.onnx")
+        assert import_onnx(path).spec == spec
 
 
 def test_the_file_passes_the_full_checker_with_shapes_on_every_edge(tmp_path):

@@ -56,6 +56,11 @@ class OnnxBuilder:
         self.nodes.append(self._helper.make_node(op, inputs, [out], name=name, doc_string=doc, **attrs))
         return out
 
+    def note(self, node: Any, **facts: Any) -> None:
+        """Add ``facts`` to what the node's doc_string tells an importer (``{"cnnstudio": {...}}``)."""
+        told = json.loads(node.doc_string).get("cnnstudio", {}) if node.doc_string else {}
+        node.doc_string = json.dumps({"cnnstudio": {**told, **facts}})
+
     def weight(self, suffix: str, array: np.ndarray) -> str:
         return self._initializer(f"{self.block}.{suffix}", array)
 
@@ -104,7 +109,10 @@ def build_model(spec: Any, weights: dict[str, np.ndarray], class_names: list[str
         merges = getattr(type(layer), "merges", False)
         xin: Any = [values[s] for s in srcs] if merges else values[srcs[0]]
         shape: Any = tuple(shapes[s] for s in srcs) if merges else shapes[srcs[0]]
+        first = len(g.nodes)
         values[i] = layer.onnx_nodes(g, xin, shape, layer_weights(weights, i, layer, shape))
+        if len(g.nodes) > first:   # the exact hyperparameters (ONNX keeps float attributes as float32)
+            g.note(g.nodes[first], type=layer.type_name, config=spec.layers[i].to_dict()["config"])
         shapes[i] = layer.output_shape(shape)
         if values[i] == xin:
             omitted.append({"index": i, "type": layer.type_name, "config": spec.layers[i].to_dict()["config"]})

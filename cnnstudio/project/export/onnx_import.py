@@ -12,6 +12,7 @@ there is one, the block to use instead; nothing is returned (so nothing is writt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -424,6 +425,7 @@ def _read_graph(reader: Reader, x: str, used: set[int]) -> list[Found]:
         srcs = tuple(source[v] for v in ins)
         reader.input_shape = shapes[srcs[0]] if len(srcs) == 1 else tuple(shapes[s] for s in srcs)  # type: ignore[assignment]
         match = _read_node(reader, node)
+        match = _exact(reader, match)
         used |= {id(n) for n in match.nodes}
         try:
             out_shape = match.layer.output_shape(reader.input_shape)
@@ -443,6 +445,32 @@ def _read_graph(reader: Reader, x: str, used: set[int]) -> list[Found]:
         raise ImportRefused(f"{reader.path}: the graph's output {outs[0]} is not computed by its last layer; "
                             "CNN Studio networks end in their last block")
     return found
+
+
+def _exact(reader: Reader, match: Any) -> Any:
+    """The match with the hyperparameters CNN Studio's exporter noted on its node, when they are
+    what the node's attributes say up to float32 rounding (0.1 rather than 0.10000000149)."""
+    node = match.nodes[0]
+    config = reader.hint(node, "config")
+    if reader.hint(node, "type") != match.layer.type_name or not isinstance(config, dict):
+        return match
+    try:
+        exact = type(match.layer).from_config(config)
+    except (EngineError, TypeError):
+        return match
+    if not _same_in_float32_tree(exact.get_config(), match.layer.get_config()):
+        return match
+    return dataclasses.replace(match, layer=exact)
+
+
+def _same_in_float32_tree(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_in_float32_tree(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_in_float32_tree(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.float32(a) == np.float32(b))
+    return type(a) is type(b) and a == b
 
 
 def _wiring(found: list[Found], meta: dict[str, str]) -> tuple[list[Found], bool]:
