@@ -79,7 +79,8 @@ class ExportMenus:
         """The editor's network as ``NAME.svg`` and ``NAME.png`` (what the canvas shows, selection aside)."""
         from PyQt6.QtSvg import QSvgGenerator
 
-        scene: QGraphicsScene = self.window.editor.canvas.scene()
+        scene = self.window.editor.canvas.scene()
+        assert scene is not None
         rect = scene.itemsBoundingRect().adjusted(-16, -16, 16, 16)
         svg_path, png_path = Path(path).with_suffix(".svg"), Path(path).with_suffix(".png")
         gen = QSvgGenerator()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -200,7 +200,7 @@ class Layer:
         """Attributes of the ``onnx_op`` node (e.g. LeakyRelu's alpha)."""
         return {}
 
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: "OnnxGraph", x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         """Add this layer's inference nodes to the builder ``g`` reading value ``x``; return the
         output value's name (``x`` itself when inference needs no node, e.g. Dropout).
 
@@ -357,6 +357,16 @@ class Layer:
 
 
 # ---- export ----------------------------------------------------------------------
+class OnnxGraph(Protocol):
+    """What ``Layer.onnx_nodes`` writes to (project.export.onnx_export.OnnxBuilder)."""
+
+    def node(self, op: str, inputs: list[str], hint: dict[str, Any] | None = None, **attrs: Any) -> str: ...
+
+    def weight(self, suffix: str, array: np.ndarray) -> str: ...
+
+    def const(self, suffix: str, array: np.ndarray) -> str: ...
+
+
 @dataclass(frozen=True)
 class OnnxMatch:
     """What ``Layer.from_onnx`` read: the layer, its arrays (its own names; None: absent), the

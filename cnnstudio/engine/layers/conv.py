@@ -10,7 +10,7 @@ import numpy as np
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
 from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
-from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_spatial
+from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape, require_spatial
 from cnnstudio.engine.layers.explaining import cut, floats, fmt, host, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -369,7 +369,7 @@ class Conv2D(Layer):
         col2im(dcols.reshape(c, kh, kw, m, oh, ow), part, self._plan)
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         top, bottom, left, right = self.padding_amounts(input_shape)
         inputs = [x, g.weight("weight", weights["W"])]
         if self.use_bias:
@@ -391,7 +391,8 @@ class Conv2D(Layer):
         if any(d != 1 for d in node.attrs.get("dilations", [1, 1])):
             reader.refuse(node, f"is dilated ({node.attrs['dilations']}); CNN Studio's Conv2D has no dilation")
         kernel = (int(w.shape[2]), int(w.shape[3]))
-        stride = tuple(int(s) for s in node.attrs.get("strides", [1, 1]))
+        sh, sw = (int(s) for s in node.attrs.get("strides", [1, 1]))
+        stride = (sh, sw)
         c, h, width = require_spatial(cls.type_name, reader.input_shape)
         if int(w.shape[1]) != c:
             reader.refuse(node, f"expects {w.shape[1]} input channels but receives {c}")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_flat
+from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape, require_flat
 from cnnstudio.engine.layers.explaining import elementwise, floats, fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -61,7 +61,7 @@ class Flatten(Layer):
         return self.xp.ascontiguousarray(dy.reshape(n, c, h, w).transpose(1, 0, 2, 3))
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         return g.node("Flatten", [x], axis=1)   # NCHW rows in C, H, W order: the engine's
 
     @classmethod
@@ -150,7 +150,7 @@ class Dense(Layer):
         return dy @ self.params["W"].T
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         # PyTorch's layout (units, in) with transB, so Netron reads like a torch.onnx export
         inputs = [x, g.weight("weight", np.ascontiguousarray(weights["W"].T))]
         if self.use_bias:
@@ -253,7 +253,7 @@ class Dropout(Layer):
         return self.xp.multiply(dy, self._scale, out=dy)
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         return x   # the identity at inference: no node (the exporter keeps its place in the metadata)
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
-from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape
+from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape
 from cnnstudio.engine.layers.explaining import floats, fmt
 
 Shapes = tuple[Shape, ...]
@@ -92,9 +92,9 @@ class Add(_Merge):
         return [dy] + [dy.copy() for _ in self.input_shapes[1:]]
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
         """``x``: the inputs' value names."""
-        out = x[0]
+        out: str = x[0]
         for other in x[1:]:
             out = g.node("Add", [out, other])
         return out
@@ -159,7 +159,7 @@ class Concatenate(_Merge):
         return out
 
     # ---- export ----------------------------------------------------------------
-    def onnx_nodes(self, g: Any, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: Any, input_shape: Any, weights: dict[str, np.ndarray]) -> str:
         return g.node("Concat", list(x), axis=1)   # NCHW channels, or (N, F) features
 
     @classmethod

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape
+from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape
 from cnnstudio.engine.layers.explaining import fmt, host
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -139,7 +139,7 @@ class BatchNorm(Layer):
     # ---- export ----------------------------------------------------------------
     onnx_substitute_for = ("InstanceNormalization", "LayerNormalization", "GroupNormalization", "LRN")
 
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         # inference: the running statistics (training_mode 0); ONNX's momentum has the engine's meaning
         inputs = [x] + [g.weight(name, weights[key]) for name, key in
                         (("weight", "gamma"), ("bias", "beta"), ("running_mean", "running_mean"),

@@ -12,7 +12,7 @@ import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.kernels import parallel_for, split, split_threads
-from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_spatial
+from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape, require_spatial
 from cnnstudio.engine.layers.explaining import floats, fmt, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
@@ -215,7 +215,7 @@ class _Pool2D(Layer):
             attrs["count_include_pad"] = 0
         return attrs
 
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         return g.node(self.onnx_op, [x], **self.onnx_attrs())
 
     @classmethod
@@ -288,7 +288,7 @@ class SumPool2D(_Pool2D):
     _torch_class = "nn.AvgPool2d"
     _torch_extra = ", divisor_override=1"
 
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         avg = g.node("AveragePool", [x], **self.onnx_attrs())
         area = np.array(self.pool_size[0] * self.pool_size[1], dtype=np.float32)
         return g.node("Mul", [avg, g.const("area", area)])
@@ -301,6 +301,7 @@ class SumPool2D(_Pool2D):
             return None
         other = [v for v in nxt.inputs if v != node.outputs[0]]
         area = reader.const(other[0]) if len(other) == 1 else None
+        assert isinstance(match.layer, _Pool2D)
         pool = match.layer.pool_size
         if area is None or area.size != 1 or abs(float(area.reshape(())) - pool[0] * pool[1]) > 1e-6:
             return None
@@ -356,7 +357,7 @@ class GlobalAveragePool2D(Layer):
     # ---- export ----------------------------------------------------------------
     onnx_substitute_for = ("GlobalMaxPool", "GlobalLpPool")
 
-    def onnx_nodes(self, g: Any, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
+    def onnx_nodes(self, g: OnnxGraph, x: str, input_shape: Shape, weights: dict[str, np.ndarray]) -> str:
         # (N, C, 1, 1) in ONNX; the engine's output is flat (N, C)
         return g.node("Flatten", [g.node("GlobalAveragePool", [x])], axis=1)
 

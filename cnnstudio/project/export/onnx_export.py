@@ -154,7 +154,7 @@ def _graph_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name) or "network"
 
 
-def export_onnx(spec: Any, weights: dict[str, np.ndarray] | None, path: str | os.PathLike,
+def export_onnx(spec: Any, weights: dict[str, np.ndarray] | None, path: str | os.PathLike[str],
                 class_names: list[str] | None = None, project_name: str | None = None) -> Path:
     """Write ``spec`` with ``weights`` (None: the network's initial weights) to ``path``; atomic."""
     onnx = require("onnx", "ONNX export")

@@ -73,7 +73,7 @@ class Reader:
         self.path = path
         self.nodes = nodes
         self.consts = consts
-        self.input_shape: Shape = ()
+        self.input_shape: Any = ()   # per sample; a tuple of shapes at a merge
         self.value_shapes: dict[str, tuple[int, ...]] = {}   # ONNX shapes of chain values, BATCH first
         self.producer = {out: n for n in nodes for out in n.outputs}
         self.consumers: dict[str, list[Node]] = {}
@@ -171,7 +171,7 @@ class Reader:
             return arr[a.get("start", 0):a.get("end", len(shape))]
         if node.op == "Constant":
             return self.consts.get(node.outputs[0])
-        ins = [self.shape_value(v) if v else None for v in node.inputs]
+        ins: list[Any] = [self.shape_value(v) if v else None for v in node.inputs]
         if any(v is None for v in ins[:1]):
             return None
         x = ins[0]
@@ -179,16 +179,17 @@ class Reader:
             if node.op in ("Identity", "Cast"):
                 return np.asarray(x)
             if node.op == "Gather":
-                return np.take(x, ins[1].astype(np.int64), axis=int(a.get("axis", 0)))
+                return np.asarray(np.take(x, ins[1].astype(np.int64), axis=int(a.get("axis", 0))))
             if node.op == "Unsqueeze":
-                axes = a.get("axes") if "axes" in a else [int(v) for v in ins[1].reshape(-1)]
+                axes: Any = a.get("axes") if "axes" in a else [int(v) for v in ins[1].reshape(-1)]
                 out = np.asarray(x)
                 for ax in sorted(int(v) for v in axes):
                     out = np.expand_dims(out, ax if ax >= 0 else out.ndim + 1 + ax)
                 return out
             if node.op == "Squeeze":
-                axes = a.get("axes") if "axes" in a else ([int(v) for v in ins[1].reshape(-1)] if len(ins) > 1 and ins[1] is not None else None)
-                return np.squeeze(x, axis=None if axes is None else tuple(int(v) for v in axes))
+                given = ins[1] if len(ins) > 1 else None
+                axes = a.get("axes") if "axes" in a else (None if given is None else [int(v) for v in given.reshape(-1)])
+                return np.asarray(np.squeeze(x, axis=None if axes is None else tuple(int(v) for v in axes)))
             if node.op == "Concat":
                 if any(v is None for v in ins):
                     return None
@@ -235,7 +236,7 @@ def _load(path: Path) -> Any:
                           "saved by torch.onnx.export, CNN Studio or another ONNX exporter") from None
 
 
-def import_onnx(path: str | os.PathLike, scale: float | None = None, mean: Any = None, std: Any = None,
+def import_onnx(path: str | os.PathLike[str], scale: float | None = None, mean: Any = None, std: Any = None,
                 name: str | None = None) -> ImportedNetwork:
     """Read ``path`` into a network. ``scale``/``mean``/``std``: the preprocessing the model expects
     (how pixels 0..255 become its input); refused when the graph does its own. Default 1/255."""
@@ -301,7 +302,8 @@ def _graph_input(path: Path, graph: Any, consts: dict[str, np.ndarray]) -> tuple
                             "(N, C, H, W) with a fixed channel count, height and width")
     if inp.type.tensor_type.elem_type != 1:   # TensorProto.FLOAT
         raise ImportRefused(f"{path}: input {inp.name} is not float32; CNN Studio feeds float32 images")
-    return inp.name, (int(dims[1]), int(dims[2]), int(dims[3]))
+    c, h, w = (int(d or 0) for d in dims[1:])
+    return inp.name, (c, h, w)
 
 
 def _per_channel(arr: np.ndarray | None, c: int) -> np.ndarray | None:
@@ -317,7 +319,8 @@ def _per_channel(arr: np.ndarray | None, c: int) -> np.ndarray | None:
     return None
 
 
-def _leading_preprocessing(reader: Reader, x: str, c: int, meta: dict[str, str]):
+def _leading_preprocessing(reader: Reader, x: str, c: int, meta: dict[str, str],
+                           ) -> tuple[str, tuple[float, Any, Any] | None, list[Node]]:
     """Mul/Div by a scalar, then Sub/Div per channel, at the graph's start -> (value after them,
     (scale, mean, std) or None, their nodes)."""
     nodes: list[Node] = []
@@ -423,7 +426,7 @@ def _read_graph(reader: Reader, x: str, used: set[int]) -> list[Found]:
             used.add(id(node))
             continue
         srcs = tuple(source[v] for v in ins)
-        reader.input_shape = shapes[srcs[0]] if len(srcs) == 1 else tuple(shapes[s] for s in srcs)  # type: ignore[assignment]
+        reader.input_shape = shapes[srcs[0]] if len(srcs) == 1 else tuple(shapes[s] for s in srcs)
         match = _read_node(reader, node)
         match = _exact(reader, match)
         used |= {id(n) for n in match.nodes}
@@ -508,7 +511,8 @@ def _wiring(found: list[Found], meta: dict[str, str]) -> tuple[list[Found], bool
     return out, True
 
 
-def _network(path: Path, found, exact: bool, chw: tuple[int, int, int], pre, scale, mean, std, name: str):
+def _network(path: Path, found: list[Found], exact: bool, chw: tuple[int, int, int], pre: Any, scale: Any,
+             mean: Any, std: Any, name: str) -> tuple[Any, dict[str, np.ndarray]]:
     from cnnstudio.engine.network import WeightsMismatchError
     from cnnstudio.model import build_network
     from cnnstudio.model.errors import ModelError

@@ -159,7 +159,7 @@ def engine_weights(spec: Any, tensors: dict[str, np.ndarray]) -> dict[str, np.nd
     return out
 
 
-def export_pytorch(project: Any, out_dir: str | os.PathLike, data: tuple[Any, Any] | None = None,
+def export_pytorch(project: Any, out_dir: str | os.PathLike[str], data: tuple[Any, Any] | None = None,
                    class_names: list[str] | None = None) -> Path:
     """Write the PyTorch export of ``project`` (project.file.Project) into ``out_dir``.
 
@@ -211,7 +211,7 @@ def _train_defaults(config: Any) -> dict[str, Any]:
             "weight_decay": getattr(config, "weight_decay", 0.0), "seed": config.seed}
 
 
-def write_back(base_project: str | os.PathLike, tensors: dict[str, np.ndarray], out_path: str | os.PathLike,
+def write_back(base_project: str | os.PathLike[str], tensors: dict[str, np.ndarray], out_path: str | os.PathLike[str],
                epochs: list[dict[str, Any]] | None = None) -> Path:
     """A ``.cnnproj`` at ``out_path``: ``base_project`` (the exported project) with the trained
     ``tensors`` (the module's state dict as NumPy) and ``epochs`` appended to its history."""
