@@ -357,3 +357,16 @@ def test_dragging_a_card_onto_a_graph_wire_moves_it_there_in_one_step(qtbot, gra
     assert graph_editor.selected == 8
     doc.undo()
     assert graph_state.spec == before
+
+
+def test_a_connection_that_makes_a_circle_is_drawn_and_explained_not_refused(qtbot, graph_editor, graph_state):
+    from cnnstudio.gui.editor import wiring
+
+    wiring.connect(graph_state.document, 9, 5)                   # 6 BatchNorm reads the Add after it
+    assert graph_state.spec.sources(5) == (9,)
+    edge = next(e for e in graph_editor.canvas.edges if (e.src, e.dst) == (9, 5))
+    assert edge.wire.backward and edge.pen().style() == Qt.PenStyle.DashLine
+    problem = graph_editor.view.problem
+    assert "circle" in problem.message and "remove the connection" in problem.fix
+    graph_state.document.undo()
+    assert all(not e.wire.backward for e in graph_editor.canvas.edges)
