@@ -140,3 +140,35 @@ def test_torchrun_trains_on_two_gloo_processes_and_writes_back_a_project(tmp_pat
     with torch.no_grad():
         expected = model(torch.from_numpy(raw.transpose(0, 3, 1, 2).astype(np.float32))).numpy()
     np.testing.assert_allclose(net.forward_logits(spec.input.prepare(raw)), expected, atol=1e-5)
+
+
+def test_random_networks_over_the_registry_export_to_the_same_logits(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as hst
+
+    from exporthelpers import random_chain
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                     HealthCheck.function_scoped_fixture])
+    @given(hst.data())
+    def check(data):
+        def draw(kind, *args):
+            if kind == "int":
+                return data.draw(hst.integers(*args))
+            if kind == "float":
+                return data.draw(hst.floats(*args, allow_nan=False, allow_infinity=False))
+            return data.draw(hst.booleans())
+
+        spec = random_chain(draw)
+        weights = trained_like_weights(spec, seed=data.draw(hst.integers(0, 99)))
+        folder = tmp_path_factory.mktemp("random")
+        export_pytorch(Project(spec, weights=weights), folder)
+        model = load_module(folder, folder.name).load(folder / "weights.safetensors")
+        net = build_network(spec)
+        net.set_weights(weights)
+        raw = raw_pixels(7, spec)
+        with torch.no_grad():
+            got = model(torch.from_numpy(raw.transpose(0, 3, 1, 2).astype(np.float32))).numpy()
+        np.testing.assert_allclose(got, net.forward_logits(spec.input.prepare(raw)), atol=1e-5, rtol=0)
+
+    check()
