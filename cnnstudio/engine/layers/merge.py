@@ -37,13 +37,13 @@ class _Merge(Layer):
                              f"merges two or more inputs, got {len(shapes)}", count=len(shapes))
         return shapes
 
-    def build(self, input_shape: Any, xp: Any, dtype: Any = np.float32,   # type: ignore[override]
+    def build(self, input_shape: Any, xp: Any, dtype: Any = np.float32,
               rng: np.random.Generator | None = None, init: str = "he") -> "Layer":
         """``input_shape``: the tuple of the inputs' per-sample shapes."""
         shapes = self._shapes(input_shape)
         self.input_shapes = shapes
         self.input_shape = shapes[0]
-        self.out_shape = self.output_shape(shapes)
+        self.out_shape = self.output_shape(shapes)  # type: ignore[arg-type]   # merges take a tuple of shapes
         self.xp, self.dtype = xp, np.dtype(dtype)
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.init = init
