@@ -162,7 +162,7 @@ def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None) ->
 def network_bounds(spec) -> NetworkBounds:
     """Bounds for the arrays of ``spec``; LimitError if the network exceeds the absolute caps,
     ValueError (the engine's) if it is invalid. Nothing is allocated."""
-    from cnnstudio.project.weights import layer_input_shapes, stored_value_count
+    from cnnstudio.project.weights import known_layer_shapes, stored_value_count
 
     n_layers = len(spec.layers)
     if n_layers > MAX_LAYERS:
@@ -173,7 +173,7 @@ def network_bounds(spec) -> NetworkBounds:
                          f"{MAX_STORED_VALUES:,} this app opens (the largest it trains, VGG-16, stores "
                          "138,357,544)")
     trainable = stored = 0
-    for in_shape, layer in layer_input_shapes(spec):
+    for in_shape, layer in known_layer_shapes(spec):   # a network being edited may have unknown shapes
         params = len(layer.param_shapes(in_shape))
         trainable += params
         stored += params + len(layer.state_shapes(in_shape))

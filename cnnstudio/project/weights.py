@@ -43,9 +43,23 @@ def layer_input_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
     return out
 
 
+def known_layer_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
+    """Like ``layer_input_shapes`` for the layers whose shapes are known, and never raises: a
+    network being edited (a pool too big for its input) still has a size, and still opens."""
+    from cnnstudio.model.shapes import infer_shapes
+
+    out: list[tuple[Any, Layer]] = []
+    for ls, row in zip(spec.layers, infer_shapes(spec).layers):
+        if row.output_shape is not None:
+            layer = ls.check()   # a known output means the config was valid
+            out.append((tuple(row.input_shapes) if layer.merges else row.input_shape, layer))
+    return out
+
+
 def stored_value_count(spec: NetworkSpec) -> int:
-    """Trainable plus non-trainable values the weights file holds for ``spec``."""
-    return sum(layer.param_count(s) + layer.non_trainable_count(s) for s, layer in layer_input_shapes(spec))
+    """Trainable plus non-trainable values the weights file holds for ``spec`` (layers whose
+    shapes are known; the others can hold none)."""
+    return sum(layer.param_count(s) + layer.non_trainable_count(s) for s, layer in known_layer_shapes(spec))
 
 
 def required_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
