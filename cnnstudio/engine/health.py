@@ -66,6 +66,10 @@ class HealthThresholds:
     #: validation accuracy this far below its best so far (0.01 = one point) counts as falling;
     #: smaller dips are the noise of a finite validation set
     overfit_val_margin: float = 0.01
+    #: ... and at least this many standard errors of a difference of two validation
+    #: accuracies (sqrt(2 p(1-p)/n) for n validation images): on the sample's 500 images a 1.4-point dip
+    #: is 7 images, well inside the noise; with 10 000 images one point is significant
+    overfit_val_sigmas: float = 2.0
     #: ... or validation loss rising this many epochs in a row from its minimum
     #: (a single higher epoch is noise too)
     overfit_patience: int = 2
@@ -84,8 +88,10 @@ class HealthMonitor:
     """
 
     def __init__(self, layer_types: Sequence[str] = (), num_classes: int | None = None,
-                 augmenting: bool = False, thresholds: HealthThresholds | None = None):
+                 augmenting: bool = False, thresholds: HealthThresholds | None = None,
+                 val_size: int | None = None):
         self.layer_types = list(layer_types)
+        self.val_size = val_size  # validation images: the overfitting threshold's noise scale
         self.num_classes = num_classes
         self.augmenting = augmenting
         self.t = thresholds or HealthThresholds()
@@ -132,7 +138,9 @@ class HealthMonitor:
                                                 self.num_classes, self.t.min_relative_drop,
                                                 self.t.plateau_max_train_acc))
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
-                                                    self.t.overfit_val_margin, self.t.overfit_patience))
+                                                    self.t.overfit_val_margin, self.t.overfit_patience,
+                                                    val_size=self.val_size,
+                                                    val_sigmas=self.t.overfit_val_sigmas))
         self._epoch_losses = []
         return issues
 
@@ -225,24 +233,28 @@ def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequen
 
 
 def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence[str],
-                      augmenting: bool, val_margin: float = 0.01, patience: int = 2) -> HealthIssue | None:
+                      augmenting: bool, val_margin: float = 0.01, patience: int = 2,
+                      val_size: int | None = None, val_sigmas: float = 2.0) -> HealthIssue | None:
     """Training is still improving while validation has turned: the network memorises.
 
     Fires when training accuracy rose in the last epoch and validation accuracy is at least
     ``val_margin`` below its best so far, or when training loss fell while validation loss
     rose in each of the last ``patience`` epochs (from its minimum). ``epochs``: the records
-    of ``HealthMonitor.observe_epoch`` in order.
+    of ``HealthMonitor.observe_epoch`` in order. ``val_size``: the number of validation
+    images; the accuracy drop must then also exceed ``val_sigmas`` binomial standard errors
+    (see ``val_drop_threshold``).
     """
     if len(epochs) < 2:
         return None
-    evidence = _val_acc_turned(epochs, val_margin) or _val_loss_turned(epochs, patience)
+    evidence = _val_acc_turned(epochs, val_margin, val_size, val_sigmas) or _val_loss_turned(epochs, patience)
     if evidence is None:
         return None
     msg = ("Overfitting: " + evidence + ". The network is memorising the training images; "
            "Dropout or data augmentation help it generalise.")
     fixes = []
     dense = last_dense_index(layer_types)
-    if dense is not None:
+    # no second Dropout where one already feeds the last Dense (the fix once stacked two)
+    if dense is not None and not (dense > 0 and layer_types[dense - 1] == "Dropout"):
         fixes.append(Fix(INSERT_DROPOUT, f"Insert Dropout before layer {dense + 1} Dense (when stopped)",
                          {"index": dense, "rate": 0.5}, needs_stopped=True))
     if not augmenting:
@@ -251,14 +263,34 @@ def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence
                        epoch=epochs[-1]["epoch"])
 
 
-def _val_acc_turned(epochs: Sequence[Mapping[str, Any]], margin: float) -> str | None:
+def val_drop_threshold(best_acc: float, margin: float, val_size: int | None, sigmas: float = 2.0) -> float:
+    """The validation-accuracy drop (a fraction) from ``best_acc`` that counts as real.
+
+    The larger of ``margin`` and ``sigmas`` standard errors of the difference of two
+    accuracies near p, each measured on ``val_size`` = n images: sqrt(2 p(1-p)/n) (the best
+    epoch and this one are both noisy estimates; no size known: ``margin`` alone). At 98%
+    on 500 images that is 1.8 points; on 10 000 images 0.4 points.
+    """
+    if not val_size or val_size <= 0:
+        return margin
+    p = min(max(float(best_acc), 0.0), 1.0)
+    # p(1-p) floored at the variance of one image in n, so 100% accuracy is not noise-free
+    var = 2.0 * max(p * (1.0 - p), 1.0 / val_size) / val_size
+    return max(margin, sigmas * math.sqrt(var))
+
+
+def _val_acc_turned(epochs: Sequence[Mapping[str, Any]], margin: float,
+                    val_size: int | None = None, sigmas: float = 2.0) -> str | None:
     """The sentence saying validation accuracy fell below its best while training accuracy rose, or None."""
     prev, now = epochs[-2], epochs[-1]
     if None in (prev["train_acc"], now["train_acc"], now["val_acc"]) or now["train_acc"] <= prev["train_acc"]:
         return None
     best = max((e for e in epochs[:-1] if e["val_acc"] is not None), key=lambda e: e["val_acc"], default=None)
     # the small tolerance keeps a drop of exactly one point (0.93 -> 0.92 in floats) a drop of one point
-    if best is None or best["val_acc"] - now["val_acc"] < margin - 1e-9:
+    if best is None:
+        return None
+    threshold = val_drop_threshold(best["val_acc"], margin, val_size, sigmas)
+    if best["val_acc"] - now["val_acc"] < threshold - 1e-9:
         return None
     return (f"training accuracy is still rising ({prev['train_acc']:.1%} -> {now['train_acc']:.1%}) "
             f"while validation accuracy fell from its best {best['val_acc']:.1%} "

@@ -172,6 +172,33 @@ def test_overfitting_does_not_offer_augmentation_when_it_is_on():
     assert set(fixes_by_action(issues[0])) == {health.INSERT_DROPOUT}
 
 
+def test_overfitting_threshold_scales_with_the_validation_set_size():
+    # the issue's case: a 1.4-point dip on the sample's 500 validation images is 7 images
+    rows = [(0.96, 0.975), (0.98, 0.980), (0.99, 0.966)]
+    small = HealthMonitor(LENET_LIKE, val_size=500)
+    assert [i.kind for i in feed(small, rows)] == []  # 2 SE of a difference at 98% on 500 images: 1.8 points
+    big = HealthMonitor(LENET_LIKE, val_size=10_000)
+    assert [i.kind for i in feed(big, rows)] == ["overfitting"]  # on 10 000 images: 0.4 points
+    assert [i.kind for i in feed(HealthMonitor(LENET_LIKE), rows)] == ["overfitting"]  # no size: the 1-point margin
+
+
+def test_val_drop_threshold_is_two_binomial_standard_errors_or_the_margin():
+    assert health.val_drop_threshold(0.98, 0.01, None) == 0.01
+    assert health.val_drop_threshold(0.98, 0.01, 500) == pytest.approx(2 * math.sqrt(2 * 0.98 * 0.02 / 500))
+    assert health.val_drop_threshold(0.5, 0.01, 200) == pytest.approx(0.10)
+    assert health.val_drop_threshold(0.98, 0.01, 1_000_000) == 0.01  # never below the margin
+    assert health.val_drop_threshold(1.0, 0.0, 50) > 0  # a perfect score still has noise
+
+
+def test_dropout_fix_is_not_offered_where_a_dropout_already_feeds_the_last_dense():
+    layers = ["Conv2D", "ReLU", "Flatten", "Dense", "ReLU", "Dropout", "Dense", "Softmax"]
+    mon = HealthMonitor(layers)
+    issues = feed(mon, [(0.96, 0.95), (0.98, 0.964), (0.99, 0.94)])
+    assert [i.kind for i in issues] == ["overfitting"]
+    assert health.INSERT_DROPOUT not in fixes_by_action(issues[0])
+    assert health.ENABLE_AUGMENTATION in fixes_by_action(issues[0])
+
+
 def test_both_accuracies_falling_is_not_overfitting():
     mon = HealthMonitor(LENET_LIKE, thresholds=HealthThresholds(overfit_patience=1))
     mon.observe(epoch_report(0, 0.4, 0.90, 0.4, 0.92))

@@ -129,7 +129,7 @@ class TrainingController(QObject):
         except Exception as exc:  # noqa: BLE001 - the explained error goes to a dialog
             raise TrainingSetupError(str(exc)) from exc
         monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
-                                augmenting=config.augment)
+                                augmenting=config.augment, val_size=len(val) if val is not None else None)
         previous = self.state.history if continue_training else None
         self.run = Run(prepared, previous, monitor)
         if self.plots is not None:
