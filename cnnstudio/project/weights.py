@@ -78,7 +78,10 @@ def optional_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
 
 def check_weights(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> None:
     """Raise WeightsMismatch unless ``weights`` fit ``spec`` key by key and value by value."""
-    layers = layer_input_shapes(spec)
+    try:
+        layers = layer_input_shapes(spec)
+    except ValueError as exc:   # a layer's shape cannot be followed: no weights can belong to it
+        raise WeightsMismatch(f"the network's shapes do not fit ({exc}), so no weights belong to it") from exc
     need = required_shapes(spec)
     allowed = {**need, **optional_shapes(spec)}
     for key, arr in weights.items():
