@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy
+
+if TYPE_CHECKING:
+    from cnnstudio.engine.network import Network
 
 from cnnstudio.model.shapes import validate
 from cnnstudio.model.spec import NetworkSpec
@@ -12,7 +15,7 @@ from cnnstudio.model.training_config import TrainingConfig
 
 
 def build_network(spec: NetworkSpec, xp: Any = numpy, dtype: Any = numpy.float32, seed: int = 0,
-                  init: str = "he") -> Any:
+                  init: str = "he") -> "Network":
     """An ``engine.network.Network`` for ``spec``, weights initialised from ``seed``.
 
     Validates first: raises ``NetworkError`` (with the problem and its fix) for a

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from cnnstudio.data import DATASETS, Dataset, fit_to_network, split, to_float_nchw, to_grayscale, to_rgb
 from cnnstudio.data.errors import DataFormatError
 from cnnstudio.data.folder import MAX_PIXELS, check_image_file, gray_content, pixel_limit
+
+if TYPE_CHECKING:
+    from cnnstudio.data import Augmenter
+    from cnnstudio.engine.network import Network
+    from cnnstudio.model import TrainingConfig
+    from cnnstudio.model.spec import NetworkSpec
+    from cnnstudio.project.file import Project
+    from PIL.Image import Image as PILImage
+
+Progress = Callable[..., Any] | None
 
 #: the downloadable datasets' names, as the registry lists them
 STANDARD_SOURCES = tuple(DATASETS)
@@ -23,11 +33,11 @@ SPLIT_SEED = 0
 
 
 # ---- data -------------------------------------------------------------------------------
-def _input_hwc(spec) -> tuple[int, int, int]:
+def _input_hwc(spec: NetworkSpec) -> tuple[int, int, int]:
     return tuple(int(v) for v in spec.input.hwc)  # type: ignore[return-value]
 
 
-def load_source(source: str | None, labels: str | None = None, progress=None,
+def load_source(source: str | None, labels: str | None = None, progress: Progress = None,
                 size: tuple[int, int] | None = None) -> Dataset | tuple[Dataset, Dataset]:
     """``sample`` (default) -> its fixed (train, val) split; a standard name -> its official
     (train, test) split (downloaded on first use; ``progress(done, total, rate, eta)``);
@@ -40,7 +50,7 @@ def load_source(source: str | None, labels: str | None = None, progress=None,
     return load_dataset(source, labels, progress=progress, size=size)
 
 
-def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
+def fit_dataset(ds: Dataset, spec: NetworkSpec, convert_channels: bool = False) -> Dataset:
     """Resize ``ds`` to the network input; channel mismatch raises DataMismatchError unless
     ``convert_channels`` (the CLI's --grayscale), which converts grayscale <-> colour."""
     h, w, c = _input_hwc(spec)
@@ -49,9 +59,9 @@ def fit_dataset(ds: Dataset, spec, convert_channels: bool = False) -> Dataset:
     return fit_to_network(ds, h, w, c)
 
 
-def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: float = 0.1,
+def prepare_data(source: Any, spec: NetworkSpec, labels: str | None = None, val_fraction: float = 0.1,
                  convert_channels: bool = False, limit: int | None = None,
-                 progress=None, seed: int = SPLIT_SEED) -> tuple[Dataset, Dataset]:
+                 progress: Progress = None, seed: int = SPLIT_SEED) -> tuple[Dataset, Dataset]:
     """(train, val) Datasets fitted to ``spec``'s input.
 
     ``source``: None/"sample", a standard dataset name, a path, a Dataset, or a (train, val)
@@ -74,7 +84,7 @@ def prepare_data(source: Any, spec, labels: str | None = None, val_fraction: flo
     return fit_dataset(train, spec, convert_channels), fit_dataset(val, spec, convert_channels)
 
 
-def _check_standard_channels(source: Any, spec, convert_channels: bool) -> None:
+def _check_standard_channels(source: Any, spec: NetworkSpec, convert_channels: bool) -> None:
     """A standard dataset whose channels do not fit is refused before it is downloaded
     (CIFAR-10 is 170 MB to learn that a grayscale network cannot take it)."""
     from cnnstudio.data.dataset import check_channels
@@ -92,7 +102,8 @@ def dataset_description(train: Dataset, val: Dataset) -> dict[str, Any]:
 
 
 # ---- inference --------------------------------------------------------------------------
-def predict(network, images_uint8_nhwc: np.ndarray, batch_size: int = 256, input_spec=None) -> np.ndarray:
+def predict(network: Network, images_uint8_nhwc: np.ndarray, batch_size: int = 256,
+            input_spec: Any = None) -> np.ndarray:
     """images: uint8 (N, H, W, C) -> class probabilities float32 (N, K) on the host, preprocessed
     as ``input_spec`` (the network's InputSpec) says (None: the default scale 1/255)."""
     prepare = input_spec.prepare if input_spec is not None else to_float_nchw
@@ -121,7 +132,7 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
     img = rgb.convert("L" if c == 1 else "RGB")
     if img.size != (w, h):
         notes.append(f"resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
-        img = img.resize((w, h), Image.BILINEAR)
+        img = img.resize((w, h), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
     if c == 1 and _border_is_bright(arr):
         arr = 255 - arr
@@ -129,7 +140,7 @@ def load_image_file(path: str | Path, hwc: tuple[int, int, int]) -> tuple[np.nda
     return arr, notes
 
 
-def _read_rgb(path: Path, notes: list[str]):
+def _read_rgb(path: Path, notes: list[str]) -> PILImage:
     """Decode ``path`` to an RGB Pillow image (transparency flattened); DataFormatError naming
     the file for anything missing, unreadable or too large to decode safely."""
     from PIL import Image, UnidentifiedImageError
@@ -164,7 +175,7 @@ def _read_rgb(path: Path, notes: list[str]):
         raise DataFormatError(path, f"is not an image Pillow can read ({exc})") from exc
 
 
-def _flatten_alpha(img, notes: list[str]):
+def _flatten_alpha(img: PILImage, notes: list[str]) -> PILImage:
     """An image with transparent pixels -> RGB on a background that contrasts with its ink.
 
     Dropping the alpha channel would keep whatever colour the invisible pixels happen to hold:
@@ -193,7 +204,7 @@ def _border_is_bright(arr: np.ndarray) -> bool:
 
 
 # ---- history ----------------------------------------------------------------------------
-def epoch_record(report, epochs_done_before: int = 0) -> dict[str, Any]:
+def epoch_record(report: Any, epochs_done_before: int = 0) -> dict[str, Any]:
     """engine EpochReport -> the history's plain-JSON epoch record (epoch counted from 1).
     The record itself is ``project.run.EpochRecord``'s (what a ``Run`` keeps)."""
     from cnnstudio.project.run import EpochRecord
@@ -202,7 +213,7 @@ def epoch_record(report, epochs_done_before: int = 0) -> dict[str, Any]:
 
 
 # ---- training config --------------------------------------------------------------------
-def make_config(base=None, **overrides):
+def make_config(base: TrainingConfig | None = None, **overrides: Any) -> TrainingConfig:
     """A model.TrainingConfig (its defaults, or a copy of ``base``) with ``overrides`` applied.
 
     Bad values raise TrainingConfigError naming the setting and the value.
@@ -214,26 +225,27 @@ def make_config(base=None, **overrides):
     return TrainingConfig.from_dict(data)
 
 
-def config_dict(config) -> dict[str, Any]:
+def config_dict(config: TrainingConfig) -> dict[str, Any]:
     return config.to_dict()
 
 
 # ---- network and trainer ----------------------------------------------------------------
-def build_network(spec, seed: int = 0, xp=np, dtype=np.float32, init: str = "he"):
+def build_network(spec: NetworkSpec, seed: int = 0, xp: Any = np, dtype: Any = np.float32,
+                  init: str = "he") -> Network:
     """An engine Network for ``spec`` (model.build_network validates it first)."""
     from cnnstudio.model import build_network as _build
 
     return _build(spec, xp=xp, dtype=dtype, seed=seed, init=init)
 
 
-def build_with_weights(spec, weights: dict[str, np.ndarray], seed: int = 0):
+def build_with_weights(spec: NetworkSpec, weights: dict[str, np.ndarray], seed: int = 0) -> Network:
     """A Network for ``spec`` carrying ``weights`` (ready for inference)."""
     net = build_network(spec, seed=seed)
     net.set_weights(weights)
     return net
 
 
-def make_augmenter(config):
+def make_augmenter(config: TrainingConfig) -> Augmenter | None:
     """data.Augmenter from the config's augmentation settings, or None when ``augment`` is off."""
     if not config.augment:
         return None
@@ -243,7 +255,7 @@ def make_augmenter(config):
                      flip=config.flip)
 
 
-def check_fit(spec, train: Dataset) -> None:
+def check_fit(spec: NetworkSpec, train: Dataset) -> None:
     """Raise the model's explained NetworkError if ``spec`` cannot train on ``train``.
 
     When the class count comes from the largest label and some classes have no image, the
@@ -272,7 +284,8 @@ class TrainingRun:
     ``project(history)`` snapshots it as a Project (weights and optimizer state copied to host).
     """
 
-    def __init__(self, spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
+    def __init__(self, spec: NetworkSpec, train: Dataset, val: Dataset, config: TrainingConfig,
+                 weights: dict[str, np.ndarray] | None = None, optimizer_state: dict[str, Any] | None = None,
                  threads: int | str | None = "auto", processes: bool = False):
         from cnnstudio.engine.trainer import Trainer
 
@@ -298,7 +311,8 @@ class TrainingRun:
                                seed=config.seed, batch_transform=make_augmenter(config), threads=threads,
                                processes=processes)
 
-    def project(self, history: dict[str, Any], user_dataset=None, metadata=None):
+    def project(self, history: dict[str, Any], user_dataset: Any = None,
+                metadata: dict[str, Any] | None = None) -> Project:
         from cnnstudio.project.file import Project, new_metadata
 
         return Project(self.spec, weights=self.network.get_weights(), optimizer_state=self.optimizer.get_state(),
@@ -306,7 +320,8 @@ class TrainingRun:
                        metadata=metadata or new_metadata())
 
 
-def make_trainer(spec, train: Dataset, val: Dataset, config, weights=None, optimizer_state=None,
+def make_trainer(spec: NetworkSpec, train: Dataset, val: Dataset, config: TrainingConfig,
+                 weights: dict[str, np.ndarray] | None = None, optimizer_state: dict[str, Any] | None = None,
                  threads: int | str | None = "auto", processes: bool = False) -> TrainingRun:
     """Check the fit, build the network (config seed), optimizer, schedule and augmentation.
 
