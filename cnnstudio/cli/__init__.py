@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None,
                    help="random shifts, rotations and zoom while training (default off)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="train on the images as they are")
+    p.add_argument("--classes", metavar="auto|N",
+                   help="set the last Dense layer to the data's class count (auto) or to N, and say so")
     p.add_argument("--val-fraction", type=float, help=f"share of your own data kept for validation, 0 to 0.9 (default {d.val_fraction:g})")
     p.add_argument("--backend", choices=["numpy", "cupy"],
                    help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")

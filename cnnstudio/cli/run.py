@@ -103,6 +103,35 @@ def _check_data_args(args, source: str | None) -> None:
         raise CliError(f"--val-fraction applies to your own data; {what} comes with a fixed validation split")
 
 
+def _fit_classes(args, spec, data_classes: int, weights):
+    """``--classes auto|N``: the last Dense layer set to the data's class count (auto) or N,
+    said on stdout; trained weights that would no longer fit are refused, not dropped."""
+    want = getattr(args, "classes", None)
+    if want is None:
+        return spec
+    from cnnstudio.model.classes import fit_classes
+
+    if want == "auto":
+        count = data_classes
+    else:
+        try:
+            count = int(want)
+        except ValueError:
+            raise CliError(f"--classes must be 'auto' or a number of classes, got {want!r}") from None
+    try:
+        fitted, note = fit_classes(spec, count)
+    except ValueError as exc:
+        raise CliError(f"--classes {want}: {exc}") from exc
+    if note is None:
+        return spec
+    if weights:
+        raise CliError(f"--classes {want}: {args.model} is trained with the last Dense giving a different "
+                       f"number of scores ({note}); its trained weights would not fit; start from a template "
+                       "or model .json instead")
+    print(f"--classes {want}: {note}", flush=True)
+    return fitted
+
+
 def _start_project(args) -> Project:
     """The project to train: a fresh one for a template/model file; a .cnnproj continues its
     training (weights, optimizer state, history, drawings and metadata carry on)."""
@@ -183,6 +212,7 @@ def cmd_train(args) -> int:
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     _report_skipped(train)
+    spec = _fit_classes(args, spec, train.num_classes, start.weights)
     prepared = session.make_trainer(spec, train, val, config, weights=start.weights,
                                     optimizer_state=start.optimizer_state, threads=args.threads,
                                     processes=args.threads > 1)
