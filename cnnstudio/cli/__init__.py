@@ -61,7 +61,7 @@ def _parse_model_json(path: Path):
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CliError(f"model file {path}: is not UTF-8 text (byte {exc.start}); "
-                       "give a model .json saved by CNN Studio") from exc
+                       "give a CNN Studio network .json (NetworkSpec.to_json's format) or a .cnnproj project") from exc
     except OSError as exc:
         raise CliError(f"model file {path}: cannot be read ({exc.strerror or exc}); check its permissions") from exc
     try:
