@@ -28,7 +28,7 @@ def explanation_for(project_path: str, image_path: str, layer: int, at: str) -> 
                        "or open a lesson's project (resources/lessons)")
     net = session.build_with_weights(project.network, project.weights)
     spec_input = project.network.input
-    image, notes = session.load_image_file(image_path, tuple(int(v) for v in spec_input.hwc))
+    image, notes = session.load_image_file(image_path, spec_input.hwc)
     x = spec_input.prepare(image[None])[0]
     cell = parse_cell(at)
     if not 1 <= layer <= len(net.layers):

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -263,7 +264,7 @@ class _EpochBar:
 
     def __init__(self, total: int, done_before: int, last_epoch: int):
         self.total, self.done_before, self.last_epoch = total, done_before, last_epoch
-        self.bar = None
+        self.bar: Any = None   # a tqdm bar once the first step arrives (tqdm ships no type information)
 
     def step(self, record: dict, batch_size: int) -> None:
         """``record``: a Run's step record (epoch 0-based within this run, loss)."""
@@ -315,6 +316,7 @@ def cmd_evaluate(args) -> int:
 
     project = load_project(args.project)
     val = _eval_data(args, project)
+    assert project.weights is not None   # _eval_data refuses a project without trained weights
     net = session.build_with_weights(project.network, project.weights)
     outputs = int(net.output_shape[0])
     if int(val.y.max()) >= outputs:
@@ -349,7 +351,7 @@ def cmd_predict(args) -> int:
     net = session.build_with_weights(project.network, project.weights)
     classes = ((project.history.get("dataset") or {}).get("classes")
                or [str(i) for i in range(int(net.output_shape[0]))])
-    hwc = tuple(int(v) for v in project.network.input.hwc)
+    hwc = project.network.input.hwc   # ints by construction (InputSpec checks them)
     failed = 0
     for path in args.images:
         try:
