@@ -25,19 +25,23 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cnnstudio import __version__
 from cnnstudio.project import limits, tempfiles
 from cnnstudio.project.limits import LimitError, network_bounds
-from cnnstudio.project.npzio import NpzError, read_npz, write_npz
+from cnnstudio.project.npzio import HeaderCheck, NpzError, read_npz, write_npz
 from cnnstudio.project.records import check_history_records, check_optimizer_state
 from cnnstudio.project.safejson import JsonLimitError
 from cnnstudio.project.safejson import loads as _json_loads
 from cnnstudio.project.safezip import ZipLimitError, open_archive, read_member
 from cnnstudio.project.weights import WeightsMismatch, check_weights, required_shapes
+
+if TYPE_CHECKING:
+    from cnnstudio.data import UserDataset
+    from cnnstudio.model import NetworkSpec, TrainingConfig
 
 FORMAT_VERSION = 1
 PROJECT_JSON = "project.json"
@@ -52,7 +56,7 @@ MEMBERS = (PROJECT_JSON, WEIGHTS, OPTIMIZER, USER_DATA)
 class ProjectFileError(Exception):
     """A project file cannot be read or written. ``path`` and ``problem`` hold the facts."""
 
-    def __init__(self, path: str | os.PathLike, problem: str, fix: str = ""):
+    def __init__(self, path: str | os.PathLike[str], problem: str, fix: str = ""):
         self.path = str(path)
         self.problem = problem
         self.fix = fix
@@ -98,21 +102,21 @@ class Project:
 
 
 # ---- spec / config adapters (the model owns the formats) ------------------------------
-def _spec_to_dict(spec) -> dict:
+def _spec_to_dict(spec: NetworkSpec) -> dict[str, Any]:
     return spec.to_dict()
 
 
-def _spec_from_dict(data: dict):
+def _spec_from_dict(data: dict[str, Any]) -> NetworkSpec:
     from cnnstudio.model import NetworkSpec
 
     return NetworkSpec.from_dict(data)
 
 
-def _config_to_dict(config) -> dict | None:
+def _config_to_dict(config: TrainingConfig | None) -> dict[str, Any] | None:
     return None if config is None else config.to_dict()
 
 
-def _config_from_dict(data: dict | None):
+def _config_from_dict(data: Any) -> TrainingConfig | None:   # the file's JSON, checked here
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -171,7 +175,7 @@ def _write_members(zf: zipfile.ZipFile, project: Project) -> None:
         write_npz(zf, USER_DATA, {"x": project.user_dataset.x, "y": project.user_dataset.y})  # uint8, int64
 
 
-def save_project(path: str | os.PathLike, project: Project) -> None:
+def save_project(path: str | os.PathLike[str], project: Project) -> None:
     """Write ``project`` to ``path`` atomically.
 
     The zip is written to a temporary file (``.NAME.<pid>.<random>.cnnstudio-tmp``, locked
@@ -274,7 +278,7 @@ def _read_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: 
                                "copy.") from exc
 
 
-def _parse_json(path: Path, raw: bytes) -> dict:
+def _parse_json(path: Path, raw: bytes) -> dict[str, Any]:
     try:
         doc = _json_loads(raw)
     except JsonLimitError as exc:
@@ -299,7 +303,8 @@ def _parse_json(path: Path, raw: bytes) -> dict:
     return doc
 
 
-def _load_npz(path: Path, zf, info, limit: int, size: int, max_arrays: int, check=None) -> dict[str, np.ndarray]:
+def _load_npz(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, size: int, max_arrays: int,
+              check: HeaderCheck | None = None) -> dict[str, np.ndarray]:
     raw = _read_member(path, zf, info, limit, size)
     try:
         return read_npz(raw, limit, max_arrays, check)
@@ -308,7 +313,7 @@ def _load_npz(path: Path, zf, info, limit: int, size: int, max_arrays: int, chec
                                "The file is damaged or not from CNN Studio.") from exc
 
 
-def load_project(path: str | os.PathLike) -> Project:
+def load_project(path: str | os.PathLike[str]) -> Project:
     """Read and check a ``.cnnproj`` file; raise ProjectFileError on anything unexpected.
 
     Temporary files an interrupted save of this project left behind are removed first.
@@ -339,7 +344,7 @@ def load_project(path: str | os.PathLike) -> Project:
         raise ProjectFileError(path, f"cannot be read ({exc.strerror or exc})", "Check the permissions.") from exc
 
 
-def _check_listed_members(path: Path, infos, doc: dict) -> None:
+def _check_listed_members(path: Path, infos: dict[str, zipfile.ZipInfo], doc: dict[str, Any]) -> None:
     listed = doc.get("members")
     if listed is None:
         return
@@ -352,7 +357,8 @@ def _check_listed_members(path: Path, infos, doc: dict) -> None:
                                "The file is damaged; use an earlier copy.")
 
 
-def _build_project(path: Path, zf, infos, doc: dict, size: int) -> Project:
+def _build_project(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], doc: dict[str, Any],
+                   size: int) -> Project:
     _check_listed_members(path, infos, doc)
     try:
         spec = _spec_from_dict(doc["network"])
@@ -384,7 +390,8 @@ def _build_project(path: Path, zf, infos, doc: dict, size: int) -> Project:
                                    "the optimizer afresh) or use an earlier copy.") from exc
     user = _load_user_data(path, zf, infos, doc, size) if USER_DATA in infos else None
     history = _checked_history(path, doc.get("history"))
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else new_metadata()
+    stored_meta = doc.get("metadata")
+    metadata = stored_meta if isinstance(stored_meta, dict) else new_metadata()
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
                    training_config=config, user_dataset=user, metadata=metadata)
 
@@ -424,7 +431,7 @@ def _check_dataset_record(path: Path, record: Any) -> None:
                                    f"{record[key]!r}"[:200], "The file is damaged.")
 
 
-def _user_data_header(key: str, shape: tuple, dtype) -> None:
+def _user_data_header(key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
     """Refuse drawings from their .npy header: x uint8 (N, H, W, C), y integers (N,), N and sides capped."""
     if key == "x":
         if dtype.kind != "u" or dtype.itemsize != 1 or len(shape) not in (3, 4):
@@ -445,11 +452,13 @@ def _user_data_header(key: str, shape: tuple, dtype) -> None:
         raise NpzError(f"{key!r} holds {n:,} drawings, more than the {limits.MAX_USER_IMAGES:,} a project keeps")
 
 
-def _load_user_data(path: Path, zf, infos, doc: dict, size: int):
+def _load_user_data(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], doc: dict[str, Any],
+                    size: int) -> UserDataset:
     from cnnstudio.data import DataError, UserDataset
 
     arrays = _load_npz(path, zf, infos[USER_DATA], limits.user_data_bytes(), size, 4, _user_data_header)
-    info = doc.get("user_data") if isinstance(doc.get("user_data"), dict) else {}
+    stored_info = doc.get("user_data")
+    info: dict[str, Any] = stored_info if isinstance(stored_info, dict) else {}
     if set(arrays) != {"x", "y"}:
         raise ProjectFileError(path, f"{USER_DATA} must hold arrays 'x' and 'y', got {sorted(arrays)}",
                                "The file is damaged.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import math
 import zipfile
-from typing import Callable
+from typing import IO, Callable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from cnnstudio.project.safezip import ZipLimitError, check_member, open_archive
 _NUMERIC_KINDS = "biuf"
 
 #: called with (key, shape, dtype) once a header is parsed, before its data is read; raises NpzError
-HeaderCheck = Callable[[str, tuple, np.dtype], None]
+HeaderCheck = Callable[[str, tuple[int, ...], np.dtype], None]
 
 
 class NpzError(ValueError):
@@ -111,7 +111,7 @@ def _read_array(inner: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, budget:
     return arr
 
 
-def _read_header(fh, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def _read_header(fh: IO[bytes], key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """(shape, fortran_order, dtype) of a .npy stream; NpzError for anything but a plain numeric array."""
     fmt = np.lib.format
     try:
@@ -141,7 +141,7 @@ def _read_header(fh, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     return shape, bool(fortran), dtype
 
 
-def _read_exactly(fh, nbytes: int, key: str) -> bytearray:
+def _read_exactly(fh: IO[bytes], nbytes: int, key: str) -> bytearray:
     """``nbytes`` from ``fh`` in bounded pieces (a writable buffer for np.frombuffer)."""
     buf = bytearray(nbytes)
     view = memoryview(buf)
