@@ -195,11 +195,11 @@ class Network:
         accuracy = float((h.argmax(axis=1) == y_dev).mean()) if len(y_dev) else 0.0
         for op in reversed(ops):
             grad = op.backward(grad)
-        before = None
+        before: dict[int, list[Any]] | None = None
         if collect_stats:
             before = {id(layer): [p.copy() for p in layer.params.values()] for layer in self._body}
         optimizer.step(self.parameters(), lr)
-        self.last_stats = self._collect(acts, before) if collect_stats else None
+        self.last_stats = self._collect(acts, before) if before is not None else None   # set iff collect_stats
         return loss, accuracy
 
     def _ops(self) -> list[Any]:
@@ -254,7 +254,7 @@ class Network:
         threads, pieces = replicas.plan(n, threads)
         if pieces < 2:
             return None
-        cache = self.__dict__.setdefault("_replicas", {})
+        cache: dict[tuple[int, int], replicas.DataParallel | None] = self.__dict__.setdefault("_replicas", {})
         if (threads, pieces) not in cache:
             split_ok = replicas.can_split(self._body)
             cache[threads, pieces] = replicas.DataParallel(self._body, threads, pieces) if split_ok else None

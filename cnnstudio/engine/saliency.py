@@ -101,7 +101,8 @@ def grad_cam(network: Any, x: np.ndarray, cls: int, index: int, eps: float = 1e-
     p = out[:, cls]
     weights = (p[:c] - p[c:]) / (2 * eps * a.shape[2] * a.shape[3])   # the mean gradient over each map
     maps = np.asarray(to_host(a), dtype=np.float64)[:, 0]
-    return np.maximum((weights[:, None, None] * maps).sum(axis=0), 0.0)
+    heat: np.ndarray = np.maximum((weights[:, None, None] * maps).sum(axis=0), 0.0)
+    return heat
 
 
 def occlusion(network: Any, x: np.ndarray, cls: int, size: int = 6, stride: int = 2,

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cnnstudio.model.shapes import _ReceptiveField, format_shape, infer_shapes
+from cnnstudio.model.problems import format_shape
+from cnnstudio.model.shapes import _ReceptiveField, infer_shapes
 from cnnstudio.model.spec import NetworkSpec
 
 Shape = tuple[int, ...]
@@ -134,13 +135,14 @@ def layer_formulas(spec: NetworkSpec, index: int) -> list[tuple[str, str]]:
     before = after = fields[-1]
     for j in range(index + 1):
         src_rows = [fields[s] for s in spec.sources(j) if s in fields]
-        if not src_rows or j not in rows or rows[j].input_shape is None:
+        in_j = rows[j].input_shape if j in rows else None
+        if not src_rows or in_j is None:
             return [("Output size", output_formula(layer, row.input_shape, row.output_shape)),
                     ("Parameters", params_formula(layer, in_arg)),
                     ("Multiply-adds", multiply_adds_formula(layer, in_arg, row.output_shape))]
         before = _ReceptiveField.merged(src_rows)
         after = _ReceptiveField.merged([before])
-        after.through(spec.layers[j].check(), rows[j].input_shape)
+        after.through(spec.layers[j].check(), in_j)
         fields[j] = after
     return [("Output size", output_formula(layer, row.input_shape, row.output_shape)),
             ("Parameters", params_formula(layer, in_arg)),

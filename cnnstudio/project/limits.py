@@ -15,6 +15,10 @@ x its compressed size))`` bytes, and its arrays take at most as much again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnnstudio.model.spec import NetworkSpec
 
 MiB = 2**20
 
@@ -159,7 +163,7 @@ def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None) ->
     return total
 
 
-def network_bounds(spec) -> NetworkBounds:
+def network_bounds(spec: NetworkSpec) -> NetworkBounds:
     """Bounds for the arrays of ``spec``; LimitError if the network exceeds the absolute caps,
     ValueError (the engine's) if it is invalid. Nothing is allocated."""
     from cnnstudio.project.weights import known_layer_shapes, stored_value_count

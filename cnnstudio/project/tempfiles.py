@@ -107,7 +107,7 @@ def leftovers(directory: Path, name: str) -> list[tuple[str, int | None]]:
     """(path, writer pid or None) of the temporary save files of ``directory/name``."""
     ours = re.compile(re.escape(f".{name}.") + r"(\d+)\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX))
     legacy = re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.tmp")
-    found = []
+    found: list[tuple[str, int | None]] = []
     try:
         entries = list(os.scandir(directory))
     except OSError:
