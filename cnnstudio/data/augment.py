@@ -20,7 +20,7 @@ _CHUNK = 16
 def _check(name: str, value, low: float, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
         raise ValueError(f"Augmenter: {name} must be a number, got {value!r}")
-    if value < low or (high is not None and value >= high):
+    if value < low or (high is not None and not value < high):   # NaN is refused above
         bound = f">= {low}" if high is None else f"in [{low}, {high})"
         raise ValueError(f"Augmenter: {name} must be {bound}, got {value!r}")
     return float(value)

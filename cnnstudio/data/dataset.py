@@ -161,11 +161,11 @@ def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
     for i in range(n):
         if c == 3:  # one call per colour image, not one per channel
             img = Image.fromarray(np.ascontiguousarray(x[i]))
-            out[i] = np.asarray(img.resize((width, height), Image.BILINEAR))
+            out[i] = np.asarray(img.resize((width, height), Image.Resampling.BILINEAR))
             continue
         for ch in range(c):
             img = Image.fromarray(np.ascontiguousarray(x[i, :, :, ch]))
-            out[i, :, :, ch] = np.asarray(img.resize((width, height), Image.BILINEAR))
+            out[i, :, :, ch] = np.asarray(img.resize((width, height), Image.Resampling.BILINEAR))
     return out
 
 

@@ -128,7 +128,8 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
         check_image_file(path)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path) as opened:
+                img: Image.Image = opened   # convert/resize below return plain Images
                 if img.width * img.height > MAX_PIXELS:
                     raise ValueError(f"{img.width}x{img.height} is too large for a training image")
                 if img.width * img.height > pixel_limit(path):
@@ -140,7 +141,7 @@ def _decode(path: Path, size: tuple[int, int] | None, mode: str | None):
                     img.draft(mode or "RGB", (size[1], size[0]))  # decode big photos at reduced scale
                 img = img.convert(mode or "RGB")
                 if size is not None and img.size != (size[1], size[0]):
-                    img = img.resize((size[1], size[0]), Image.BILINEAR)
+                    img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                 arr = np.asarray(img, dtype=np.uint8)
     except MemoryError:
         raise ValueError("not enough memory to decode it (corrupt or forged sizes)") from None
