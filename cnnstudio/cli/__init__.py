@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
@@ -28,7 +29,7 @@ class CliError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + message
+    def error(self, message: str) -> NoReturn:  # one line instead of usage + message
         raise CliError(f"{message} (see '{self.prog} --help')")
 
 

@@ -14,6 +14,7 @@ APPLICATION = "CNN Studio"
 def make_app() -> QApplication:
     """The QApplication (created once), named so QSettings land in CNN Studio's own place."""
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "cnnstudio"])
+    assert isinstance(app, QApplication)   # the app is a QApplication: this module is the one that creates it
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     return app

@@ -32,21 +32,27 @@ def _document_can(document: Any, name: str) -> bool:
     return bool(value() if callable(value) else value)
 
 
+def _made(menu: QMenu | None) -> QMenu:
+    """addMenu's new menu: PyQt6's stubs say Optional, but addMenu(title) always returns the menu it made."""
+    assert menu is not None
+    return menu
+
+
 class FileMenus:
     """Builds File and Edit menus on ``window`` and keeps their enabled state and texts current."""
 
     def __init__(self, window: "MainWindow"):
         self.window = window
         bar = window.menuBar()
-        self.file_menu = bar.addMenu("&File")
+        self.file_menu = _made(bar.addMenu("&File"))
         self.new_action = self._action(self.file_menu, "&New...", self.new_dialog, QKeySequence.StandardKey.New)
-        self.template_menu = self.file_menu.addMenu("New from &template")
+        self.template_menu = _made(self.file_menu.addMenu("New from &template"))
         for name in template_names():
             action = self.template_menu.addAction(name)
             action.triggered.connect(lambda _=False, n=name: window.new_from_template(n))
         self.open_action = self._action(self.file_menu, "&Open...", lambda: window.open_path(),
                                         QKeySequence.StandardKey.Open)
-        self.recent_menu = self.file_menu.addMenu("Open &recent")
+        self.recent_menu = _made(self.file_menu.addMenu("Open &recent"))
         self.file_menu.addSeparator()
         self.save_action = self._action(self.file_menu, "&Save", window.save, QKeySequence.StandardKey.Save)
         self.save_as_action = self._action(self.file_menu, "Save &as...", window.save_as,
@@ -57,7 +63,7 @@ class FileMenus:
 
         self.exports = ExportMenus(window, self.file_menu, before=self.quit_action)
 
-        self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu = _made(bar.addMenu("&Edit"))
         self.undo_action = self._action(self.edit_menu, "&Undo", self.undo, QKeySequence("Ctrl+Z"))
         self.redo_action = self._action(self.edit_menu, "&Redo", self.redo, QKeySequence("Ctrl+Shift+Z"))
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])  # Linux/macOS, Windows
@@ -68,7 +74,7 @@ class FileMenus:
                                              QKeySequence("Ctrl+D"))
         self.skip_action = self._action(self.edit_menu, "Add s&kip connection...", window.editor.add_skip_connection,
                                         QKeySequence("Ctrl+K"))
-        self.view_menu = bar.addMenu("&View")
+        self.view_menu = _made(bar.addMenu("&View"))
         for dock in window.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
         from cnnstudio.gui.explain.lessons_menu import LessonsMenu
