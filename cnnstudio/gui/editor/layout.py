@@ -156,7 +156,8 @@ def distance_to_wire(p: Point, wire: Wire) -> float:
 def _edges(sources: Sequence[Sequence[int]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(forward edges src -> dst in reading order, backward ones) among existing layers."""
     n = len(sources)
-    forward, backward = [], []
+    forward: list[tuple[int, int]] = []
+    backward: list[tuple[int, int]] = []
     for dst, srcs in enumerate(sources):
         for src in dict.fromkeys(srcs):
             if not INPUT <= src < n or src == dst:
@@ -391,8 +392,8 @@ def _route(out: Layout, e: int, src: int, dst: int, rank: dict[int, int], centre
         mid_y = start[1] + g.v_gap / 2
         gutter = band_right[band_of[rank[src]]] + g.col_gap / 2
         top_y = end[1] - min(g.v_gap / 2, g.margin - 6)
-        pts = [start, (start[0], mid_y), (gutter, mid_y), (gutter, top_y), (end[0], top_y), end]
-        return Wire(src, dst, pts, band_break=True)
+        return Wire(src, dst, [start, (start[0], mid_y), (gutter, mid_y), (gutter, top_y), (end[0], top_y), end],
+                    band_break=True)
     pts: list[Point] = [start]
     for r in range(rank[src] + 1, rank[dst]):
         x = centre[("d", e, r)]

@@ -119,6 +119,7 @@ def _from_report(spec: Any, report: Any) -> NetworkView:
         summary = layer_summary(layer.type, layer.config)
         info = layers_info[i] if i < len(layers_info) else None
         if failed is not None and i == failed:
+            assert problem is not None   # failed is set from problem.index only
             known = info is not None and info.output_shape is not None
             card = CardInfo(i, layer.type, summary, format_shape(info.output_shape) if known else "?",
                             int(info.params) if known else None, ERROR, _problem_tooltip(problem))

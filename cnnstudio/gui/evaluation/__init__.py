@@ -16,7 +16,11 @@ def install_evaluation_panel(window: Any) -> EvaluationPanel:
     inspector = getattr(window, "inspector", None)
     show = inspector.set_validation_index if inspector is not None else None
     maps_dock = window.docks.get("featureMapsDock") if inspector is not None else None
-    panel = EvaluationPanel(window.state, show_sample=show,
-                            open_maps=(lambda: (maps_dock.show(), maps_dock.raise_())) if maps_dock else None)
+
+    def open_maps() -> None:
+        maps_dock.show()
+        maps_dock.raise_()
+
+    panel = EvaluationPanel(window.state, show_sample=show, open_maps=open_maps if maps_dock else None)
     window.set_dock_widget("evaluationDock", panel)
     return panel

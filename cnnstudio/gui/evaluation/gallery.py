@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PyQt6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 THUMB = 56
@@ -116,6 +116,7 @@ class Gallery(QWidget):
 
     def event(self, event: QEvent) -> bool:  # noqa: D401 - Qt override: a tooltip per tile
         if event.type() == QEvent.Type.ToolTip:
+            assert isinstance(event, QHelpEvent)   # Qt sends ToolTip as a QHelpEvent
             k = self.tile_at(event.pos().x(), event.pos().y())
             if k is None:
                 QToolTip.hideText()

@@ -52,7 +52,9 @@ class EvaluationPanel(ResponsivePanel):
         self._thread: TaskThread | None = None
         self._again = False          # another request came while one was running
         self._asked = False          # the running evaluation was asked for with the button
-        self._timer = QTimer(self, singleShot=True, interval=200)  # one evaluation for a burst of signals
+        self._timer = QTimer(self)  # one evaluation for a burst of signals
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(200)
         self._timer.timeout.connect(self.evaluate)
         self._build()
         state.trainingStateChanged.connect(self._on_training)
