@@ -12,7 +12,7 @@ from cnnstudio.gui.inside.feature_maps import FeatureMapView
 from cnnstudio.gui.inside.filters import FiltersView
 from cnnstudio.gui.inside.inspector import Inspector
 from cnnstudio.gui.inside.map_viewer import MapViewer
-from cnnstudio.gui.explain.view import open_explain
+from cnnstudio.gui.explain.view import ExplainDialog, open_explain
 from cnnstudio.gui.inside.mosaic import as_maps, levels_of
 
 SOURCES = [("validation", "Validation image"), ("drawing", "Drawn digit")]
@@ -42,7 +42,7 @@ class FeatureMapsPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         self.maps.tileClicked.connect(self.open_tile)
         self.viewer.cellClicked.connect(self.explain_cell)
-        self.explain_dialog = None
+        self.explain_dialog: ExplainDialog | None = None
         inspector.add_view(self)
         inspector.structureChanged.connect(self._on_structure)
         inspector.activationsChanged.connect(self._on_activations)
@@ -56,9 +56,11 @@ class FeatureMapsPanel(QWidget):
         self.source = QComboBox()
         for key, text in SOURCES:
             self.source.addItem(text, key)
-        self.prev_button = QToolButton(text="◀")
+        self.prev_button = QToolButton()
+        self.prev_button.setText("◀")
         self.prev_button.setToolTip("Previous validation image")
-        self.next_button = QToolButton(text="▶")
+        self.next_button = QToolButton()
+        self.next_button.setText("▶")
         self.next_button.setToolTip("Next validation image")
         self.index = QSpinBox()
         self.index.setToolTip("Index of the validation image")
