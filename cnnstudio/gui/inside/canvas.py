@@ -65,8 +65,8 @@ class DrawingCanvas(QWidget):
         """The ink as uint8 (SIZE, SIZE), 0 = background, 255 = full ink."""
         img = self._image
         ptr = img.constBits()
-        ptr.setsize(img.sizeInBytes())
-        rows = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine())
+        assert ptr is not None   # the canvas image is never null, so it has pixel data
+        rows = np.frombuffer(ptr.asstring(img.sizeInBytes()), np.uint8).reshape(img.height(), img.bytesPerLine())
         return rows[:, :img.width()].copy()
 
     def has_ink(self) -> bool:

@@ -145,7 +145,7 @@ class DrawingPanel(QWidget):
             self.preview.clear()
             return
         d = np.ascontiguousarray(seen[:, :, 0] if seen.ndim == 3 else seen)
-        img = QImage(d.data, d.shape[1], d.shape[0], d.shape[1], QImage.Format.Format_Grayscale8).copy()
+        img = QImage(d.tobytes(), d.shape[1], d.shape[0], d.shape[1], QImage.Format.Format_Grayscale8).copy()
         self.preview.setPixmap(QPixmap.fromImage(img).scaled(
             PREVIEW_PX, PREVIEW_PX, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
 
