@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QContextMenuEvent, QDrag, QFontMetricsF, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen
-from PyQt6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QMenu, QWidget
+from PyQt6.QtWidgets import (QApplication, QGraphicsItem, QGraphicsLineItem, QGraphicsScene, QGraphicsView, QMenu,
+                             QWidget)
 
 from cnnstudio.gui.editor import edits, wiring
 from cnnstudio.gui.editor.cards import (CARD_H, CARD_W, COL_GAP, GRAPH_V_GAP, LANE_GAP, MARGIN, PORT_PICK, V_GAP,
@@ -62,9 +63,9 @@ class EditorCanvas(QGraphicsView):
         self.layout_: Layout = layout_network([], 1)
         self._rows = 0
         self._press: tuple[QPoint, int] | None = None
-        self._indicator = None
+        self._indicator: QGraphicsItem | None = None
         self._connect_from: int | None = None   # a connection drag from this block's output port
-        self._rubber = None
+        self._rubber: QGraphicsLineItem | None = None
         self._skip_from: int | None = None     # "Add skip connection" waiting for its later block
 
     # ---- drawing ----------------------------------------------------------
@@ -251,11 +252,11 @@ class EditorCanvas(QGraphicsView):
             return
         gap = self.insertion_index(pos)
         if mime.hasFormat(LAYER_MIME):
-            type_name = bytes(mime.data(LAYER_MIME)).decode()
+            type_name = mime.data(LAYER_MIME).data().decode()
             edits.add_layer(self.state.document, gap, type_name)
             self.selectRequested.emit(gap)
         else:
-            source = int(bytes(mime.data(MOVE_MIME)).decode())
+            source = int(mime.data(MOVE_MIME).data().decode())
             target = gap if gap <= source else gap - 1  # the block leaves its old slot first
             edits.move_layer(self.state.document, source, target)
             self.selectRequested.emit(target)
@@ -263,7 +264,7 @@ class EditorCanvas(QGraphicsView):
     def _drop_in_graph(self, mime: QMimeData, target: tuple[int, int] | int) -> None:
         document = self.state.document
         if mime.hasFormat(LAYER_MIME):
-            type_name = bytes(mime.data(LAYER_MIME)).decode()
+            type_name = mime.data(LAYER_MIME).data().decode()
             if isinstance(target, int):
                 edits.append_layer(document, type_name)
                 self.selectRequested.emit(len(document.spec.layers) - 1)
@@ -271,7 +272,7 @@ class EditorCanvas(QGraphicsView):
                 wiring.insert_on_wire(document, target[0], target[1], type_name)
                 self.selectRequested.emit(target[1])
             return
-        source = int(bytes(mime.data(MOVE_MIME)).decode())
+        source = int(mime.data(MOVE_MIME).data().decode())
         if isinstance(target, int) or source in target:
             return   # the end of a graph, or a wire of the block itself: nowhere to move it
         wiring.move_onto_wire(document, source, *target)
@@ -368,7 +369,7 @@ class EditorCanvas(QGraphicsView):
             if self.selected >= 0:
                 self.delete_selected()
                 return
-        step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(key)
+        step = {int(Qt.Key.Key_Down): 1, int(Qt.Key.Key_Up): -1}.get(key)   # event.key() is an int
         if step is not None and self.cards:  # walk the list: -1 (Input) .. last layer
             last = len(self.cards) - 2
             self.selectRequested.emit(min(max(self.selected + step, -1), last))
