@@ -10,7 +10,8 @@ field, not three.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from typing import Any, Callable, TypeVar
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -26,6 +27,7 @@ from cnnstudio.gui.state import AppState
 
 #: the Input block's fields: (name, maximum); their rules live in model.spec.InputSpec
 INPUT_FIELDS = (("height", 4096), ("width", 4096), ("channels", 512))
+_W = TypeVar("_W", bound=QWidget)
 
 
 def interchangeable_types(type_name: str) -> list[str]:
@@ -89,7 +91,7 @@ class Inspector(QWidget):
         self.index = index
         if index == -1:
             key: Any = ("input",)
-            values = dict(zip(("height", "width", "channels"), input_hwc(spec)))
+            values: dict[str, Any] = dict(zip(("height", "width", "channels"), input_hwc(spec)))
             values.update(edits.preprocessing_fields(spec.input))
         elif index >= 0:
             layer = spec.layers[index]
@@ -110,8 +112,8 @@ class Inspector(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
-        self.frozen_box: QCheckBox | None = None
-        self.filter_button: Any = None
+        self.frozen_box = None
+        self.filter_button = None
         if key is None:
             self.title.setText("Select a block")
             self.description.setText("Click a card to see and change its settings.")
@@ -139,7 +141,7 @@ class Inspector(QWidget):
         for h in cls.hyperparameters:
             widget = make_widget(h)
             widget.setToolTip(f"{h.help} ({h.range_text()})" if h.kind in ("int", "pair", "float") else h.help)
-            self._add_row(h.label, h.name, widget, lambda n=h.name: self._commit_field(n))
+            self._add_row(h.label, h.name, widget, functools.partial(self._commit_field, h.name))
         if _has_weights(self.state.document.spec, self.index):
             frozen = QCheckBox("training leaves its weights alone")
             frozen.setToolTip("Freeze the layer: a hand-set filter (or a trained one) stays as it is while the rest trains")
@@ -168,10 +170,17 @@ class Inspector(QWidget):
         for name, widget in self.fields.items():
             widget.blockSignals(True)
             if name == "__type__":
+                assert isinstance(widget, QComboBox)   # the type row is the interchangeable types' combo box
                 widget.setCurrentText(self._key[1])
             else:
                 _set_widget_value(widget, values.get(name))
             widget.blockSignals(False)
+
+    def _field(self, name: str, kind: type[_W]) -> _W:
+        """The field widget ``name``, which _rebuild made as a ``kind``."""
+        widget = self.fields[name]
+        assert isinstance(widget, kind)
+        return widget
 
     # ---- committing -----------------------------------------------------------
     def _commit_field(self, name: str) -> None:
@@ -180,11 +189,11 @@ class Inspector(QWidget):
             self._run(edits.set_hyperparameter, self.index, name, value)
 
     def _commit_input(self) -> None:
-        shape = tuple(self.fields[n].value() for n in ("height", "width", "channels"))
+        shape = tuple(self._field(n, QSpinBox).value() for n in ("height", "width", "channels"))
         self._run(edits.set_input, shape)
 
     def _commit_preprocessing(self) -> None:
-        texts = [self.fields[name].text() for name, _, _ in edits.PREPROCESSING_FIELDS]
+        texts = [self._field(name, QLineEdit).text() for name, _, _ in edits.PREPROCESSING_FIELDS]
         self._run(edits.set_preprocessing, *texts)
 
     def edit_filters(self) -> None:
@@ -200,7 +209,7 @@ class Inspector(QWidget):
 
     def _commit_pool_type(self) -> None:
         if self.index >= 0:
-            self._run(edits.change_layer_type, self.index, self.fields["__type__"].currentText())
+            self._run(edits.change_layer_type, self.index, self._field("__type__", QComboBox).currentText())
 
     def _run(self, edit: Callable[..., None], *args: Any) -> None:
         """Apply one edit; a refused value is shown under the form (and the widgets reset)."""
@@ -343,6 +352,7 @@ def _widget_value(widget: QWidget) -> Any:
         return widget.isChecked()
     if isinstance(widget, QComboBox):
         return widget.currentText()
+    assert isinstance(widget, QLineEdit)   # make_widget's remaining kind, and the preprocessing rows
     return widget.text()
 
 
