@@ -44,7 +44,7 @@ def cards_by_index(editor):
 
 
 def test_palette_lists_every_layer_type_with_its_description(editor):
-    palette = editor.palette
+    palette = editor.layer_palette
     for name, cls in LAYER_TYPES.items():
         item = palette.type_item(name)
         assert item is not None, name
@@ -66,7 +66,7 @@ def test_drop_from_palette_inserts_at_the_drop_position(qtbot, editor, state):
 
 
 def test_double_click_in_palette_appends(qtbot, editor, state):
-    palette = editor.palette
+    palette = editor.layer_palette
     item = palette.type_item("Dropout")
     palette.scrollToItem(item)
     rect = palette.visualItemRect(item)

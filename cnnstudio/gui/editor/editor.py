@@ -30,7 +30,7 @@ class NetworkEditor(QWidget):
         self.state = state
         self.selected = -2
         self.view = NetworkView()
-        self.palette = LayerPalette()
+        self.layer_palette = LayerPalette()
         self.canvas = EditorCanvas(state)
         self.inspector = Inspector(state)
         self.problems = ProblemsList()
@@ -43,7 +43,7 @@ class NetworkEditor(QWidget):
         self.pick_hint.setStyleSheet("background: #e3f2fd; color: #0d47a1; padding: 4px; font-weight: bold")
         self.pick_hint.setVisible(False)
         self._build_layout()
-        self.palette.appendRequested.connect(self.append_layer)
+        self.layer_palette.appendRequested.connect(self.append_layer)
         self.canvas.selectRequested.connect(self.select)
         self.canvas.pickingChanged.connect(self._show_pick_hint)
         self.problems.selectRequested.connect(self.show_problem)
@@ -55,7 +55,7 @@ class NetworkEditor(QWidget):
         # left: palette over inspector; centre: canvas over a short problems strip.
         # Keeps the canvas wide enough for two columns of cards next to the docks at 1280x800.
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.palette)
+        left.addWidget(self.layer_palette)
         left.addWidget(self.inspector)
         left.setSizes([330, 400])
         centre_split = QSplitter(Qt.Orientation.Vertical)
@@ -125,7 +125,7 @@ class NetworkEditor(QWidget):
 
     def _on_training(self, running: bool) -> None:
         self.hint.setVisible(running)
-        self.palette.setEnabled(not running)
+        self.layer_palette.setEnabled(not running)
         self._show_inspector()
 
     # ---- edits ------------------------------------------------------------------
