@@ -47,5 +47,5 @@ def test_shutdown_all_stops_a_paused_run(qtbot):
     assert p.start(paused=True, datasets=(train.subset(np.arange(64)), val.subset(np.arange(16))))
     qtbot.waitUntil(lambda: p.controller.paused, timeout=30_000)
     controller_module.shutdown_all()
-    assert not p.controller.running and p.controller.thread is None
+    assert not p.controller.running and p.controller.worker_thread is None
     assert p.controller not in controller_module._WITH_THREAD

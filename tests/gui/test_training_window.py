@@ -36,10 +36,10 @@ def test_closing_the_window_during_a_run_stops_the_worker_cleanly(qtbot, trainer
     panel.epochs.setValue(200)
     assert panel.start(datasets=small_data)
     qtbot.waitUntil(lambda: bool(c.history["epochs"]), timeout=TIMEOUT)  # at least one epoch done
-    thread = c.thread
+    thread = c.worker_thread
     assert trainer_window.close()
     assert asked and not trainer_window.isVisible()
-    assert c.thread is None and thread.isFinished()
+    assert c.worker_thread is None and thread.isFinished()
     assert not trainer_window.state.training
     # What finished before the close is kept in the AppState (to be saved or discarded).
     assert trainer_window.state.weights is not None
@@ -121,7 +121,7 @@ def test_closing_while_paused_wakes_and_stops_the_worker(qtbot, trainer_window, 
     panel.epochs.setValue(5)
     assert panel.start(paused=True, datasets=small_data)
     qtbot.waitUntil(lambda: c.worker is not None and c.worker.is_paused, timeout=TIMEOUT)
-    thread = c.thread
+    thread = c.worker_thread
     assert trainer_window.close()
     assert thread.isFinished() and not c.running
     assert c.history["epochs"] == []  # nothing was trained, nothing is claimed

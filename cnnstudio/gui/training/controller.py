@@ -66,7 +66,7 @@ class TrainingController(QObject):
         app = QCoreApplication.instance()
         if app is not None:  # quitting with a run going: stop it before Qt tears the thread down
             app.aboutToQuit.connect(self.shutdown)
-        self.thread: QThread | None = None
+        self.worker_thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.run: Run | None = None
         self.config: TrainingConfig | None = None  # the run's settings, with the live LR/augmentation
@@ -83,7 +83,7 @@ class TrainingController(QObject):
     # ---- state -------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self.worker_thread is not None
 
     @property
     def trainer(self) -> Trainer | None:
@@ -143,13 +143,13 @@ class TrainingController(QObject):
         assert self.run is not None
         worker = TrainingWorker(self.run, start_paused=start_paused, preview_interval_s=self.preview_interval_s)
         self.run.request_pause = worker.pause  # a health rule (NaN) pauses before the next batch
-        self.thread = QThread(self)
-        self.thread.setObjectName("trainingThread")
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("trainingThread")
         self.worker = worker
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
+        worker.moveToThread(self.worker_thread)
+        self.worker_thread.started.connect(worker.run)
         # Direct: quit() is thread-safe, and the GUI thread may be blocked in wait() (shutdown).
-        worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        worker.finished.connect(self.worker_thread.quit, Qt.ConnectionType.DirectConnection)  # type: ignore[call-arg]  # PyQt6's stubs omit connect's connection type
         worker.epochFinished.connect(self._on_epoch)
         worker.weightsPreview.connect(self._on_preview)
         worker.pausedChanged.connect(self._on_paused)
@@ -158,7 +158,7 @@ class TrainingController(QObject):
         self._started = time.perf_counter()
         self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
         _WITH_THREAD.add(self)
-        self.thread.start()
+        self.worker_thread.start()
         self._drain.start()
         self.runningChanged.emit(True)
 
@@ -321,8 +321,8 @@ class TrainingController(QObject):
     def _on_finished(self, reason: str) -> None:
         self.drain()
         self._drain.stop()
-        thread = self.thread
-        self.thread = self.worker = None
+        thread = self.worker_thread
+        self.worker_thread = self.worker = None
         if thread is not None:
             thread.quit()
             thread.wait()
@@ -336,15 +336,15 @@ class TrainingController(QObject):
     # ---- shutdown ---------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop the worker and wait for its thread (window closing). True when it ended in time."""
-        if self.thread is None or self.worker is None:
+        if self.worker_thread is None or self.worker is None:
             _WITH_THREAD.discard(self)
             return True
         self.worker.stop()
-        thread = self.thread
+        thread = self.worker_thread
         ok = thread.wait(timeout_ms)  # the worker stops after its current batch
         # finished() was queued to this thread: deliver it now so history and state are final.
         QCoreApplication.sendPostedEvents(self)
         QCoreApplication.processEvents()
-        if self.thread is thread:  # the queued signal did not arrive (timeout): tidy up anyway
+        if self.worker_thread is thread:  # the queued signal did not arrive (timeout): tidy up anyway
             self._on_finished("stopped")
         return bool(ok)
