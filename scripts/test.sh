@@ -13,4 +13,5 @@ PY="${PYTHON:-python3}"
 
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/lint-imports
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"
