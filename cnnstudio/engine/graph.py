@@ -21,7 +21,7 @@ import numpy as np
 
 from cnnstudio.engine import stats as _stats
 from cnnstudio.engine.backend import to_host
-from cnnstudio.engine.layers import Layer, Softmax
+from cnnstudio.engine.layers import Layer
 from cnnstudio.engine.losses import softmax_cross_entropy
 from cnnstudio.engine.network import Network, Shape
 
@@ -41,8 +41,12 @@ class GraphNetwork(Network):
                 raise ValueError(f"GraphNetwork: layer {i} reads {srcs}; each layer reads earlier layers or -1")
             if len(srcs) > 1 and not layers[i].merges:
                 raise ValueError(f"GraphNetwork: layer {i} {layers[i].type_name} takes one input, got {srcs}")
-        self._readers = [sum(i in srcs for srcs in self.inputs) for i in range(len(layers))]
-        sinks = [i for i, r in enumerate(self._readers) if r == 0]
+        # who reads each output (INPUT included), made once: inference frees by these counts
+        self._read_by: dict[int, list[int]] = {i: [] for i in range(INPUT, len(layers))}
+        for j, srcs in enumerate(self.inputs):
+            for s in srcs:
+                self._read_by[s].append(j)
+        sinks = [i for i in range(len(layers)) if not self._read_by[i]]
         if sinks != [len(layers) - 1]:
             raise ValueError(f"GraphNetwork: the last layer must be the only output, got outputs {sinks}")
         super().__init__(layers, input_shape, xp=xp, dtype=dtype, seed=seed, init=init)
@@ -74,8 +78,7 @@ class GraphNetwork(Network):
         ``on_output(i, y)`` sees every output as it is made.
         """
         acts: dict[int, Any] = {INPUT: h}
-        left = {INPUT: sum(INPUT in srcs for srcs in self.inputs[:stop])}
-        left.update({i: sum(i in srcs for srcs in self.inputs[:stop]) for i in range(stop)})
+        left = {i: sum(j < stop for j in self._read_by[i]) for i in range(INPUT, stop)}
         for i in range(stop):
             layer, srcs = self.layers[i], self.inputs[i]
             xs = [acts[s] for s in srcs]
@@ -156,4 +159,4 @@ class GraphNetwork(Network):
         return None   # graphs split layer by layer (engine.kernels), not by samples
 
 
-__all__ = ["GraphNetwork", "INPUT", "Softmax"]
+__all__ = ["GraphNetwork", "INPUT"]

@@ -17,6 +17,7 @@ Layers are numbered from 1 in messages, as the editor shows them.
 
 from __future__ import annotations
 
+from cnnstudio.engine.errors import ShapeError
 from cnnstudio.model.errors import NetworkProblem
 from cnnstudio.model.spec import INPUT, LayerSpec, NetworkSpec, layer_class
 
@@ -155,9 +156,9 @@ def _filters_upstream(spec: NetworkSpec, index: int) -> int | None:
     return None
 
 
-def merge_problem(spec: NetworkSpec, index: int, exc: object, steps: object = None) -> NetworkProblem:
+def merge_problem(spec: NetworkSpec, index: int, exc: ShapeError) -> NetworkProblem:
     """A merge whose inputs disagree: both branches named, both shapes, and a concrete fix."""
-    details = getattr(exc, "details", {})
+    details = exc.details
     shapes = details.get("shapes", ())
     a, b = details.get("first", 0), details.get("other", 1)
     srcs = spec.sources(index)

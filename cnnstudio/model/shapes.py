@@ -205,9 +205,10 @@ def infer_shapes(spec: NetworkSpec) -> ShapeReport:
                 problems.append(config_problem(i, exc))
             except ShapeError as exc:
                 if exc.reason == "merge_mismatch":
-                    problems.append(merge_problem(spec, i, exc, steps))
+                    problems.append(merge_problem(spec, i, exc))
                 else:
-                    before = [steps[j] for j in ancestors(spec, i)] if not spec.is_chain else list(steps.values())
+                    # the fix looks along this layer's own branches (in a chain: every earlier layer)
+                    before = [steps[j] for j in ancestors(spec, i)]
                     problems.append(shape_problem(i, layer.type, layer.config, exc, before))
         if row is None:
             row = LayerShape(i, layer.type, layer.summary(), in_shape, None, None, None, None, None, image_hw,

@@ -166,18 +166,19 @@ def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None) ->
 def network_bounds(spec: NetworkSpec) -> NetworkBounds:
     """Bounds for the arrays of ``spec``; LimitError if the network exceeds the absolute caps,
     ValueError (the engine's) if it is invalid. Nothing is allocated."""
-    from cnnstudio.project.weights import known_layer_shapes, stored_value_count
+    from cnnstudio.project.weights import known_layer_shapes
 
     n_layers = len(spec.layers)
     if n_layers > MAX_LAYERS:
         raise LimitError(f"the network has {n_layers:,} layers, more than the {MAX_LAYERS:,} this app opens")
-    values = stored_value_count(spec)  # plain integer arithmetic on the declared shapes
+    layers = known_layer_shapes(spec)   # plain integer arithmetic on the declared shapes, walked once
+    values = sum(layer.param_count(s) + layer.non_trainable_count(s) for s, layer in layers)
     if values > MAX_STORED_VALUES:
         raise LimitError(f"the network stores {values:,} values (weights and statistics), more than the "
                          f"{MAX_STORED_VALUES:,} this app opens (the largest it trains, VGG-16, stores "
                          "138,357,544)")
     trainable = stored = 0
-    for in_shape, layer in known_layer_shapes(spec):   # a network being edited may have unknown shapes
+    for in_shape, layer in layers:   # a network being edited may have unknown shapes
         params = len(layer.param_shapes(in_shape))
         trainable += params
         stored += params + len(layer.state_shapes(in_shape))

@@ -36,11 +36,7 @@ def layer_input_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
     report = infer_shapes(spec)   # arithmetic only: nothing is allocated
     if not report.complete:
         raise NetworkError(report.problems[0]) if report.problems else ValueError("unknown layer shapes")
-    out: list[tuple[Any, Layer]] = []
-    for ls, row in zip(spec.layers, report.layers):
-        layer = ls.check()   # validated once, when the spec was made
-        out.append((tuple(row.input_shapes) if layer.merges else row.input_shape, layer))
-    return out
+    return _known(spec, report)
 
 
 def known_layer_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
@@ -48,12 +44,24 @@ def known_layer_shapes(spec: NetworkSpec) -> list[tuple[Any, Layer]]:
     network being edited (a pool too big for its input) still has a size, and still opens."""
     from cnnstudio.model.shapes import infer_shapes
 
+    return _known(spec, infer_shapes(spec))
+
+
+def _known(spec: NetworkSpec, report: Any) -> list[tuple[Any, Layer]]:
+    """(input shape, layer) of the layers whose output ``report`` knows (all, when complete)."""
     out: list[tuple[Any, Layer]] = []
-    for ls, row in zip(spec.layers, infer_shapes(spec).layers):
+    for ls, row in zip(spec.layers, report.layers):
         if row.output_shape is not None:
-            layer = ls.check()   # a known output means the config was valid
+            layer = ls.check()   # a known output means the config was valid (validated once)
             out.append((tuple(row.input_shapes) if layer.merges else row.input_shape, layer))
     return out
+
+
+def _named_shapes(layers: list[tuple[Any, Layer]], state: bool) -> dict[str, tuple[int, ...]]:
+    """``"{index}.{name}" -> shape`` of the trainable arrays (or, with ``state``, the running statistics)."""
+    return {f"{i}.{name}": tuple(shape)
+            for i, (in_shape, layer) in enumerate(layers)
+            for name, shape in (layer.state_shapes(in_shape) if state else layer.param_shapes(in_shape)).items()}
 
 
 def stored_value_count(spec: NetworkSpec) -> int:
@@ -64,16 +72,12 @@ def stored_value_count(spec: NetworkSpec) -> int:
 
 def required_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
     """Shapes of the named trainable parameters every weights file must hold (``Layer.param_shapes``)."""
-    return {f"{i}.{name}": tuple(shape)
-            for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
-            for name, shape in layer.param_shapes(in_shape).items()}
+    return _named_shapes(layer_input_shapes(spec), state=False)
 
 
 def optional_shapes(spec: NetworkSpec) -> dict[str, tuple[int, ...]]:
     """Shapes of the non-trainable arrays a weights file may hold (``Layer.state_shapes``: running statistics)."""
-    return {f"{i}.{name}": tuple(shape)
-            for i, (in_shape, layer) in enumerate(layer_input_shapes(spec))
-            for name, shape in layer.state_shapes(in_shape).items()}
+    return _named_shapes(layer_input_shapes(spec), state=True)
 
 
 def check_weights(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> None:
@@ -82,8 +86,8 @@ def check_weights(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> None:
         layers = layer_input_shapes(spec)
     except ValueError as exc:   # a layer's shape cannot be followed: no weights can belong to it
         raise WeightsMismatch(f"the network's shapes do not fit ({exc}), so no weights belong to it") from exc
-    need = required_shapes(spec)
-    allowed = {**need, **optional_shapes(spec)}
+    need = _named_shapes(layers, state=False)   # the shapes walked once, above
+    allowed = {**need, **_named_shapes(layers, state=True)}
     for key, arr in weights.items():
         idx, _, param = key.partition(".")
         if not idx.isdigit() or not param or int(idx) >= len(layers):
