@@ -40,7 +40,7 @@ from cnnstudio.project.safezip import ZipLimitError, open_archive, read_member
 from cnnstudio.project.weights import WeightsMismatch, check_weights, required_shapes
 
 if TYPE_CHECKING:
-    from cnnstudio.data import UserDataset
+    from cnnstudio.data import Dataset, UserDataset
     from cnnstudio.model import NetworkSpec, TrainingConfig
 
 FORMAT_VERSION = 1
@@ -92,12 +92,12 @@ class Project:
     ``user_dataset``: data.Dataset of drawn digits (x uint8 (N, H, W, C), y (N,)) or None.
     """
 
-    network: Any
+    network: NetworkSpec
     weights: dict[str, np.ndarray] | None = None
     optimizer_state: dict[str, np.ndarray] | None = None
     history: dict[str, Any] = field(default_factory=new_history)
-    training_config: Any = None
-    user_dataset: Any = None
+    training_config: TrainingConfig | None = None
+    user_dataset: Dataset | None = None
     metadata: dict[str, Any] = field(default_factory=new_metadata)
 
 
