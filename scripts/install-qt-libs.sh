@@ -2,6 +2,8 @@
 # Install the Debian/Ubuntu system libraries Qt needs, when any are missing.
 # Usage: bash scripts/install-qt-libs.sh headless   (offscreen: the tests)
 #        bash scripts/install-qt-libs.sh display    (a real window: the app, screenshots under Xvfb)
+#        bash scripts/install-qt-libs.sh xvfb       (display, plus Xvfb, xauth and xdotool: a virtual
+#                                                    screen to run and drive the app on, for screenshots)
 set -euo pipefail
 
 # fonts-dejavu-core: Qt ships no fonts; with none installed it warns, and warnings fail the GUI tests.
@@ -11,7 +13,8 @@ DISPLAY_LIBS="libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libx
 case "${1:-headless}" in
     headless) wanted="$HEADLESS" ;;
     display) wanted="$HEADLESS $DISPLAY_LIBS" ;;
-    *) echo "usage: $0 headless|display" >&2; exit 2 ;;
+    xvfb) wanted="$HEADLESS $DISPLAY_LIBS xvfb xauth xdotool" ;;
+    *) echo "usage: $0 headless|display|xvfb" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -2,7 +2,8 @@
 
 Usage (a real X server, 1280x800)::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python scripts/screenshot.py editor docs/screenshot-editor.png
+    bash scripts/install-qt-libs.sh xvfb     # once: Xvfb, xauth, xdotool and the X libraries
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/screenshot.py editor docs/screenshot-editor.png
 
 Each scene is a function ``scene(app) -> QWidget`` registered in ``SCENES``: it builds
 the window in the state to show; the helper waits for it to settle and grabs it.
