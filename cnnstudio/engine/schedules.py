@@ -2,6 +2,9 @@
 
 ``lr_at(step)`` takes the global step (0-based, one per batch). Numbers that depend on
 the run (steps per epoch, total steps) are filled in by the Trainer through ``bind``.
+``scaled(f)`` is the same schedule with every rate times ``f`` (its shape kept), and
+``rescaled_at(schedule, step, lr)`` the one that gives ``lr`` at ``step`` and goes on from
+there as before, scaled: a learning rate changed by hand mid-run keeps the cosine going.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class ConstantSchedule:
 
     def bind(self, steps_per_epoch: int, total_steps: int) -> "ConstantSchedule":
         return self
+
+    def scaled(self, factor: float) -> "ConstantSchedule":
+        return replace(self, lr=self.lr * factor)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": self.name, **asdict(self)}
@@ -70,6 +76,9 @@ class StepSchedule:
     def bind(self, steps_per_epoch: int, total_steps: int) -> "StepSchedule":
         return self if self.steps_per_epoch else replace(self, steps_per_epoch=int(steps_per_epoch))
 
+    def scaled(self, factor: float) -> "StepSchedule":
+        return replace(self, lr=self.lr * factor)
+
     def get_config(self) -> dict[str, Any]:
         return {"type": self.name, **asdict(self)}
 
@@ -105,12 +114,29 @@ class CosineSchedule:
     def bind(self, steps_per_epoch: int, total_steps: int) -> "CosineSchedule":
         return self if self.total_steps else replace(self, total_steps=int(total_steps))
 
+    def scaled(self, factor: float) -> "CosineSchedule":
+        """Warmup and cosine are linear in (lr, min_lr): scaling both scales every step's rate."""
+        return replace(self, lr=self.lr * factor, min_lr=self.min_lr * factor)
+
     def get_config(self) -> dict[str, Any]:
         return {"type": self.name, **asdict(self)}
 
 
 Schedule = ConstantSchedule | StepSchedule | CosineSchedule
 SCHEDULES: dict[str, type[ConstantSchedule] | type[StepSchedule] | type[CosineSchedule]] = {"constant": ConstantSchedule, "step": StepSchedule, "cosine": CosineSchedule}
+
+
+def rescaled_at(schedule: Schedule, step: int, lr: float) -> Schedule | None:
+    """``schedule`` scaled so that it gives ``lr`` at global ``step`` and keeps its shape after
+    it (a cosine at 0.004 of its 0.01 peak, set to 0.002, goes on as a cosine of peak 0.005).
+    ``schedule`` must be bound (the Trainer's). None when it gives 0 at ``step`` (the end of a
+    cosine to 0): no factor reaches ``lr`` from there, so the caller holds ``lr`` constant.
+    """
+    check_lr(lr)
+    now = schedule.lr_at(step)
+    if not now > 0:
+        return None
+    return schedule.scaled(float(lr) / now)
 
 
 def schedule_from_config(config: dict[str, Any]) -> Schedule:

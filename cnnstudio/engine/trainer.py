@@ -128,10 +128,28 @@ class Trainer:
         self.last_good_weights: dict[str, np.ndarray] = network.get_weights()
 
     # ---- controls (take effect at the next step) -----------------------------
-    def set_lr(self, lr: float) -> None:
-        """Use ``lr`` from the next step on, instead of the schedule; recorded in ``lr_changes``."""
-        self._lr_override = check_lr(lr)
-        self.lr_changes.append((self.global_step, self._lr_override))
+    def set_lr(self, lr: float, keep_schedule: bool = False) -> None:
+        """Use ``lr`` from the next step on; recorded in ``lr_changes``. Plain: ``lr`` from then
+        on, instead of the schedule. ``keep_schedule``: the schedule scaled to give ``lr`` at
+        the next step and keep its shape after it (``schedules.rescaled_at``; a cosine goes on
+        decaying from ``lr``); where it gives 0 there, ``lr`` is held constant instead."""
+        lr = check_lr(lr)
+        self.lr_changes.append((self.global_step, lr))
+        if keep_schedule:
+            from cnnstudio.engine.schedules import rescaled_at
+            scaled = rescaled_at(self.schedule, self.global_step, lr)
+            if scaled is not None:  # scale the unbound base: add_epochs still stretches it
+                factor = scaled.lr / self.schedule.lr
+                self._base_schedule = self._base_schedule.scaled(factor)
+                self._bind_schedule()
+                self._lr_override = None
+                return
+        self._lr_override = lr
+
+    @property
+    def follows_schedule(self) -> bool:
+        """False once a plain ``set_lr`` holds the rate constant."""
+        return self._lr_override is None
 
     def set_batch_transform(self, fn: BatchTransform | None) -> None:
         """Augmentation: ``fn(x: (B, C, H, W) float, rng) -> x`` applied to each training batch."""

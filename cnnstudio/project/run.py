@@ -299,8 +299,9 @@ class Run:
 
     # ---- controls (the pumping thread, between steps) --------------------------------------------
     def set_lr(self, lr: float) -> LrChange:
-        """Use ``lr`` from the next batch on; recorded in the history with that batch's step."""
-        self.trainer.set_lr(float(lr))
+        """Use ``lr`` from the next batch on (the schedule scaled to it, its shape kept);
+        recorded in the history with that batch's step."""
+        self.trainer.set_lr(float(lr), keep_schedule=True)
         change = LrChange(self.epoch_offset + int(self.trainer.epoch) + 1,
                           self.step_offset + int(self.trainer.global_step), float(lr))
         self.history.lr_changes.append(change)
