@@ -5,7 +5,9 @@
 a plain-language message plus the one-click ``Fix`` actions the GUI can offer.
 The GUI decides how to carry a fix out; this module only names it.
 
-Rules (each fires once until ``reset(kind)``):
+Rules (each fires once until ``reset(kind)`` or until its condition ends: then the monitor
+returns a ``resolved`` issue with the same key, which the GUI uses to take the warning down,
+and the rule may fire again later):
 - ``nan``: a step loss is NaN or infinite -> pause, restore the last good epoch
   and halve the learning rate.
 - ``plateau``: the training loss did not fall over an epoch -> change the learning rate.
@@ -52,6 +54,9 @@ class HealthIssue:
     pause: bool = False             # the worker pauses training when it sees this
     layer_index: int | None = None  # 0-based index into the network's layers
     epoch: int | None = None
+    #: the condition of an earlier issue with this ``key`` has ended (the message says how):
+    #: a view takes that warning down; there are no fixes
+    resolved: bool = False
 
 
 @dataclass
@@ -99,6 +104,7 @@ class HealthMonitor:
         self.epochs: list[dict[str, float | None]] = []
         self._epoch_losses: list[float] = []
         self._dead_streak: dict[int, int] = {}
+        self._alive_streak: dict[int, int] = {}
 
     # ---- feeding ------------------------------------------------------------
     def observe(self, report: Any) -> list[HealthIssue]:
@@ -134,21 +140,48 @@ class HealthMonitor:
         if record["train_loss"] is None or not math.isfinite(record["train_loss"]):
             issues += self._raise(nan_issue(train_loss, lr, epoch))
         else:
-            issues += self._raise(plateau_issue(self.epochs, self._epoch_losses, lr,
-                                                self.num_classes, self.t.min_relative_drop,
-                                                self.t.plateau_max_train_acc))
+            plateau = plateau_issue(self.epochs, self._epoch_losses, lr, self.num_classes,
+                                    self.t.min_relative_drop, self.t.plateau_max_train_acc)
+            issues += self._raise(plateau)
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
                                                     self.t.overfit_val_margin, self.t.overfit_patience,
                                                     val_size=self.val_size,
                                                     val_sigmas=self.t.overfit_val_sigmas))
+            issues += self._resolve_epoch_rules(plateau is None)
         self._epoch_losses = []
         return issues
+
+    def _resolve_epoch_rules(self, loss_fell: bool) -> list[HealthIssue]:
+        """Take down the plateau and overfitting warnings whose condition ended this epoch."""
+        out: list[HealthIssue] = []
+        now = self.epochs[-1]
+        shown = int(now["epoch"] or 0) + 1
+        if "plateau" in self.raised and loss_fell:
+            out.append(self._resolved("plateau", "plateau", shown,
+                                      f"Resolved in epoch {shown}: the training loss is falling again"
+                                      + (f" ({self.epochs[-2]['train_loss']:.3g} -> {now['train_loss']:.3g})."
+                                         if len(self.epochs) >= 2 else ".")))
+        if "overfitting" in self.raised and not still_overfitting(
+                self.epochs, self.t.overfit_val_margin, self.t.overfit_patience, self.val_size,
+                self.t.overfit_val_sigmas):
+            val = now["val_acc"]
+            out.append(self._resolved("overfitting", "overfitting", shown,
+                                      f"Resolved in epoch {shown}: validation accuracy is back near its best"
+                                      + (f" ({val:.1%})." if val is not None else ".")))
+        return out
+
+    def _resolved(self, kind: str, key: str, epoch: int | None, message: str,
+                  layer_index: int | None = None) -> HealthIssue:
+        self.raised.discard(key)  # it may fire again if the condition comes back
+        return HealthIssue(kind=kind, key=key, message=message, severity="resolved", epoch=epoch,
+                           layer_index=layer_index, resolved=True)
 
     def reset(self, key_or_kind: str | None = None) -> None:
         """Allow an issue to fire again (after its fix, or when a new run starts: ``None``)."""
         if key_or_kind is None:
             self.raised.clear()
             self._dead_streak.clear()
+            self._alive_streak.clear()
             self.epochs.clear()  # a new run's trends start from its own first epoch
             self._epoch_losses = []
             return
@@ -168,11 +201,20 @@ class HealthMonitor:
             dead = _f(_get(stats, "dead_fraction"))
             if dead is None or not self._is_relu(index, stats):
                 continue
-            streak = self._dead_streak.get(index, 0) + 1 if dead > self.t.dead_fraction else 0
+            is_dead = dead > self.t.dead_fraction
+            streak = self._dead_streak.get(index, 0) + 1 if is_dead else 0
             self._dead_streak[index] = streak
+            alive = 0 if is_dead else self._alive_streak.get(index, 0) + 1
+            self._alive_streak[index] = alive
+            key = f"dead_relu:{index}"
             if streak >= self.t.dead_patience:
                 # Several layers dying at once: one "lower the learning rate" button, not one per card.
                 issues += self._raise(dead_relu_issue(index, dead, None if issues else lr, epoch))
+            elif key in self.raised and alive >= self.t.dead_patience:  # as many reports alive again
+                issues.append(self._resolved(
+                    "dead_relu", key, None if epoch is None else int(epoch) + 1,
+                    f"Resolved: layer {index + 1} ReLU has most of its units working again "
+                    f"({dead:.0%} dead).", layer_index=index))
         return issues
 
     def _is_relu(self, index: int, stats: Mapping[str, Any]) -> bool:
@@ -261,6 +303,22 @@ def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence
         fixes.append(Fix(ENABLE_AUGMENTATION, "Turn data augmentation on"))
     return HealthIssue(kind="overfitting", key="overfitting", message=msg, fixes=tuple(fixes),
                        epoch=epochs[-1]["epoch"])
+
+
+def still_overfitting(epochs: Sequence[Mapping[str, Any]], val_margin: float = 0.01, patience: int = 2,
+                      val_size: int | None = None, val_sigmas: float = 2.0) -> bool:
+    """Whether an overfitting warning still holds after the latest epoch: validation accuracy
+    is still a real drop (``val_drop_threshold``) below its best so far, or validation loss
+    is still rising with training loss falling (``patience`` epochs). Unlike raising it, this
+    does not ask that training accuracy rose in the latest epoch."""
+    if len(epochs) < 2:
+        return False
+    now = epochs[-1]
+    best = max((e["val_acc"] for e in epochs[:-1] if e["val_acc"] is not None), default=None)
+    if best is not None and now["val_acc"] is not None:
+        if best - now["val_acc"] >= val_drop_threshold(best, val_margin, val_size, val_sigmas) - 1e-9:
+            return True
+    return _val_loss_turned(epochs, patience) is not None
 
 
 def val_drop_threshold(best_acc: float, margin: float, val_size: int | None, sigmas: float = 2.0) -> float:

@@ -70,14 +70,21 @@ class HealthView(QWidget):
         self._running = False
 
     def add_issues(self, issues: list[HealthIssue]) -> None:
+        """Show new issues; a ``resolved`` one takes the card with its key down and says so."""
+        resolved: list[str] = []
         for issue in issues:
             self.cards = [c for c in self.cards if c.issue.key != issue.key or self._drop(c)]
+            if issue.resolved:
+                resolved.append(issue.message)
+                continue
             card = IssueCard(issue, self._on_fix, self._on_dismiss, self)
             card.set_training(self._running)
             self.cards.insert(0, card)
             self._layout.insertWidget(1, card)
-        if issues:
-            self.status.setText(f"{len(self.cards)} health message(s):")
+        if not issues:
+            return
+        count = f"{len(self.cards)} health message(s):" if self.cards else "No problems now."
+        self.status.setText(" ".join(resolved + [count]) if resolved else count)
 
     def set_training(self, running: bool) -> None:
         self._running = running
