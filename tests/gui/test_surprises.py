@@ -26,3 +26,73 @@ def test_health_view_takes_a_warning_down_when_it_is_resolved(qtbot):
     view.add_issues(epoch(mon, 3, 0.992, 0.968))  # back within the noise of 500 images
     assert view.cards == []
     assert "Resolved in epoch 4" in view.status.text() and "No problems now" in view.status.text()
+
+
+# ---- Start on a trained network asks --------------------------------------------------------
+from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
+
+from tests.gui.test_training import TIMEOUT, panel, start  # noqa: E402,F401 - the panel fixture
+
+
+def answer_start_dialog(panel, button_text, remember=False):
+    """Answer the dialog Start opens (from inside its own event loop: no sleep, no race)."""
+    seen = {}
+
+    def click():
+        box = panel.start_dialog
+        assert box is not None and box.isVisible(), "Start did not ask"
+        seen["text"] = box.text()
+        box.checkBox().setChecked(remember)
+        button = next(b for b in box.buttons() if b.text() == button_text)
+        button.click()
+
+    QTimer.singleShot(0, click)
+    return seen
+
+
+def train(qtbot, panel, data, epochs=1):
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        start(panel, data, epochs=epochs)
+
+
+def test_start_on_a_trained_network_asks_continue_or_start_over(qtbot, panel, small_data, tmp_path):
+    panel.settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    assert not panel.is_trained()
+    train(qtbot, panel, small_data)          # untrained: no question
+    assert panel.is_trained() and len(panel.state.history.epochs) == 1
+    trained = {k: v.copy() for k, v in panel.state.weights.items()}
+
+    # "Continue training": from the trained weights, its epochs numbered after the first
+    seen = answer_start_dialog(panel, "Continue training")
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        assert panel.start(datasets=small_data)
+    assert "trained for 1 epoch" in seen["text"]
+    assert panel.controller.run.epoch_offset == 1
+    assert [e.epoch for e in panel.state.history.epochs] == [1, 2]
+    assert any((panel.state.weights[k] != trained[k]).any() for k in trained)
+    assert panel.start_choice() is None      # not remembered
+
+    # "Start over" (remembered): random weights, the history starts again at epoch 1
+    answer_start_dialog(panel, "Start over", remember=True)
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        assert panel.start(paused=False, datasets=small_data)
+    assert panel.controller.run.epoch_offset == 0
+    assert [e.epoch for e in panel.state.history.epochs] == [1]
+    # from random weights with the same seed: exactly the first run again, not the continued one
+    assert all((panel.state.weights[k] == trained[k]).all() for k in trained)
+    assert panel.settings.value("training/startOnTrained") == "restart"
+    assert not panel.remembered.isHidden() and "starts over" in panel.remembered_label.text()
+
+    # remembered: no question
+    panel.ask_start_trained = lambda: pytest.fail("asked although the choice was remembered")
+    with qtbot.waitSignal(panel.controller.finished, timeout=TIMEOUT):
+        assert panel.start(datasets=small_data)
+    assert [e.epoch for e in panel.state.history.epochs] == [1]
+
+    # "Ask again" forgets it; Cancel then starts nothing
+    del panel.ask_start_trained
+    panel.ask_again_button.click()
+    assert panel.start_choice() is None and panel.settings.value("training/startOnTrained") is None
+    assert panel.remembered.isHidden()
+    answer_start_dialog(panel, "Cancel")
+    assert not panel.start(datasets=small_data) and not panel.controller.running

@@ -8,16 +8,19 @@ or augmentation in the workspace goes on to the run. Buttons go to the controlle
 panel shows what the controller reports.
 The plots widget it owns (``panel.plots``) goes into the window's plots dock.
 Questions and errors go through ``ask_stop_training`` / ``show_error`` so tests
-can answer them by monkeypatching.
+can answer them by monkeypatching. Start on a trained network asks (``ask_start_trained``)
+whether to continue training or start over, and can remember the answer (QSettings key
+``START_CHOICE_KEY``; "Ask again" under the buttons forgets it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QObject, Qt
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QFileDialog, QFormLayout, QGridLayout, QLabel, QMessageBox, QProgressBar,
-                             QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PyQt6.QtCore import QEvent, QObject, QSettings, Qt
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                             QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
+                             QWidget)
 
 from cnnstudio.gui.training import runtools
 from cnnstudio.gui.training.controller import TrainingController, TrainingSetupError
@@ -28,6 +31,9 @@ from cnnstudio.gui.wording import in_app_terms
 from cnnstudio.project.session import STANDARD_SOURCES
 
 READ_ONLY_HINT = "The network is read-only while training runs: press Stop to edit it."
+#: QSettings key of the remembered answer to "Continue training or start over?" ("continue" / "restart")
+START_CHOICE_KEY = "training/startOnTrained"
+CONTINUE, RESTART, CANCEL = "continue", "restart", "cancel"
 
 
 class TrainingPanel(QWidget):
@@ -57,6 +63,11 @@ class TrainingPanel(QWidget):
         self._custom_source: str | None = None
         self._shown_project: tuple | None = None
         self._showing = False  # the form is showing the workspace's settings: not an edit to write back
+        # the window's QSettings (tests give theirs); a panel on its own remembers for its lifetime only
+        found = getattr(window, "settings", None)
+        self.settings: QSettings | None = found if isinstance(found, QSettings) else None
+        self._memory: dict[str, str] = {}
+        self.start_dialog: QMessageBox | None = None  # while "Continue training or start over?" is open
         self._build()
         self._connect()
         self._show_config(state.training_config)
@@ -71,6 +82,7 @@ class TrainingPanel(QWidget):
         # Controls, progress and health stay in view; the settings form scrolls below them.
         top = QVBoxLayout()
         top.addWidget(self._buttons())
+        top.addWidget(self._remembered_row())
         top.addWidget(self._progress())
         self.hint = QLabel(READ_ONLY_HINT)
         self.hint.setWordWrap(True)
@@ -108,6 +120,21 @@ class TrainingPanel(QWidget):
             grid.addWidget(b, i // 3, i % 3)
         return w
 
+    def _remembered_row(self) -> QWidget:
+        """Shown while a Start choice is remembered: what Start will do, and "Ask again"."""
+        self.remembered = w = QWidget()
+        row = QHBoxLayout(w)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.remembered_label = QLabel()
+        self.remembered_label.setWordWrap(True)
+        self.ask_again_button = QPushButton("Ask again")
+        self.ask_again_button.setToolTip("Forget the remembered answer: Start on a trained network asks again")
+        self.ask_again_button.clicked.connect(lambda: self.set_start_choice(None))
+        row.addWidget(self.remembered_label, 1)
+        row.addWidget(self.ask_again_button)
+        self._show_start_choice()
+        return w
+
     def _progress(self) -> QWidget:
         w = QWidget()
         form = QFormLayout(w)
@@ -133,7 +160,7 @@ class TrainingPanel(QWidget):
         self.augment.toggled.connect(self._augment_toggled)
         for widget in (self.val_fraction, self.epochs, self.batch_size, self.weight_decay, self.seed):
             widget.valueChanged.connect(self._form_edited)
-        for combo in (self.dataset, self.optimizer, self.schedule, self.backend):
+        for combo in (self.dataset, self.optimizer, self.schedule, self.backend, self.workers):
             combo.currentIndexChanged.connect(self._form_edited)
         self.dataset.activated.connect(self._dataset_chosen)
         self.dataset.currentIndexChanged.connect(lambda _i: self._update_val_fraction())
@@ -163,7 +190,8 @@ class TrainingPanel(QWidget):
                 "batch_size": self.batch_size.value(), "optimizer": self.optimizer.currentData(),
                 "lr": self.lr.value(), "schedule": self.schedule.currentData(),
                 "weight_decay": self.weight_decay.value(), "augment": self.augment.isChecked(),
-                "seed": self.seed.value(), "backend": self.backend.currentData()}
+                "seed": self.seed.value(), "backend": self.backend.currentData(),
+                "workers": self.workers.currentData()}
 
     def _write_form(self) -> None:
         """The form's values into the workspace (a bad combination raises TrainingConfigError)."""
@@ -293,15 +321,25 @@ class TrainingPanel(QWidget):
 
     # ---- actions ------------------------------------------------------------------------------
     def start(self, paused: bool = False, datasets: tuple | None = None) -> bool:
-        """Start a run from the form; a setup problem is shown in a dialog and nothing starts."""
+        """Start a run from the form; a setup problem is shown in a dialog and nothing starts.
+
+        On a trained network (weights that fit it, epochs in its history) Start first asks
+        whether to continue training from those weights or start over from random ones
+        (``ask_start_trained``, or the remembered answer); Cancel starts nothing."""
+        choice = self._start_choice() if self.is_trained() else RESTART
+        if choice == CANCEL:
+            return False
         self.health.clear()
         if datasets is None:
             datasets = self._loaded_datasets()
         kind = self.dataset.currentData()
         if datasets is None and kind in STANDARD_SOURCES and not self.ask_download(kind):
             return False  # picked by a reopened project's settings and not downloaded yet: the dialog first
+        if choice == CONTINUE and datasets is None:
+            datasets = self.controller.datasets  # this session's run's data: no second load
         try:
-            self.controller.start(self.config(), paused=paused, datasets=datasets)
+            self.controller.start(self.config(), paused=paused, datasets=datasets,
+                                  continue_training=choice == CONTINUE)
         except TrainingSetupError as exc:
             self.show_error("Cannot start training", in_app_terms(str(exc)))
             return False
@@ -310,6 +348,67 @@ class TrainingPanel(QWidget):
             self.state.set_dataset(used)  # Feature maps panels show the data this run trains on
         self.speed_label.setText("Starting...")
         return True
+
+    # ---- Start on a trained network: continue or start over -----------------------------------
+    def is_trained(self) -> bool:
+        """The network has trained weights that fit it and a history to continue."""
+        return bool(self.state.weights) and self.state.weights_fit() and runtools.saved_history(self.state) is not None
+
+    def _start_choice(self) -> str:
+        remembered = self.start_choice()
+        if remembered in (CONTINUE, RESTART):
+            return remembered
+        choice, remember = self.ask_start_trained()
+        if remember and choice in (CONTINUE, RESTART):
+            self.set_start_choice(choice)
+        return choice
+
+    def start_choice(self) -> str | None:
+        """The remembered answer ("continue" / "restart"), or None: ask."""
+        value = self.settings.value(START_CHOICE_KEY) if self.settings is not None else self._memory.get(START_CHOICE_KEY)
+        return value if value in (CONTINUE, RESTART) else None
+
+    def set_start_choice(self, choice: str | None) -> None:
+        """Remember ``choice`` for Start on a trained network; None forgets it (ask again)."""
+        if self.settings is not None:
+            if choice is None:
+                self.settings.remove(START_CHOICE_KEY)
+            else:
+                self.settings.setValue(START_CHOICE_KEY, choice)
+            self.settings.sync()
+        elif choice is None:
+            self._memory.pop(START_CHOICE_KEY, None)
+        else:
+            self._memory[START_CHOICE_KEY] = choice
+        self._show_start_choice()
+
+    def _show_start_choice(self) -> None:
+        choice = self.start_choice()
+        self.remembered.setVisible(choice is not None)
+        self.remembered_label.setText(
+            "Start on a trained network continues training (remembered)." if choice == CONTINUE else
+            "Start on a trained network starts over from random weights (remembered).")
+
+    def ask_start_trained(self) -> tuple[str, bool]:
+        """(choice, remember): "continue", "restart" or "cancel", and whether to remember it."""
+        done = len(self.state.history.epochs)
+        box = QMessageBox(QMessageBox.Icon.Question, "This network is trained",
+                          f"This network was trained for {done} epoch(s). Continue training from its "
+                          "weights, or start over from random weights (the trained weights are replaced "
+                          "once the first new epoch ends)?", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("startTrainedDialog")
+        go_on = box.addButton("Continue training", QMessageBox.ButtonRole.AcceptRole)
+        over = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(go_on)
+        remember = QCheckBox("Remember my choice")
+        box.setCheckBox(remember)
+        self.start_dialog = box   # tests find and answer it
+        box.exec()
+        self.start_dialog = None
+        clicked = box.clickedButton()
+        choice = CONTINUE if clicked is go_on else RESTART if clicked is over else CANCEL
+        return choice, remember.isChecked()
 
     def _loaded_datasets(self) -> Any:
         """AppState's dataset when it is the chosen source (no second load), else None (G4)."""
@@ -370,7 +469,7 @@ class TrainingPanel(QWidget):
         self.hint.setVisible(running)
         self.health.set_training(running)
         for w in (self.dataset, self.val_fraction, self.epochs, self.batch_size, self.optimizer,
-                  self.schedule, self.weight_decay, self.seed, self.backend):
+                  self.schedule, self.weight_decay, self.seed, self.backend, self.workers):
             w.setEnabled(not running)  # fixed for a run; LR and augmentation stay live
         self._update_val_fraction()
         self._update_buttons()
@@ -423,7 +522,8 @@ class TrainingPanel(QWidget):
             return
         self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes])
         done = len(history.epochs)
-        self.speed_label.setText(f"This project was trained for {done} epoch(s); Start trains it afresh.")
+        self.speed_label.setText(f"This project was trained for {done} epoch(s); Start asks whether to "
+                                 "continue training or start over.")
 
     def set_form(self, config: Any) -> None:
         """Make ``config`` the training settings (the form shows them)."""
