@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from cnnstudio.gui.common import plot_export
+
 TRAIN_COLOUR = "#5a7fa8"
 VAL_COLOUR = "#f0a030"
 
@@ -12,7 +14,7 @@ VAL_COLOUR = "#f0a030"
 class ClassCountsChart:
     """``set_counts(train (K,), val (K,), names)``; ``train``/``val`` hold what is shown."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.widget = pg.PlotWidget()
         self.widget.setBackground("w")
         self.widget.setMenuEnabled(False)
@@ -30,9 +32,18 @@ class ClassCountsChart:
         self.widget.addItem(self.val_bars)
         self.train = np.zeros(0, np.int64)
         self.val = np.zeros(0, np.int64)
+        self.names: list[str] = []
+        plot_export.install(self.widget, "Images per class", table=self.table)
+
+    def table(self) -> plot_export.Table:
+        """(header, rows) of the CSV export: a row per class, its training and validation images."""
+        return ["class", "training images", "validation images"], [
+            [str(self.names[i]) if i < len(self.names) else str(i), int(t), int(v)]
+            for i, (t, v) in enumerate(zip(self.train, self.val))]
 
     def set_counts(self, train: np.ndarray, val: np.ndarray, names: list[str]) -> None:
         self.train, self.val = np.asarray(train, np.int64), np.asarray(val, np.int64)
+        self.names = [str(n) for n in names]
         k = len(names)
         x = np.arange(k)
         self.train_bars.setOpts(x=x - 0.2, height=self.train, width=0.38)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from cnnstudio.gui.common import plot_export
+
 GAP = 2
 GAP_VALUE = 96
 
@@ -47,7 +49,7 @@ def float_to_uint8(x: np.ndarray) -> np.ndarray:
 class ImageGrid:
     """A packed grid of images with a label per row (``widget`` goes into layouts)."""
 
-    def __init__(self, min_height: int = 160):
+    def __init__(self, min_height: int = 160, title: str = "Sample images"):
         self.widget = pg.PlotWidget()
         self.widget.setBackground("w")
         self.widget.setMenuEnabled(False)
@@ -64,6 +66,7 @@ class ImageGrid:
         self.widget.addItem(self.item)
         self.image = np.zeros((1, 1, 1), np.uint8)
         self.row_labels: list[str] = []
+        plot_export.install(self.widget, title, kinds=(plot_export.PNG, plot_export.SVG))
 
     def set_rows(self, rows: list[np.ndarray], labels: list[str], shape: tuple[int, int, int]) -> None:
         """rows: per row uint8 (n_i, H, W, C); labels: one per row; shape: (H, W, C)."""

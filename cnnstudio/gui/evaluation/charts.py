@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QWidget
 
+from cnnstudio.gui.common import plot_export
+
 BAR = "#5a7fa8"
 TRUE_COLOUR = "#2a9a2a"
 PRED_COLOUR = "#d05a10"
@@ -42,10 +44,18 @@ class ClassAccuracyChart:
         self.bars = pg.BarGraphItem(x=np.arange(1), height=np.zeros(1), width=0.7, brush=BAR)
         self.widget.addItem(self.bars)
         self.values = np.zeros(0)
+        self.names: list[str] = []
+        plot_export.install(self.widget, "Accuracy per class", table=self.table)
+
+    def table(self) -> plot_export.Table:
+        """(header, rows) of the CSV export: one row per class, its accuracy (empty: no images)."""
+        return ["class", "accuracy"], [[_name(self.names, i), "" if np.isnan(v) else float(v)]
+                                       for i, v in enumerate(self.values)]
 
     def set_values(self, accuracy: np.ndarray, names: list[str]) -> None:
         """accuracy: (K,) in [0, 1], NaN for a class without images (drawn as 0)."""
         self.values = np.asarray(accuracy, dtype=np.float64)
+        self.names = list(names)
         k = self.values.shape[0]
         self.bars.setOpts(x=np.arange(k), height=np.nan_to_num(self.values), width=0.7, brush=BAR)
         _ticks(self.widget, names)
@@ -54,16 +64,22 @@ class ClassAccuracyChart:
 class ProbabilityChart:
     """One example's class probabilities; the true class green, a wrong prediction orange."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.widget = _plot("probability", 120)
         self.widget.setFixedHeight(170)  # pyqtgraph's size hint (480 px) would make the panel scroll
         self.bars = pg.BarGraphItem(x=np.arange(1), height=np.zeros(1), width=0.7, brush=BAR)
         self.widget.addItem(self.bars)
         self.values = np.zeros(0)
+        self.names: list[str] = []
+        plot_export.install(self.widget, "Probabilities of the example", table=self.table)
+
+    def table(self) -> plot_export.Table:
+        return ["class", "probability"], [[_name(self.names, i), float(v)] for i, v in enumerate(self.values)]
 
     def set_probs(self, probs: np.ndarray, true: int, names: list[str]) -> None:
         """probs: (K,) of one example; ``true``: its label."""
         self.values = np.asarray(probs, dtype=np.float64)
+        self.names = list(names)
         k = self.values.shape[0]
         pred = int(np.argmax(self.values))
         brushes = [pg.mkBrush(TRUE_COLOUR if i == true else PRED_COLOUR if i == pred else BAR) for i in range(k)]
@@ -73,3 +89,7 @@ class ProbabilityChart:
     def clear(self) -> None:
         self.values = np.zeros(0)
         self.bars.setOpts(x=np.arange(1), height=np.zeros(1), brushes=[pg.mkBrush(BAR)])
+
+
+def _name(names: list[str], i: int) -> str:
+    return str(names[i]) if i < len(names) else str(i)

@@ -13,6 +13,8 @@ from PyQt6.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from cnnstudio.gui.common import plot_export
+
 RIGHT = (40, 110, 200)
 WRONG = (230, 110, 20)
 EMPTY = QColor("#f4f4f4")
@@ -34,6 +36,7 @@ class ConfusionMatrixView(QWidget):
         # as tall as the grid needs (sizeHint), not more: the rest of the column goes to the chart
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMinimumSize(240, 240)
+        plot_export.install(self, "Confusion matrix", kinds=(plot_export.CSV, plot_export.PNG), table=self.table)
 
     # ---- data ------------------------------------------------------------------
     def set_matrix(self, confusion: np.ndarray, class_names: list[str]) -> None:
@@ -54,6 +57,11 @@ class ConfusionMatrixView(QWidget):
 
     def count(self, i: int, j: int) -> int:
         return int(self.matrix[i, j])
+
+    def table(self) -> plot_export.Table:
+        """(header, rows) of the CSV export: a row per true class, a column per predicted class."""
+        header = ["true class / predicted class"] + self.names
+        return header, [[self.names[i]] + [int(n) for n in self.matrix[i]] for i in range(self.matrix.shape[0])]
 
     # ---- geometry --------------------------------------------------------------
     def _label_px(self) -> int:

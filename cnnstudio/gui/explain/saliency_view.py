@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel
 
 from cnnstudio.engine import saliency
 from cnnstudio.engine.backend import to_host
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.explain.glossary import help_button
 
 METHODS = (("input gradient", "saliency"), ("Grad-CAM", "grad_cam"), ("occlusion", "occlusion"))
@@ -56,6 +57,7 @@ class OverlayPlot(pg.PlotWidget):
         self.addItem(self.base)
         self.addItem(self.heat)
         self.setMinimumSize(170, 170)
+        plot_export.install(self, title)   # CSV: the heat map's values
 
     def show(self, image: np.ndarray, heat: np.ndarray) -> None:
         grey = image.mean(axis=0)

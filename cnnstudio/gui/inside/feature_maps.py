@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.inside.mosaic import (MosaicLayout, as_maps, layout_for, levels_of, normalise_each,
                                          pack, unpack)
 
@@ -91,6 +92,7 @@ class FeatureMapView(QWidget):
         self.labels: list[pg.LabelItem] = []
         self.mosaics: list[np.ndarray] = []    # what each item shows, (rows_px, cols_px)
         self.layouts: list[MosaicLayout] = []
+        plot_export.install(self, "Feature maps", kinds=(plot_export.PNG,), target=self.graphics)
 
     # ---- structure ----------------------------------------------------------
     def set_rows(self, labels: list[str], shapes: list[tuple[int, ...]]) -> None:

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.inside.feature_maps import FillWidthLayoutWidget
 from cnnstudio.gui.inside.mosaic import MosaicLayout, layout_for, pack
 
@@ -69,6 +70,7 @@ class FiltersView(QWidget):
         self.mosaics: list[np.ndarray] = []
         self.layouts: list[MosaicLayout] = []
         self._key: tuple = ()
+        plot_export.install(self, "Filters", kinds=(plot_export.PNG,), target=self.graphics)
 
     def set_filters(self, conv: list[tuple[int, np.ndarray]], untrained: bool = False) -> None:
         """conv: [(layer index, W (filters, C_in, kh, kw))]. Rebuilds items only if shapes changed."""

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.inside.feature_maps import ACTIVATION_CMAP
 
 
@@ -36,6 +37,7 @@ class MapViewer(QWidget):
         cmap = pg.colormap.get(ACTIVATION_CMAP)
         self.bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=cmap, interactive=False, width=14)
         self.bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        plot_export.install(self.plot, "Enlarged map")   # CSV: the map's values
         self.map: np.ndarray | None = None   # (H, W) raw values shown
         self.row = self.channel = -1
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)

@@ -8,6 +8,8 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from cnnstudio.gui.common import plot_export
+
 BAR_COLOUR = "#5a7fa8"
 TOP_COLOUR = "#f0a030"
 
@@ -40,6 +42,13 @@ class PredictionView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.plot, 1)
         self._names: list[str] = []
+        plot_export.install(self.plot, "Prediction", table=self.table)
+
+    def table(self) -> plot_export.Table:
+        """(header, rows) of the CSV export: a row per class and its probability (none: no rows)."""
+        probs = [] if self.probs is None else list(self.probs)
+        return ["class", "probability"], [[self._names[i] if i < len(self._names) else str(i), float(p)]
+                                          for i, p in enumerate(probs)]
 
     def set_probs(self, probs: np.ndarray | None, class_names: list[str], note: str = "") -> None:
         """probs: (K,) class probabilities, or None to clear."""

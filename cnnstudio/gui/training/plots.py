@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QHBoxLayout, QWidget
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.training.buffers import EMA, Series
 
 REFRESH_MS = 50  # 20 Hz
@@ -79,6 +80,9 @@ class TrainingPlots(QWidget):
                                                            symbolBrush=(230, 120, 20), name="epoch validation")
         self.curves["lr"] = self.lr_plot.getPlotItem().plot(pen=LR_PEN, name="learning rate", symbolSize=6,
                                                             symbolBrush=(60, 140, 60), symbolPen=None)
+        for plot, title in ((self.loss_plot, "Loss plot"), (self.acc_plot, "Accuracy plot"),
+                            (self.lr_plot, "Learning rate plot")):
+            plot_export.install(plot, title)   # PNG, SVG, CSV: button and right-click
         self._lr_symbols = False
 
     # ---- feeding ------------------------------------------------------------------
