@@ -11,7 +11,7 @@ shows the problem, it never blocks editing. Modelled on orange-canvas-core's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace as dc_replace
 from typing import Any, TypeVar
 
 from cnnstudio.engine.errors import LayerConfigError
@@ -24,6 +24,9 @@ class Command:
     """Base class. ``text`` ("Add Conv2D") is set by ``redo`` and shown as "Undo Add Conv2D"."""
 
     text: str = "Edit"
+    #: True for a command whose change lies outside the spec (hand-set weights): the document
+    #: records it even though ``redo`` returns the spec unchanged
+    changes_outside_spec: bool = False
 
     def redo(self, spec: NetworkSpec) -> NetworkSpec:
         raise NotImplementedError
@@ -198,6 +201,32 @@ class ReplaceLayer(Command):
 
     def undo(self, spec: NetworkSpec) -> NetworkSpec:
         return _replace(spec, spec.layers[:self.index] + [_kept(self._old).copy()] + spec.layers[self.index + 1:])
+
+
+@dataclass
+class SetFrozen(Command):
+    """Freeze layer ``index`` (training leaves its weights alone) or let it train again:
+    "Freeze layer 1 (Conv2D)" / "Unfreeze layer 1 (Conv2D)"."""
+
+    index: int
+    frozen: bool
+
+    def redo(self, spec: NetworkSpec) -> NetworkSpec:
+        i = _check_index(spec, self.index, "Freeze layer")
+        if not isinstance(self.frozen, bool):
+            raise EditError(f"Freeze layer: frozen must be true or false, got {self.frozen!r}")
+        old = spec.layers[i]
+        self.text = f"{'Freeze' if self.frozen else 'Unfreeze'} layer {i + 1} ({old.type})"
+        return _replace(spec, spec.layers[:i] + [_with_frozen(old, self.frozen)] + spec.layers[i + 1:])
+
+    def undo(self, spec: NetworkSpec) -> NetworkSpec:
+        old = spec.layers[self.index]
+        return _replace(spec, spec.layers[:self.index] + [_with_frozen(old, not self.frozen)]
+                        + spec.layers[self.index + 1:])
+
+
+def _with_frozen(layer: LayerSpec, frozen: bool) -> LayerSpec:
+    return dc_replace(layer.copy(), frozen=frozen)
 
 
 @dataclass

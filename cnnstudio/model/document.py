@@ -98,7 +98,7 @@ class Document:
         """
         self._check_writable()
         new = command.redo(self._spec)  # validates before anything changes
-        if new == self._spec:
+        if new == self._spec and not command.changes_outside_spec:
             return False
         top = self._undo[-1] if self._undo else None
         if (merge and top is not None and not self._redo and top is not self._clean
@@ -157,6 +157,20 @@ class Document:
     @property
     def redo_text(self) -> str:
         return f"Redo {self._redo[-1].command.text}" if self._redo else "Redo"
+
+    @property
+    def unsaved_steps(self) -> list[str]:
+        """What changed since the last save, oldest first, as undo texts ("Add Conv2D"); steps
+        undone past the saved state read "Undo ...". Empty when the document is clean."""
+        if not self.is_dirty:
+            return []
+        tops = list(self._undo)
+        if self._clean is None or self._clean in tops:
+            start = 0 if self._clean is None else tops.index(self._clean) + 1
+            return [e.command.text for e in tops[start:]]
+        # saved further along, then undone back past it: the undone steps, then the new ones
+        undone = self._redo[self._redo.index(self._clean):] if self._clean in self._redo else []
+        return [f"Undo {e.command.text}" for e in undone] + [e.command.text for e in tops]
 
     # ---- listeners -----------------------------------------------------------
     def subscribe(self, callback: Listener) -> Callable[[], None]:

@@ -48,3 +48,7 @@ def hyper_key(type_name: str, name: str) -> str:
 def setting_key(name: str) -> str:
     """The entry of training setting ``name``."""
     return f"setting.{name}"
+
+
+def has_entry(key: str) -> bool:
+    return key in terms()

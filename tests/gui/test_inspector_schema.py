@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.inspector import Inspector, PaddingEditor, PairEditor, interchangeable_types
 from cnnstudio.model import LayerSpec, NetworkSpec, ReplaceNetwork
+from cnnstudio.project.glossary import hyper_key
 
 
 def _spins(widget):
@@ -42,8 +43,11 @@ def test_every_field_gets_a_widget_with_the_declared_range_label_and_help(state,
     for h in cls.hyperparameters:
         widget = fields[h.name]
         assert h.help in widget.toolTip()
-        label = inspector.form.labelForField(widget)
+        row = widget.parentWidget()   # the field and its "?" (the glossary entry of this hyperparameter)
+        label = inspector.form.labelForField(row)
         assert label is not None and label.text() == h.label
+        helps = [b for b in row.findChildren(QToolButton) if b.property("glossaryKey")]
+        assert [b.property("glossaryKey") for b in helps] == [hyper_key(type_name, h.name)]
         low, high = h.widget_range()
         for spin in _spins(widget):
             assert (spin.minimum(), spin.maximum()) == pytest.approx((low, high))

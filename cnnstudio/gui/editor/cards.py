@@ -13,6 +13,8 @@ from PyQt6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphi
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.layout import Wire
 from cnnstudio.gui.editor.view_model import ERROR, CardInfo
+from cnnstudio.gui.explain.glossary import HelpBadge
+from cnnstudio.project.glossary import has_entry, layer_key
 
 CARD_W, CARD_H = 184, 62
 V_GAP, COL_GAP, MARGIN = 28, 60, 20
@@ -52,6 +54,11 @@ class CardItem(QGraphicsItem):
         self.setToolTip(info.tooltip)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.OpenHandCursor if info.index >= 0 else Qt.CursorShape.ArrowCursor)
+        # a "?" on the top-right corner: the block's glossary entry
+        key = layer_key(info.type_name if info.index >= 0 else "")
+        self.help = HelpBadge(key, self) if has_entry(key) else None   # (an unknown type's card has none)
+        if self.help is not None:
+            self.help.setPos(CARD_W, 0)
 
     def boundingRect(self) -> QRectF:
         return QRectF(-2, -PORT_R - 2, CARD_W + 4, CARD_H + 2 * PORT_R + 4)

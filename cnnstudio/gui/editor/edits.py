@@ -11,7 +11,10 @@ merge is decided here and in the command, not by the widget.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
 
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.view_model import input_hwc
@@ -64,9 +67,48 @@ def set_input(document: Document, shape: tuple[int, int, int]) -> None:
 
 def set_frozen(document: Document, index: int, frozen: bool) -> None:
     """Freeze layer ``index`` (training leaves its weights alone) or let it train again; one command."""
-    old = document.spec.layers[index]
-    if old.frozen != bool(frozen):
-        document.execute(cmds.ReplaceLayer(index, dataclasses.replace(old, frozen=bool(frozen))))
+    if document.spec.layers[index].frozen != bool(frozen):
+        document.execute(cmds.SetFrozen(index, bool(frozen)))
+
+
+Weights = dict[str, np.ndarray]
+
+
+@dataclass
+class SetWeights(cmds.Command):
+    """Replace the project's weights (hand-set filters) as one undo step of the document.
+
+    The weights live in the workspace, not in the spec, so the command carries the workspace's
+    ``read`` ((weights, optimizer state)) and ``write(weights, optimizer state)``; ``redo``
+    remembers what it replaces and ``undo`` puts exactly those arrays back (None: untrained).
+    """
+
+    read: Callable[[], tuple[Weights | None, Weights | None]]
+    write: Callable[[Weights | None, Weights | None], None]
+    weights: Weights
+    label: str
+    changes_outside_spec = True
+    _old: tuple[Weights | None, Weights | None] | None = field(default=None, init=False, repr=False)
+
+    def redo(self, spec: Any) -> Any:
+        old_weights, old_state = self.read()
+        self._old = (None if old_weights is None else dict(old_weights),
+                     None if old_state is None else dict(old_state))
+        self.text = self.label
+        self.write(dict(self.weights), None)   # the optimizer's moments belong to the old weights
+        return spec
+
+    def undo(self, spec: Any) -> Any:
+        assert self._old is not None, "undo before redo"
+        self.write(*self._old)
+        return spec
+
+
+def set_filter_weights(document: Document, workspace: Any, weights: Weights, label: str) -> None:
+    """Hand-set weights (``model.filters.with_filter``'s result) as one undoable command named
+    ``label`` ("Set filter 1 of layer 1 (Conv2D)"); ``workspace``: the project's (project.workspace)."""
+    document.execute(SetWeights(lambda: (workspace.weights, workspace.optimizer_state),
+                                lambda w, s: workspace.set_weights(w, s), weights, label))
 
 
 #: the Input block's preprocessing fields: (name, label, tooltip); their rules live in model.spec.InputSpec

@@ -1,5 +1,6 @@
 """Type a convolution filter's weights in, or pick a preset (identity, box blur, sharpen,
-Sobel x and y, Laplacian); Apply writes them into the project's weights (model.filters)."""
+Sobel x and y, Laplacian); Apply writes them into the project's weights (model.filters) as one
+undoable command ("Undo Set filter 0 of layer 1 (Conv2D) to Sobel x")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import numpy as np
 from PyQt6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                              QSpinBox, QVBoxLayout, QWidget)
 
+from cnnstudio.gui.editor import edits
 from cnnstudio.gui.state import AppState
+from cnnstudio.model.errors import ModelError
 from cnnstudio.model.filters import PRESETS, preset, with_filter
 
 
@@ -31,6 +34,7 @@ class FilterDialog(QDialog):
         self.presets = QComboBox()
         self.presets.addItems(["Preset..."] + list(PRESETS))
         self.presets.activated.connect(self._on_preset)
+        self._preset: tuple[str, np.ndarray] | None = None   # the last preset picked (names the undo step)
         self.cells = [[QDoubleSpinBox() for _ in range(self.kw)] for _ in range(self.kh)]
         grid = QGridLayout()
         for i, row in enumerate(self.cells):
@@ -42,7 +46,7 @@ class FilterDialog(QDialog):
         self.error = QLabel()
         self.error.setStyleSheet("color: #b71c1c")
         self.error.setWordWrap(True)
-        apply = QPushButton("Apply")
+        self.apply_button = apply = QPushButton("Apply")
         apply.clicked.connect(self.apply)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
@@ -85,13 +89,31 @@ class FilterDialog(QDialog):
         if k <= 0:
             return
         try:
-            self.set_kernel(preset(PRESETS[k - 1], self.kh, self.kw))
+            kernel = preset(PRESETS[k - 1], self.kh, self.kw)
+            self.set_kernel(kernel)
+            self._preset = (PRESETS[k - 1], self.kernel())
             self.error.setText("")
         except ValueError as exc:
             self.error.setText(str(exc))
         self.presets.setCurrentIndex(0)
 
+    def undo_text(self) -> str:
+        """What Edit > Undo will say: the filter, the layer and the preset if it is one."""
+        f, c = self.filter_spin.value(), self.channel_spin.value()
+        layer = self.state.document.spec.layers[self.index]
+        where = f"filter {f}" + (f", input channel {c}" if self.c > 1 else "")
+        text = f"Set {where} of layer {self.index + 1} ({layer.type})"
+        if self._preset is not None and np.array_equal(self._preset[1], self.kernel()):
+            text += f" to {self._preset[0]}"
+        return text
+
     def apply(self) -> None:
-        new = with_filter(self._weights(), self.index, self.filter_spin.value(), self.channel_spin.value(),
-                          self.kernel())
-        self.state.set_weights(new)
+        """Write the kernel into the weights: one undoable command of the document."""
+        kernel = self.kernel()
+        new = with_filter(self._weights(), self.index, self.filter_spin.value(), self.channel_spin.value(), kernel)
+        try:
+            edits.set_filter_weights(self.state.document, self.state.workspace, new, self.undo_text())
+        except ModelError as exc:   # e.g. training runs: the network is read-only
+            self.error.setText(str(exc))
+            return
+        self.error.setText("")

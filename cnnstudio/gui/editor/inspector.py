@@ -21,8 +21,10 @@ from cnnstudio.engine.errors import EngineError
 from cnnstudio.engine.layers import LAYER_TYPES, Hyper
 from cnnstudio.model.errors import ModelError
 from cnnstudio.model.formulas import layer_formulas
+from cnnstudio.project.glossary import hyper_key
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.view_model import input_hwc
+from cnnstudio.gui.explain.glossary import with_help
 from cnnstudio.gui.state import AppState
 
 #: the Input block's fields: (name, maximum); their rules live in model.spec.InputSpec
@@ -122,11 +124,11 @@ class Inspector(QWidget):
             self.title.setText("Input")
             self.description.setText("The image the network sees: height x width x channels.")
             for name, high in INPUT_FIELDS:
-                self._add_row(name.title(), name, _spin(1, high, values[name]), self._commit_input)
+                self._add_row(name.title(), name, _spin(1, high, values[name]), self._commit_input, "input.size")
             for name, label, tip in edits.PREPROCESSING_FIELDS:   # how pixels become numbers
                 box = QLineEdit()
                 box.setToolTip(tip)
-                self._add_row(label, name, box, self._commit_preprocessing)
+                self._add_row(label, name, box, self._commit_preprocessing, "input.preprocessing")
             return
         type_name = key[1]
         cls = LAYER_TYPES[type_name]
@@ -137,16 +139,17 @@ class Inspector(QWidget):
             combo = QComboBox()
             combo.addItems(choices)
             combo.setToolTip("Switch this block to another type with the same settings")
-            self._add_row(cls.interchangeable.title(), "__type__", combo, self._commit_pool_type)
+            self._add_row(cls.interchangeable.title(), "__type__", combo, self._commit_pool_type, "layer_kind")
         for h in cls.hyperparameters:
             widget = make_widget(h)
             widget.setToolTip(f"{h.help} ({h.range_text()})" if h.kind in ("int", "pair", "float") else h.help)
-            self._add_row(h.label, h.name, widget, functools.partial(self._commit_field, h.name))
+            self._add_row(h.label, h.name, widget, functools.partial(self._commit_field, h.name),
+                          hyper_key(type_name, h.name))
         if _has_weights(self.state.document.spec, self.index):
             frozen = QCheckBox("training leaves its weights alone")
             frozen.setToolTip("Freeze the layer: a hand-set filter (or a trained one) stays as it is while the rest trains")
             self.frozen_box = frozen   # not a hyperparameter: kept apart from ``fields``
-            self.form.addRow("Frozen", frozen)
+            self.form.addRow("Frozen", with_help(frozen, "frozen"))
             frozen.toggled.connect(lambda *_: self._commit_frozen())
         if _has_kernels(self.state.document.spec, self.index):
             from PyQt6.QtWidgets import QPushButton
@@ -154,11 +157,12 @@ class Inspector(QWidget):
             self.filter_button = QPushButton("Type in or pick a preset...")
             self.filter_button.setToolTip("Set a filter's weights by hand: identity, box blur, sharpen, Sobel, Laplacian")
             self.filter_button.clicked.connect(self.edit_filters)
-            self.form.addRow("Filter weights", self.filter_button)
+            self.form.addRow("Filter weights", with_help(self.filter_button, "hand_set_filters"))
 
-    def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None]) -> None:
+    def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None], help_key: str) -> None:
+        """A form row: ``widget`` and a "?" opening glossary entry ``help_key``."""
         self.fields[name] = widget
-        self.form.addRow(label, widget)
+        self.form.addRow(label, with_help(widget, help_key))
         for signal in _change_signals(widget):
             signal.connect(lambda *_: commit())
 
