@@ -54,14 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     collector = collect_garbage_in_gui_thread()
     window = create_window(argv[0] if argv else None)
     window.show()
-    from cnnstudio.gui import signals
+    from PyQt6.QtCore import QTimer
 
+    from cnnstudio.gui import recovery, signals
+
+    # unsaved edits are kept in the recovery file as they are made; one left by a crash is offered
+    keeper = recovery.install(window)
+    QTimer.singleShot(0, lambda: recovery.offer(window, keeper))
     # Ctrl+C quits like File > Quit; SIGTERM/SIGHUP keep unsaved edits in the recovery file
     bridge = signals.install(app, window)
     try:
         code = app.exec()
+        if bridge.exit_code is None:
+            keeper.discard()   # a normal close: saved, or the person chose to discard
         return bridge.exit_code if bridge.exit_code is not None else code
     finally:
+        keeper.stop()
         bridge.uninstall()
         collector.timer.stop()
         gc.enable()

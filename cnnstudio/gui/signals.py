@@ -13,60 +13,30 @@ of it at once, in an ordinary slot, and closes the main window the normal way.
   then the app closes. Exit code 128 + the signal number (143, 129).
 
 The recovery file is ``recovery.json`` in ``platformdirs.user_data_dir("cnnstudio")`` (on
-Linux ``~/.local/share/cnnstudio/recovery.json``; ``$XDG_DATA_HOME`` moves it): a JSON object
-``{"format": "cnnstudio-recovery", "version": 1, "reason", "saved_at", "project_path",
-"network"}``, where ``network`` is the network spec as its model ``.json`` file holds it. It is
-written atomically (a temporary file in the same folder, then a rename). docs/reliability.md
-("Signals") describes it for users.
+Linux ``~/.local/share/cnnstudio/recovery.json``; ``$XDG_DATA_HOME`` moves it), the same file
+the app's autosave keeps while there are unsaved edits and offers back at the next start:
+``gui/recovery.py`` says what it holds. It is written atomically (a temporary file in the same
+folder, then a rename). docs/reliability.md ("Signals") describes it for users.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import sys
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QObject, QSocketNotifier
 
-RECOVERY_NAME = "recovery.json"
-RECOVERY_FORMAT = "cnnstudio-recovery"
+from cnnstudio.gui.recovery import RECOVERY_FORMAT, RECOVERY_NAME, recovery_path, write_recovery
+
+__all__ = ["EXIT_CODES", "RECOVERY_FORMAT", "RECOVERY_NAME", "SignalBridge", "install", "recovery_path",
+           "write_recovery"]
+
 #: signals the app handles, and the exit code each ends it with
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 128 + signal.SIGTERM}
 if hasattr(signal, "SIGHUP"):
     EXIT_CODES[signal.SIGHUP] = 128 + signal.SIGHUP
-
-
-def recovery_path() -> Path:
-    """Where the recovery file goes: ``recovery.json`` in the platform's user data dir."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("cnnstudio")) / RECOVERY_NAME
-
-
-def write_recovery(state: Any, reason: str, path: Path | None = None) -> Path:
-    """Write the current network spec (and where it came from) to the recovery file, atomically."""
-    path = path or recovery_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"format": RECOVERY_FORMAT, "version": 1, "reason": reason,
-           "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "project_path": state.path,
-           "network": json.loads(state.spec.to_json())}
-    fd, tmp = tempfile.mkstemp(prefix=".recovery.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 class SignalBridge(QObject):
@@ -111,9 +81,12 @@ class SignalBridge(QObject):
         self.exit_code = EXIT_CODES[sig]
         what = "interrupted" if sig == signal.SIGINT else f"received {sig.name}"
         state = self.window.state
+        keeper = getattr(self.window, "recovery", None)   # gui.recovery's autosave: the same file
+        if keeper is not None:
+            keeper.stop()
         if state.is_dirty():
             try:
-                where = write_recovery(state, sig.name)
+                where = write_recovery(state, sig.name, keeper.path if keeper is not None else None)
                 kept = f"unsaved edits kept in {where}"
             except OSError as exc:
                 kept = f"could not keep the unsaved edits ({exc.strerror or exc})"
