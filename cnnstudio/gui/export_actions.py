@@ -56,8 +56,7 @@ class ExportMenus:
         return state.workspace.project_for_save()
 
     def _name(self) -> str:
-        path = self.window.state.path
-        return Path(path).stem if path else self.window.state.spec.name
+        return self.window.state.project_name   # the file's name, or the template's, or "untitled"
 
     def export_onnx_to(self, path: str) -> Path:
         from cnnstudio.project.export.onnx_export import export_onnx

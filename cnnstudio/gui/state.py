@@ -115,6 +115,13 @@ class AppState(QObject):
         """A run exists (running or paused)."""
         return self.workspace.status.active
 
+    @property
+    def project_name(self) -> str:
+        """The file's name once saved; the template's while the network is still it; else
+        "untitled" (``model.naming.project_name``)."""
+        from cnnstudio.model.naming import project_name
+        return project_name(self.spec, self.path)
+
     def is_dirty(self) -> bool:
         return self.workspace.is_dirty()
 
@@ -126,7 +133,13 @@ class AppState(QObject):
 
     # ---- writes ----------------------------------------------------------------------------
     def new_project(self, template_name: str) -> None:
+        """A fresh project that starts clean (issue 13): no weights, no history, and the default
+        training settings (no learning rate left over from the last project); only the data
+        choice and the backend stay, as they are about this machine's data, not the project."""
         self.workspace.new_project(template_name)
+        old = self.training_config
+        self.workspace.set_training_config(TrainingConfig(dataset=old.dataset, val_fraction=old.val_fraction,
+                                                          backend=old.backend))
 
     def open(self, path: str | os.PathLike) -> None:
         """Load ``path``; on error raise the loader's exception and change nothing."""

@@ -130,7 +130,13 @@ def _mlp() -> list[LayerSpec]:
     return [flatten(), dense(128), relu(), dense(10), softmax()]
 
 
+def _blank() -> list[LayerSpec]:
+    # a student's empty page that still trains: put convolutions before the Flatten
+    return [flatten(), dense(10), softmax()]
+
+
 _BUILDERS: dict[str, tuple[InputSpec, Callable[[], list[LayerSpec]]]] = {
+    "blank": (MNIST, _blank),
     "simple-cnn": (MNIST, _simple_cnn),
     "lenet5": (MNIST, _lenet5),
     "mini-vgg": (MNIST, _mini_vgg),
@@ -142,6 +148,7 @@ _BUILDERS: dict[str, tuple[InputSpec, Callable[[], list[LayerSpec]]]] = {
 }
 
 TEMPLATES: dict[str, str] = {
+    "blank": "An empty page: the input, then Flatten, Dense 10 and Softmax; add your own layers before the Flatten.",
     "simple-cnn": "The classic first CNN: one 3x3 convolution, ReLU, max-pool, then a dense classifier.",
     "lenet5": "LeCun's LeNet-5 (1998): two conv/pool stages and three dense layers; 61,706 parameters.",
     "mini-vgg": "Two VGG-style blocks of two 3x3 convolutions and a pool, then dense with dropout.",

@@ -96,3 +96,42 @@ def test_start_on_a_trained_network_asks_continue_or_start_over(qtbot, panel, sm
     assert panel.remembered.isHidden()
     answer_start_dialog(panel, "Cancel")
     assert not panel.start(datasets=small_data) and not panel.controller.running
+
+
+# ---- a new project starts clean -----------------------------------------------------------
+def test_a_new_project_starts_clean_after_a_trained_one(qtbot, panel, small_data):
+    from cnnstudio.model import TrainingConfig
+
+    panel.lr.setValue(0.0123)
+    panel.lr.editingFinished.emit()
+    train(qtbot, panel, small_data)
+    assert panel.state.training_config.lr == pytest.approx(0.0123) and panel.is_trained()
+    assert panel.epoch_button.isEnabled()  # the finished run could go on
+    panel.state.new_project("mlp")         # File > New > mlp (unsaved before: path and project stay None)
+    state = panel.state
+    assert state.weights is None and state.history.epochs == [] and not state.is_dirty()
+    assert state.training_config.lr == TrainingConfig().lr and panel.lr.value() == pytest.approx(TrainingConfig().lr)
+    assert state.training_config.epochs == TrainingConfig().epochs
+    assert panel.speed_label.text() == "Not started."        # no "trained for 1 epoch(s)"
+    assert not panel.epoch_button.isEnabled() and panel.controller.run is None
+    assert not panel.is_trained()                            # Start does not ask: nothing to continue
+    assert all(series.n == 0 for series in panel.plots.series.values())   # the old curves are gone
+    assert all(c.getData()[0] is None or len(c.getData()[0]) == 0 for c in panel.plots.curves.values())
+
+
+def test_the_project_name_follows_the_template_then_the_file(qtbot, tmp_path):
+    from cnnstudio.gui.state import AppState
+    from cnnstudio.model import RemoveLayer
+
+    state = AppState(template="mlp")
+    assert state.project_name == "mlp"
+    state.document.execute(RemoveLayer(1))     # rebuilt into something else: no longer "mlp"
+    assert state.project_name == "untitled"
+    state.document.undo()
+    assert state.project_name == "mlp"
+    state.document.execute(RemoveLayer(1))
+    state.save(str(tmp_path / "digits.cnnproj"))
+    assert state.project_name == "digits"
+    state.new_project("blank")
+    assert state.project_name == "blank" and [layer.type for layer in state.spec.layers] == ["Flatten", "Dense",
+                                                                                          "Softmax"]

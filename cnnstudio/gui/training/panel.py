@@ -52,6 +52,7 @@ class TrainingPanel(QWidget):
     augment: QCheckBox
     seed: QSpinBox
     backend: QComboBox
+    workers: QComboBox   # the "speed" engineer's processes-per-step setting (form.FIELDS)
 
     def __init__(self, state: Any, window: QWidget | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -510,15 +511,21 @@ class TrainingPanel(QWidget):
 
     def _on_project_changed(self) -> None:
         """A different project was opened: show its saved run again (or clear the plots)."""
-        key = (self.state.path, id(self.state.project))
-        if self.controller.running or key == self._shown_project:
+        # the document too: File > New replaces it while path and project stay None
+        key = (self.state.path, self.state.project, self.state.document)
+        if self.controller.running or (self._shown_project is not None
+                                       and all(a is b for a, b in zip(key, self._shown_project))):
             return
         self._shown_project = key
         self.controller.forget_run()
+        self.health.clear()
         self._update_buttons()
         history = runtools.saved_history(self.state)
         if history is None:
             self.plots.clear()
+            self.speed_label.setText("Not started.")
+            self.epoch_progress.reset()
+            self.run_progress.reset()
             return
         self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes])
         done = len(history.epochs)

@@ -135,6 +135,8 @@ class TrainingPlots(QWidget):
         self._lr_drawn = None
         self._ema_loss.reset()
         self._ema_acc.reset()
+        self.curves["lr"].setData([], [])  # refresh holds the LR plot back between changes: empty it now
+        self._drawn["lr"] = 0
         self._dirty = True
         self.refresh()
 
