@@ -44,6 +44,7 @@ class DrawingPanel(QWidget):
         self.canvas.changed.connect(self._on_canvas_moved)
         self.canvas.strokeFinished.connect(self.update_drawing)
         inspector.activationsChanged.connect(self._on_activations)
+        self.prediction.barClicked.connect(self.explain_class)   # a bar: how its probability was computed
         inspector.add_view(self)
         # New/Open replace the project and its drawings: the count must follow
         self.state.projectChanged.connect(self._show_count)
@@ -160,6 +161,18 @@ class DrawingPanel(QWidget):
         self.label_spin.setRange(0, max(0, len(names) - 1))
         self._show_label_name()
         self.prediction.set_probs(ins.probs, names, note="" if ins.trained else "untrained")
+
+    def explain_class(self, k: int) -> None:
+        """The Explain view for output unit ``k`` of the last layer (softmax: its probability)."""
+        from cnnstudio.gui.explain.view import open_explain
+
+        ins = self.inspector
+        if ins.source != "drawing" or ins.network is None or ins.image is None or len(ins.activations) < 2:
+            return
+        last = len(ins.activations) - 1      # row 0 is the input: the last layer is index last - 1
+        if ins.activations[last].ndim == 1 and 0 <= k < ins.activations[last].shape[0]:
+            self.explain_dialog = open_explain(self.window(), ins.network, ins.image, last - 1, (k,),
+                                               ins.class_names(), caption="the drawn digit")
 
     def why(self) -> None:
         """Saliency for the drawn digit: the predicted class beside the runner-up."""

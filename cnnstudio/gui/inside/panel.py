@@ -182,7 +182,8 @@ class FeatureMapsPanel(QWidget):
         levels = levels_of(values) if self.maps.per_map else levels_of(maps)
         what = f"map {channel}" if ins.activations[row].ndim == 3 else "all values"
         self._selected = (row, channel)
-        self.viewer.show_map(row, channel, f"{ins.labels[row]} — {what}", values, levels)
+        self.viewer.show_map(row, channel, f"{ins.labels[row]} — {what}", values, levels,
+                             vector=ins.activations[row].ndim == 1)   # a vector as bars: click one to explain it
 
     def explain_cell(self, row: int, channel: int, r: int, c: int) -> None:
         """Open the Explain view for pixel (r, c) of the enlarged map: row i + 1 is layer i (row 0, the

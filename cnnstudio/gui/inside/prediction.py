@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -15,7 +15,10 @@ TOP_COLOUR = "#f0a030"
 
 
 class PredictionView(QWidget):
-    """``set_probs(probs (K,), class names)``; ``probs``/``top`` hold what is shown."""
+    """``set_probs(probs (K,), class names)``; ``probs``/``top`` hold what is shown.
+    ``barClicked(k)`` when the bar of class ``k`` is clicked (the Explain view opens for it)."""
+
+    barClicked = pyqtSignal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +45,7 @@ class PredictionView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.plot, 1)
         self._names: list[str] = []
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
         plot_export.install(self.plot, "Prediction", table=self.table)
 
     def table(self) -> plot_export.Table:
@@ -68,6 +72,20 @@ class PredictionView(QWidget):
         self.plot.setXRange(-0.6, k - 0.4, padding=0)
         name = class_names[self.top] if self.top < len(class_names) else str(self.top)
         self.headline.setText(f"{name}   {100 * probs[self.top]:.1f} %" + (f"   ({note})" if note else ""))
+
+    def bar_at(self, scene_pos: QPointF) -> int | None:
+        """The class whose bar's row (or column) is at ``scene_pos``, however long the bar, or None."""
+        if self.probs is None:
+            return None
+        point = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        lying = self.bars.opts.get("x") is None   # bars along x, a class per row (y)
+        k = int(np.floor((point.y() if lying else point.x()) + 0.5))
+        return k if 0 <= k < self.probs.shape[0] else None
+
+    def _on_click(self, ev) -> None:
+        k = self.bar_at(ev.scenePos()) if ev.button() == Qt.MouseButton.LeftButton else None
+        if k is not None:
+            self.barClicked.emit(k)
 
     def clear(self) -> None:
         self.probs, self.top = None, None
