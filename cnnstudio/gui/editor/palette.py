@@ -7,6 +7,7 @@ from PyQt6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWi
 
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.gui.editor.canvas import layer_mime
+from cnnstudio.gui.explain.glossary import add_palette_help
 
 #: palette groups in teaching order: (category, heading)
 GROUPS = [
@@ -46,6 +47,7 @@ class LayerPalette(QTreeWidget):
                 item.setData(0, TYPE_ROLE, name)
                 item.setToolTip(0, f"{name}: {LAYER_TYPES[name].description}")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+        add_palette_help(self, TYPE_ROLE)   # a "?" beside every block (the glossary's layer entries)
         self.expandAll()
         self.itemDoubleClicked.connect(self._on_double_click)
 

@@ -12,8 +12,10 @@ from PyQt6.QtGui import QStandardItemModel
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox,
                              QVBoxLayout, QWidget)
 
+from cnnstudio.gui.explain.glossary import with_help
 from cnnstudio.gui.training import runtools
 from cnnstudio.model.training_config import SETTINGS, Setting
+from cnnstudio.project.glossary import setting_key
 
 #: (label, source) offered in the dataset picker; None entries open a file/folder dialog.
 DATASETS = [
@@ -63,13 +65,13 @@ class TrainingForm(QWidget):
         for label, source in DATASETS:
             self.dataset.addItem(label, source)
         self.dataset.setToolTip("The bundled sample works offline; the others are downloaded on first use.")
-        form.addRow("Dataset", self.dataset)
+        form.addRow("Dataset", with_help(self.dataset, setting_key("dataset")))   # "?": the glossary entry
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         self.source_label.setVisible(False)  # an empty row left a gap in the form: shown with a path
         form.addRow(self.source_label)
         self.val_fraction = _dspin_of(SETTINGS["val_fraction"], runtools.make_config().val_fraction)
-        form.addRow(SETTINGS["val_fraction"].label, self.val_fraction)
+        form.addRow(SETTINGS["val_fraction"].label, with_help(self.val_fraction, setting_key("val_fraction")))
         return box
 
     def _hyper_group(self) -> QGroupBox:
@@ -83,7 +85,8 @@ class TrainingForm(QWidget):
         self._set_cupy_availability()
         for name in names:
             setting = SETTINGS[name]
-            form.addRow("" if setting.kind == "bool" else setting.label, getattr(self, name))
+            form.addRow("" if setting.kind == "bool" else setting.label,
+                        with_help(getattr(self, name), setting_key(name)))
         return box
 
     def _set_cupy_availability(self) -> None:
