@@ -80,6 +80,10 @@ class Setting:
         return low, self.high
 
 
+#: the worker counts offered (strings, as choices are); "auto" is one per core
+WORKER_CHOICES = ("auto", "1", "2", "3", "4", "6", "8", "12", "16")
+
+
 def _settings(*items: Setting) -> dict[str, Setting]:
     return {item.name: item for item in items}
 
@@ -125,6 +129,10 @@ SETTINGS: dict[str, Setting] = _settings(
     Setting("backend", "choice", "Backend", "Where the maths runs.", choices=("numpy", "cupy"),
             choice_labels=("NumPy (CPU)", "CuPy (NVIDIA GPU)")),
     Setting("init", "choice", "Initialiser", "How starting weights are drawn.", choices=("he", "glorot")),
+    Setting("workers", "choice", "Workers",
+            "How many processes share each training step (auto: one per core); it runs in a process of its "
+            "own, so the window stays responsive. Networks with BatchNorm or branches split over threads.",
+            choices=WORKER_CHOICES, choice_labels=("auto (one per core)",) + WORKER_CHOICES[1:]),
 )
 
 
@@ -157,6 +165,7 @@ class TrainingConfig:
     seed: int = 0
     backend: str = "numpy"
     init: str = "he"
+    workers: str = "auto"   # processes per training step: "auto" (one per core) or a count
 
     def __setattr__(self, name: str, value: Any) -> None:
         setting = SETTINGS.get(name)

@@ -5,10 +5,16 @@ a MainWindow (six panels) costs most of a GUI test's time to build and tear down
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import QSettings
+
+# The app trains in a process of its own; these tests reach into the live Trainer (controller.trainer,
+# call_in_worker with Python callables), so they keep the in-process QThread path.
+# tests/gui/test_training_process.py sets out_of_process on its controllers and runs the real child.
+os.environ.setdefault("CNNSTUDIO_TRAIN_IN_PROCESS", "1")
 
 
 @pytest.fixture(scope="module")

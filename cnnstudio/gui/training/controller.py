@@ -7,10 +7,17 @@ display, and writes the weights and the run's history into the workspace after e
 so Stop, a crash or closing the window loses at most the current epoch. The bookkeeping
 (epoch records, offsets of a continued run, LR changes, health rules) is the Run's, shared
 with the CLI. No widgets here.
+
+The run trains in a process of its own (``remote.ProcessRun`` over
+``project.trainproc.TrainingProcess``, the default: the GUI's interpreter only draws) or, with
+``out_of_process`` False, in a QThread here (``worker.TrainingWorker`` pumping the Run). The
+in-process path is kept for the GUI tests that reach into the live Trainer (call_in_worker with
+Python callables, ``controller.trainer``); set ``CNNSTUDIO_TRAIN_IN_PROCESS=1`` to choose it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from typing import Any
@@ -23,9 +30,11 @@ from cnnstudio.engine.trainer import Trainer
 from cnnstudio.gui.state import AppState
 from cnnstudio.gui.training import runtools as hist
 from cnnstudio.gui.training.plots import TrainingPlots
+from cnnstudio.gui.training.remote import ProcessRun, ProcessWorker
 from cnnstudio.gui.training.worker import PREVIEW_INTERVAL_S, TrainingWorker
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.project.run import EpochDone, Run, StepRecord
+from cnnstudio.project.trainproc import TrainingProcess
 from cnnstudio.project.workspace import DatasetPair, TrainingStatus
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
@@ -33,11 +42,18 @@ DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
 #: controllers with a worker thread: a QThread destroyed while running aborts the process,
 #: so the app (aboutToQuit) and the tests stop them all before anything is torn down.
 _WITH_THREAD: "weakref.WeakSet[TrainingController]" = weakref.WeakSet()
+#: ... and controllers with a training process (running or idle after a run, for +1 epoch)
+_WITH_PROCESS: "weakref.WeakSet[TrainingController]" = weakref.WeakSet()
+
+
+def out_of_process_default() -> bool:
+    """The app trains in a process of its own unless CNNSTUDIO_TRAIN_IN_PROCESS is set (tests)."""
+    return os.environ.get("CNNSTUDIO_TRAIN_IN_PROCESS", "").strip() in ("", "0")
 
 
 def shutdown_all(timeout_ms: int = 30000) -> None:
-    """Stop every training run that still has a worker thread and wait for it."""
-    for controller in list(_WITH_THREAD):
+    """Stop every training run that still has a worker thread or process and wait for it."""
+    for controller in list(_WITH_THREAD) + list(_WITH_PROCESS):
         controller.shutdown(timeout_ms)
 
 
@@ -67,8 +83,9 @@ class TrainingController(QObject):
         if app is not None:  # quitting with a run going: stop it before Qt tears the thread down
             app.aboutToQuit.connect(self.shutdown)
         self.worker_thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
-        self.run: Run | None = None
+        self.worker: TrainingWorker | ProcessWorker | None = None
+        self.run: Run | ProcessRun | None = None
+        self.out_of_process = out_of_process_default()
         self.config: TrainingConfig | None = None  # the run's settings, with the live LR/augmentation
         self.datasets: DatasetPair | None = None
         self.total_steps = 0      # planned batches of the run, earlier runs included (grows with +1 epoch)
@@ -83,12 +100,25 @@ class TrainingController(QObject):
     # ---- state -------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker_thread is not None
+        return self.worker is not None
 
     @property
     def trainer(self) -> Trainer | None:
-        """The engine Trainer of the current (or last) run, or None."""
+        """The engine Trainer of the current (or last) in-process run, or None (also when the run
+        trains in a process of its own)."""
         return self.run.trainer if self.run is not None else None
+
+    def current_lr(self) -> float | None:
+        """The learning rate the run uses now (the latest a batch reported, out of process)."""
+        run = self.run
+        if run is None:
+            return None
+        return run.current_lr() if isinstance(run, ProcessRun) else run.trainer.current_lr()
+
+    def _steps_per_epoch(self) -> int:
+        run = self.run
+        assert run is not None
+        return run.steps_per_epoch if isinstance(run, ProcessRun) else run.trainer.steps_per_epoch
 
     @property
     def history(self) -> dict[str, Any]:
@@ -131,7 +161,22 @@ class TrainingController(QObject):
         monitor = HealthMonitor([layer.type for layer in spec.layers], num_classes=train.num_classes,
                                 augmenting=config.augment, val_size=len(val) if val is not None else None)
         previous = self.state.history if continue_training else None
-        self.run = Run(prepared, previous, monitor)
+        self._close_process()
+        if self.out_of_process:
+            # The setup above checked the network and data here (errors go to a dialog); the run
+            # itself is rebuilt from the same settings in its own process.
+            local = Run(prepared, previous)
+            workers: int | str = config.workers if config.workers == "auto" else int(config.workers)
+            try:
+                process = TrainingProcess(spec, config, train, val, weights=weights, optimizer_state=optimizer_state,
+                                          previous=previous.to_dict() if previous is not None else None,
+                                          workers=workers, preview_interval_s=self.preview_interval_s)
+            except Exception as exc:  # noqa: BLE001 - cannot start a process: the message says why
+                raise TrainingSetupError(f"The training process could not start: {exc}") from exc
+            self.run = ProcessRun(local, process)
+            _WITH_PROCESS.add(self)
+        else:
+            self.run = Run(prepared, previous, monitor)
         if self.plots is not None:
             self.plots.load_history([e.to_dict() for e in self.run.history.epochs])
         self.config, self.datasets = config, (train, val)
@@ -141,6 +186,9 @@ class TrainingController(QObject):
 
     def _launch(self, start_paused: bool = False) -> None:
         assert self.run is not None
+        if isinstance(self.run, ProcessRun):
+            self._launch_process(self.run, start_paused)
+            return
         worker = TrainingWorker(self.run, start_paused=start_paused, preview_interval_s=self.preview_interval_s)
         self.run.request_pause = worker.pause  # a health rule (NaN) pauses before the next batch
         self.worker_thread = QThread(self)
@@ -162,9 +210,35 @@ class TrainingController(QObject):
         self._drain.start()
         self.runningChanged.emit(True)
 
+    def _launch_process(self, run: ProcessRun, start_paused: bool) -> None:
+        if not run.alive:
+            raise TrainingSetupError("The training process of the last run has ended, so that run cannot go on: "
+                                     "press Start to train again (Continue goes on from the saved weights)")
+        worker = ProcessWorker(run, start_paused=start_paused)
+        self.worker = worker
+        # queued: the worker emits from its reader thread; the slots run in the GUI thread
+        worker.epochFinished.connect(self._on_epoch)
+        worker.weightsPreview.connect(self._on_preview)
+        worker.pausedChanged.connect(self._on_paused)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self._started = time.perf_counter()
+        self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
+        _WITH_PROCESS.add(self)
+        worker.start()
+        self._drain.start()
+        self.runningChanged.emit(True)
+
+    def _close_process(self) -> None:
+        """End the training process of the previous run, if any (it waits for +1 epoch after a run)."""
+        if isinstance(self.run, ProcessRun):
+            self.run.close()
+        _WITH_PROCESS.discard(self)
+
     def forget_run(self) -> None:
         """Drop the finished run (another project was opened); nothing to continue."""
         if not self.running:
+            self._close_process()
             self.run = None
             self.config = self.datasets = self._spec = None
 
@@ -194,8 +268,15 @@ class TrainingController(QObject):
         if not self.running and self.state.spec != self._spec:
             raise TrainingSetupError("The network changed since the last run, so that run cannot go on: "
                                      "press Start to train the network as it is now")
-        self.total_steps += run.trainer.steps_per_epoch
-        if self.worker:
+        if isinstance(run, ProcessRun) and not self.running and not run.alive:
+            self._launch_process(run, False)   # raises the explained error
+        self.total_steps += self._steps_per_epoch()
+        if isinstance(run, ProcessRun):
+            run.add_epochs(1)
+            if not self.running:
+                self._launch()
+            return
+        if isinstance(self.worker, TrainingWorker):
             self.worker.call_in_worker(lambda: run.add_epochs(1))
             return
         # Trainer.run() continues exactly where it left off (optimizer state, step count).
@@ -206,7 +287,9 @@ class TrainingController(QObject):
         """Takes effect at the next batch; recorded in the history with that batch's step."""
         lr = float(lr)
         self._config_lr(lr)
-        if self.worker and self.run is not None:
+        if self.worker and isinstance(self.run, ProcessRun):
+            self.run.set_lr(lr)
+        elif isinstance(self.worker, TrainingWorker) and self.run is not None:
             run = self.run
             self.worker.call_in_worker(lambda: run.set_lr(lr))
         self.lrChanged.emit(lr)
@@ -228,7 +311,9 @@ class TrainingController(QObject):
         if self.config is not None:
             self.config = hist.with_fields(self.config, changes)
         self.state.update_training_config(**changes)  # the form and the Dataset panel show it
-        if self.worker and self.run is not None and self.config is not None:
+        if self.worker and isinstance(self.run, ProcessRun):
+            self.run.set_augmentation(changes)
+        elif isinstance(self.worker, TrainingWorker) and self.run is not None and self.config is not None:
             run, fn = self.run, hist.make_augmenter(self.config) if enabled else None
             self.worker.call_in_worker(lambda: run.set_batch_transform(fn))
         self.augmentationChanged.emit(bool(enabled))
@@ -252,10 +337,14 @@ class TrainingController(QObject):
         if not self.worker or self.run is None:
             return "No run to restore."
         run = self.run
-        lr = float(new_lr or run.trainer.current_lr() / 2)  # the rate in use: a schedule may have lowered it
+        lr = float(new_lr or (self.current_lr() or 0.0) / 2)  # the rate in use: a schedule may have lowered it
         done = run.epochs_done_here  # epochs completed (the trainer keeps their weights)
         which = f"the weights after epoch {done}" if done else "the initial weights (no epoch had finished)"
-        self.worker.call_in_worker(lambda: run.restore_last_good(lr))
+        if isinstance(run, ProcessRun):
+            run.restore_last_good(lr)
+        elif isinstance(self.worker, TrainingWorker):
+            in_process = run
+            self.worker.call_in_worker(lambda: in_process.restore_last_good(lr))
         self._config_lr(lr)
         self.lrChanged.emit(lr)
         return f"Restored {which} and halved the learning rate to {lr:.3g}. Press Resume to go on."
@@ -335,9 +424,21 @@ class TrainingController(QObject):
 
     # ---- shutdown ---------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Stop the worker and wait for its thread (window closing). True when it ended in time."""
+        """Stop the worker and wait for its thread (window closing). True when it ended in time.
+        A training process ends too (the run cannot go on after this)."""
+        if isinstance(self.worker, ProcessWorker):
+            worker = self.worker
+            worker.stop()
+            ok = worker.wait(timeout_ms / 1000)
+            QCoreApplication.sendPostedEvents(self)
+            QCoreApplication.processEvents()
+            if self.worker is worker:   # the queued finished did not arrive (timeout): tidy up anyway
+                self._on_finished("stopped")
+            self._close_process()
+            return ok
         if self.worker_thread is None or self.worker is None:
             _WITH_THREAD.discard(self)
+            self._close_process()
             return True
         self.worker.stop()
         thread = self.worker_thread

@@ -30,7 +30,7 @@ DATASETS = [
 ]
 #: the widgets the panel exposes as its own attributes (tests and the Dataset panel use them)
 FIELDS = ("dataset", "source_label", "val_fraction", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "weight_decay", "augment", "seed", "backend")
+          "weight_decay", "augment", "seed", "backend", "workers")
 
 
 class TrainingForm(QWidget):
@@ -46,6 +46,7 @@ class TrainingForm(QWidget):
     augment: QCheckBox
     seed: QSpinBox
     backend: QComboBox
+    workers: QComboBox   # processes per training step (issue 15; "speed")
     val_fraction: QDoubleSpinBox
 
     def __init__(self, parent: QWidget | None = None):
@@ -87,6 +88,10 @@ class TrainingForm(QWidget):
             setting = SETTINGS[name]
             form.addRow("" if setting.kind == "bool" else setting.label,
                         with_help(getattr(self, name), setting_key(name)))
+        workers = setting_widget(SETTINGS["workers"], d.workers)   # processes per step ("speed")
+        assert isinstance(workers, QComboBox)
+        self.workers = workers
+        form.addRow(SETTINGS["workers"].label, self.workers)
         return box
 
     def _set_cupy_availability(self) -> None:
@@ -110,7 +115,7 @@ class TrainingForm(QWidget):
         for name, dspin in (("lr", self.lr), ("weight_decay", self.weight_decay),
                             ("val_fraction", self.val_fraction)):
             dspin.setValue(float(getattr(config, name, dspin.value())))
-        for name, combo in (("optimizer", self.optimizer), ("schedule", self.schedule)):
+        for name, combo in (("optimizer", self.optimizer), ("schedule", self.schedule), ("workers", self.workers)):
             index = combo.findData(getattr(config, name, None))
             if index >= 0:
                 combo.setCurrentIndex(index)
