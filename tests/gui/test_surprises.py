@@ -29,7 +29,7 @@ def test_health_view_takes_a_warning_down_when_it_is_resolved(qtbot):
 
 
 # ---- Start on a trained network asks --------------------------------------------------------
-from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
+from PyQt6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 
 from tests.gui.test_training import TIMEOUT, panel, start  # noqa: E402,F401 - the panel fixture
 
@@ -135,3 +135,58 @@ def test_the_project_name_follows_the_template_then_the_file(qtbot, tmp_path):
     state.new_project("blank")
     assert state.project_name == "blank" and [layer.type for layer in state.spec.layers] == ["Flatten", "Dense",
                                                                                           "Softmax"]
+
+
+# ---- a dataset whose class count does not fit shows in the editor at once ------------------
+def _three_class_pair():
+    import numpy as np
+
+    from cnnstudio.data import Dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (30, 28, 28, 1), dtype=np.uint8)
+    y = np.arange(30) % 3
+    names = ["circle", "square", "triangle"]
+    return (Dataset("shapes (train)", x[:24], y[:24], names, "/data/shapes"),
+            Dataset("shapes (validation)", x[24:], y[24:], names, "/data/shapes"))
+
+
+def problem_texts(editor):
+    return [editor.problems.item(i).text() for i in range(editor.problems.count())]
+
+
+def test_a_dataset_with_another_class_count_is_a_problem_with_a_one_click_fix(qtbot, editor):
+    state = editor.state        # lenet5: its last Dense (layer 12) gives 10 scores
+    assert any("fits 'MNIST sample' (10 classes)" in t for t in problem_texts(editor))
+    # the Dataset panel loads a 3-class folder and the training settings choose it: through the state only
+    pair = _three_class_pair()
+    state.set_dataset(pair)
+    state.update_training_config(dataset="/data/shapes")
+    texts = problem_texts(editor)
+    assert any("Layer 12 Dense: gives 10 class scores but 'shapes' has 3 classes" in t for t in texts), texts
+    assert not any("every shape fits" in t for t in texts)
+    [button] = editor.problems.fix_buttons
+    assert button.text() == "Set layer 12 Dense to 3 units" and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert state.spec.layers[11].config["units"] == 3
+    assert any("fits 'shapes' (3 classes)" in t for t in problem_texts(editor))
+    assert state.document.undo_text == "Undo Change Dense units"
+    state.document.undo()                                      # undoable: the problem is back
+    assert state.spec.layers[11].config["units"] == 10
+    assert any("'shapes' has 3 classes" in t for t in problem_texts(editor))
+    # while training runs the fix waits (the network is read-only)
+    state.set_training(True)
+    assert not editor.problems.fix_buttons[0].isEnabled()
+    state.set_training(False)
+    # back to the sample: it fits again
+    state.update_training_config(dataset="sample")
+    assert any("fits 'MNIST sample'" in t for t in problem_texts(editor))
+
+
+def test_a_standard_dataset_is_checked_before_it_is_downloaded(qtbot, editor):
+    editor.state.update_training_config(dataset="cifar10")   # 32x32 colour: lenet5 takes grayscale
+    texts = problem_texts(editor)
+    assert any("expects 1-channel (grayscale) images but CIFAR-10 has 3-channel" in t for t in texts), texts
+    qtbot.mouseClick(editor.problems.fix_buttons[0], Qt.MouseButton.LeftButton)
+    assert editor.state.spec.input.channels == 3
+    assert any("fits CIFAR-10 (10 classes)" in t for t in problem_texts(editor))

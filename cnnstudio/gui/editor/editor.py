@@ -33,7 +33,7 @@ class NetworkEditor(QWidget):
         self.layer_palette = LayerPalette()
         self.canvas = EditorCanvas(state)
         self.inspector = Inspector(state)
-        self.problems = ProblemsList()
+        self.problems = ProblemsList(state)   # the state: checks against the chosen dataset too
         self.hint = QLabel(READ_ONLY_HINT)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setStyleSheet("background: #fff3cd; color: #664d03; padding: 4px; font-weight: bold")
