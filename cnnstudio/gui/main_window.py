@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 
-from PyQt6.QtCore import QSettings, Qt
-from PyQt6.QtGui import QCloseEvent
+from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtGui import QCloseEvent, QShowEvent
 from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                              QWidget)
 
+from cnnstudio.gui import layouts
 from cnnstudio.gui.editor.editor import NetworkEditor
 from cnnstudio.gui.menus import FileMenus
 from cnnstudio.gui.state import AppState
 
 #: (object name, title, area) of every dock; panels replace the placeholders.
 #: All tabbed on the right by default so the editor keeps the full height at 1280x800;
-#: people can drag them anywhere and the layout is remembered.
+#: people can drag them anywhere and the layout is remembered (View > Reset layout: gui.layouts).
 DOCKS = [
     ("trainingDock", "Training", Qt.DockWidgetArea.RightDockWidgetArea),
     ("plotsDock", "Plots", Qt.DockWidgetArea.RightDockWidgetArea),
@@ -30,7 +31,7 @@ DOCKS = [
     ("evaluationDock", "Evaluation", Qt.DockWidgetArea.RightDockWidgetArea),
     ("datasetDock", "Dataset", Qt.DockWidgetArea.RightDockWidgetArea),
 ]
-DOCK_WIDTH = 560
+DOCK_WIDTH = layouts.DOCK_WIDTH
 PROJECT_FILTER = "CNN Studio projects (*.cnnproj);;All files (*)"
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 STALE_WEIGHTS_NOTE = ("Saved without the trained weights: they belong to the network as it was before "
@@ -74,7 +75,12 @@ class MainWindow(QMainWindow):
         self.editor.viewChanged.connect(self._update_status)
         self._update_status()
         self._update_title()
-        self.restore_layout()
+        # no remembered layout: the default one at the first show, sized to the window as shown
+        self._default_layout_pending = not self.restore_layout()
+        # the Draw dock opens into "Draw & look" while the Feature maps dock waits behind its tab
+        self.docks[layouts.DRAW].visibilityChanged.connect(self._on_draw_visibility)
+        for dock in self.docks.values():   # a dock dragged into a new tab group: whole tab titles there too
+            dock.dockLocationChanged.connect(lambda _area: QTimer.singleShot(0, lambda: layouts.unelide_tabs(self)))
 
     # ---- docks --------------------------------------------------------------
     def _make_docks(self) -> None:
@@ -213,14 +219,40 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(STALE_WEIGHTS_NOTE, 15_000)
         return True
 
+    # ---- layouts ------------------------------------------------------------------
+    def reset_layout(self) -> None:
+        """View > Reset layout: the default docks and splitters (and that is what is remembered)."""
+        self._default_layout_pending = False
+        layouts.apply_default(self)
+        self.save_layout()
+
+    def draw_and_look(self) -> None:
+        """View > Draw & look: the drawing canvas beside the feature maps."""
+        layouts.apply_draw_and_look(self)
+
+    def _on_draw_visibility(self, visible: bool) -> None:
+        if visible:  # after the tab switch is done: re-splitting inside it confuses the tab bar
+            QTimer.singleShot(0, self._maybe_draw_and_look)
+
+    def _maybe_draw_and_look(self) -> None:
+        if layouts.draw_needs_look(self):
+            layouts.apply_draw_and_look(self)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._default_layout_pending:
+            self._default_layout_pending = False
+            layouts.apply_default(self)
+        layouts.unelide_tabs(self)
+
     # ---- layout persistence -------------------------------------------------------
-    def restore_layout(self) -> None:
+    def restore_layout(self) -> bool:
+        """Geometry and docks as last saved; False when there was no saved dock layout."""
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        return state is not None and bool(self.restoreState(state))
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -77,6 +77,18 @@ class FileMenus:
         self.view_menu = _made(bar.addMenu("&View"))
         for dock in window.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.draw_look_action = self._action(self.view_menu, "Draw && &look (canvas beside the feature maps)",
+                                             window.draw_and_look)
+        self.reset_layout_action = self._action(self.view_menu, "&Reset layout", window.reset_layout)
+        self.view_menu.addSeparator()
+        editor = window.editor
+        self.fit_action = self._action(self.view_menu, "Zoom to &fit (the whole network)", editor.zoom_to_fit,
+                                       QKeySequence("Ctrl+0"))
+        self.zoom_in_action = self._action(self.view_menu, "Zoom &in", editor.zoom_in,
+                                           QKeySequence(QKeySequence.StandardKey.ZoomIn))
+        self.zoom_out_action = self._action(self.view_menu, "Zoom &out", editor.zoom_out,
+                                            QKeySequence(QKeySequence.StandardKey.ZoomOut))
         from cnnstudio.gui.explain.lessons_menu import LessonsMenu
 
         self.lessons = LessonsMenu(window)

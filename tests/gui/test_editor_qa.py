@@ -12,6 +12,7 @@ from cnnstudio.model import SetLayerConfig
 def test_clicking_a_problem_scrolls_to_its_block(qtbot, window, state):
     # VGG16's 39 blocks need several columns: the failing one is scrolled out of view.
     window.new_from_template("vgg16")
+    window.editor.canvas.set_zoom(1.0)   # at full size (zoomed to fit, 0.6 shows most of it)
     state.document.execute(SetLayerConfig(28, "padding", "valid"))
     state.document.execute(SetLayerConfig(28, "kernel_size", 20))
     canvas, problems = window.editor.canvas, window.editor.problems

@@ -190,3 +190,25 @@ def test_a_standard_dataset_is_checked_before_it_is_downloaded(qtbot, editor):
     qtbot.mouseClick(editor.problems.fix_buttons[0], Qt.MouseButton.LeftButton)
     assert editor.state.spec.input.channels == 3
     assert any("fits CIFAR-10 (10 classes)" in t for t in problem_texts(editor))
+
+
+# ---- Evaluation's "Feature maps" button opens the Feature maps sub-tab -----------------------
+def test_evaluations_feature_maps_button_opens_the_maps_not_the_filters(qtbot, qapp, settings):
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+    from cnnstudio.gui.state import AppState
+
+    win = MainWindow(AppState(template="simple-cnn"), settings=settings)
+    win.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(win)
+    win.show()
+    maps_panel = win.panel("featureMapsDock")
+    maps_panel.tabs.setCurrentWidget(maps_panel.filters)      # the user last looked at the filters
+    panel = win.panel("evaluationDock")
+    win.docks["evaluationDock"].raise_()
+    from tests.gui.test_evaluation import _weights
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000):
+        win.state.set_weights(_weights(win.state))
+    panel.show_example(panel.gallery.shown[0])                # the button needs an example
+    qtbot.mouseClick(panel.maps_button, Qt.MouseButton.LeftButton)
+    assert maps_panel.tabs.currentWidget() is maps_panel.split
+    assert maps_panel.tabs.tabText(maps_panel.tabs.currentIndex()) == "Feature maps"

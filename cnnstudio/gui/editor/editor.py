@@ -1,12 +1,20 @@
-"""The network editor: palette | canvas | inspector over problems, all views of AppState."""
+"""The network editor: palette | canvas | inspector over problems, all views of AppState.
+
+The canvas zooms to fit: the whole network in view, cards at ``MIN_FIT_SCALE`` of their size
+at least (smaller text stops being readable; below that it scrolls). A project opened or
+made new is fitted; View > Zoom in/out (or Ctrl + wheel) leaves fitting until Zoom to fit.
+"""
 
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QFontMetricsF, QTransform, QWheelEvent
 from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.canvas import EditorCanvas
+from cnnstudio.gui.editor.cards import CARD_H, MARGIN, label_font
+from cnnstudio.gui.editor.layout import layout_network
 from cnnstudio.gui.editor.inspector import Inspector
 from cnnstudio.gui.editor.palette import LayerPalette
 from cnnstudio.gui.editor.problems import ProblemsList
@@ -14,7 +22,90 @@ from cnnstudio.gui.editor.view_model import NetworkView, describe
 from cnnstudio.gui.state import AppState
 
 READ_ONLY_HINT = "Stop training to edit the network"
-LEFT_WIDTH = 215
+LEFT_WIDTH = 200
+#: zoom to fit never shrinks the cards below this (card text ~7 px) nor magnifies them
+MIN_FIT_SCALE, MAX_FIT_SCALE = 0.6, 1.0
+#: View > Zoom in/out: the factor per step and the range
+ZOOM_STEP, MIN_ZOOM, MAX_ZOOM = 1.2, 0.3, 2.0
+#: the problems strip under the canvas: its default height
+PROBLEMS_H = 56
+
+
+class ZoomCanvas(EditorCanvas):
+    """The editor canvas with a zoom: ``fit`` (the default) picks the rows per column and the
+    scale that show the whole network largest; otherwise ``zoom`` is the user's scale."""
+
+    def __init__(self, state, parent: QWidget | None = None):
+        self.fit = True
+        self.zoom = 1.0
+        super().__init__(state, parent)
+
+    def _rows_at(self, scale: float) -> int:
+        gap = self.geometry_().v_gap
+        usable = (self.viewport().height() - 2) / scale - MARGIN - 4 + gap // 2
+        return max(3, int(usable // (CARD_H + gap)))
+
+    def _fit_scale(self, width: float, height: float) -> float:
+        vw, vh = self.viewport().width() - 2, self.viewport().height() - 2
+        if width <= 0 or height <= 0:
+            return MAX_FIT_SCALE
+        return min(MAX_FIT_SCALE, vw / width, vh / height)
+
+    def best_fit(self) -> tuple[int, float]:
+        """(rows per column, scale) that show the whole network largest (the scale may be below
+        MIN_FIT_SCALE: then it does not fit legibly, and the caller scrolls at that minimum)."""
+        view = self.view
+        n = len(view.cards)
+        sources = view.sources if len(view.sources) == n - 1 else [(i - 1,) for i in range(n - 1)]
+        labels = {card.index: card.shape_text for card in view.cards}
+        metrics = QFontMetricsF(label_font(self.font()))
+        measure = (lambda text: metrics.horizontalAdvance(text) + 2)
+        best: tuple[int, float] | None = None
+        _, vh = self.viewport().width() - 2, self.viewport().height() - 2
+        for rows in range(self._rows_at(MAX_FIT_SCALE), max(n, 3) + 1):
+            layout = layout_network(sources, rows, self.geometry_(), labels, measure)
+            scale = self._fit_scale(layout.width, layout.height)
+            if best is None or scale > best[1] + 1e-6:
+                best = (rows, scale)
+            if best[1] >= MAX_FIT_SCALE or vh / max(layout.height, 1) <= best[1]:
+                break   # more rows only make the network taller
+        return best if best is not None else (self._rows_at(MAX_FIT_SCALE), MAX_FIT_SCALE)
+
+    def rows_per_column(self) -> int:
+        if self.fit:
+            rows, scale = self.best_fit()
+            return rows if scale >= MIN_FIT_SCALE else self._rows_at(MIN_FIT_SCALE)
+        return self._rows_at(self.zoom)
+
+    def refresh(self, view, selected: int) -> None:
+        super().refresh(view, selected)
+        self.apply_zoom()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.apply_zoom()
+
+    def apply_zoom(self) -> None:
+        """Scale the view: fitted to the viewport (within the legible range) or the user's zoom."""
+        if self.fit:
+            scale = self._fit_scale(self.layout_.width, self.layout_.height)
+            self.zoom = max(MIN_FIT_SCALE, scale)
+        if abs(self.transform().m11() - self.zoom) > 1e-6:
+            self.setTransform(QTransform.fromScale(self.zoom, self.zoom))
+
+    def set_zoom(self, zoom: float | None) -> None:
+        """``zoom``: a scale (stops fitting), or None to fit the whole network again."""
+        self.fit = zoom is None
+        if zoom is not None:
+            self.zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+        self.refresh(self.view, self.selected)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override: Ctrl + wheel zooms
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and event.angleDelta().y():
+            self.set_zoom(self.zoom * (ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP))
+            event.accept()
+            return
+        super().wheelEvent(event)
 
 
 class NetworkEditor(QWidget):
@@ -29,9 +120,10 @@ class NetworkEditor(QWidget):
         super().__init__(parent)
         self.state = state
         self.selected = -2
+        self._document = state.document
         self.view = NetworkView()
         self.layer_palette = LayerPalette()
-        self.canvas = EditorCanvas(state)
+        self.canvas = ZoomCanvas(state)
         self.inspector = Inspector(state)
         self.problems = ProblemsList(state)   # the state: checks against the chosen dataset too
         self.hint = QLabel(READ_ONLY_HINT)
@@ -52,17 +144,24 @@ class NetworkEditor(QWidget):
         self.refresh()
 
     def _build_layout(self) -> None:
-        # left: palette over inspector; centre: canvas over a short problems strip.
+        # left: search and palette over inspector; centre: canvas over a short problems strip.
         # Keeps the canvas wide enough for two columns of cards next to the docks at 1280x800.
+        palette_box = QWidget()
+        column = QVBoxLayout(palette_box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.layer_palette.search)
+        column.addWidget(self.layer_palette, 1)
         left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.layer_palette)
+        left.addWidget(palette_box)
         left.addWidget(self.inspector)
-        left.setSizes([330, 400])
+        left.setStretchFactor(1, 1)
+        self.left_split = left
         centre_split = QSplitter(Qt.Orientation.Vertical)
         centre_split.addWidget(self.canvas)
         centre_split.addWidget(self.problems)
         centre_split.setStretchFactor(0, 1)
-        centre_split.setSizes([660, 64])
+        self.centre_split = centre_split
         centre = QWidget()
         col = QVBoxLayout(centre)
         col.setContentsMargins(0, 0, 0, 0)
@@ -74,17 +173,40 @@ class NetworkEditor(QWidget):
         split.addWidget(left)
         split.addWidget(centre)
         split.setStretchFactor(1, 1)
-        split.setSizes([LEFT_WIDTH, 480])
         split.setChildrenCollapsible(False)
         self.splitter = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
+        self.reset_layout()
+
+    def reset_layout(self) -> None:
+        """The default splitter sizes (the palette as tall as its rows, a short problems strip)
+        and the network zoomed to fit."""
+        palette_h = self.layer_palette.content_height() + self.layer_palette.search.sizeHint().height() + 2
+        self.left_split.setSizes([palette_h, max(1, self.height() - palette_h)])
+        self.centre_split.setSizes([max(1, self.height() - PROBLEMS_H), PROBLEMS_H])
+        self.splitter.setSizes([LEFT_WIDTH, max(1, self.width() - LEFT_WIDTH)])
+        self.zoom_to_fit()
+
+    # ---- zoom ---------------------------------------------------------------
+    def zoom_to_fit(self) -> None:
+        """The whole network in view (View > Zoom to fit; also on New and Open)."""
+        self.canvas.set_zoom(None)
+
+    def zoom_in(self) -> None:
+        self.canvas.set_zoom(self.canvas.zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.canvas.set_zoom(self.canvas.zoom / ZOOM_STEP)
 
     # ---- views ------------------------------------------------------------
     def refresh(self) -> None:
         """Redraw cards, problems and inspector from the document's spec."""
         spec = self.state.document.spec
+        if self.state.document is not self._document:   # opened or made new: all of it in view
+            self._document = self.state.document
+            self.canvas.fit = True
         self.view = describe(spec)
         if self.selected >= len(spec.layers):
             self.selected = len(spec.layers) - 1 if spec.layers else -2

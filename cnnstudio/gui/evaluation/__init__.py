@@ -20,6 +20,9 @@ def install_evaluation_panel(window: Any) -> EvaluationPanel:
     def open_maps() -> None:
         maps_dock.show()
         maps_dock.raise_()
+        show_maps = getattr(window.panel("featureMapsDock"), "show_feature_maps", None)
+        if callable(show_maps):  # the maps themselves, not the Filters tab last shown
+            show_maps()
 
     panel = EvaluationPanel(window.state, show_sample=show, open_maps=open_maps if maps_dock else None)
     window.set_dock_widget("evaluationDock", panel)

@@ -7,7 +7,7 @@ Colour networks get the grey ink replicated into their three channels (and the
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QImage, QPixmap, QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QBoxLayout, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
@@ -19,6 +19,8 @@ from cnnstudio.gui.inside.prediction import PredictionView
 from cnnstudio.gui.inside.user_examples import add_user_example, user_dataset
 
 PREVIEW_PX = 112
+#: the least room (pixels) for the canvas beside the prediction; less: the prediction goes below
+SIDE_BY_SIDE_PX = 600
 #: while the mouse moves, preprocess + predict at most this often (ms)
 MOVE_THROTTLE_MS = 40
 
@@ -40,6 +42,7 @@ class DrawingPanel(QWidget):
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(MOVE_THROTTLE_MS)
         self._throttle.timeout.connect(self.update_drawing)
+        self._watched: QWidget | None = None   # the dock's scroll-area viewport, watched for resizes
         self._build_layout()
         self.canvas.changed.connect(self._on_canvas_moved)
         self.canvas.strokeFinished.connect(self.update_drawing)
@@ -58,10 +61,12 @@ class DrawingPanel(QWidget):
         self.brush.setValue(self.canvas.brush)
         self.brush.setSuffix(" px")
         self.brush.setToolTip("Brush size (the canvas is 280 x 280 pixels)")
+        self.brush.setAccessibleName("Brush")
         self.brush.valueChanged.connect(self.canvas.set_brush)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.canvas.clear)
-        self.undo_button = QPushButton("Undo stroke")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last stroke")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.label_spin = QSpinBox()
         self.label_spin.setRange(0, 9)
@@ -74,40 +79,82 @@ class DrawingPanel(QWidget):
         self.why_button.setToolTip("Saliency: which pixels made the network say this (input gradient, Grad-CAM, "
                                    "occlusion), for its answer and the runner-up")
         self.why_button.clicked.connect(self.why)
+        # short enough for a narrow Draw dock (Draw & look at 1024 wide): "Brush" is the spin box's tooltip
         tools = QHBoxLayout()
-        for w in (QLabel("Brush"), self.brush, self.undo_button, self.clear_button, self.why_button):
+        for w in (self.brush, self.undo_button, self.clear_button, self.why_button):
             tools.addWidget(w)
+        for button in (self.undo_button, self.clear_button, self.why_button):   # the style's 80 px least
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 24)
         tools.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
-        seen = QGridLayout()
+        self.seen = QGridLayout()
         self.seen_caption = QLabel("")
-        seen.addWidget(self.seen_caption, 0, 0)
-        seen.addWidget(self.preview, 1, 0)
-        # the big "3   98.2 %" beside the preview, to leave the bar chart room in a narrow dock
-        seen.addWidget(self.prediction.headline, 0, 1, 2, 1)
-        seen.setColumnStretch(1, 1)
         add = QHBoxLayout()
-        for w in (QLabel("As label"), self.label_spin, self.add_button):
-            add.addWidget(w)
+        for part in (QLabel("As label"), self.label_spin, self.add_button):
+            add.addWidget(part)
         right = QVBoxLayout()
-        right.addLayout(seen)
-        right.addWidget(self.prediction, 1)
+        right.addLayout(self.seen, 1)
         right.addLayout(add)
         right.addWidget(self.count)
         self._box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         self._box.addLayout(left, 3)
         self._box.addLayout(right, 2)
+        self._place_seen(stacked=False)
+
+    def _place_seen(self, stacked: bool) -> None:
+        """Beside the canvas: the preview over the bar chart, the big "3   98.2 %" beside the
+        preview. Under the canvas (a narrow dock): the preview beside the chart, so the whole
+        panel fits the height of a 1024x640 window."""
+        grid = self.seen
+        headline, chart = self.prediction.headline, self.prediction
+        for w in (self.seen_caption, self.preview, headline, chart):
+            grid.removeWidget(w)
+        grid.addWidget(self.seen_caption, 0, 0)
+        top = Qt.AlignmentFlag.AlignTop
+        if stacked:
+            grid.addWidget(headline, 0, 1)
+            grid.addWidget(self.preview, 1, 0, top)
+            grid.addWidget(chart, 1, 1)
+            grid.setRowStretch(1, 1)
+            grid.setRowStretch(2, 0)
+        else:
+            grid.addWidget(self.preview, 1, 0, top)
+            grid.addWidget(headline, 0, 1, 2, 1)
+            grid.addWidget(chart, 2, 0, 1, 2)
+            grid.setRowStretch(1, 0)
+            grid.setRowStretch(2, 1)
+        grid.setColumnStretch(1, 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
-        # Docks are often tall and narrow: stack the canvas above the prediction then.
-        wide = event.size().width() >= event.size().height()
-        self._box.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
+        self._choose_direction()
         super().resizeEvent(event)
+
+    def _choose_direction(self) -> None:
+        """Docks are often tall and narrow: stack the canvas above the prediction then. Judged by
+        the room the dock's scroll area gives (side by side, the panel is at least ~590 px wide,
+        so its own width would keep it side by side in a 300 px dock, scrolling sideways)."""
+        room = self.parentWidget() if self.parentWidget() is not None else self
+        width, height = room.width(), room.height()
+        wide = width >= height and width >= SIDE_BY_SIDE_PX
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._box.direction() != direction:
+            self._box.setDirection(direction)
+            self._place_seen(stacked=not wide)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - the scroll area's viewport resized
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self._choose_direction()
+        return super().eventFilter(watched, event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
+        room = self.parentWidget()
+        if room is not None and room is not self._watched:
+            room.installEventFilter(self)
+            self._watched = room
+        self._choose_direction()
         self.inspector.view_shown()
 
     # ---- canvas -> inspector ------------------------------------------------------

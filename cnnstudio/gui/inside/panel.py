@@ -171,6 +171,11 @@ class FeatureMapsPanel(QWidget):
         ins = self.inspector
         self.filters.set_filters(ins.conv_weights(), untrained=not ins.trained)
 
+    def show_feature_maps(self) -> None:
+        """Bring the "Feature maps" sub-tab to the front (Evaluation's "Feature maps" button
+        opened whichever tab was last shown, Filters included)."""
+        self.tabs.setCurrentWidget(self.split)
+
     def open_tile(self, row: int, channel: int) -> None:
         """Enlarge channel ``channel`` of row ``row`` (0 = input, i + 1 = layer i) in the viewer."""
         ins = self.inspector

@@ -1,4 +1,9 @@
-"""The network's answer for one image: a bar per class, the top class highlighted and named."""
+"""The network's answer for one image: a bar per class, the top class highlighted and named.
+
+The bars lie horizontally, a class per row with its name on the left axis: standing bars
+had their names side by side under them, and in a narrow Draw dock pyqtgraph dropped all
+but two ("0", "5"). The chart asks for a row of text height per class (``min_height``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ from cnnstudio.gui.common import plot_export
 
 BAR_COLOUR = "#5a7fa8"
 TOP_COLOUR = "#f0a030"
+#: at most this many class names on the axis (more classes: every n-th named)
+MAX_NAMED = 20
+#: the chart's least height: a text line per named class plus the bottom axis and margins
+AXES_PX, MAX_CHART_PX = 48, 360
 
 
 class PredictionView(QWidget):
@@ -24,6 +33,7 @@ class PredictionView(QWidget):
         super().__init__(parent)
         self.probs: np.ndarray | None = None
         self.top: int | None = None
+        self._names: list[str] = []
         self.headline = QLabel("—")
         font = QFont()
         font.setPointSize(20)
@@ -35,16 +45,16 @@ class PredictionView(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setYRange(0.0, 1.0, padding=0.02)
-        self.plot.setLabel("left", "probability")
-        self.plot.setMinimumHeight(120)
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=BAR_COLOUR)
+        self.plot.setXRange(0.0, 1.0, padding=0.02)
+        self.plot.setLabel("bottom", "probability")
+        self.plot.getPlotItem().invertY(True)   # the first class on top, as the names read
+        self.bars = pg.BarGraphItem(x0=0, y=np.arange(10), width=np.zeros(10), height=0.7, brush=BAR_COLOUR)
         self.plot.addItem(self.bars)
+        self._show_names([str(i) for i in range(10)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.headline)
         layout.addWidget(self.plot, 1)
-        self._names: list[str] = []
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         plot_export.install(self.plot, "Prediction", table=self.table)
 
@@ -63,15 +73,23 @@ class PredictionView(QWidget):
         k = probs.shape[0]
         self.probs, self.top = probs, int(np.argmax(probs))
         brushes = [pg.mkBrush(TOP_COLOUR if i == self.top else BAR_COLOUR) for i in range(k)]
-        self.bars.setOpts(x=np.arange(k), height=probs, width=0.7, brushes=brushes)
-        if class_names != self._names:
-            self._names = list(class_names)
-            step = max(1, k // 20)  # keep tick labels readable for many classes
-            ticks = [(i, str(class_names[i])) for i in range(0, k, step)]
-            self.plot.getAxis("bottom").setTicks([ticks])
-        self.plot.setXRange(-0.6, k - 0.4, padding=0)
+        self.bars.setOpts(x0=0, y=np.arange(k), width=probs, height=0.7, brushes=brushes)
+        names = [str(class_names[i]) if i < len(class_names) else str(i) for i in range(k)]
+        if names != self._names:
+            self._show_names(names)
         name = class_names[self.top] if self.top < len(class_names) else str(self.top)
         self.headline.setText(f"{name}   {100 * probs[self.top]:.1f} %" + (f"   ({note})" if note else ""))
+
+    def _show_names(self, names: list[str]) -> None:
+        """A tick per class on the left axis (every ``step``-th past MAX_NAMED classes), and a
+        least height that gives each named row its line of text."""
+        self._names = list(names)
+        k = len(names)
+        step = max(1, -(-k // MAX_NAMED))
+        self.plot.getAxis("left").setTicks([[(i, names[i]) for i in range(0, k, step)]])
+        self.plot.setYRange(-0.6, k - 0.4, padding=0)
+        rows = -(-k // step)
+        self.plot.setMinimumHeight(min(MAX_CHART_PX, rows * (self.fontMetrics().height() + 3) + AXES_PX))
 
     def bar_at(self, scene_pos: QPointF) -> int | None:
         """The class whose bar's row (or column) is at ``scene_pos``, however long the bar, or None."""
@@ -89,5 +107,5 @@ class PredictionView(QWidget):
 
     def clear(self) -> None:
         self.probs, self.top = None, None
-        self.bars.setOpts(height=np.zeros(len(self.bars.opts["x"])))
+        self.bars.setOpts(width=np.zeros(len(self.bars.opts["y"])))
         self.headline.setText("—")

@@ -15,7 +15,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
-from PyQt6.QtWidgets import QHBoxLayout, QWidget
+from PyQt6.QtGui import QResizeEvent
+from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.training.buffers import EMA, Series
@@ -23,6 +24,8 @@ from cnnstudio.gui.training.buffers import EMA, Series
 REFRESH_MS = 50  # 20 Hz
 LR_EVERY = 10    # the LR plot: at most 2 Hz unless the rate changes
 STEP_AXIS = "training step (batch)"
+#: from this width the three plots go in one row (below: the learning rate under the other two)
+WIDE_PX = 840
 
 RAW_PEN = pg.mkPen((120, 150, 200, 90), width=1)
 SMOOTH_PEN = pg.mkPen((30, 90, 200), width=2)
@@ -58,8 +61,9 @@ class TrainingPlots(QWidget):
     # ---- layout -------------------------------------------------------------------
     def _build(self) -> None:
         pg.setConfigOptions(antialias=False)
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        self._grid = layout
         self.loss_plot = _plot("Loss", "cross-entropy loss", legend="top")
         self.acc_plot = _plot("Accuracy", "accuracy (%)", legend="bottom")
         self.lr_plot = _plot("Learning rate", "learning rate", legend=None)
@@ -67,8 +71,7 @@ class TrainingPlots(QWidget):
         self.lr_plot.getPlotItem().enableAutoRange(axis="y", enable=False)
         self.lr_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.acc_plot.setYRange(0, 100, padding=0.02)
-        for widget, stretch in ((self.loss_plot, 3), (self.acc_plot, 3), (self.lr_plot, 2)):
-            layout.addWidget(widget, stretch)
+        self._place_plots(wide=False)
         self.curves = {}
         for metric, plot in (("loss", self.loss_plot), ("acc", self.acc_plot)):
             item = plot.getPlotItem()  # the same four curves on the loss and the accuracy plot
@@ -84,6 +87,28 @@ class TrainingPlots(QWidget):
                             (self.lr_plot, "Learning rate plot")):
             plot_export.install(plot, title)   # PNG, SVG, CSV: button and right-click
         self._lr_symbols = False
+
+    def _place_plots(self, wide: bool) -> None:
+        """Wide: the three plots in a row. Narrow (a 560 px dock): loss and accuracy side by side,
+        the learning rate under them across the width; in a row it was squeezed to its minimum
+        width and clipped at 1280x800."""
+        grid = self._grid
+        for plot in (self.loss_plot, self.acc_plot, self.lr_plot):
+            grid.removeWidget(plot)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.acc_plot, 0, 1)
+        grid.addWidget(self.lr_plot, 0, 2) if wide else grid.addWidget(self.lr_plot, 1, 0, 1, 2)
+        for col, stretch in enumerate((3, 3, 2) if wide else (1, 1, 0)):
+            grid.setColumnStretch(col, stretch)
+        grid.setRowStretch(0, 1 if wide else 2)
+        grid.setRowStretch(1, 0 if wide else 1)
+        self._wide = wide
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        wide = event.size().width() >= WIDE_PX
+        if wide != self._wide:
+            self._place_plots(wide)
 
     # ---- feeding ------------------------------------------------------------------
     def add_steps(self, steps: Iterable[Mapping[str, Any]]) -> None:
