@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnstudio import __version__
-from cnnstudio.project import limits, tempfiles
+from cnnstudio.project import limits, teacher_layout, tempfiles
 from cnnstudio.project.limits import LimitError, network_bounds
 from cnnstudio.project.npzio import HeaderCheck, NpzError, read_npz, write_npz
 from cnnstudio.project.records import check_history_records, check_optimizer_state
@@ -99,6 +99,8 @@ class Project:
     training_config: TrainingConfig | None = None
     user_dataset: Dataset | None = None
     metadata: dict[str, Any] = field(default_factory=new_metadata)
+    #: the panels and controls a teacher hid (``project.teacher_layout.check``'s form), or None
+    teacher_layout: dict[str, Any] | None = None
 
 
 # ---- spec / config adapters (the model owns the formats) ------------------------------
@@ -140,6 +142,7 @@ def _project_json(project: Project) -> bytes:
         "training_config": _config_to_dict(project.training_config),
         "history": project.history,
         "user_data": None if user is None else {"name": user.name, "class_names": list(user.class_names)},
+        "teacher_layout": project.teacher_layout,
         # lets the loader notice a member lost to a damaged zip directory
         "members": _array_members(project),
     }
@@ -392,8 +395,14 @@ def _build_project(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.Zip
     history = _checked_history(path, doc.get("history"))
     stored_meta = doc.get("metadata")
     metadata = stored_meta if isinstance(stored_meta, dict) else new_metadata()
+    try:
+        layout = teacher_layout.check(doc.get("teacher_layout"))
+    except teacher_layout.TeacherLayoutError as exc:
+        raise ProjectFileError(path, f"{PROJECT_JSON}: {exc}",
+                               "Remove the teacher_layout entry from project.json (the project then opens "
+                               "with every panel shown), or use an earlier copy.") from exc
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
-                   training_config=config, user_dataset=user, metadata=metadata)
+                   training_config=config, user_dataset=user, metadata=metadata, teacher_layout=layout)
 
 
 def _checked_history(path: Path, history: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from cnnstudio.data import Dataset
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.document import Document, DocumentEvent
 from cnnstudio.model.templates import get_template
+from cnnstudio.project.teacher_layout import check as check_teacher_layout
 from cnnstudio.project.file import Project, ProjectFileError, load_project, save_project
 from cnnstudio.project.run import RunHistory
 from cnnstudio.project.weights import check_weights
@@ -132,6 +133,7 @@ class Workspace:
         self.history = RunHistory()
         self.training_config = TrainingConfig()
         self.user_dataset: Dataset | None = None
+        self.teacher_layout: dict[str, Any] | None = None   # panels/controls hidden (project.teacher_layout)
         self.status = TrainingStatus.IDLE
         self._dataset: DatasetPair | None = None
         self._extra_dirty = False  # weights, history or drawings changed since the last save/load
@@ -195,7 +197,7 @@ class Workspace:
         return dataclasses.replace(base, network=self.spec, weights=self.weights if keep else None,
                                    optimizer_state=(self.optimizer_state or None) if keep else None,
                                    history=self.history.to_dict(), training_config=self.training_config,
-                                   user_dataset=self.user_dataset)
+                                   user_dataset=self.user_dataset, teacher_layout=self.teacher_layout)
 
     def weights_fit(self) -> bool:
         """True when the trained weights (if any) fit the current network, so a save keeps them."""
@@ -215,6 +217,7 @@ class Workspace:
         self.document = Document(spec)
         self.document.subscribe(self._on_document_changed)
         self.project = project
+        self.teacher_layout = project.teacher_layout if project is not None else None
         self._extra_dirty = False
         self._revision += 1
         self._weights_revision += 1
@@ -272,6 +275,13 @@ class Workspace:
         """A copy of the settings with ``changes`` (checked: TrainingConfigError names a bad one)."""
         self.set_training_config(dataclasses.replace(self.training_config, **changes))
         return self.training_config
+
+    def set_teacher_layout(self, layout: dict[str, Any] | None) -> None:
+        """The panels and controls the project opens with hidden (``project.teacher_layout.check``'s
+        form, None: all shown); saved with the project, so the project is dirty."""
+        self.teacher_layout = check_teacher_layout(layout)
+        self._extra_dirty = True
+        self.events.dirty(True)
 
     def set_user_dataset(self, dataset: Dataset | None) -> None:
         """Replace the drawn-digit dataset (saved with the project)."""
