@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cnnstudio.cli import export as cli_export   # export and import
 
     cli_export.add_parsers(sub)
+    from cnnstudio.cli import runs as cli_runs   # runs: the training runs a project keeps
+
+    cli_runs.add_parser(sub)
     return parser
 
 

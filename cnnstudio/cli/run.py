@@ -135,12 +135,29 @@ def _fit_classes(args, spec, data_classes: int, weights):
 
 def _start_project(args) -> Project:
     """The project to train: a fresh one for a template/model file; a .cnnproj continues its
-    training (weights, optimizer state, history, drawings and metadata carry on)."""
+    training (weights, optimizer state, history, drawings, metadata and runs carry on)."""
     if Path(args.model).suffix.lower() == ".cnnproj":
         prev = load_project(args.model)
         checked_model(args.model, prev.network)
         return prev
     return Project(checked_model(args.model))
+
+
+def _existing_runs(out: Path, start: Project, continuing: bool) -> Project:
+    """A template or model file trained into an existing project (``--out`` naming it): the
+    new run is added to that project's runs (and its drawings and metadata stay); the network
+    and weights become the new run's. A file there that is no project is refused, not replaced."""
+    if continuing or not out.exists():
+        return start
+    try:
+        existing = load_project(out)
+    except Exception as exc:  # noqa: BLE001 - the loader's ProjectFileError says what is wrong
+        raise CliError(f"--out {out} exists but cannot be opened as a project, so its runs cannot be kept "
+                       f"({exc}); choose another file name or delete that file") from exc
+    start.runs, start.metadata = existing.runs, existing.metadata
+    if start.user_dataset is None:
+        start.user_dataset = existing.user_dataset
+    return start
 
 
 def _check_stored_path(source, project) -> None:
@@ -205,7 +222,10 @@ def cmd_train(args) -> int:
     start = _start_project(args)
     spec, history, base = start.network, start.history, start.training_config
     _check_data_args(args, args.data or (base.dataset if base is not None else None))
-    out = _out_path(args.out, spec.name)
+    # a project trained again adds a run to itself unless --out names another file
+    continuing = Path(args.model).suffix.lower() == ".cnnproj"
+    out = _out_path(args.out if args.out is not None or not continuing else args.model, spec.name)
+    start = _existing_runs(out, start, continuing)
     config = _config_from_args(args, base)
     if not args.data:
         _check_stored_path(config.dataset, args.model)
@@ -221,8 +241,11 @@ def cmd_train(args) -> int:
     run = Run(prepared, RunHistory.from_dict(history))
     done_before = run.epoch_offset
     epochs = run.trainer.epochs
+    number = max((r.number for r in start.runs), default=0) + 1
+    after = f" (continuing run {run.record.continued_from})" if run.record.continued_from else ""
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
-          f"{epochs} epoch{'s' if epochs != 1 else ''}; saving to {out} after every epoch", flush=True)
+          f"{epochs} epoch{'s' if epochs != 1 else ''}; saving run {number}{after} to {out} after every epoch",
+          flush=True)
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     stop = _StopOnSignal()
     try:
@@ -235,7 +258,7 @@ def cmd_train(args) -> int:
                 continue
             bar.close()
             with stop.deferred():  # a SIGTERM during the save ends the run after it, not inside it
-                save_project(out, run.project(item, start.user_dataset, start.metadata))
+                save_project(out, run.project(item, start.user_dataset, start.metadata, start.runs))
                 saved += 1
             print(epoch_line(item.record.to_dict(), done_before + epochs), flush=True)
     except MemoryError as exc:

@@ -6,6 +6,12 @@ Members (nothing else is accepted):
 - ``weights.npz``   ``"{layer_index}.{param}" -> array`` (absent while untrained)
 - ``optimizer.npz`` optimizer state (optional)
 - ``user_data.npz`` the user's own drawn digits: ``x`` uint8 (N, H, W, C), ``y`` int64 (N,)
+- ``curves.npz``    per-batch curves of the runs: ``"{run}/step|loss|acc"`` (optional)
+- ``run_weights.npz`` the kept weights of the runs: ``"{run}/last|best/{layer_index}.{param}"`` (optional)
+
+format_version 2 added the runs list (``project.json``'s ``runs``, ``project.runs``) and the
+two members after it; ``history.run`` names the run the current weights come from. A
+format_version 1 file opens with its history as run 1 (:func:`_migrate_v1`).
 
 Saving is atomic (temp file in the same directory, fsync, ``os.replace``), so a
 crash mid-save leaves the previous file as it was; saving through a symlink replaces the
@@ -30,10 +36,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnstudio import __version__
-from cnnstudio.project import limits, teacher_layout, tempfiles
+from cnnstudio.project import limits, tempfiles
 from cnnstudio.project.limits import LimitError, network_bounds
 from cnnstudio.project.npzio import HeaderCheck, NpzError, read_npz, write_npz
 from cnnstudio.project.records import check_history_records, check_optimizer_state
+from cnnstudio.project.runs import (BatchCurve, RunRecord, check_runs_list, curve_header_check, run_from_json,
+                                    split_weight_arrays, weights_header_check)
 from cnnstudio.project.safejson import JsonLimitError
 from cnnstudio.project.safejson import loads as _json_loads
 from cnnstudio.project.safezip import ZipLimitError, open_archive, read_member
@@ -43,12 +51,14 @@ if TYPE_CHECKING:
     from cnnstudio.data import Dataset, UserDataset
     from cnnstudio.model import NetworkSpec, TrainingConfig
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PROJECT_JSON = "project.json"
 WEIGHTS = "weights.npz"
 OPTIMIZER = "optimizer.npz"
 USER_DATA = "user_data.npz"
-MEMBERS = (PROJECT_JSON, WEIGHTS, OPTIMIZER, USER_DATA)
+CURVES = "curves.npz"
+RUN_WEIGHTS = "run_weights.npz"
+MEMBERS = (PROJECT_JSON, WEIGHTS, OPTIMIZER, USER_DATA, CURVES, RUN_WEIGHTS)
 
 # the limits a file is read under (sizes, counts, depths) live in project.limits, each with its reason
 
@@ -89,7 +99,9 @@ class Project:
     ``network``: model.NetworkSpec; ``weights``: dict name -> host NumPy array, or None
     while untrained; ``optimizer_state``: dict name -> array or None; ``history``: see
     :func:`new_history`; ``training_config``: model.TrainingConfig or None;
-    ``user_dataset``: data.Dataset of drawn digits (x uint8 (N, H, W, C), y (N,)) or None.
+    ``user_dataset``: data.Dataset of drawn digits (x uint8 (N, H, W, C), y (N,)) or None;
+    ``runs``: every training run kept (``project.runs.RunRecord``, oldest first);
+    ``history["run"]`` is the number of the run the current weights come from (or absent).
     """
 
     network: NetworkSpec
@@ -99,8 +111,7 @@ class Project:
     training_config: TrainingConfig | None = None
     user_dataset: Dataset | None = None
     metadata: dict[str, Any] = field(default_factory=new_metadata)
-    #: the panels and controls a teacher hid (``project.teacher_layout.check``'s form), or None
-    teacher_layout: dict[str, Any] | None = None
+    runs: list[RunRecord] = field(default_factory=list)
 
 
 # ---- spec / config adapters (the model owns the formats) ------------------------------
@@ -129,7 +140,7 @@ def _config_from_dict(data: Any) -> TrainingConfig | None:   # the file's JSON, 
 
 
 # ---- saving -----------------------------------------------------------------------------
-def _project_json(project: Project) -> bytes:
+def _project_json(project: Project, plan: "_RunsPlan") -> bytes:
     meta = dict(project.metadata)
     meta["modified"] = _now()
     meta.setdefault("app_version", __version__)
@@ -142,9 +153,9 @@ def _project_json(project: Project) -> bytes:
         "training_config": _config_to_dict(project.training_config),
         "history": project.history,
         "user_data": None if user is None else {"name": user.name, "class_names": list(user.class_names)},
-        "teacher_layout": project.teacher_layout,
+        "runs": [run.to_json(*plan.places[run.id]) for run in project.runs],
         # lets the loader notice a member lost to a damaged zip directory
-        "members": _array_members(project),
+        "members": _array_members(project, plan),
     }
     return json.dumps(_json_safe(doc), indent=1, allow_nan=False).encode("utf-8")
 
@@ -163,19 +174,77 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _array_members(project: Project) -> list[str]:
-    present = {WEIGHTS: project.weights, OPTIMIZER: project.optimizer_state, USER_DATA: project.user_dataset}
+def _array_members(project: Project, plan: "_RunsPlan") -> list[str]:
+    present = {WEIGHTS: project.weights, OPTIMIZER: project.optimizer_state, USER_DATA: project.user_dataset,
+               CURVES: plan.curves or None, RUN_WEIGHTS: plan.weights or None}
     return [name for name, value in present.items() if value is not None]
 
 
+@dataclass
+class _RunsPlan:
+    """What a save writes of the runs: where each run's last and best weights go (``places``:
+    id -> (last, best), see runs.LAST_PLACES), the arrays of curves.npz and run_weights.npz."""
+
+    places: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    curves: dict[str, np.ndarray] = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _same_weights(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray] | None) -> bool:
+    if a is None or b is None or a.keys() != b.keys():
+        return False
+    return all(a[k] is b[k] or (a[k].shape == b[k].shape and np.array_equal(a[k], b[k])) for k in a)
+
+
+def _plan_runs(project: Project) -> _RunsPlan:
+    """Decide where each run's weights go: the current run's last weights are the project's own
+    (weights.npz, not written twice), a best epoch that was the last shares the last weights;
+    the rest go to run_weights.npz, newest runs first until MAX_RUN_WEIGHT_VALUES (older runs'
+    weights beyond it are not kept: their records, curves and figures are)."""
+    plan = _RunsPlan()
+    current = project.history.get("run") if isinstance(project.history, dict) else None
+    budget = limits.MAX_RUN_WEIGHT_VALUES
+    for run in reversed(project.runs):
+        last_w, best_w = run.last_weights, run.best_weights
+        last: str | None = None
+        best: str | None = None
+        if last_w is not None:
+            if run.number == current and _same_weights(last_w, project.weights):
+                last = "current"
+            else:
+                size = sum(int(a.size) for a in last_w.values())
+                if size <= budget:
+                    budget -= size
+                    last = "stored"
+                    plan.weights.update({f"{run.number}/last/{k}": a for k, a in last_w.items()})
+        if best_w is not None and run.best_epoch is not None:
+            if last is not None and (best_w is last_w or run.best_epoch == run.final.get("epoch")):
+                best = "last"
+            else:
+                size = sum(int(a.size) for a in best_w.values())
+                if size <= budget:
+                    budget -= size
+                    best = "stored"
+                    plan.weights.update({f"{run.number}/best/{k}": a for k, a in best_w.items()})
+        plan.places[run.id] = (last, best)
+        if len(run.curve):
+            plan.curves.update({f"{run.number}/{k}": a for k, a in run.curve.arrays().items()})
+    return plan
+
+
 def _write_members(zf: zipfile.ZipFile, project: Project) -> None:
-    zf.writestr(PROJECT_JSON, _project_json(project))
+    plan = _plan_runs(project)
+    zf.writestr(PROJECT_JSON, _project_json(project, plan))
     if project.weights is not None:
         write_npz(zf, WEIGHTS, project.weights)
     if project.optimizer_state is not None:
         write_npz(zf, OPTIMIZER, project.optimizer_state)
     if project.user_dataset is not None:
         write_npz(zf, USER_DATA, {"x": project.user_dataset.x, "y": project.user_dataset.y})  # uint8, int64
+    if plan.curves:
+        write_npz(zf, CURVES, plan.curves)
+    if plan.weights:
+        write_npz(zf, RUN_WEIGHTS, plan.weights)
 
 
 def save_project(path: str | os.PathLike[str], project: Project) -> None:
@@ -395,14 +464,124 @@ def _build_project(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.Zip
     history = _checked_history(path, doc.get("history"))
     stored_meta = doc.get("metadata")
     metadata = stored_meta if isinstance(stored_meta, dict) else new_metadata()
-    try:
-        layout = teacher_layout.check(doc.get("teacher_layout"))
-    except teacher_layout.TeacherLayoutError as exc:
-        raise ProjectFileError(path, f"{PROJECT_JSON}: {exc}",
-                               "Remove the teacher_layout entry from project.json (the project then opens "
-                               "with every panel shown), or use an earlier copy.") from exc
+    if doc["format_version"] == 1:
+        runs = _migrate_v1(doc, history, metadata, weights)
+    else:
+        runs = _load_runs(path, zf, infos, doc, size, weights)
+        run = history.get("run")
+        if run is not None and (isinstance(run, bool) or not isinstance(run, int)
+                                or not any(r.number == run for r in runs)):
+            raise ProjectFileError(path, f"{PROJECT_JSON}: history.run must be the number of a listed run, got "
+                                   f"{run!r}"[:200], "The file is damaged.")
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
-                   training_config=config, user_dataset=user, metadata=metadata, teacher_layout=layout)
+                   training_config=config, user_dataset=user, metadata=metadata, runs=runs)
+
+
+
+def _migrate_v1(doc: dict[str, Any], history: dict[str, Any], metadata: dict[str, Any],
+                weights: dict[str, np.ndarray] | None) -> list[RunRecord]:
+    """A format_version 1 file kept one history: it becomes run 1 (the network as saved, the
+    history's hyperparameters, dataset, epochs and learning-rate changes; its last weights are
+    the project's; its best weights only when the best epoch was the last). No per-batch curves
+    were saved then."""
+    epochs = history["epochs"]
+    if not epochs:
+        return []
+    run = RunRecord(number=1, name="run 1", started=metadata.get("created") if isinstance(metadata.get("created"), str)
+                    else None, network=doc["network"], hyperparameters=dict(history.get("hyperparameters") or {}),
+                    dataset=history.get("dataset"), lr_changes=list(history["lr_changes"]))
+    for record in epochs:
+        run.note_epoch(record, None)
+    run.last_weights = weights
+    run.best_weights = weights if weights is not None and run.best_epoch == run.final.get("epoch") else None
+    history["run"] = 1
+    return [run]
+
+
+def _load_runs(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], doc: dict[str, Any], size: int,
+               weights: dict[str, np.ndarray] | None) -> list[RunRecord]:
+    """project.json's runs (each field checked: project.runs), their networks (the model's parser
+    and the same caps as the project's network), curves.npz and run_weights.npz (names, shapes
+    and sizes from the headers, then each set against its run's network)."""
+    def refuse(problem: str) -> ProjectFileError:
+        return ProjectFileError(path, f"{PROJECT_JSON}: {problem}", "The file is damaged or not from CNN Studio.")
+
+    try:
+        raw = check_runs_list(doc.get("runs"))
+    except ValueError as exc:
+        raise refuse(str(exc)) from exc
+    runs: list[RunRecord] = []
+    places: dict[int, tuple[str | None, str | None]] = {}
+    specs: dict[int, NetworkSpec] = {}
+    for i, item in enumerate(raw):
+        try:
+            run, last, best = run_from_json(item, i)
+        except ValueError as exc:
+            raise refuse(str(exc)) from exc
+        if run.number in places:
+            raise refuse(f"runs[{i}]: run number {run.number} appears twice")
+        try:
+            specs[run.number] = _spec_from_dict(run.network)
+            network_bounds(specs[run.number])
+        except LimitError as exc:
+            raise ProjectFileError(path, f"run {run.number}: {exc}", "This app cannot open a network this large.") from exc
+        except (ValueError, TypeError, KeyError) as exc:
+            raise refuse(f"run {run.number}'s network is invalid: {exc}") from exc
+        places[run.number] = (last, best)
+        runs.append(run)
+    numbers = set(places)
+    if CURVES in infos:
+        arrays = _load_npz(path, zf, infos[CURVES], limits.curves_bytes(len(runs)), size, 3 * len(runs) + 1,
+                           curve_header_check(numbers))
+        for run in runs:
+            mine = {k.partition("/")[2]: a for k, a in arrays.items() if k.partition("/")[0] == str(run.number)}
+            if mine:
+                try:
+                    run.curve = BatchCurve.from_arrays(mine, f"{CURVES}: run {run.number}")
+                except ValueError as exc:
+                    raise ProjectFileError(path, str(exc), "The file is damaged.") from exc
+    stored = {(n, which) for n, pl in places.items() for which, place in zip(("last", "best"), pl) if place == "stored"}
+    kept: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+    if stored:
+        if RUN_WEIGHTS not in infos:
+            raise ProjectFileError(path, f"{PROJECT_JSON} says run weights are stored but {RUN_WEIGHTS} is missing",
+                                   "The file is damaged; use an earlier copy.")
+        values = sum(network_bounds(specs[n]).values for n, _ in stored)
+        if values > limits.MAX_RUN_WEIGHT_VALUES:
+            raise ProjectFileError(path, f"the runs' kept weights hold {values:,} values, more than the "
+                                   f"{limits.MAX_RUN_WEIGHT_VALUES:,} a project keeps", "The file is damaged.")
+        limit = sum(network_bounds(specs[n]).weights_bytes for n, _ in stored)
+        entries = sum(network_bounds(specs[n]).weights_entries for n, _ in stored)
+        arrays = _load_npz(path, zf, infos[RUN_WEIGHTS], limit, size, entries, weights_header_check(stored))
+        kept = split_weight_arrays(arrays)
+    elif RUN_WEIGHTS in infos:
+        raise ProjectFileError(path, f"{RUN_WEIGHTS} is present but no run says its weights are stored there",
+                               "The file is damaged.")
+    for run in runs:
+        last, best = places[run.number]
+        for which, place in (("last", last), ("best", best)):
+            if place == "stored":
+                found = kept.get((run.number, which))
+                if found is None:
+                    raise ProjectFileError(path, f"{RUN_WEIGHTS} holds no {which} weights of run {run.number}",
+                                           "The file is damaged.")
+            elif place == "current":
+                if weights is None:
+                    raise ProjectFileError(path, f"run {run.number}'s last weights are the project's, but it has "
+                                           f"no {WEIGHTS}", "The file is damaged.")
+                found = weights
+            elif place == "last":
+                found = run.last_weights
+            else:
+                found = None
+            if found is not None:
+                try:
+                    check_weights(specs[run.number], found)
+                except WeightsMismatch as exc:
+                    raise ProjectFileError(path, f"the {which} weights of run {run.number} do not fit its network: "
+                                           f"{exc}", "The file is damaged.") from exc
+            setattr(run, f"{which}_weights", found)
+    return runs
 
 
 def _checked_history(path: Path, history: Any) -> dict[str, Any]:

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 MiB = 2**20
 
 # ---- the zip container --------------------------------------------------------------------
-#: project.json, weights.npz, optimizer.npz, user_data.npz: a central directory listing more
-#: entries is refused before zipfile parses it (2 million entries cost 1 GB and 27 s).
-MAX_MEMBERS = 4
+#: project.json, weights.npz, optimizer.npz, user_data.npz, curves.npz, run_weights.npz: a central
+#: directory listing more entries is refused before zipfile parses it (2 million entries cost 1 GB and 27 s).
+MAX_MEMBERS = 6
 #: bytes of central directory per entry we accept: 46 fixed + name (our names are < 20
 #: characters) + a zip64 extra field (28); the rest is slack for other writers' extra fields.
 CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024
@@ -52,6 +52,22 @@ MAX_JSON_DEPTH = 64
 MAX_INT_DIGITS = 20
 #: epochs and learning-rate changes kept in a history (one epoch a second for a day)
 MAX_HISTORY_RECORDS = 100_000
+
+# ---- the runs list (project.json's runs, curves.npz, run_weights.npz) -------------------------
+#: runs a project keeps; saving drops the oldest beyond this (each run's network is in project.json:
+#: 100 runs of mini-vgg with 20 epochs each are about 1 MB of JSON, well under MAX_JSON_BYTES)
+MAX_RUNS = 100
+#: a run's number, and the largest whole number a run field may hold
+MAX_RUN_NUMBER = 10**9
+#: settings in a run's hyperparameters (TrainingConfig has 22) and characters of one text field
+MAX_RUN_SETTINGS = 200
+MAX_RUN_TEXT = 4096
+#: per-batch points kept per run (loss, accuracy, step): a longer run keeps every 2nd, 4th, ...
+#: batch (decimated as it goes), so a run's curves are at most 320 KB in the file
+MAX_BATCH_POINTS = 20_000
+#: values of all runs' kept weights together (last and best of each run); saving drops the oldest
+#: runs' weights first beyond this (their records stay). Two VGG-16 sets, or 9,000 lenet5 sets.
+MAX_RUN_WEIGHT_VALUES = 2 * 140_000_000
 
 # ---- the network (absolute caps checked before anything is derived from it) ----------------
 #: layers in one network; VGG-16, the largest template, has 38
@@ -138,25 +154,35 @@ def user_data_bytes() -> int:
     return MAX_USER_DATA_BYTES + 2 * NPZ_BYTES_PER_ARRAY + NPZ_FIXED_BYTES + MAX_USER_IMAGES * 8  # + labels
 
 
+def curves_bytes(runs: int) -> int:
+    """The most bytes curves.npz may inflate to for ``runs`` runs: three arrays of
+    MAX_BATCH_POINTS 8-byte values each."""
+    return runs * 3 * (MAX_BATCH_POINTS * 8 + NPZ_BYTES_PER_ARRAY) + NPZ_FIXED_BYTES
+
+
 def member_bound(limit: int, compressed_size: int) -> int:
     """The most bytes a member of ``compressed_size`` can inflate to under ``limit`` and the ratio cap."""
     return min(limit, max(RATIO_FREE_BYTES, MAX_COMPRESSION_RATIO * compressed_size))
 
 
-def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None) -> int:
+def open_peak_bound(compressed: dict[str, int], bounds: NetworkBounds | None, runs: int = 0,
+                    run_weights_bytes: int = 0) -> int:
     """The most memory opening a project may take beyond what the process held before.
 
     ``compressed``: member name -> compressed size (as its directory entry says; at most the
     file's size); ``bounds``: the network's, or None when the file is refused before its
     arrays. Each array member is held twice at most (its inflated bytes and the arrays read
-    from them); project.json once, plus its parsed objects.
+    from them); project.json once, plus its parsed objects. ``runs``: the runs project.json
+    lists; ``run_weights_bytes``: the bound for run_weights.npz (their networks' weights_bytes
+    for each set stored).
     """
     total = LOAD_OVERHEAD_BYTES
     if "project.json" in compressed:
         total += (1 + JSON_OBJECT_FACTOR) * member_bound(MAX_JSON_BYTES, compressed["project.json"])
     if bounds is not None:
         member_limits = {"weights.npz": bounds.weights_bytes, "optimizer.npz": bounds.optimizer_bytes,
-                         "user_data.npz": user_data_bytes()}
+                         "user_data.npz": user_data_bytes(), "curves.npz": curves_bytes(runs),
+                         "run_weights.npz": run_weights_bytes}
         for name, limit in member_limits.items():
             if name in compressed:
                 total += 2 * member_bound(limit, compressed[name])

@@ -1,10 +1,13 @@
 """One training run, shared by the CLI and the app: the typed run history and its bookkeeping. No Qt.
 
 The history is what a project file keeps about training (``project.json``'s ``history``):
-per-epoch records, learning-rate changes, the hyperparameters the run started with and the
-dataset it trained on. :class:`RunHistory` is its typed form; ``to_dict``/``from_dict`` are
-the file's plain JSON, unchanged (format_version 1): keys this version does not know are
-kept as read (``extra``) and written back.
+per-epoch records, learning-rate changes, the hyperparameters the run started with, the
+dataset it trained on and the number of the run the current weights come from (``run``).
+:class:`RunHistory` is its typed form; ``to_dict``/``from_dict`` are the file's plain JSON:
+keys this version does not know are kept as read (``extra``) and written back. It also
+carries, not in that JSON, the per-batch curves behind the current weights (``batches``)
+and the record of the run that wrote it (``current``, a ``project.runs.RunRecord``): the
+workspace files that record into the project's runs list whenever a history is stored.
 
 :class:`Run` owns one run: a prepared ``session.TrainingRun`` (network, optimizer, engine
 Trainer) and its history. ``reports()`` pumps the Trainer's generator and does the
@@ -28,6 +31,7 @@ from cnnstudio.engine.health import HealthIssue, HealthMonitor, layer_stats_of
 from cnnstudio.engine.network import Network
 from cnnstudio.engine.trainer import EpochReport, StepReport, Trainer
 from cnnstudio.model import TrainingConfig
+from cnnstudio.project.runs import BatchCurve, RunRecord
 
 #: a batch as plain Python: epoch, step_in_epoch, steps_per_epoch, global_step (across continued
 #: runs), loss (NaN when not finite), accuracy, lr, images_per_sec, batch_size, [layer_stats]
@@ -158,6 +162,12 @@ class RunHistory:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     dataset: DatasetRecord | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the number of the run (project.runs) the current weights come from; None before any run
+    run: int | None = None
+    #: per-batch curves behind the current weights (earlier continued runs first); not in the JSON
+    batches: BatchCurve = field(default_factory=BatchCurve, compare=False)
+    #: the record of the run that wrote this history (None: loaded from a file); not in the JSON
+    current: RunRecord | None = field(default=None, compare=False)
 
     @property
     def last_global_step(self) -> int:
@@ -165,31 +175,39 @@ class RunHistory:
         return int(self.epochs[-1].global_step or 0) if self.epochs else 0
 
     def copy(self) -> "RunHistory":
+        """A snapshot (the run's record and curves too) another thread may keep while training goes on."""
         return RunHistory(list(self.epochs), list(self.lr_changes), dict(self.hyperparameters), self.dataset,
-                          dict(self.extra))
+                          dict(self.extra), self.run, self.batches.copy(),
+                          None if self.current is None else self.current.snapshot())
 
     def to_dict(self) -> dict[str, Any]:
         """The project file's plain JSON (NaN and infinities as None)."""
-        return {"epochs": [e.to_dict() for e in list(self.epochs)],
-                "lr_changes": [c.to_dict() for c in list(self.lr_changes)],
-                "hyperparameters": dict(self.hyperparameters),
-                "dataset": None if self.dataset is None else self.dataset.to_dict(), **self.extra}
+        out = {"epochs": [e.to_dict() for e in list(self.epochs)],
+               "lr_changes": [c.to_dict() for c in list(self.lr_changes)],
+               "hyperparameters": dict(self.hyperparameters),
+               "dataset": None if self.dataset is None else self.dataset.to_dict(), **self.extra}
+        if self.run is not None:
+            out["run"] = int(self.run)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "RunHistory":
         """From the project file's JSON (missing keys are empty; ValueError names a bad part)."""
         if data is None:
             return cls()
-        known, extra = _split(data, "", ("epochs", "lr_changes", "hyperparameters", "dataset"))
+        known, extra = _split(data, "", ("epochs", "lr_changes", "hyperparameters", "dataset", "run"))
         epochs, changes = known.get("epochs") or [], known.get("lr_changes") or []
         if not isinstance(epochs, list) or not isinstance(changes, list):
             raise ValueError("history epochs and lr_changes must be lists of objects")
         hyper = known.get("hyperparameters") or {}
         if not isinstance(hyper, Mapping):
             raise ValueError(f"history hyperparameters must be an object, got {hyper!r}")
+        run = known.get("run")
+        if run is not None and (isinstance(run, bool) or not isinstance(run, int) or run < 1):
+            raise ValueError(f"history run must be a run's number (1 or more), got {run!r}"[:120])
         return cls([EpochRecord.from_dict(e, i) for i, e in enumerate(epochs)],
                    [LrChange.from_dict(c, i) for i, c in enumerate(changes)], dict(hyper),
-                   DatasetRecord.from_dict(known.get("dataset")), extra)
+                   DatasetRecord.from_dict(known.get("dataset")), extra, run)
 
 
 # ---- one run ------------------------------------------------------------------------------
@@ -202,6 +220,12 @@ class EpochDone:
     record: EpochRecord
     weights: dict[str, np.ndarray]
     optimizer_state: dict[str, np.ndarray]
+
+
+def _json_dataset(record: DatasetRecord) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(json.dumps(record.to_dict(), default=str)))   # plain JSON values only
 
 
 def step_record(report: StepReport, step_offset: int = 0) -> StepRecord:
@@ -245,8 +269,13 @@ class Run:
         self.network: Network = prepared.network
         self.config: TrainingConfig = prepared.config
         prev = previous if previous is not None else RunHistory()
-        self.history = RunHistory(list(prev.epochs), list(prev.lr_changes), prepared.config.to_dict(),
-                                  DatasetRecord.describe(prepared.train, prepared.val), dict(prev.extra))
+        dataset = DatasetRecord.describe(prepared.train, prepared.val)
+        #: this run as the project's runs list keeps it (numbered when first stored)
+        self.record = RunRecord(continued_from=prev.run if previous is not None and prev.epochs else None,
+                                network=prepared.spec.to_dict(), hyperparameters=prepared.config.to_dict(),
+                                dataset=_json_dataset(dataset))
+        self.history = RunHistory(list(prev.epochs), list(prev.lr_changes), prepared.config.to_dict(), dataset,
+                                  dict(prev.extra), prev.run, prev.batches.copy(), self.record)
         self.epoch_offset = len(prev.epochs)
         self.step_offset = prev.last_global_step
         self.monitor = monitor
@@ -268,7 +297,10 @@ class Run:
             for report in reports:
                 if isinstance(report, StepReport):
                     self._observe(report)
-                    yield step_record(report, self.step_offset)
+                    rec = step_record(report, self.step_offset)
+                    self.record.curve.append(rec["global_step"], rec["loss"], rec["accuracy"])
+                    self.history.batches.append(rec["global_step"], rec["loss"], rec["accuracy"])
+                    yield rec
                 else:
                     done = self.record_epoch(report)
                     self._observe(report)
@@ -286,6 +318,7 @@ class Run:
         fresh = good is not self._last_good
         self._last_good = good
         weights = good if fresh else self.network.get_weights()
+        self.record.note_epoch(record.to_dict(), weights)
         return EpochDone(record, weights, self.prepared.optimizer.get_state())
 
     def _observe(self, report: StepReport | EpochReport) -> None:
@@ -305,6 +338,7 @@ class Run:
         change = LrChange(self.epoch_offset + int(self.trainer.epoch) + 1,
                           self.step_offset + int(self.trainer.global_step), float(lr))
         self.history.lr_changes.append(change)
+        self.record.lr_changes.append(change.to_dict())
         return change
 
     def set_batch_transform(self, fn: Callable[..., Any] | None) -> None:
@@ -325,14 +359,20 @@ class Run:
         if self.monitor is not None:
             self.monitor.reset("nan")
 
-    def project(self, done: EpochDone, user_dataset: Any = None, metadata: dict[str, Any] | None = None) -> Any:
+    def project(self, done: EpochDone, user_dataset: Any = None, metadata: dict[str, Any] | None = None,
+                runs: list[RunRecord] | None = None) -> Any:
         """The project to save after epoch ``done``: its weights and optimizer state (no further
-        copy), this run's history and config."""
+        copy), this run's history and config; ``runs``: the project's earlier runs, to which this
+        run is added (or in which its earlier snapshot is replaced)."""
         from cnnstudio.project.file import Project, new_metadata
+        from cnnstudio.project.runs import put_run
 
+        kept = list(runs or [])
+        stored = put_run(kept, self.record.snapshot())
+        self.record.number = self.history.run = stored.number
         return Project(self.prepared.spec, weights=done.weights, optimizer_state=done.optimizer_state,
                        history=self.history.to_dict(), training_config=self.config, user_dataset=user_dataset,
-                       metadata=metadata or new_metadata())
+                       metadata=metadata or new_metadata(), runs=kept)
 
     @property
     def epochs_done_here(self) -> int:

@@ -11,8 +11,10 @@ model does not hold, such as metadata, come from it on save), ``weights`` with t
 ``optimizer_state``, ``live_weights`` (a running trainer's mid-epoch weights, for views only:
 never saved, never dirty), ``history`` (a typed ``RunHistory``), ``training_config`` (a
 ``TrainingConfig``: the training settings the form shows and a run starts from),
-``dataset`` (the current (train, val) pair), ``user_dataset`` (drawn digits, saved) and
-``status`` (a :class:`TrainingStatus`). Extra events: ``network`` (the spec after any edit,
+``dataset`` (the current (train, val) pair), ``user_dataset`` (drawn digits, saved),
+``runs`` (every training run kept, ``project.runs.RunRecord``, oldest first; a stored history
+that carries its run's record files it there) and ``status`` (a :class:`TrainingStatus`).
+Extra events: ``network`` (the spec after any edit,
 undo, redo or load) and ``dirty`` (after anything that can change the saved state: edits,
 weights, history, drawings, open, save; payload ``is_dirty()``).
 
@@ -35,9 +37,9 @@ from cnnstudio.data import Dataset
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.document import Document, DocumentEvent
 from cnnstudio.model.templates import get_template
-from cnnstudio.project.teacher_layout import check as check_teacher_layout
 from cnnstudio.project.file import Project, ProjectFileError, load_project, save_project
-from cnnstudio.project.run import RunHistory
+from cnnstudio.project.run import EpochRecord, RunHistory
+from cnnstudio.project.runs import RunRecord, find_run, lineage_curve, put_run
 from cnnstudio.project.weights import check_weights
 
 DEFAULT_TEMPLATE = "simple-cnn"
@@ -97,7 +99,7 @@ class WorkspaceEvents:
     """One :class:`EventEmitter` per field of the workspace (see the module's docstring)."""
 
     NAMES = ("document", "network", "path", "project", "weights", "optimizer_state", "live_weights", "history",
-             "training_config", "dataset", "user_dataset", "status", "dirty")
+             "training_config", "dataset", "user_dataset", "status", "dirty", "runs")
 
     def __init__(self, source: Any):
         for name in self.NAMES:
@@ -116,6 +118,7 @@ class WorkspaceEvents:
     user_dataset: EventEmitter
     status: EventEmitter
     dirty: EventEmitter
+    runs: EventEmitter
 
 
 class Workspace:
@@ -131,9 +134,9 @@ class Workspace:
         self.optimizer_state: Weights | None = None
         self.live_weights: Weights | None = None
         self.history = RunHistory()
+        self.runs: list[RunRecord] = []
         self.training_config = TrainingConfig()
         self.user_dataset: Dataset | None = None
-        self.teacher_layout: dict[str, Any] | None = None   # panels/controls hidden (project.teacher_layout)
         self.status = TrainingStatus.IDLE
         self._dataset: DatasetPair | None = None
         self._extra_dirty = False  # weights, history or drawings changed since the last save/load
@@ -197,7 +200,7 @@ class Workspace:
         return dataclasses.replace(base, network=self.spec, weights=self.weights if keep else None,
                                    optimizer_state=(self.optimizer_state or None) if keep else None,
                                    history=self.history.to_dict(), training_config=self.training_config,
-                                   user_dataset=self.user_dataset, teacher_layout=self.teacher_layout)
+                                   user_dataset=self.user_dataset, runs=list(self.runs))
 
     def weights_fit(self) -> bool:
         """True when the trained weights (if any) fit the current network, so a save keeps them."""
@@ -217,7 +220,6 @@ class Workspace:
         self.document = Document(spec)
         self.document.subscribe(self._on_document_changed)
         self.project = project
-        self.teacher_layout = project.teacher_layout if project is not None else None
         self._extra_dirty = False
         self._revision += 1
         self._weights_revision += 1
@@ -228,7 +230,11 @@ class Workspace:
         self.live_weights = None
         self.weights = (project.weights or None) if project is not None else None
         self.events.weights(self.weights)
-        self._set("history", RunHistory.from_dict(project.history) if project is not None else RunHistory())
+        self.runs = list(project.runs) if project is not None else []
+        history = RunHistory.from_dict(project.history) if project is not None else RunHistory()
+        history.batches = lineage_curve(self.runs, history.run)
+        self._set("history", history)
+        self.events.runs(self.runs)
         if project is not None and project.training_config is not None:  # none saved: the settings stay
             self._set("training_config", project.training_config)
         self._set("user_dataset", project.user_dataset if project is not None else None)
@@ -257,7 +263,12 @@ class Workspace:
         self.events.live_weights(weights)
 
     def set_history(self, history: RunHistory, config: TrainingConfig | None = None) -> None:
-        """Store a run's history (and the settings it ran with) for the next save."""
+        """Store a run's history (and the settings it ran with) for the next save; the run's record
+        it carries (``history.current``) goes into ``runs`` (replacing its earlier snapshot)."""
+        if history.current is not None:
+            stored = put_run(self.runs, history.current)
+            history.run = stored.number
+            self.events.runs(self.runs)
         self.history = history
         self._extra_dirty = True
         self.events.history(history)
@@ -276,19 +287,63 @@ class Workspace:
         self.set_training_config(dataclasses.replace(self.training_config, **changes))
         return self.training_config
 
-    def set_teacher_layout(self, layout: dict[str, Any] | None) -> None:
-        """The panels and controls the project opens with hidden (``project.teacher_layout.check``'s
-        form, None: all shown); saved with the project, so the project is dirty."""
-        self.teacher_layout = check_teacher_layout(layout)
-        self._extra_dirty = True
-        self.events.dirty(True)
-
     def set_user_dataset(self, dataset: Dataset | None) -> None:
         """Replace the drawn-digit dataset (saved with the project)."""
         self.user_dataset = dataset
         self._extra_dirty = True
         self.events.user_dataset(dataset)
         self.events.dirty(True)
+
+    # ---- runs -----------------------------------------------------------------------------------
+    def restore_run(self, number: int, which: str = "last") -> RunRecord:
+        """Make run ``number``'s network and its ``which`` ("last" or "best") weights the current
+        ones: the network by one undoable edit (Edit > Undo brings the previous network back; the
+        previous weights stay in their own run), the history that of the run up to that epoch.
+        ValueError says why not (no such run, weights not kept, training running)."""
+        from cnnstudio.model.commands import ReplaceNetwork
+
+        if self.status.active:
+            raise ValueError("Stop training before restoring a run")
+        run = find_run(self.runs, number)
+        if run is None:
+            raise ValueError(f"There is no run {number} in this project")
+        weights = run.weights_of(which)
+        if weights is None:
+            raise ValueError(f"Run {number} kept no {which} weights" + (
+                " (no epoch had a validation accuracy)" if which == "best" else ""))
+        spec = NetworkSpec.from_dict(run.network)
+        if spec != self.spec:
+            self.document.execute(ReplaceNetwork(spec))
+        self.set_weights(weights)   # the optimizer state belongs to other weights: a continued run starts it afresh
+        upto = run.best_epoch if which == "best" else None
+        chain = [r for r in self._chain(run)]
+        epochs = [EpochRecord.from_dict(e, i) for r in chain for i, e in enumerate(r.epochs)
+                  if upto is None or r is not run or e.get("epoch", 0) <= upto]
+        history = RunHistory(epochs, [], dict(run.hyperparameters), None, {}, run.number,
+                             lineage_curve(self.runs, run.number))
+        if run.dataset is not None:
+            from cnnstudio.project.run import DatasetRecord
+
+            history.dataset = DatasetRecord.from_dict(run.dataset)
+        if upto is not None and epochs and epochs[-1].global_step is not None:
+            cut = epochs[-1].global_step
+            keep = [i for i, s in enumerate(history.batches.step) if s < cut]
+            history.batches.step = [history.batches.step[i] for i in keep]
+            history.batches.loss = [history.batches.loss[i] for i in keep]
+            history.batches.acc = [history.batches.acc[i] for i in keep]
+        self.set_history(history)
+        return run
+
+    def _chain(self, run: RunRecord) -> list[RunRecord]:
+        """``run`` after the runs it continued from, oldest first."""
+        chain, seen = [run], {run.number}
+        while chain[0].continued_from is not None:
+            before = find_run(self.runs, chain[0].continued_from)
+            if before is None or before.number in seen:
+                break
+            seen.add(before.number)
+            chain.insert(0, before)
+        return chain
 
     # ---- training status ----------------------------------------------------------------------
     def set_status(self, status: TrainingStatus) -> None:
