@@ -71,11 +71,10 @@ class FeatureMapsPanel(QWidget):
         for w in (QLabel("Sample:"), self.source, self.prev_button, self.index, self.next_button):
             bar.addWidget(w)
         bar.addStretch(1)
-        bar.addWidget(self.per_map)
-        # two rows, so the panel fits a narrow dock
-        for w in (self.sample_label, self.status):
-            second.addWidget(w, 1)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignRight)
+        # three rows, so the panel fits a narrow dock (Draw & look at 1024 wide: about 430 px)
+        second.addWidget(self.sample_label)
+        second.addStretch(1)
+        second.addWidget(self.per_map)
         # A long "cannot build" message must not widen the dock; word wrap is not the way: a
         # wrapping label makes the dock's scroll area size the panel by height-for-width, i.e. its
         # preferred height (~940 px), which pushed the enlarged map below the fold. The full text
@@ -84,6 +83,7 @@ class FeatureMapsPanel(QWidget):
         rows = QVBoxLayout()
         rows.addLayout(bar)
         rows.addLayout(second)
+        rows.addWidget(self.status)   # a row of its own: beside the others its start was cut off
         self.source.activated.connect(self._on_source_chosen)
         self.prev_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index - 1))
         self.next_button.clicked.connect(lambda: self.inspector.set_validation_index(self.inspector.val_index + 1))
