@@ -212,3 +212,22 @@ def test_evaluations_feature_maps_button_opens_the_maps_not_the_filters(qtbot, q
     qtbot.mouseClick(panel.maps_button, Qt.MouseButton.LeftButton)
     assert maps_panel.tabs.currentWidget() is maps_panel.split
     assert maps_panel.tabs.tabText(maps_panel.tabs.currentIndex()) == "Feature maps"
+
+
+# ---- "Paused" label, and an ETA that stands still while paused ---------------------------------
+def test_paused_label_and_an_eta_that_stops_while_paused(qtbot, panel, small_data):
+    from tests.gui.test_training import wait_paused_after, wait_worker_cycles
+
+    c = start(panel, small_data, epochs=2, paused=True)
+    wait_paused_after(qtbot, c, 0)
+    panel.step_button.click()                        # one batch, then paused again
+    wait_paused_after(qtbot, c, 1)
+    qtbot.waitUntil(lambda: panel._last_progress is not None and not panel.paused_label.isHidden(), timeout=TIMEOUT)
+    text = panel.speed_label.text()
+    assert text.startswith("Paused in epoch 1") and "ETA" in text and "once resumed" in text, text
+    wait_worker_cycles(qtbot, c)                     # the worker wakes and sleeps again
+    c.drain()
+    assert panel.speed_label.text() == text          # nothing ran on
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        panel.resume_button.click()
+    assert panel.paused_label.isHidden() and "Paused" not in panel.speed_label.text()

@@ -144,6 +144,13 @@ class TrainingPanel(QWidget):
         self.run_progress = QProgressBar()
         self.speed_label = QLabel("Not started.")
         self.speed_label.setWordWrap(True)
+        self.paused_label = QLabel("Paused")
+        self.paused_label.setObjectName("pausedLabel")
+        self.paused_label.setStyleSheet("background: #fff3cd; color: #664d03; font-weight: bold; padding: 2px 6px;")
+        self.paused_label.setToolTip("Training is paused: Resume goes on, Step trains one batch")
+        self.paused_label.setVisible(False)
+        self._last_progress: dict | None = None
+        form.addRow(self.paused_label)
         form.addRow("Epoch", self.epoch_progress)
         form.addRow("Run", self.run_progress)
         form.addRow(self.speed_label)
@@ -167,7 +174,7 @@ class TrainingPanel(QWidget):
         self.dataset.currentIndexChanged.connect(lambda _i: self._update_val_fraction())
         self.health.fixRequested.connect(self._apply_fix)
         c.runningChanged.connect(self._on_running)
-        c.pausedChanged.connect(lambda _p: self._update_buttons())
+        c.pausedChanged.connect(self._on_paused)
         c.progress.connect(self._on_progress)
         c.epochFinished.connect(self._on_epoch)
         c.finished.connect(self._on_finished)
@@ -484,17 +491,32 @@ class TrainingPanel(QWidget):
         self.step_button.setEnabled(not running or paused)
         self.epoch_button.setEnabled(running or self.controller.trainer is not None or self._can_continue_saved())
 
+    def _on_paused(self, paused: bool) -> None:
+        """A "Paused" label while paused, and the ETA held where it was (no time passes for it)."""
+        self._update_buttons()
+        self.paused_label.setVisible(paused and self.controller.running)
+        if self._last_progress is not None and self.controller.running:
+            self._show_progress_text(self._last_progress)
+
     def _on_progress(self, p: dict) -> None:
+        self._last_progress = p
         spe = p.get("steps_per_epoch") or 1
         self.epoch_progress.setRange(0, spe)
         self.epoch_progress.setValue((p.get("step_in_epoch") or 0) + 1)
         self.run_progress.setRange(0, max(1, p["run_total"]))
         self.run_progress.setValue(min(p["run_done"], p["run_total"]))
+        self._show_progress_text(p)
+
+    def _show_progress_text(self, p: dict) -> None:
         eta = p.get("eta_seconds")
-        eta_text = "" if eta is None else f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        paused = self.controller.paused
+        # the ETA counts training time only: while paused it stands still, and says so
+        eta_text = "" if eta is None else (f" · ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+                                           + (" once resumed" if paused else ""))
         loss = p.get("loss")
         loss_text = "" if loss is None else f" · loss {loss:.4g}"
-        self.speed_label.setText(f"Epoch {(p.get('epoch') or 0) + 1} · "
+        head = "Paused in epoch" if paused else "Epoch"
+        self.speed_label.setText(f"{head} {(p.get('epoch') or 0) + 1} · "
                                  f"{p.get('images_per_sec') or 0:,.0f} images/s{eta_text}{loss_text}")
 
     def _on_epoch(self, record: dict) -> None:
@@ -503,6 +525,8 @@ class TrainingPanel(QWidget):
         self.speed_label.setText(f"Epoch {record['epoch']} done: training loss {record['train_loss']:.4g}{val_text}")
 
     def _on_finished(self, reason: str) -> None:
+        self.paused_label.setVisible(False)
+        self._last_progress = None
         done = len(self.controller.history["epochs"])
         self.speed_label.setText({"completed": f"Finished: {done} epoch(s).",
                                   "stopped": f"Stopped: {done} completed epoch(s) kept.",
