@@ -50,6 +50,7 @@ def apply_default(window: "MainWindow") -> None:
         area = areas.get(name, Qt.DockWidgetArea.RightDockWidgetArea)
         dock.setFloating(False)
         window.addDockWidget(area, dock)
+        dock.setFloating(False)   # a floating dock stays floating through addDockWidget
         if area in first_in_area:
             window.tabifyDockWidget(first_in_area[area], dock)
         else:

@@ -2,7 +2,8 @@
 
 Each tile: the image scaled up, "true -> predicted" and the confidence. Clicking a
 tile emits ``exampleClicked(dataset_index)``. At most ``MAX_SHOWN`` tiles are shown;
-the caption says how many there are in all.
+the caption says how many there are in all. Tiles are as wide as the longest caption
+needs (up to ``MAX_TILE_W``): a fixed 72 px cut "square -> circle" to "squar…ircle".
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from PyQt6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 THUMB = 56
 TILE_W, TILE_H = 72, 94
+#: the widest a tile grows for its caption; past it the caption is elided (the tooltip has it all)
+MAX_TILE_W = 200
+CAPTION_PX = 11
 MAX_SHOWN = 200
 
 
@@ -37,6 +41,7 @@ class Gallery(QWidget):
         self._tiles: list[tuple[QImage, str, str, bool]] = []
         self.current: int | None = None              # dataset index of the highlighted tile
         self.empty_text = "No examples"
+        self.tile_w = TILE_W
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMinimumSize(TILE_W + 8, TILE_H + 8)
 
@@ -51,8 +56,17 @@ class Gallery(QWidget):
             self._tiles.append((to_qimage(images[idx]), f"{name(t)} → {name(p)}",
                                 f"{100 * float(confidence[idx]):.0f}%", t == p))
         self.current = None
+        fm = QFontMetrics(self.caption_font())
+        widest = max((fm.horizontalAdvance(names) for _, names, _, _ in self._tiles), default=0)
+        self.tile_w = int(min(MAX_TILE_W, max(TILE_W, widest + 8)))
+        self.setMinimumWidth(self.tile_w + 8)
         self._fit_height()
         self.update()
+
+    def caption_font(self) -> QFont:
+        small = QFont(self.font())
+        small.setPixelSize(CAPTION_PX)
+        return small
 
     def clear(self, text: str = "No examples") -> None:
         self.empty_text = text
@@ -68,7 +82,7 @@ class Gallery(QWidget):
 
     # ---- geometry --------------------------------------------------------------
     def _columns(self) -> int:
-        return max(1, (self.width() - 4) // TILE_W)
+        return max(1, (self.width() - 4) // self.tile_w)
 
     def _fit_height(self) -> None:
         rows = max(1, -(-len(self._tiles) // self._columns()))
@@ -80,13 +94,18 @@ class Gallery(QWidget):
 
     def tile_rect(self, k: int) -> QRectF:
         cols = self._columns()
-        return QRectF(4 + (k % cols) * TILE_W, 4 + (k // cols) * TILE_H, TILE_W, TILE_H)
+        return QRectF(4 + (k % cols) * self.tile_w, 4 + (k // cols) * TILE_H, self.tile_w, TILE_H)
 
     def tile_at(self, x: float, y: float) -> int | None:
         cols = self._columns()
-        col, row = int((x - 4) // TILE_W), int((y - 4) // TILE_H)
+        col, row = int((x - 4) // self.tile_w), int((y - 4) // TILE_H)
         k = row * cols + col
         return k if 0 <= col < cols and row >= 0 and k < len(self._tiles) else None
+
+    def caption_text(self, k: int, fm: QFontMetrics | None = None) -> str:
+        """Tile ``k``'s "true → predicted" as painted (elided only past MAX_TILE_W)."""
+        fm = fm if fm is not None else QFontMetrics(self.caption_font())
+        return fm.elidedText(self._tiles[k][1], Qt.TextElideMode.ElideMiddle, self.tile_w - 2)
 
     # ---- painting and mouse ----------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
@@ -95,21 +114,20 @@ class Gallery(QWidget):
         if not self._tiles:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             return
-        small = QFont(self.font())
-        small.setPixelSize(11)
+        small = self.caption_font()
         p.setFont(small)
         fm = QFontMetrics(small)
         for k, (img, names, conf, right) in enumerate(self._tiles):
             r = self.tile_rect(k)
             if not r.intersects(QRectF(event.rect())):
                 continue
-            img_rect = QRectF(r.x() + (TILE_W - THUMB) / 2, r.y() + 2, THUMB, THUMB)
+            img_rect = QRectF(r.x() + (self.tile_w - THUMB) / 2, r.y() + 2, THUMB, THUMB)
             p.drawImage(img_rect, img)
             p.setPen(QColor("#2a7a2a") if right else QColor("#b03a10"))
-            p.drawText(QRectF(r.x(), r.y() + THUMB + 3, TILE_W, 16), Qt.AlignmentFlag.AlignCenter,
-                       fm.elidedText(names, Qt.TextElideMode.ElideMiddle, TILE_W - 2))
+            p.drawText(QRectF(r.x(), r.y() + THUMB + 3, self.tile_w, 16), Qt.AlignmentFlag.AlignCenter,
+                       self.caption_text(k, fm))
             p.setPen(self.palette().text().color())
-            p.drawText(QRectF(r.x(), r.y() + THUMB + 18, TILE_W, 16), Qt.AlignmentFlag.AlignCenter, conf)
+            p.drawText(QRectF(r.x(), r.y() + THUMB + 18, self.tile_w, 16), Qt.AlignmentFlag.AlignCenter, conf)
             if self.current is not None and int(self.indices[k]) == self.current:
                 p.setPen(QPen(QColor("#1060d0"), 2))
                 p.drawRect(r.adjusted(1, 1, -1, -1))

@@ -111,15 +111,16 @@ class DrawingPanel(QWidget):
         headline, chart = self.prediction.headline, self.prediction
         for w in (self.seen_caption, self.preview, headline, chart):
             grid.removeWidget(w)
-        grid.addWidget(self.seen_caption, 0, 0)
         top = Qt.AlignmentFlag.AlignTop
-        if stacked:
-            grid.addWidget(headline, 0, 1)
-            grid.addWidget(self.preview, 1, 0, top)
-            grid.addWidget(chart, 1, 1)
-            grid.setRowStretch(1, 1)
-            grid.setRowStretch(2, 0)
+        if stacked:   # the answer over both, the caption and preview beside the chart
+            grid.addWidget(headline, 0, 0, 1, 2)
+            grid.addWidget(self.seen_caption, 1, 0)
+            grid.addWidget(self.preview, 2, 0, top)
+            grid.addWidget(chart, 1, 1, 2, 1)
+            grid.setRowStretch(1, 0)
+            grid.setRowStretch(2, 1)
         else:
+            grid.addWidget(self.seen_caption, 0, 0)
             grid.addWidget(self.preview, 1, 0, top)
             grid.addWidget(headline, 0, 1, 2, 1)
             grid.addWidget(chart, 2, 0, 1, 2)

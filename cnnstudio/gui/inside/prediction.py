@@ -7,6 +7,8 @@ but two ("0", "5"). The chart asks for a row of text height per class (``min_hei
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QPointF, Qt, pyqtSignal
@@ -40,6 +42,7 @@ class PredictionView(QWidget):
         font.setBold(True)
         self.headline.setFont(font)
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("#202020")
         self.plot.setMenuEnabled(False)
@@ -78,7 +81,11 @@ class PredictionView(QWidget):
         if names != self._names:
             self._show_names(names)
         name = class_names[self.top] if self.top < len(class_names) else str(self.top)
-        self.headline.setText(f"{name}   {100 * probs[self.top]:.1f} %" + (f"   ({note})" if note else ""))
+        # the note on a line of its own in small type: beside the answer it made the headline ~360 px
+        # wide, wider than the Draw dock of Draw & look at 1024x640
+        self.headline.setText(f"{html.escape(str(name))}&nbsp;&nbsp;&nbsp;{100 * probs[self.top]:.1f}&nbsp;%"
+                              + (f"<br><span style='font-size:9pt; font-weight:normal'>({html.escape(note)})</span>"
+                                 if note else ""))
 
     def _show_names(self, names: list[str]) -> None:
         """A tick per class on the left axis (every ``step``-th past MAX_NAMED classes), and a

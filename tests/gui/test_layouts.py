@@ -1,0 +1,258 @@
+"""Layouts (issue 13): Draw & look, nothing clipped at 1280x800 and 1024x640, View > Reset layout.
+
+Each check reads geometry the way a person sees it: a widget counts as seen when it is
+shown and its rectangle lies inside every scroll viewport and the window it sits in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, QRect, Qt
+from PyQt6.QtGui import QImage, QPainter
+from PyQt6.QtWidgets import QAbstractScrollArea, QWidget
+
+from cnnstudio.gui import layouts
+from tests.gui.qtwait import settle
+
+SIZES = [(1280, 800), (1024, 640)]
+#: the learning-rate plot: big enough to read a curve and its axis
+MIN_PLOT_W, MIN_PLOT_H = 200, 120
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """make_window(width, height, template): a MainWindow of that size with no remembered layout."""
+    from cnnstudio.gui.main_window import DISCARD, MainWindow
+    from cnnstudio.gui.state import AppState
+
+    def make(width: int, height: int, template: str = "lenet5") -> MainWindow:
+        win = MainWindow(AppState(template=template), settings=settings)
+        win.ask_unsaved = lambda: DISCARD
+        win.show_error = lambda title, text: pytest.fail(f"unexpected error dialog {title!r}: {text}")
+        qtbot.addWidget(win)
+        win.resize(width, height)
+        win.show()
+        qtbot.waitExposed(win)
+        settle(win, win.editor.canvas)
+        assert (win.width(), win.height()) == (width, height)
+        return win
+
+    return make
+
+
+def rect_in_window(widget: QWidget) -> QRect:
+    return QRect(widget.mapTo(widget.window(), QPoint(0, 0)), widget.size())
+
+
+def clipped_by(widget: QWidget) -> str:
+    """"" when the widget is shown, inside the window and inside every scroll area's viewport above
+    it (nothing cut off); else what hides or cuts it."""
+    if not widget.isVisible():
+        return "hidden"
+    rect = rect_in_window(widget)
+    if not widget.window().rect().contains(rect):
+        return f"the window: {rect} in {widget.window().rect()}"
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea) and not rect_in_window(parent.viewport()).contains(rect):
+            return f"{type(parent).__name__}: {rect} in {rect_in_window(parent.viewport())}"
+        parent = parent.parentWidget()
+    return ""
+
+
+def unclipped(widget: QWidget) -> bool:
+    return clipped_by(widget) == ""
+
+
+def drawn_tick_labels(axis) -> list[tuple[str, object]]:
+    """(text, rect) of every tick label the pyqtgraph axis paints now."""
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(text, rect) for rect, _flags, text in texts]
+
+
+def draw_a_digit(window, qtbot):
+    draw = window.panel("drawingDock")
+    draw.canvas.draw_stroke([(140, 50), (140, 240)], 24)
+    draw.update_drawing()
+    window.inspector.refresh_now()
+    qtbot.waitUntil(lambda: draw.prediction.probs is not None, timeout=10_000)
+    return draw
+
+
+# ---- Draw & look ---------------------------------------------------------------------------
+@pytest.mark.parametrize("size", SIZES)
+def test_draw_opens_as_draw_and_look_canvas_beside_the_feature_maps(qtbot, make_window, size):
+    window = make_window(*size)
+    window.docks["drawingDock"].raise_()      # a click on the Draw tab
+    qtbot.waitUntil(lambda: layouts.is_draw_and_look(window), timeout=5_000)
+    draw, maps = window.panel("drawingDock"), window.panel("featureMapsDock")
+    settle(draw.canvas, maps.maps)
+    assert draw.canvas.isVisible() and maps.maps.isVisible()
+    canvas, mosaics = rect_in_window(draw.canvas), rect_in_window(maps.maps)
+    assert not canvas.intersects(mosaics)
+    assert unclipped(draw.canvas) and unclipped(maps.maps)
+    assert draw.canvas.width() >= 200 and draw.canvas.height() >= 200   # room to draw a digit
+    # drawing feeds the maps that are on screen at the same time
+    draw_a_digit(window, qtbot)
+    assert window.inspector.source == "drawing" and maps.maps.isVisible()
+
+
+def test_view_menu_arranges_draw_and_look(qtbot, make_window):
+    window = make_window(1280, 800)
+    assert not layouts.is_draw_and_look(window)
+    window.menus.draw_look_action.trigger()
+    settle(window.docks["drawingDock"], window.docks["featureMapsDock"])
+    assert layouts.is_draw_and_look(window)
+
+
+# ---- nothing clipped ------------------------------------------------------------------------
+@pytest.mark.parametrize("size", SIZES)
+def test_a_14_block_network_fits_the_editor_legibly(qtbot, make_window, size):
+    from cnnstudio.gui.editor.editor import MIN_FIT_SCALE
+
+    window = make_window(*size, template="lenet5")
+    window.new_from_template("mini-vgg")     # 16 blocks and the Input: fitted on New
+    canvas = window.editor.canvas
+    settle(canvas)
+    assert len(canvas.cards) == 17
+    seen = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    for card in canvas.cards:
+        assert seen.contains(card.sceneBoundingRect()), card.info.type_name
+    assert canvas.transform().m11() >= MIN_FIT_SCALE
+    # Zoom in leaves fitting, Zoom to fit comes back to the whole network
+    window.menus.zoom_in_action.trigger()
+    assert not canvas.fit and canvas.transform().m11() > MIN_FIT_SCALE
+    window.menus.fit_action.trigger()
+    seen = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert canvas.fit and all(seen.contains(c.sceneBoundingRect()) for c in canvas.cards)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_palette_shows_every_block_without_scrolling(make_window, size):
+    from cnnstudio.engine.layers import LAYER_TYPES
+
+    window = make_window(*size)
+    palette = window.editor.layer_palette
+    assert not palette.verticalScrollBar().isVisible()
+    for name in LAYER_TYPES:
+        rect = palette.visualItemRect(palette.type_item(name))
+        assert palette.viewport().rect().contains(rect), name
+    assert unclipped(palette.search)
+
+
+def test_the_palette_search_narrows_the_rows(editor):
+    palette = editor.layer_palette
+    palette.search.setText("pool")
+    shown = [palette.topLevelItem(i).text(0) for i in range(palette.topLevelItemCount())
+             if not palette.topLevelItem(i).isHidden()]
+    assert shown == ["MaxPool2D", "AvgPool2D", "SumPool2D", "GlobalAveragePool2D"]
+    palette.search.clear()
+    assert not any(palette.topLevelItem(i).isHidden() for i in range(palette.topLevelItemCount()))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_learning_rate_plot_is_whole(make_window, size):
+    window = make_window(*size)
+    window.docks["plotsDock"].raise_()
+    plots = window.training_panel.plots
+    settle(plots, plots.lr_plot)
+    for plot in (plots.loss_plot, plots.acc_plot, plots.lr_plot):
+        assert unclipped(plot)
+    assert plots.lr_plot.width() >= MIN_PLOT_W and plots.lr_plot.height() >= MIN_PLOT_H
+    assert not rect_in_window(plots.lr_plot).intersects(rect_in_window(plots.acc_plot))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_probability_chart_names_every_class(qtbot, make_window, size):
+    window = make_window(*size)
+    window.docks["drawingDock"].raise_()
+    qtbot.waitUntil(lambda: layouts.is_draw_and_look(window), timeout=5_000)
+    draw = draw_a_digit(window, qtbot)
+    chart = draw.prediction.plot
+    settle(chart)
+    assert clipped_by(chart) == ""
+    labels = drawn_tick_labels(chart.getPlotItem().getAxis("left"))
+    assert [text for text, _ in labels] == [str(i) for i in range(10)]
+    rects = [rect for _, rect in labels]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])   # readable
+
+
+def test_the_probability_chart_names_long_class_names(qtbot):
+    from cnnstudio.gui.inside.prediction import PredictionView
+
+    view = PredictionView()
+    qtbot.addWidget(view)
+    view.resize(300, 260)
+    view.show()
+    names = ["circle", "square", "triangle"]
+    view.set_probs(np.array([0.1, 0.7, 0.2]), names)
+    settle(view.plot)
+    labels = drawn_tick_labels(view.plot.getPlotItem().getAxis("left"))
+    assert [text for text, _ in labels] == names
+    axis = view.plot.getPlotItem().getAxis("left")
+    assert all(axis.boundingRect().contains(rect) for _, rect in labels)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_mistake_captions_keep_whole_class_names(qtbot, make_window, size):
+    window = make_window(*size)
+    window.docks["evaluationDock"].raise_()
+    gallery = window.evaluation_panel.gallery
+    names = ["circle", "square", "triangle"]
+    images = np.zeros((6, 28, 28, 1), np.uint8)
+    y = np.array([1, 0, 2, 1, 2, 0])
+    predicted = np.array([0, 1, 1, 2, 0, 2])
+    gallery.set_examples(np.arange(6), images, y, predicted, np.full(6, 0.9), names)
+    settle(gallery)
+    for k in range(6):
+        assert gallery.caption_text(k) == f"{names[y[k]]} → {names[predicted[k]]}"
+        assert gallery.rect().contains(gallery.tile_rect(k).toRect())
+
+
+# ---- Reset layout ---------------------------------------------------------------------------
+@pytest.mark.qt_log_ignore("This plugin does not support raise")   # offscreen: a floating dock's raise
+def test_reset_layout_restores_the_default(qtbot, make_window, settings):
+    window = make_window(1024, 640)
+    default_width = window.docks["trainingDock"].width()
+    editor_sizes = window.editor.splitter.sizes()
+    assert abs(default_width - layouts.dock_width(1024)) <= 12
+    # a person rearranges: Draw & look, the plots under the editor, a wider palette, zoomed in
+    window.draw_and_look()
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
+    window.docks["datasetDock"].setFloating(True)
+    window.docks["evaluationDock"].hide()
+    window.editor.splitter.setSizes([400, 200])
+    window.editor.zoom_in()
+    settle(window.docks["trainingDock"], window.editor)
+    assert layouts.is_draw_and_look(window)
+    window.save_layout()   # remembered as it is (closing saves it too)
+
+    window.menus.reset_layout_action.trigger()
+    settle(window.docks["trainingDock"], window.editor, window.editor.canvas)
+    training = window.docks["trainingDock"]
+    tabbed = set(d.objectName() for d in window.tabifiedDockWidgets(training))
+    assert tabbed == set(window.docks) - {"trainingDock"}
+    for dock in window.docks.values():
+        assert not dock.isFloating() and not dock.isHidden()
+        assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert training.isVisible() and window.rect().contains(training.geometry())   # in front of its tabs
+    assert abs(training.width() - default_width) <= 12
+    assert not layouts.is_draw_and_look(window)
+    assert window.editor.splitter.sizes() == editor_sizes and window.editor.canvas.fit
+    # the reset layout is what is remembered now (no need to close first: a crash keeps it too)
+    from cnnstudio.gui.main_window import MainWindow
+    from cnnstudio.gui.state import AppState
+
+    again = MainWindow(AppState(template="lenet5"), settings=settings)
+    qtbot.addWidget(again)
+    again.show()
+    settle(again.docks["trainingDock"])
+    assert set(d.objectName() for d in again.tabifiedDockWidgets(again.docks["trainingDock"])) == tabbed
+    assert not again.docks["datasetDock"].isFloating() and not again.docks["evaluationDock"].isHidden()
+    again.ask_unsaved = lambda: "discard"
