@@ -24,7 +24,25 @@ class LayerConfigError(EngineError, ValueError):
         self.field = field
         self.value = value
         self.requirement = requirement
-        super().__init__(f"{layer_type}: {field} must be {requirement}, got {value!r}")
+        super().__init__(f"{layer_type}: {field_words(layer_type, field)} must be {requirement}, got {value!r}")
+
+
+def field_words(layer_type: str, field: str) -> str:
+    """A hyperparameter as a person sees it: its schema label (``Hyper.label``) without the
+    "(h x w)" note, in lower case: Conv2D's ``kernel_size`` is "kernel", a pool's
+    ``pool_size`` "window", ``use_bias`` "bias". The name itself when the type or field is
+    not declared (e.g. a misspelt keyword, which is then the user's own word)."""
+    import re
+
+    try:
+        from cnnstudio.engine.layers import LAYER_TYPES   # here: the layers import this module
+    except ImportError:   # pragma: no cover - only while the registry itself is being imported
+        return field
+    cls = LAYER_TYPES.get(layer_type)
+    for h in getattr(cls, "hyperparameters", ()):
+        if h.name == field:
+            return re.sub(r"\s*\(.*\)\s*$", "", h.label).lower() or field
+    return field
 
 
 class ShapeError(EngineError, ValueError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field, replace as dc_replace
 from typing import Any, TypeVar
 
-from cnnstudio.engine.errors import LayerConfigError
+from cnnstudio.engine.errors import LayerConfigError, field_words
 from cnnstudio.model import graph
 from cnnstudio.model.errors import EditError
 from cnnstudio.model.spec import InputSpec, LayerSpec, NetworkSpec
@@ -167,7 +167,7 @@ class SetLayerConfig(Command):
         new.check()  # refuse filters=0 etc. with the LayerConfigError message
         if self._old is None:  # keep the first old value when merged spin-box steps re-run redo
             self._old = layer.copy()
-        self.text = f"Change {layer.type} {self.field}"
+        self.text = f"Change {layer.type} {field_words(layer.type, self.field)}"   # "kernel", not kernel_size
         return _replace(spec, spec.layers[:i] + [new] + spec.layers[i + 1:])
 
     def undo(self, spec: NetworkSpec) -> NetworkSpec:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from cnnstudio.engine.errors import LayerConfigError, ShapeError
+from cnnstudio.engine.errors import LayerConfigError, ShapeError, field_words
 from cnnstudio.engine.layers import LAYER_TYPES
 from cnnstudio.model.errors import NetworkProblem
 
@@ -44,13 +44,15 @@ class Step:
 
 
 def config_problem(index: int, exc: LayerConfigError) -> NetworkProblem:
+    """The field is named as the inspector labels it ("kernel", not ``kernel_size``)."""
     req = exc.requirement
+    words = field_words(exc.layer_type, exc.field)
     if req.startswith(("between", "in ")):
-        fix = f"set {exc.field} to a value {req}"
+        fix = f"set {words} to a value {req}"
     else:
-        fix = f"set {exc.field} to {req}"
+        fix = f"set {words} to {req}"
     return NetworkProblem(index, exc.layer_type, exc.field, exc.value,
-                          f"layer {index + 1} {exc.layer_type}: {exc.field} must be {req}, got {exc.value!r}",
+                          f"layer {index + 1} {exc.layer_type}: {words} must be {req}, got {exc.value!r}",
                           fix, "bad_config")
 
 
@@ -84,16 +86,17 @@ def _window_problem(index: int, layer_type: str, config: dict[str, Any], exc: Sh
     h, w = exc.details.get("input_hw", (0, 0))
     cls = LAYER_TYPES[layer_type]
     field = cls.window_field or "window"
+    words = field_words(layer_type, field)   # "kernel" / "window", as the inspector labels them
     is_conv = any(h.name == "padding" for h in cls.hyperparameters)   # padding can make its kernel fit
     what = "kernel" if is_conv else "window"
     fit = f"{min(kh, h)}x{min(kw, w)}"  # the largest window that fits
     options = []
     if is_conv:
-        options += ["use padding 'same'", f"a {field} of at most {fit}", "remove it"]
+        options += ["use padding 'same'", f"a {words} of at most {fit}", "remove it"]
     else:
         options.append("remove it")
         if h > 1 or w > 1:  # a 1x1 pool would do nothing
-            options.append(f"use a {field} of at most {fit}")
+            options.append(f"use a {words} of at most {fit}")
     earlier = _biggest_shrinker(steps)
     if earlier is not None:
         options.append(_undo_shrink(earlier, steps[earlier]))

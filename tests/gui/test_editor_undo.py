@@ -20,7 +20,7 @@ EDITS = [
     (lambda s: edits.duplicate_layer(s.document, 0), "Duplicate Conv2D"),
     (lambda s: edits.move_layer(s.document, 2, 0), "Move MaxPool2D"),
     (lambda s: edits.set_hyperparameter(s.document, 0, "filters", 7), "Change Conv2D filters"),
-    (lambda s: edits.set_hyperparameter(s.document, 2, "pool_size", [3, 3]), "Change MaxPool2D pool_size"),
+    (lambda s: edits.set_hyperparameter(s.document, 2, "pool_size", [3, 3]), "Change MaxPool2D window"),
     (lambda s: edits.set_input(s.document, (32, 32, 1)), "Change input to 32 x 32 x 1"),
     (lambda s: edits.change_layer_type(s.document, 2, "AvgPool2D"), "Change MaxPool2D to AvgPool2D"),
     (lambda s: runtools.edit_network(s, health.Fix(health.REPLACE_WITH_LEAKY_RELU, "", {"index": 1})),

@@ -116,7 +116,7 @@ def test_invalid_network_edit_is_allowed_but_invalid_value_is_refused(doc):
         doc.execute(SetInput(0, 28, 1))
     with pytest.raises(LayerConfigError, match="rate"):
         doc.execute(AddLayer(0, LayerSpec("Dropout", {"rate": 2.0})))
-    assert doc.spec == before and doc.undo_text == "Undo Change MaxPool2D pool_size"
+    assert doc.spec == before and doc.undo_text == "Undo Change MaxPool2D window"
 
 
 @pytest.mark.parametrize("command, needle", [

@@ -2,6 +2,7 @@
 
 import pytest
 
+from cnnstudio.engine.errors import field_words
 from cnnstudio.model import LayerSpec, NetworkError, NetworkSpec, get_template, infer_shapes, validate
 
 L = LayerSpec
@@ -32,14 +33,14 @@ def test_strided_conv_shrinker_suggests_stride_1():
     spec = net([conv(k=3, stride=4, padding="same"), L("MaxPool2D", {"pool_size": 8})], (8, 8, 1))
     p = infer_shapes(spec).problem
     assert p.index == 1
-    assert "use a pool_size of at most 2x2" in p.fix and "use stride 1 in layer 1" in p.fix
+    assert "use a window of at most 2x2" in p.fix and "use stride 1 in layer 1" in p.fix
 
 
 def test_pool_shrinker_is_named_for_removal():
     spec = net([L("MaxPool2D", {"pool_size": 4}), conv(k=5)], (8, 8, 1))
     p = infer_shapes(spec).problem
     assert p.message == "layer 2 Conv2D: 5x5 kernel does not fit a 2x2 input"
-    assert p.fix == "use padding 'same', a kernel_size of at most 2x2, remove it or remove the MaxPool2D at layer 1"
+    assert p.fix == "use padding 'same', a kernel of at most 2x2, remove it or remove the MaxPool2D at layer 1"
 
 
 def test_too_small_input_without_shrinker_asks_for_a_larger_input():
@@ -100,8 +101,9 @@ def test_bad_hyperparameters_are_problems_not_crashes(layer, field, value, fix_p
     p = report.problem
     idx = 1 if layer.type != "Conv2D" else 0
     assert (p.index, p.field, p.value, p.kind) == (idx, field, value, "bad_config")
-    assert p.message.startswith(f"layer {idx + 1} {layer.type}: {field} must be")
-    assert repr(value) in p.message and fix_part in p.fix and p.fix.startswith(f"set {field}")
+    words = field_words(layer.type, field)   # as the inspector labels it: "kernel", not kernel_size
+    assert p.message.startswith(f"layer {idx + 1} {layer.type}: {words} must be")
+    assert repr(value) in p.message and fix_part in p.fix and p.fix.startswith(f"set {words}")
     assert report.layers[idx].output_shape is None
 
 
@@ -203,6 +205,6 @@ def test_infer_shapes_never_raises_and_blames_a_real_layer(layers, size, channel
 def test_window_fix_suggests_the_largest_window_that_fits_each_axis():
     p = infer_shapes(net([L("MaxPool2D", {"pool_size": 3})], (2, 5, 1))).problem
     assert p.message == "layer 1 MaxPool2D: 3x3 window does not fit a 2x5 input"
-    assert "use a pool_size of at most 2x3" in p.fix
+    assert "use a window of at most 2x3" in p.fix
     p = infer_shapes(net([conv(k=3)], (1, 1, 1))).problem
-    assert p.fix == "use padding 'same', a kernel_size of at most 1x1, remove it or make the input at least 3 x 3"
+    assert p.fix == "use padding 'same', a kernel of at most 1x1, remove it or make the input at least 3 x 3"
