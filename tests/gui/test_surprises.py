@@ -231,3 +231,60 @@ def test_paused_label_and_an_eta_that_stops_while_paused(qtbot, panel, small_dat
     with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
         panel.resume_button.click()
     assert panel.paused_label.isHidden() and "Paused" not in panel.speed_label.text()
+
+
+# ---- deleted arrows leave nothing behind; the canvas stays put when the selection changes ------
+def _render(scene, image, rect):
+    from PyQt6.QtGui import QColor, QPainter
+
+    painter = QPainter(image)
+    painter.fillRect(rect, QColor("#fafafa"))
+    scene.render(painter, rect, rect)
+    painter.end()
+
+
+def test_a_deleted_selected_wire_leaves_no_half_arrow_head(qtbot, editor):
+    from PyQt6.QtGui import QImage
+
+    from cnnstudio.gui.editor.cards import CardItem, EdgeItem
+
+    canvas = editor.canvas
+    edge = canvas.edges[3]
+    canvas.select_wire((edge.src, edge.dst))
+    assert edge.selected and edge.pen().widthF() == 3
+    # what paint draws (the head, stroked by the 3 px pen) lies inside the rect the view repaints
+    pad = edge.pen().widthF() / 2
+    assert edge.boundingRect().contains(edge.head().boundingRect().adjusted(-pad, -pad, pad, pad))
+    # the view's own way: paint everything, remove the wire, repaint only its rect ...
+    scene = canvas.scene()
+    full = scene.sceneRect().toAlignedRect()
+    image = QImage(full.size(), QImage.Format.Format_ARGB32)
+    _render(scene, image, scene.sceneRect())
+    gone = edge.sceneBoundingRect()
+    scene.removeItem(edge)
+    _render(scene, image, gone)
+    fresh = QImage(full.size(), QImage.Format.Format_ARGB32)
+    _render(scene, fresh, scene.sceneRect())
+    assert image == fresh   # ... and nothing of it is left
+    scene.addItem(edge)
+    # deleted through the editor (Delete on the selected wire): no item of it left in the scene
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert (edge.src, edge.dst) not in [(e.src, e.dst) for e in canvas.edges]
+    edges = [i for i in scene.items() if isinstance(i, EdgeItem)]
+    assert sorted((e.src, e.dst) for e in edges) == sorted((e.src, e.dst) for e in canvas.edges)
+    assert len([i for i in scene.items() if isinstance(i, CardItem)]) == len(canvas.cards)
+    # every other item belongs to a card (its "?" badge): nothing stray is left
+    assert all(isinstance(i, (CardItem, EdgeItem)) or isinstance(i.parentItem(), CardItem) for i in scene.items())
+
+
+def test_selecting_blocks_does_not_move_the_canvas(qtbot, editor):
+    from PyQt6.QtWidgets import QApplication
+
+    canvas = editor.canvas
+    editor.select(-2)
+    start = canvas.geometry()
+    for index in (-1, 0, 2, 6, 11, -2):     # Input, Conv2D (wide fields), pool, Flatten, Dense, none
+        editor.select(index)
+        QApplication.sendPostedEvents()      # the layout requests it posts, without waiting on time
+        editor.layout().activate()
+        assert canvas.geometry() == start, (index, canvas.geometry(), start)

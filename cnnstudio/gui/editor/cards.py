@@ -151,16 +151,8 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(self.pen())
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-        tip = self.end
-        before = QPointF(*self.wire.points[-2]) if len(self.wire.points) > 1 else tip
-        dx, dy = tip.x() - before.x(), tip.y() - before.y()
-        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
-        ux, uy = dx / length, dy / length   # the arrow head points along the last piece
-        tip = QPointF(tip.x() - PORT_R * ux, tip.y() - PORT_R * uy)   # and touches the port's rim
-        back = QPointF(tip.x() - 8 * ux, tip.y() - 8 * uy)
         painter.setBrush(self.pen().color())
-        painter.drawPolygon(QPolygonF([tip, QPointF(back.x() - 5 * uy, back.y() + 5 * ux),
-                                       QPointF(back.x() + 5 * uy, back.y() - 5 * ux)]))
+        painter.drawPolygon(self.head())
         if not self.label:
             return
         font = label_font(painter.font())
@@ -172,8 +164,26 @@ class EdgeItem(QGraphicsPathItem):
         painter.drawText(QRectF(self._label_rect.x(), self._label_rect.y(), width, self._label_rect.height()),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
+    def head(self) -> QPolygonF:
+        """The arrow head: 8 long, 10 wide, along the last piece, its tip on the port's rim."""
+        tip = self.end
+        before = QPointF(*self.wire.points[-2]) if len(self.wire.points) > 1 else tip
+        dx, dy = tip.x() - before.x(), tip.y() - before.y()
+        length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
+        ux, uy = dx / length, dy / length   # the arrow head points along the last piece
+        tip = QPointF(tip.x() - PORT_R * ux, tip.y() - PORT_R * uy)   # and touches the port's rim
+        back = QPointF(tip.x() - 8 * ux, tip.y() - 8 * uy)
+        return QPolygonF([tip, QPointF(back.x() - 5 * uy, back.y() + 5 * ux),
+                          QPointF(back.x() + 5 * uy, back.y() - 5 * ux)])
+
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect.adjusted(0, 0, 4, 0))
+        """Everything paint touches: the line, the head with the (selected: 3 px) pen's stroke and
+        antialiasing, the label. A tighter rect left half an arrow head on the canvas when a
+        selected wire was deleted (the view repaints only the removed item's rect)."""
+        pad = self.pen().widthF() / 2 + 2
+        head = self.head().boundingRect().adjusted(-pad, -pad, pad, pad)
+        return (super().boundingRect().adjusted(-pad, -pad, pad, pad).united(head)
+                .united(self._label_rect.adjusted(0, 0, 4, 0)))
 
 
 def label_font(base: QFont) -> QFont:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QFontMetricsF, QTransform, QWheelEvent
-from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.canvas import EditorCanvas
@@ -154,7 +154,13 @@ class NetworkEditor(QWidget):
         column.addWidget(self.layer_palette, 1)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(palette_box)
-        left.addWidget(self.inspector)
+        # in a scroll area: a layer with wide fields (a Conv2D's kernel pair) no longer widens the
+        # column, which pushed the canvas sideways on every selection (issue 13)
+        self.inspector_scroll = QScrollArea()
+        self.inspector_scroll.setWidgetResizable(True)
+        self.inspector_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.inspector_scroll.setWidget(self.inspector)
+        left.addWidget(self.inspector_scroll)
         left.setStretchFactor(1, 1)
         self.left_split = left
         centre_split = QSplitter(Qt.Orientation.Vertical)
