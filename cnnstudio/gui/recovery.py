@@ -3,8 +3,9 @@
 One mechanism for every way the app can end without saving. While the network has unsaved
 edits, :class:`RecoveryKeeper` writes them to ``recovery.json`` in the user data dir
 (``platformdirs.user_data_dir("cnnstudio")``, beside the app's settings; ``$XDG_DATA_HOME``
-moves it), one second after the last edit (debounced: a run of spin-box steps is one write,
-and the write happens on a timer, never inside the edit). SIGTERM/SIGHUP/Ctrl+C write it at
+moves it), one second after the last edit (debounced: a run of spin-box steps is one write;
+the document is read on that timer, never inside the edit, and written with its fsync by one
+background thread, so a slow disk never holds up the window). SIGTERM/SIGHUP/Ctrl+C write it at
 once (``gui/signals.py``). After a crash, a ``kill -9`` or a power cut, the file is still there,
 and the next start asks (``offer``): Restore or Discard, naming the project and the time. A
 normal close removes it. Nothing here ever writes the user's own project file: the only file
@@ -33,6 +34,7 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -201,6 +203,7 @@ class RecoveryKeeper(QObject):
 
     written = pyqtSignal(str)
     removed = pyqtSignal(str)
+    _done = pyqtSignal(str, str)   # (path, error) from the writer thread, delivered in the GUI thread
 
     def __init__(self, state: Any, parent: QObject | None = None, delay_ms: int = AUTOSAVE_MS):
         super().__init__(parent)
@@ -212,6 +215,11 @@ class RecoveryKeeper(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
         self._timer.timeout.connect(self.flush)
+        # one writer thread: writes land in the order they were asked for, never two at once (its
+        # idle thread ends when the keeper is collected, or at stop())
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnstudio-recovery")
+        self._stopped = False
+        self._done.connect(self._on_done)
         state.projectChanged.connect(self._schedule)
         state.networkChanged.connect(self._schedule)
 
@@ -224,23 +232,50 @@ class RecoveryKeeper(QObject):
         return shared
 
     def _schedule(self, *args: Any) -> None:
-        self._timer.start()   # restarts: the file is written once the edits pause
+        if not self._stopped:
+            self._timer.start()   # restarts: the file is written once the edits pause
 
     @property
     def pending(self) -> bool:
         return self._timer.isActive()
 
     def flush(self) -> None:
-        """Write the file if the network has unsaved edits, else remove ours."""
+        """Write the file (in the writer thread) if the network has unsaved edits, else remove ours."""
         self._timer.stop()
+        if self._stopped:
+            return
         if self.state.document.is_dirty:
-            self.write_now("autosave")
+            doc = recovery_document(self.state, "autosave")   # read here, in the GUI thread
+            self.owns_file = True
+            self._pool.submit(self._write, doc)
         elif self.owns_file:
             self.discard()
 
+    def _write(self, doc: dict[str, Any]) -> None:
+        try:
+            write_document(doc, self.path)
+            error = ""
+        except OSError as exc:   # a full disk must not break editing; the next edit tries again
+            error = f"could not write {self.path} ({exc.strerror or exc})"
+        try:
+            self._done.emit(str(self.path), error)
+        except RuntimeError:   # the window (and this keeper) closed meanwhile
+            pass
+
+    def _on_done(self, path: str, error: str) -> None:
+        self.last_error = error or None
+        if not error:
+            self.written.emit(path)
+
+    def _wait_for_writes(self) -> None:
+        if not self._stopped:
+            self._pool.submit(lambda: None).result()
+
     def write_now(self, reason: str) -> Path | None:
-        """Write the recovery file now; None (and ``last_error``) when it could not be written."""
+        """Write the recovery file now, in this thread (a signal, a restore); None (and
+        ``last_error``) when it could not be written."""
         self._timer.stop()
+        self._wait_for_writes()
         try:
             write_recovery(self.state, reason, self.path)
         except OSError as exc:   # a full disk must not break editing; the next edit tries again
@@ -254,13 +289,17 @@ class RecoveryKeeper(QObject):
     def discard(self) -> None:
         """Remove the recovery file (a normal close, or the edits were saved)."""
         self._timer.stop()
+        self._wait_for_writes()   # a write still under way must not bring it back
         if self.owns_file or self.path.exists():
             self.path.unlink(missing_ok=True)
             self.owns_file = False
             self.removed.emit(str(self.path))
 
     def stop(self) -> None:
+        """No more writes (the app is ending): the timer stops, a write under way finishes."""
         self._timer.stop()
+        self._stopped = True
+        self._pool.shutdown(wait=True)
 
 
 # ---- offering it back -----------------------------------------------------------------------------------
