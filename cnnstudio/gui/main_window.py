@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self.evaluation_panel = install_evaluation_panel(self)
         from cnnstudio.gui.datasets import install_dataset_panel  # noqa: E402 - panel (G4): dataset browser
         self.dataset_browser = install_dataset_panel(self)
+        from cnnstudio.gui.runs import install_runs_panel  # noqa: E402 - panel: every training run, compared
+        self.runs_panel = install_runs_panel(self)
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
         # --- end of panels ---
 

@@ -37,6 +37,7 @@ class AppState(QObject):
     historyChanged = pyqtSignal(object)          # RunHistory
     trainingConfigChanged = pyqtSignal(object)   # TrainingConfig: the training settings
     userDatasetChanged = pyqtSignal(object)      # data.Dataset | None: the drawn digits
+    runsChanged = pyqtSignal(object)             # list[project.runs.RunRecord]: every run kept
 
     def __init__(self, parent: QObject | None = None, template: str = DEFAULT_TEMPLATE,
                  workspace: Workspace | None = None):
@@ -52,6 +53,7 @@ class AppState(QObject):
         ev.history.connect(lambda e: self.historyChanged.emit(e.value))
         ev.training_config.connect(lambda e: self.trainingConfigChanged.emit(e.value))
         ev.user_dataset.connect(lambda e: self.userDatasetChanged.emit(e.value))
+        ev.runs.connect(lambda e: self.runsChanged.emit(e.value))
         self._active = self.workspace.status.active
 
     def _on_status(self, event: Event) -> None:
@@ -93,6 +95,11 @@ class AppState(QObject):
     @property
     def history(self) -> RunHistory:
         return self.workspace.history
+
+    @property
+    def runs(self) -> list[Any]:
+        """Every training run kept (``project.runs.RunRecord``, oldest first)."""
+        return self.workspace.runs
 
     @property
     def training_config(self) -> TrainingConfig:
@@ -162,6 +169,10 @@ class AppState(QObject):
 
     def set_training_config(self, config: TrainingConfig) -> None:
         self.workspace.set_training_config(config)
+
+    def restore_run(self, number: int, which: str = "last") -> Any:
+        """Run ``number``'s network (one undoable edit) and ``which`` weights become the current ones."""
+        return self.workspace.restore_run(number, which)
 
     def update_training_config(self, **changes: Any) -> TrainingConfig:
         return self.workspace.update_training_config(**changes)

@@ -11,7 +11,8 @@ from cnnstudio.gui.editor import edits
 from cnnstudio.gui.main_window import CANCEL, DISCARD, SAVE, MainWindow
 from cnnstudio.model import get_template
 
-DOCK_NAMES = ["trainingDock", "plotsDock", "featureMapsDock", "drawingDock", "evaluationDock", "datasetDock"]
+DOCK_NAMES = ["trainingDock", "plotsDock", "featureMapsDock", "drawingDock", "evaluationDock", "datasetDock",
+              "runsDock"]   # the Runs panel adds its own dock (gui.runs)
 
 
 def test_docks_exist_and_take_panels(window):

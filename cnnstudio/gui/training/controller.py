@@ -178,7 +178,8 @@ class TrainingController(QObject):
         else:
             self.run = Run(prepared, previous, monitor)
         if self.plots is not None:
-            self.plots.load_history([e.to_dict() for e in self.run.history.epochs])
+            self.plots.load_history([e.to_dict() for e in self.run.history.epochs],
+                                    steps=self.run.history.batches.records())   # a continued run's batches stay
         self.config, self.datasets = config, (train, val)
         self._spec = spec.copy()
         self.total_steps = self.run.planned_steps

@@ -551,7 +551,8 @@ class TrainingPanel(QWidget):
             self.epoch_progress.reset()
             self.run_progress.reset()
             return
-        self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes])
+        self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes],
+                                history.batches.records())   # the per-batch curves it showed before saving
         done = len(history.epochs)
         self.speed_label.setText(f"This project was trained for {done} epoch(s); Start asks whether to "
                                  "continue training or start over.")

@@ -136,9 +136,12 @@ class TrainingPlots(QWidget):
                 self.series[name].append(x, scale * _finite_or_nan(record[key]))
         self._dirty = True
 
-    def load_history(self, epochs: Iterable[Mapping[str, Any]], lr_changes: Iterable[Mapping[str, Any]] = ()) -> None:
-        """Show a saved run again: per-epoch curves and the learning rate at each epoch/change."""
+    def load_history(self, epochs: Iterable[Mapping[str, Any]], lr_changes: Iterable[Mapping[str, Any]] = (),
+                     steps: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Show a saved run again: per-batch curves (``steps``: batch records {global_step, loss,
+        accuracy}, as the project keeps them), per-epoch curves and the learning rate at each epoch/change."""
         self.clear()
+        self.add_steps(steps)   # kept without their learning rate: the epochs' rates are drawn below
         # One value per epoch: markers make a one-epoch run visible (a line needs two points).
         self._lr_markers(True)
         for record in epochs:
