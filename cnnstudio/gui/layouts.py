@@ -30,6 +30,7 @@ DOCK_SHARE = 0.43
 DRAW_SHARE, MAPS_SHARE = 0.30, 0.42
 
 DRAW, MAPS = "drawingDock", "featureMapsDock"
+TAB_STYLE = "QTabBar::tab { padding: 3px 6px; }"
 
 
 def dock_width(window_width: int) -> int:
@@ -72,6 +73,8 @@ def unelide_tabs(window: "MainWindow") -> None:
             bar.setElideMode(Qt.TextElideMode.ElideNone)
             bar.setUsesScrollButtons(True)
             bar.setExpanding(False)
+            # seven tabs at the style's padding need ~520 px; with less all fit a 440 px dock (1024 wide)
+            bar.setStyleSheet(TAB_STYLE)
 
 
 def _shows(window: "MainWindow", dock: QDockWidget) -> bool:

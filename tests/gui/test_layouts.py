@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, QRect, Qt
 from PyQt6.QtGui import QImage, QPainter
-from PyQt6.QtWidgets import QAbstractScrollArea, QWidget
+from PyQt6.QtWidgets import QAbstractButton, QAbstractScrollArea, QWidget
 
 from cnnstudio.gui import layouts
 from tests.gui.qtwait import settle
@@ -181,6 +181,12 @@ def test_the_probability_chart_names_every_class(qtbot, make_window, size):
     assert [text for text, _ in labels] == [str(i) for i in range(10)]
     rects = [rect for _, rect in labels]
     assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])   # readable
+    # and no button on the chart (its "?") covers a name
+    axis = chart.getPlotItem().getAxis("left")
+    on_screen = [chart.mapFromScene(axis.mapRectToScene(rect)).boundingRect() for rect in rects]
+    for button in chart.findChildren(QAbstractButton):
+        if button.isVisible():
+            assert not any(button.geometry().intersects(r) for r in on_screen), button.toolTip()
 
 
 def test_the_probability_chart_names_long_class_names(qtbot):
@@ -256,3 +262,17 @@ def test_reset_layout_restores_the_default(qtbot, make_window, settings):
     assert set(d.objectName() for d in again.tabifiedDockWidgets(again.docks["trainingDock"])) == tabbed
     assert not again.docks["datasetDock"].isFloating() and not again.docks["evaluationDock"].isHidden()
     again.ask_unsaved = lambda: "discard"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dock_tabs_show_their_whole_titles(make_window, size):
+    from PyQt6.QtWidgets import QTabBar
+
+    window = make_window(*size)
+    bars = [b for b in window.findChildren(QTabBar) if b.parent() is window and b.isVisible()]
+    assert bars, "the docks are tabbed by default"
+    for bar in bars:
+        for i in range(bar.count()):
+            assert bar.rect().contains(bar.tabRect(i)), bar.tabText(i)   # every tab in view ...
+            text_px = bar.fontMetrics().horizontalAdvance(bar.tabText(i))
+            assert bar.tabRect(i).width() > text_px, bar.tabText(i)      # ... its title not cut ("Traini...")

@@ -50,6 +50,8 @@ class PredictionView(QWidget):
         self.plot.hideButtons()
         self.plot.setXRange(0.0, 1.0, padding=0.02)
         self.plot.setLabel("bottom", "probability")
+        # a title row: the first class's name sat in the corner the plot's "?" button covers
+        self.plot.setTitle("per class", color="#bbbbbb", size="8pt")
         self.plot.getPlotItem().invertY(True)   # the first class on top, as the names read
         self.bars = pg.BarGraphItem(x0=0, y=np.arange(10), width=np.zeros(10), height=0.7, brush=BAR_COLOUR)
         self.plot.addItem(self.bars)
