@@ -202,36 +202,53 @@ def scene_graph(app: QApplication) -> QWidget:
     return window
 
 
-def scene_runs(app: QApplication, lrs: tuple[float, ...] = (0.0005, 0.002, 0.008)) -> QWidget:
-    """The Runs panel comparing three runs (issue 13, runs): lenet5 trained for one epoch on the
-    bundled sample at three learning rates, all three selected (the learning rate highlighted as
-    what differs, their curves overlaid), the Runs dock widened."""
-    import dataclasses
-
-    from PyQt6.QtCore import Qt
-
+def scene_draw_look(app: QApplication, epochs: int = 2) -> QWidget:
+    """Draw & look (issue 13, layout): lenet5 trained briefly, a "3" drawn, the Draw dock beside the
+    live feature maps in the 1280x800 main window (the Draw tab opens this arrangement)."""
     window = fresh_window("lenet5")
     window.show()
     settle(app, 0.3)
-    controller = window.training_panel.controller
-    for lr in lrs:
-        config = dataclasses.replace(window.state.training_config, lr=lr, epochs=1)
-        controller.start(config)
-        deadline = time.monotonic() + 300
-        while controller.running and time.monotonic() < deadline:
-            settle(app, 0.2)
-    dock = window.docks["runsDock"]
-    dock.raise_()
-    window.resizeDocks([dock], [820], Qt.Orientation.Horizontal)
+    window.state.set_weights(_trained_lenet5_weights(epochs))
+    window.docks["drawingDock"].raise_()   # as a click on the Draw tab: it opens Draw & look
     settle(app, 0.5)
-    window.runs_panel.select([r.number for r in window.state.runs])
+    draw = window.panel("drawingDock")
+    for stroke in _digit_three():
+        draw.canvas.draw_stroke(stroke)
+    draw.update_drawing()
+    window.inspector.refresh_now()
+    settle(app, 0.5)
+    window.panel("featureMapsDock").open_tile(1, 1)   # the first conv layer's second map, enlarged
+    return window
+
+
+def scene_small_window(app: QApplication, min_steps: int = 150) -> QWidget:
+    """The main window at 1024x640 (issue 13, layout): mini-vgg's 16 blocks zoomed to fit the editor,
+    the compact palette, the Plots dock after a short training run (run it under a 1024x640 screen)."""
+    import atexit
+
+    window = fresh_window("mini-vgg")
+    window.resize(1024, 640)
+    window.show()
+    settle(app, 0.3)
+    panel = window.training_panel
+    panel.epochs.setValue(2)
+    panel.start()
+    atexit.register(panel.controller.shutdown)  # never leave the trainer running at exit
+    window.docks["plotsDock"].raise_()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        settle(app, 0.2)
+        last = panel.controller.last_step or {}
+        if (last.get("global_step") or 0) >= min_steps and panel.controller.history["epochs"]:
+            break
     return window
 
 
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
-    "runs": scene_runs,
     "confusion": scene_confusion,
     "datasets": scene_datasets,
+    "draw_look": scene_draw_look,
+    "small_window": scene_small_window,
     "feature_maps": scene_feature_maps,
     "graph": scene_graph,
     "editor": scene_editor,
