@@ -244,7 +244,34 @@ def scene_small_window(app: QApplication, min_steps: int = 150) -> QWidget:
     return window
 
 
+def scene_runs(app: QApplication, lrs: tuple[float, ...] = (0.0005, 0.002, 0.008)) -> QWidget:
+    """The Runs panel comparing three runs (issue 13, runs): lenet5 trained for one epoch on the
+    bundled sample at three learning rates, all three selected (the learning rate highlighted as
+    what differs, their curves overlaid), the Runs dock widened."""
+    import dataclasses
+
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window("lenet5")
+    window.show()
+    settle(app, 0.3)
+    controller = window.training_panel.controller
+    for lr in lrs:
+        config = dataclasses.replace(window.state.training_config, lr=lr, epochs=1)
+        controller.start(config)
+        deadline = time.monotonic() + 300
+        while controller.running and time.monotonic() < deadline:
+            settle(app, 0.2)
+    dock = window.docks["runsDock"]
+    dock.raise_()
+    window.resizeDocks([dock], [820], Qt.Orientation.Horizontal)
+    settle(app, 0.5)
+    window.runs_panel.select([r.number for r in window.state.runs])
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "runs": scene_runs,
     "confusion": scene_confusion,
     "datasets": scene_datasets,
     "draw_look": scene_draw_look,
