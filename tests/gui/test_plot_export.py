@@ -364,3 +364,17 @@ def test_export_dialog_adds_the_extension(qtbot, tmp_path, monkeypatch):
     _show(qtbot, chart.widget)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "p"), "")))
     assert chart.widget.plot_export.ask_path("png") == str(tmp_path / "p.png")
+
+
+def test_runs_overlay_plots_export_each_runs_curve(qtbot, tmp_path):
+    from cnnstudio.gui.runs.panel import RunsPanel
+
+    plot = RunsPanel._plot("Validation accuracy per epoch", "accuracy (%)")
+    plot.getPlotItem().plot([1, 2, 3], [80.0, 90.0, 95.0], name="run 1")
+    plot.getPlotItem().plot([1, 2], [70.0, 85.0], name="run 2")
+    _show(qtbot, plot)
+    out = _export_all(plot.plot_export, tmp_path, "runs")
+    rows = _rows(out["csv"])
+    assert rows[0] == ["run 1_x", "run 1_y", "run 2_x", "run 2_y"]
+    assert [float(r[1]) for r in rows[1:]] == [80.0, 90.0, 95.0]
+    assert [float(r[3]) for r in rows[1:3]] == [70.0, 85.0] and rows[3][3] == ""

@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeade
                              QPushButton, QSplitter, QStyle, QStyledItemDelegate, QTableWidget, QTableWidgetItem,
                              QVBoxLayout, QWidget)
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.state import AppState
 from cnnstudio.project.runs import RunRecord, differing_settings, run_row, runs_csv, setting_label
 
@@ -173,6 +174,7 @@ class RunsPanel(QWidget):
             item.getAxis(axis).enableAutoSIPrefix(False)
         item.addLegend(offset=(-5, 5), labelTextColor="k", brush=(255, 255, 255, 200), labelTextSize="8pt")
         w.setMinimumSize(180, 150)
+        plot_export.install(w, f"{title} of the selected runs")   # PNG, SVG, CSV of every run's curve
         return w
 
     # ---- the table ----------------------------------------------------------------------------
