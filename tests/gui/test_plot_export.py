@@ -378,3 +378,15 @@ def test_runs_overlay_plots_export_each_runs_curve(qtbot, tmp_path):
     assert rows[0] == ["run 1_x", "run 1_y", "run 2_x", "run 2_y"]
     assert [float(r[1]) for r in rows[1:]] == [80.0, 90.0, 95.0]
     assert [float(r[3]) for r in rows[1:3]] == [70.0, 85.0] and rows[3][3] == ""
+
+
+def test_explain_step_map_exports(qtbot, tmp_path):
+    from cnnstudio.gui.explain.view import MapPlot
+
+    plot = MapPlot("input map 0")
+    values = np.arange(20, dtype=np.float32).reshape(4, 5)
+    plot.show(values, (0.0, 19.0), [1, 2], [1, 2])
+    _show(qtbot, plot, (300, 240))
+    out = _export_all(plot.plot_export, tmp_path, "step")
+    rows = _rows(out["csv"])
+    np.testing.assert_allclose(np.array([r[1:] for r in rows[1:]], dtype=float), values)

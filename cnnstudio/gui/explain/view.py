@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from cnnstudio.engine.explain import Explainer
 from cnnstudio.engine.layers.explaining import fmt
+from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.explain.glossary import help_button
 
 CELL_PX = 34
@@ -93,6 +94,7 @@ class MapPlot(pg.PlotWidget):
         self.box.setPen(pg.mkPen("#ff5252", width=3))
         self.addItem(self.box)
         self.setFixedSize(300, 240)
+        plot_export.install(self, title)   # PNG, SVG, CSV (the map's values)
 
     def show(self, values: np.ndarray, levels: tuple[float, float], rows: list[int], cols: list[int]) -> None:
         self.image.setImage(np.asarray(values, dtype=np.float32), levels=levels, autoLevels=False)
@@ -282,6 +284,7 @@ class ExplainView(QWidget):
         plot.setLabel("bottom", "x (input)")
         plot.setLabel("left", e["function"])
         plot.setMinimumHeight(280)
+        plot_export.install(plot, f"{e['function']} curve")   # PNG, SVG, CSV (the curve and the point)
         return plot
 
 
