@@ -288,3 +288,37 @@ def test_selecting_blocks_does_not_move_the_canvas(qtbot, editor):
         QApplication.sendPostedEvents()      # the layout requests it posts, without waiting on time
         editor.layout().activate()
         assert canvas.geometry() == start, (index, canvas.geometry(), start)
+
+
+# ---- a learning rate changed during a run scales the cosine from there (numbers) ----------------
+def test_a_learning_rate_changed_mid_run_keeps_the_cosine_going(qtbot, panel, small_data):
+    from cnnstudio.engine.schedules import CosineSchedule
+    from tests.gui.test_training import wait_paused_after
+
+    panel.schedule.setCurrentIndex(panel.schedule.findData("cosine"))
+    panel.lr.setValue(0.004)
+    panel.lr.editingFinished.emit()
+    c = start(panel, small_data, epochs=2, paused=True)       # 8 batches an epoch: 16 steps of cosine
+    cfg = c.config
+    assert cfg.schedule == "cosine"
+    wait_paused_after(qtbot, c, 0)
+    for n in (1, 2, 3):
+        panel.step_button.click()
+        wait_paused_after(qtbot, c, n)
+    old = CosineSchedule(0.004, min_lr=cfg.schedule_config().get("min_lr", 0.0),
+                         warmup_steps=cfg.schedule_config().get("warmup_steps", 0), total_steps=16)
+    panel.lr.setValue(0.001)                                   # typed into the form during the run
+    panel.lr.editingFinished.emit()
+    seen = []
+    c.progress.connect(lambda p: seen.append((p["global_step"], p["lr"])))
+    for n in (4, 5, 6):
+        panel.step_button.click()
+        wait_paused_after(qtbot, c, n)
+        qtbot.waitUntil(lambda: any(s == n - 1 for s, _ in seen), timeout=TIMEOUT)
+    factor = 0.001 / old.lr_at(3)
+    got = dict(seen)
+    assert got[3] == pytest.approx(0.001)                      # the new rate at the next batch ...
+    assert [got[s] for s in (4, 5)] == pytest.approx([old.lr_at(s) * factor for s in (4, 5)])
+    assert got[5] < got[4] < got[3]                            # ... and still decaying, not constant
+    assert panel.schedule.currentData() == "cosine"            # the form says what the run does
+    c.stop()
