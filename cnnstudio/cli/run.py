@@ -227,9 +227,12 @@ def cmd_train(args) -> int:
     out = _out_path(args.out if args.out is not None or not continuing else args.model, spec.name)
     start = _existing_runs(out, start, continuing)
     config = _config_from_args(args, base)
+    source: Any = config.dataset
     if not args.data:
         _check_stored_path(config.dataset, args.model)
-    train, val = session.prepare_data(config.dataset, spec, args.labels, val_fraction=config.val_fraction,
+        if start.datasource is not None and args.val_fraction is None:
+            source = _recorded_data(args, args.model, start)   # the same images and split it trained on
+    train, val = session.prepare_data(source, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)
     _report_skipped(train)
@@ -305,12 +308,67 @@ class _EpochBar:
             self.bar = None
 
 
+def _recorded_data(args, project_path: str, project: Project, data: str | None = None):
+    """(train, val) as the project recorded them (project.datasource), uint8 and not yet fitted;
+    ``data``: where the data is now, if it moved. Missing data is a CliError naming the path
+    expected and how to give it."""
+    from cnnstudio.project import datasource
+
+    src = project.datasource
+    assert src is not None
+    if data is not None:
+        src = src.relocated(data)
+    _check_stored_path(src.path, project_path)   # a FIFO, a device or "/" is refused before it is opened
+    try:
+        train, val = datasource.load(src, user_dataset=project.user_dataset)
+    except datasource.DataMissingError as exc:
+        at = f" at {src.path}" if src.path else " on this computer"
+        how = (f"give its new place with --data PATH (the same {'folder' if src.kind == 'folder' else 'file'}: "
+               "its recorded validation split is used)" if src.path else "download it, or give data with --data")
+        raise CliError(f"project {project_path} was trained on {exc.expected}, which no longer exists{at}; "
+                       f"{how}") from exc
+    for note in datasource.source_of(train).notes:  # type: ignore[union-attr]  # load attaches it
+        print(f"warning: {note}", file=sys.stderr)
+    _report_skipped(train)
+    return train, val
+
+
+def _same_recorded_data(args, project: Project) -> bool:
+    """--data names the project's own data where it is now (the same folder or file, moved):
+    the same files (folder) or labels (file) as recorded."""
+    src = project.datasource
+    if src is None or src.kind not in ("folder", "file") or src.fingerprint is None or not os.path.exists(args.data):
+        return False
+    if src.path is not None and os.path.abspath(args.data) == src.path:
+        return True
+    from cnnstudio.data import Dataset, load_dataset
+    from cnnstudio.data.errors import DataError
+    from cnnstudio.project.datasource import fingerprint
+
+    try:
+        if src.kind == "folder":
+            from cnnstudio.data import scan_image_folder
+            scan_image_folder(args.data)   # cheap refusals (not a class folder) before decoding
+        loaded = load_dataset(args.data, args.labels, size=src.image_size, channels=src.read_channels)
+    except DataError:
+        return False
+    return isinstance(loaded, Dataset) and fingerprint(loaded) == src.fingerprint
+
+
 def _eval_data(args, project: Project):
-    """The images to evaluate on: the validation part of the data the project was trained on,
-    or, for other data given with --data, all of it (none of it was used in training)."""
+    """The images to evaluate on: the validation part of the data the project was trained on
+    (as project.datasource recorded it: the same images the app validates on), or, for other
+    data given with --data, all of it (none of it was used in training)."""
     if project.weights is None:
         raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
     _check_data_args(args, args.data)
+    if project.datasource is not None and (not args.data or _same_recorded_data(args, project)):
+        _train, val = _recorded_data(args, args.project, project, args.data)
+        if len(val) == 0:
+            raise CliError(f"the data of {args.project} has no validation images; evaluate on other data with --data")
+        if args.limit is not None:
+            val = val.subset(np.arange(min(args.limit, len(val))))
+        return session.fit_dataset(val, project.network, convert_channels=args.convert)
     recorded = (project.history.get("dataset") or {}).get("source") or "sample"
     source = args.data or recorded
     named = source in ("sample",) + session.STANDARD_SOURCES
@@ -358,6 +416,7 @@ def cmd_evaluate(args) -> int:
     print(f"{val.name}: {len(val):,} images ({time.perf_counter() - t0:.1f} s)")
     print(f"loss      {result.loss:.4f}")
     print(f"accuracy  {100 * result.accuracy:.2f}%")
+    print(f"mistakes  {len(val) - int(np.trace(result.confusion)):,}")
     print("confusion matrix (rows: true class, columns: predicted):")
     print(confusion_text(result.confusion, names))
     return 0

@@ -61,10 +61,15 @@ class Dataset:
         return tuple(int(s) for s in self.x.shape[1:])  # type: ignore[return-value]
 
     def subset(self, indices, name: str | None = None) -> "Dataset":
-        """A new Dataset with the rows ``indices`` (copied)."""
+        """A new Dataset with the rows ``indices`` (copied). Per-image metadata (``meta["files"]``,
+        an image folder's file names) is taken along for those rows."""
         idx = np.asarray(indices, dtype=np.int64)
+        meta = dict(self.meta)
+        files = meta.get("files")
+        if files is not None:
+            meta["files"] = [files[i] for i in idx.tolist()] if len(files) == len(self) else None
         return Dataset(name or self.name, self.x[idx], self.y[idx], list(self.class_names),
-                       self.source, dict(self.meta))
+                       self.source, meta)
 
     def class_counts(self) -> np.ndarray:
         """int64 (num_classes,): images per class."""
@@ -105,27 +110,34 @@ def to_float_nchw(x_uint8: np.ndarray, dtype=np.float32) -> np.ndarray:
     return out
 
 
-def split(ds: Dataset, val_fraction: float = 0.1, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Stratified, deterministic split into (train, val).
+def split_indices(y: np.ndarray, num_classes: int, val_fraction: float = 0.1,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows) of a stratified, deterministic split of labels ``y`` (N,).
 
     Each class contributes ``round(count * val_fraction)`` images to validation
     (at least one image of a class stays in train). Rows are shuffled per class with
     ``numpy.random.default_rng(seed)`` before taking, and both parts are returned in a
-    seeded shuffled order (so label-sorted sources are mixed).
+    seeded shuffled order (so label-sorted sources are mixed). Depends on nothing but
+    ``y``, the fraction and the seed: the same labels always give the same rows.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
-    for c in range(ds.num_classes):
-        rows = np.flatnonzero(ds.y == c)
+    for c in range(num_classes):
+        rows = np.flatnonzero(y == c)
         rows = rows[rng.permutation(rows.size)]
         n_val = min(int(round(rows.size * val_fraction)), max(rows.size - 1, 0))
         val_idx.append(rows[:n_val])
         train_idx.append(rows[n_val:])
     tr = np.concatenate(train_idx) if train_idx else np.zeros(0, np.int64)
     va = np.concatenate(val_idx) if val_idx else np.zeros(0, np.int64)
-    tr, va = tr[rng.permutation(tr.size)], va[rng.permutation(va.size)]
+    return tr[rng.permutation(tr.size)], va[rng.permutation(va.size)]
+
+
+def split(ds: Dataset, val_fraction: float = 0.1, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Stratified, deterministic split into (train, val): the rows of :func:`split_indices`."""
+    tr, va = split_indices(ds.y, ds.num_classes, val_fraction, seed)
     return ds.subset(tr, f"{ds.name} (train)"), ds.subset(va, f"{ds.name} (validation)")
 
 

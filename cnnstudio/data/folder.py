@@ -182,14 +182,15 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
     channels: 1 (grayscale), 3 (colour) or None = 1 if every image is grayscale (a gray mode,
     or RGB whose channels agree), else 3.
     progress(files_done, files_total) is called after each file; setting ``cancel``
-    stops the import with :class:`ImportCancelled`.
+    stops the import with :class:`ImportCancelled`. ``ds.meta["files"]`` names each image's
+    file as ``"class/file"`` (the order of ``x``), ``ds.meta["import_report"]`` is the report.
     """
     root = Path(root)
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
     found = _class_files(root)
     report = ImportReport()
-    images, labels, grays = [], [], []
+    images, labels, grays, names = [], [], [], []
     mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
     total, done = sum(len(v) for v in found.values()), 0
     for label, (cls, files) in enumerate(found.items()):
@@ -212,6 +213,7 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
                 size = arr.shape[:2]
             images.append(arr)
             labels.append(label)
+            names.append(f"{cls}/{f.name}")
             grays.append(gray)
             report.counts[cls] += 1
     if not images:
@@ -222,4 +224,5 @@ def read_image_folder(root, size: tuple[int, int] | None = None, channels: int |
         x = np.ascontiguousarray(x[..., :1])
     ds = Dataset(name or root.name, x, np.array(labels, np.int64), list(found), str(root))
     ds.meta["import_report"] = report
+    ds.meta["files"] = names  # "class/file" per image: a project records its validation files by name
     return ds, report

@@ -37,6 +37,7 @@ class AppState(QObject):
     historyChanged = pyqtSignal(object)          # RunHistory
     trainingConfigChanged = pyqtSignal(object)   # TrainingConfig: the training settings
     userDatasetChanged = pyqtSignal(object)      # data.Dataset | None: the drawn digits
+    dataStateChanged = pyqtSignal(object)        # workspace.DataState: the project's data loaded, pending, missing
     runsChanged = pyqtSignal(object)             # list[project.runs.RunRecord]: every run kept
 
     def __init__(self, parent: QObject | None = None, template: str = DEFAULT_TEMPLATE,
@@ -53,6 +54,7 @@ class AppState(QObject):
         ev.history.connect(lambda e: self.historyChanged.emit(e.value))
         ev.training_config.connect(lambda e: self.trainingConfigChanged.emit(e.value))
         ev.user_dataset.connect(lambda e: self.userDatasetChanged.emit(e.value))
+        ev.data_state.connect(lambda e: self.dataStateChanged.emit(e.value))
         ev.runs.connect(lambda e: self.runsChanged.emit(e.value))
         self._active = self.workspace.status.active
 
@@ -112,6 +114,16 @@ class AppState(QObject):
     @property
     def dataset(self) -> DatasetPair:
         return self.workspace.dataset
+
+    @property
+    def datasource(self) -> Any:
+        """The project's data as recorded (project.datasource.DataSource) or None."""
+        return self.workspace.datasource
+
+    @property
+    def data_state(self) -> Any:
+        """workspace.DataState: READY, PENDING (an opened project's data not loaded yet) or MISSING."""
+        return self.workspace.data_state
 
     @property
     def status(self) -> TrainingStatus:
@@ -187,3 +199,6 @@ class AppState(QObject):
 
     def set_dataset(self, dataset: DatasetPair) -> None:
         self.workspace.set_dataset(dataset)
+
+    def mark_data_missing(self, problem: str | None = None) -> None:
+        self.workspace.mark_data_missing(problem)

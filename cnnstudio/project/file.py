@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnstudio import __version__
-from cnnstudio.project import limits, tempfiles
+from cnnstudio.project import limits, teacher_layout, tempfiles
 from cnnstudio.project.limits import LimitError, network_bounds
 from cnnstudio.project.npzio import HeaderCheck, NpzError, read_npz, write_npz
 from cnnstudio.project.records import check_history_records, check_optimizer_state
@@ -50,6 +50,7 @@ from cnnstudio.project.weights import WeightsMismatch, check_weights, required_s
 if TYPE_CHECKING:
     from cnnstudio.data import Dataset, UserDataset
     from cnnstudio.model import NetworkSpec, TrainingConfig
+    from cnnstudio.project.datasource import DataSource
 
 FORMAT_VERSION = 2
 PROJECT_JSON = "project.json"
@@ -112,6 +113,11 @@ class Project:
     user_dataset: Dataset | None = None
     metadata: dict[str, Any] = field(default_factory=new_metadata)
     runs: list[RunRecord] = field(default_factory=list)
+    #: the project's data and how it was imported and split (project.datasource; project.json's
+    #: "data"), or None (files written before it was recorded)
+    datasource: DataSource | None = None
+    #: the panels and controls a teacher hid (``project.teacher_layout.check``'s form), or None
+    teacher_layout: dict[str, Any] | None = None
 
 
 # ---- spec / config adapters (the model owns the formats) ------------------------------
@@ -153,7 +159,9 @@ def _project_json(project: Project, plan: "_RunsPlan") -> bytes:
         "training_config": _config_to_dict(project.training_config),
         "history": project.history,
         "user_data": None if user is None else {"name": user.name, "class_names": list(user.class_names)},
+        "data": None if project.datasource is None else project.datasource.to_dict(),
         "runs": [run.to_json(*plan.places[run.id]) for run in project.runs],
+        "teacher_layout": project.teacher_layout,
         # lets the loader notice a member lost to a damaged zip directory
         "members": _array_members(project, plan),
     }
@@ -473,9 +481,28 @@ def _build_project(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.Zip
                                 or not any(r.number == run for r in runs)):
             raise ProjectFileError(path, f"{PROJECT_JSON}: history.run must be the number of a listed run, got "
                                    f"{run!r}"[:200], "The file is damaged.")
+    try:
+        layout = teacher_layout.check(doc.get("teacher_layout"))
+    except teacher_layout.TeacherLayoutError as exc:
+        raise ProjectFileError(path, f"{PROJECT_JSON}: {exc}",
+                               "Remove the teacher_layout entry from project.json (the project then opens "
+                               "with every panel shown), or use an earlier copy.") from exc
     return Project(network=spec, weights=weights, optimizer_state=optimizer, history=history,
-                   training_config=config, user_dataset=user, metadata=metadata, runs=runs)
+                   training_config=config, user_dataset=user, metadata=metadata, teacher_layout=layout, runs=runs,
+                   datasource=_checked_datasource(path, doc.get("data")))
 
+
+def _checked_datasource(path: Path, data: Any) -> DataSource | None:
+    """project.json's ``data`` (absent in older files), checked field by field (project.datasource)."""
+    if data is None:
+        return None
+    from cnnstudio.project.datasource import DataSource
+
+    try:
+        return DataSource.from_dict(data)
+    except ValueError as exc:
+        raise ProjectFileError(path, f"{PROJECT_JSON}: the record of the project's data is invalid: {exc}",
+                               "The file is damaged; use an earlier copy.") from exc
 
 
 def _migrate_v1(doc: dict[str, Any], history: dict[str, Any], metadata: dict[str, Any],

@@ -365,6 +365,7 @@ class Run:
         copy), this run's history and config; ``runs``: the project's earlier runs, to which this
         run is added (or in which its earlier snapshot is replaced)."""
         from cnnstudio.project.file import Project, new_metadata
+        from cnnstudio.project.datasource import source_of
         from cnnstudio.project.runs import put_run
 
         kept = list(runs or [])
@@ -372,7 +373,8 @@ class Run:
         self.record.number = self.history.run = stored.number
         return Project(self.prepared.spec, weights=done.weights, optimizer_state=done.optimizer_state,
                        history=self.history.to_dict(), training_config=self.config, user_dataset=user_dataset,
-                       metadata=metadata or new_metadata(), runs=kept)
+                       metadata=metadata or new_metadata(), runs=kept,
+                       datasource=source_of(self.prepared.train))  # what it trained on (project.datasource)
 
     @property
     def epochs_done_here(self) -> int:

@@ -6,6 +6,7 @@ become ``float32 (N, C, H, W)`` in [0, 1] only at the engine's door.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -70,18 +71,57 @@ def prepare_data(source: Any, spec: NetworkSpec, labels: str | None = None, val_
     named sources come split already). ``limit`` keeps the
     first N images of each part (quick runs, tests). ``progress`` reports downloads.
     """
+    from cnnstudio.project import datasource
+
     _check_standard_channels(source, spec, convert_channels)
+    _check_not_missing(source)
     # a folder is decoded at the network's size: its first image's size could be a 12 Mpixel photo
     size = _input_hwc(spec)[:2]
     loaded = source if isinstance(source, (Dataset, tuple)) else load_source(source, labels, progress, size)
     if isinstance(loaded, Dataset):
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction must be from 0 to below 1, got {val_fraction}")
-        loaded = split(loaded, val_fraction, seed) if val_fraction > 0 else (loaded, loaded.subset([]))
+        if isinstance(source, (str, Path)):   # a path: record what was read and how it was split
+            loaded = _record_path_split(loaded, Path(source), labels, size, val_fraction, seed)
+        else:
+            loaded = split(loaded, val_fraction, seed) if val_fraction > 0 else (loaded, loaded.subset([]))
+    elif isinstance(source, (str, Path)) and datasource.source_of(loaded[0]) is None:
+        # the CIFAR-10 archive by path: its own split, recorded as the file
+        path = os.path.abspath(source)
+        loaded = datasource.attach(loaded[0], loaded[1], datasource.DataSource(
+            "file", os.path.basename(path), path=path, format="cifar10-binary", channels=loaded[0].image_shape[2],
+            classes=tuple(loaded[0].class_names), num_images=len(loaded[0]) + len(loaded[1]), num_val=len(loaded[1])))
     train, val = loaded
     if limit is not None:
         train, val = train.subset(np.arange(min(limit, len(train)))), val.subset(np.arange(min(limit, len(val))))
-    return fit_dataset(train, spec, convert_channels), fit_dataset(val, spec, convert_channels)
+        datasource.with_settings(train, val, limit=limit)
+    train, val = fit_dataset(train, spec, convert_channels), fit_dataset(val, spec, convert_channels)
+    if convert_channels:   # the record says what the images became
+        datasource.with_settings(train, val, channels=train.image_shape[2])
+    return train, val
+
+
+def _check_not_missing(source: Any) -> None:
+    """A placeholder for the project's missing data is refused with what it stands for."""
+    from cnnstudio.data.errors import DataError
+    from cnnstudio.project.datasource import missing_problem
+
+    first = source[0] if isinstance(source, tuple) and source else source
+    problem = missing_problem(first) if isinstance(first, Dataset) else None
+    if problem is not None:
+        raise DataError(None, problem)
+
+
+def _record_path_split(full: Dataset, path: Path, labels: str | None, size: tuple[int, int], val_fraction: float,
+                       seed: int) -> tuple[Dataset, Dataset]:
+    from cnnstudio.data.sniff import sniff
+    from cnnstudio.project.datasource import record_split
+
+    fmt = sniff(path)
+    kind = "folder" if fmt == "folder" else "file"
+    return record_split(full, val_fraction, seed, kind=kind, path=str(path), labels=labels,
+                        image_size=size if kind == "folder" else None, fmt=None if kind == "folder" else fmt,
+                        name=full.name)
 
 
 def _check_standard_channels(source: Any, spec: NetworkSpec, convert_channels: bool) -> None:
@@ -315,9 +355,11 @@ class TrainingRun:
                 metadata: dict[str, Any] | None = None) -> Project:
         from cnnstudio.project.file import Project, new_metadata
 
+        from cnnstudio.project.datasource import source_of
+
         return Project(self.spec, weights=self.network.get_weights(), optimizer_state=self.optimizer.get_state(),
                        history=history, training_config=self.config, user_dataset=user_dataset,
-                       metadata=metadata or new_metadata())
+                       metadata=metadata or new_metadata(), datasource=source_of(self.train))
 
 
 def make_trainer(spec: NetworkSpec, train: Dataset, val: Dataset, config: TrainingConfig,

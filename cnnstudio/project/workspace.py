@@ -37,10 +37,13 @@ from cnnstudio.data import Dataset
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.document import Document, DocumentEvent
 from cnnstudio.model.templates import get_template
+from cnnstudio.project.teacher_layout import check as check_teacher_layout
 from cnnstudio.project.file import Project, ProjectFileError, load_project, save_project
 from cnnstudio.project.run import EpochRecord, RunHistory
 from cnnstudio.project.runs import RunRecord, find_run, lineage_curve, put_run
 from cnnstudio.project.weights import check_weights
+from cnnstudio.project import datasource as _datasource
+from cnnstudio.project.datasource import DataSource
 
 DEFAULT_TEMPLATE = "simple-cnn"
 
@@ -59,6 +62,16 @@ class TrainingStatus(enum.Enum):
     def active(self) -> bool:
         """A run exists (running or paused): the network is read-only."""
         return self is not TrainingStatus.IDLE
+
+
+class DataState(enum.Enum):
+    """Where the project's data stands: loaded (or the default sample), waiting to be loaded
+    from its record (a project was opened), or missing (not where the record says: the dataset
+    is then an empty placeholder carrying the message, never the sample)."""
+
+    READY = "ready"
+    PENDING = "pending"
+    MISSING = "missing"
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,8 @@ class WorkspaceEvents:
     """One :class:`EventEmitter` per field of the workspace (see the module's docstring)."""
 
     NAMES = ("document", "network", "path", "project", "weights", "optimizer_state", "live_weights", "history",
-             "training_config", "dataset", "user_dataset", "status", "dirty", "runs")
+             "training_config", "dataset", "user_dataset", "status", "dirty", "runs",
+             "data_state")
 
     def __init__(self, source: Any):
         for name in self.NAMES:
@@ -119,6 +133,7 @@ class WorkspaceEvents:
     status: EventEmitter
     dirty: EventEmitter
     runs: EventEmitter
+    data_state: EventEmitter
 
 
 class Workspace:
@@ -137,8 +152,12 @@ class Workspace:
         self.runs: list[RunRecord] = []
         self.training_config = TrainingConfig()
         self.user_dataset: Dataset | None = None
+        self.teacher_layout: dict[str, Any] | None = None   # panels/controls hidden (project.teacher_layout)
         self.status = TrainingStatus.IDLE
         self._dataset: DatasetPair | None = None
+        #: the project's data as recorded (project.datasource) and where its loading stands
+        self.datasource: DataSource | None = None
+        self.data_state = DataState.READY
         self._extra_dirty = False  # weights, history or drawings changed since the last save/load
         self._revision = 0          # bumped by every network change (the inference cache's key)
         self._weights_revision = 0
@@ -200,7 +219,9 @@ class Workspace:
         return dataclasses.replace(base, network=self.spec, weights=self.weights if keep else None,
                                    optimizer_state=(self.optimizer_state or None) if keep else None,
                                    history=self.history.to_dict(), training_config=self.training_config,
-                                   user_dataset=self.user_dataset, runs=list(self.runs))
+                                   user_dataset=self.user_dataset, teacher_layout=self.teacher_layout,
+                                   runs=list(self.runs),
+                                   datasource=self.current_datasource())
 
     def weights_fit(self) -> bool:
         """True when the trained weights (if any) fit the current network, so a save keeps them."""
@@ -220,6 +241,7 @@ class Workspace:
         self.document = Document(spec)
         self.document.subscribe(self._on_document_changed)
         self.project = project
+        self.teacher_layout = project.teacher_layout if project is not None else None
         self._extra_dirty = False
         self._revision += 1
         self._weights_revision += 1
@@ -238,6 +260,7 @@ class Workspace:
         if project is not None and project.training_config is not None:  # none saved: the settings stay
             self._set("training_config", project.training_config)
         self._set("user_dataset", project.user_dataset if project is not None else None)
+        self._replace_data(project)
         self.events.project(project)
         self.events.dirty(self.is_dirty())
 
@@ -286,6 +309,13 @@ class Workspace:
         """A copy of the settings with ``changes`` (checked: TrainingConfigError names a bad one)."""
         self.set_training_config(dataclasses.replace(self.training_config, **changes))
         return self.training_config
+
+    def set_teacher_layout(self, layout: dict[str, Any] | None) -> None:
+        """The panels and controls the project opens with hidden (``project.teacher_layout.check``'s
+        form, None: all shown); saved with the project, so the project is dirty."""
+        self.teacher_layout = check_teacher_layout(layout)
+        self._extra_dirty = True
+        self.events.dirty(True)
 
     def set_user_dataset(self, dataset: Dataset | None) -> None:
         """Replace the drawn-digit dataset (saved with the project)."""
@@ -367,8 +397,71 @@ class Workspace:
         return self._dataset
 
     def set_dataset(self, dataset: DatasetPair) -> None:
+        """The current (train, val) pair; the record it carries (``project.datasource``, set by
+        whatever loaded it) becomes the project's data, saved with it. An imported split's
+        validation fraction becomes the training settings' too (what the file says is what is used)."""
         self._dataset = dataset
+        record = _datasource.source_of(dataset[0])
+        if record is not None and record != self.datasource:
+            self._extra_dirty = self._extra_dirty or self.datasource is not None
+            self.datasource = record
+        if (record is not None and record.kind in ("folder", "file", "drawings")
+                and record.val_fraction != self.training_config.val_fraction and not self.status.active):
+            self._set("training_config", dataclasses.replace(self.training_config, val_fraction=record.val_fraction))
         self.events.dataset(dataset)
+        state = DataState.MISSING if _datasource.missing_problem(dataset[0]) else DataState.READY
+        self._set_data_state(state)
+        self.events.dirty(self.is_dirty())
+
+    # ---- the project's data (project.datasource) ----------------------------------------------
+    def current_datasource(self) -> DataSource | None:
+        """The record to save: the project's data, or the default sample's once it is in use."""
+        if self.datasource is not None:
+            return self.datasource
+        return _datasource.source_of(self._dataset[0]) if self._dataset is not None else None
+
+    def load_data(self, progress: Any = None, cancel: Any = None) -> DatasetPair:
+        """Load the recorded data (blocking) and make it the dataset. Raises
+        ``datasource.DataMissingError`` (not where recorded) or DataError (not the same data),
+        changing nothing; with no record, the current dataset is returned as it is."""
+        if self.datasource is None:
+            return self.dataset
+        pair = _datasource.load(self.datasource, user_dataset=self.user_dataset, progress=progress, cancel=cancel)
+        self.set_dataset(pair)
+        return pair
+
+    def mark_data_missing(self, problem: str | None = None) -> None:
+        """The recorded data could not be found (and the user did not locate it): the dataset is
+        an empty placeholder with the recorded classes and ``problem`` (the record's own message
+        by default), so panels say the data is missing and nothing falls back to the sample."""
+        if self.datasource is None:
+            return
+        self.set_dataset(_datasource.placeholder(self.datasource, problem or self.datasource.missing_message()))
+
+    def _replace_data(self, project: Project | None) -> None:
+        """A project was opened or made: its recorded data waits to be loaded (``load_data``;
+        the app does it in the background and asks where it is if it moved). A file without a
+        record keeps the current dataset, as before; a new project drops a missing data's placeholder."""
+        record = project.datasource if project is not None else None
+        if record is None:
+            self.datasource = None
+            if self._dataset is not None and _datasource.missing_problem(self._dataset[0]):
+                self._dataset = None
+                self.events.dataset(self.dataset)
+            self._set_data_state(DataState.READY)
+            return
+        self.datasource = record
+        if record.kind == "sample":   # bundled, small: no reason to wait
+            self.set_dataset(_datasource.load(record))
+            return
+        self._dataset = _datasource.placeholder(record, f"loading the project's data, {record.expected()}...")
+        self.events.dataset(self._dataset)
+        self._set_data_state(DataState.PENDING)
+
+    def _set_data_state(self, state: DataState) -> None:
+        if state is not self.data_state or state is DataState.PENDING:
+            self.data_state = state
+            self.events.data_state(state)
 
     # ---- inference ----------------------------------------------------------------------------
     def inference_network(self) -> Any:

@@ -279,14 +279,21 @@ def test_evaluate_on_data_with_more_classes_than_the_network_is_explained(capsys
 
 
 # ---- issue 14, data side: paths a project stores, formats by content, image bombs -------------
-def _with_stored_dataset(tmp_path, trained, source):
-    """A copy of ``trained`` whose history and training settings name ``source`` as their data."""
+def _with_stored_dataset(tmp_path, trained, source, record=False):
+    """A copy of ``trained`` whose history and training settings name ``source`` as their data
+    (``record``: its data record too, project.datasource, as files written since issue 13 hold it;
+    without it, as older files do)."""
+    import os
+
     from cnnstudio.project import save_project, session
+    from cnnstudio.project.datasource import DataSource
 
     project = load_project(trained)
     project.history["dataset"]["source"] = str(source)
     project.training_config = session.make_config(project.training_config, dataset=str(source))
-    path = tmp_path / "stored.cnnproj"
+    project.datasource = DataSource("folder", "stored", path=os.path.abspath(source), classes=tuple(
+        str(d) for d in range(10)), num_images=10) if record else None
+    path = tmp_path / ("recorded.cnnproj" if record else "stored.cnnproj")
     save_project(path, project)
     return path
 
@@ -310,8 +317,9 @@ def test_stored_dataset_path_that_is_not_a_file_or_folder_is_refused(capsys, tmp
     source = {"fifo": tmp_path / "pipe", "dev": "/dev/stdin", "root": "/"}[kind]
     if kind == "fifo":
         os.mkfifo(source)
-    proj = _with_stored_dataset(tmp_path, trained, source)
-    for argv in (["evaluate", proj], ["train", proj, "--epochs", "1", "--out", tmp_path / "next.cnnproj"]):
+    projects = [_with_stored_dataset(tmp_path, trained, source), _with_stored_dataset(tmp_path, trained, source, True)]
+    for proj, argv in [(p, a) for p in projects for a in (["evaluate", p],
+                                                          ["train", p, "--epochs", "1", "--out", tmp_path / "next.cnnproj"])]:
         code, out, err = _in_thread(lambda: run(capsys, *argv))
         assert code == 2 and "training" not in out
         line = error_line(err)

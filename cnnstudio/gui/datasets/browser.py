@@ -5,23 +5,32 @@ and channels, split counts, a grid of a few samples per class, class counts, and
 augmentation preview (the data layer's Augmenter on a few training images, re-rolled
 with a button). Buttons open the folder-import and download dialogs; what they load
 becomes ``AppState``'s dataset.
+
+It also loads an opened project's recorded data (``project.datasource``) in the background;
+data that is not where the record says opens the locate dialog (what it expects, where it was),
+and if the person goes on without it the panel says so (never the sample in its place).
 """
 
 from __future__ import annotations
 
+import html
+import os
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QBoxLayout, QCheckBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
-from cnnstudio.data import Augmenter, preview, split, to_float_nchw
+from cnnstudio.data import Augmenter, preview, to_float_nchw
 from cnnstudio.data.dataset import resize_images
 from cnnstudio.gui.datasets.charts import ClassCountsChart
 from cnnstudio.gui.dock_panel import ResponsivePanel
 from cnnstudio.gui.datasets.mosaic import ImageGrid, float_to_uint8, pick_per_class
+from cnnstudio.gui.common.tasks import TaskThread
 from cnnstudio.model import TrainingConfig
+from cnnstudio.project import datasource
+from cnnstudio.project.workspace import DataState
 
 PER_CLASS = 8
 THUMB_PX = 64
@@ -82,11 +91,16 @@ class DatasetBrowser(ResponsivePanel):
         self.train: Any = None
         self.val: Any = None
         self._showing = False  # showing the workspace's settings: not an edit to write back
+        self._loader: TaskThread | None = None      # loading an opened project's data
+        self.locate_dialog: Any = None               # the open "Locate the project's data" dialog
         self._build()
         self._show_config(state.training_config)
         state.datasetChanged.connect(self.refresh)
         state.trainingConfigChanged.connect(self._show_config)
+        state.dataStateChanged.connect(self._on_data_state)
         self.refresh()
+        if state.data_state is DataState.PENDING:   # a project opened before this panel existed
+            QTimer.singleShot(0, self.load_project_data)
 
     # ---- layout ----------------------------------------------------------------------
     def _build(self) -> None:
@@ -106,8 +120,13 @@ class DatasetBrowser(ResponsivePanel):
         self.download_button.clicked.connect(self.open_download_dialog)
         self.import_button.setToolTip("Your own images: one sub-folder per class (PNG, JPEG, BMP)")
         self.import_button.clicked.connect(self.open_import_dialog)
+        self.locate_button = QPushButton("Locate data...")
+        self.locate_button.setToolTip("Show where the project's data is now: the same images and split are used")
+        self.locate_button.clicked.connect(lambda: self.ask_locate(self._missing_text()))
+        self.locate_button.setVisible(False)
         buttons = QHBoxLayout()
-        for b in (self.sample_button, self.drawings_button, self.download_button, self.import_button):
+        for b in (self.locate_button, self.sample_button, self.drawings_button, self.download_button,
+                  self.import_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
@@ -176,7 +195,17 @@ class DatasetBrowser(ResponsivePanel):
         self.train, self.val = split_parts(self.state.dataset)
         train, val = self.train, self.val
         self.title.setText(train.name.replace(" (train)", ""))
-        self.info.setText(describe(train, val))
+        problem = datasource.missing_problem(train)
+        missing = problem is not None and self.state.data_state is DataState.MISSING
+        self.locate_button.setVisible(missing)
+        if problem is not None:
+            self.title.setText(train.name.replace(" (train)", "") + (" (data missing)" if missing else " (loading)"))
+            style = "color: #b03a10" if missing else "color: palette(mid)"
+            self.info.setText(f"<span style='{style}'>{html.escape(problem[:1].upper() + problem[1:])}.</span>")
+        else:
+            notes = " ".join(getattr(datasource.source_of(train), "notes", ()) or ())
+            self.info.setText(describe(train, val) + (f"<br><span style='color: #b03a10'>{html.escape(notes)}"
+                                                      "</span>" if notes else ""))
         k = train.num_classes
         shown = min(k, MAX_CLASS_ROWS)
         picks = pick_per_class(train.y, shown, PER_CLASS, seed=0)
@@ -263,7 +292,7 @@ class DatasetBrowser(ResponsivePanel):
             self.show_error("No drawings yet", "Draw digits in the Draw panel and add them with "
                             "\"Add to dataset\" first (at least two).")
             return
-        train, val = split(drawings, 0.2, seed=0)
+        train, val = datasource.record_split(drawings, 0.2, 0, kind="drawings", name=drawings.name)
         self.state.set_dataset((train, val))
 
     def open_import_dialog(self) -> None:
@@ -278,3 +307,69 @@ class DatasetBrowser(ResponsivePanel):
 
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
+
+    # ---- an opened project's data ---------------------------------------------------------------
+    def _on_data_state(self, data_state: Any) -> None:
+        self.refresh()
+        if data_state is DataState.PENDING:
+            self.load_project_data()
+
+    def _missing_text(self) -> str:
+        return datasource.missing_problem(self.train) or ""
+
+    def load_project_data(self) -> None:
+        """Load the opened project's recorded data: the sample, a standard dataset or the drawings
+        at once; a folder or file in the background. Not where recorded: the locate dialog."""
+        src = self.state.datasource
+        if src is None or self.state.data_state is not DataState.PENDING or self._loader is not None:
+            return
+        if src.kind in ("sample", "standard", "drawings"):
+            try:
+                self.state.workspace.load_data()
+            except Exception as exc:  # noqa: BLE001 - not downloaded, no drawings: say so where the data shows
+                self.state.mark_data_missing(str(getattr(exc, "problem", None) or exc))
+            return
+        if not os.path.lexists(src.path or ""):
+            self.ask_locate(src.missing_message())
+            return
+        self._loader = TaskThread(lambda report, cancel: datasource.load(
+            src, progress=lambda done, total: report((done, total)), cancel=cancel))
+        self._loader.succeeded.connect(lambda pair: self._on_project_data(src, pair))
+        self._loader.failed.connect(lambda message: self._on_project_data_failed(src, message))
+        self._loader.cancelled.connect(lambda message: self._on_project_data_failed(src, message))
+        self._loader.finished.connect(self._on_loader_done)
+        self._loader.launch()
+
+    def _still_waiting_for(self, src: Any) -> bool:
+        return self.state.datasource is src and self.state.data_state is DataState.PENDING
+
+    def _on_project_data(self, src: Any, pair: tuple) -> None:
+        if self._still_waiting_for(src):   # not another project opened meanwhile
+            self.state.set_dataset((pair[0], pair[1]))
+
+    def _on_project_data_failed(self, src: Any, message: str) -> None:
+        if self._still_waiting_for(src):
+            self.ask_locate(message)
+
+    def _on_loader_done(self) -> None:
+        self._loader = None
+        if self.state.data_state is DataState.PENDING and self.state.datasource is not None:
+            self.load_project_data()   # another project was opened while this one's data loaded
+
+    def ask_locate(self, problem: str) -> None:
+        """The locate dialog (window-modal, not blocking): found -> the dataset; closed without it
+        -> the data is marked missing (the panels say so)."""
+        src = self.state.datasource
+        if src is None or self.locate_dialog is not None:
+            return
+        from cnnstudio.gui.datasets.locate_dialog import LocateDataDialog
+
+        dialog = self.locate_dialog = LocateDataDialog(self.state, src, problem, self)
+        dialog.finished.connect(lambda result: self._on_locate_done(dialog, problem))
+        dialog.open()
+
+    def _on_locate_done(self, dialog: Any, problem: str) -> None:
+        self.locate_dialog = None
+        if dialog.loaded is None and self.state.datasource is dialog.source:
+            self.state.mark_data_missing(problem)
+        dialog.deleteLater()

@@ -16,9 +16,13 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QF
                              QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from cnnstudio.data import read_image_folder, scan_image_folder, split
+from cnnstudio.data import read_image_folder, scan_image_folder
 from cnnstudio.data.folder import IMAGE_SUFFIXES
 from cnnstudio.gui.common.tasks import TaskThread
+from cnnstudio.project.datasource import record_split
+
+#: the seed an imported folder is split with (recorded in the project with the fraction)
+IMPORT_SPLIT_SEED = 0
 
 ERROR_STYLE = "color: #b03a10"
 
@@ -27,13 +31,13 @@ def import_folder(root: str, size: tuple[int, int], channels: int, val_fraction:
                   progress=None, cancel=None) -> tuple[Any, Any, Any]:
     """Read ``root`` -> (train, val, ImportReport); no Qt (runs in the worker).
 
-    progress(done, total) after each file; ``cancel`` (threading.Event) stops it."""
+    The pair carries its record (project.datasource: the folder, size, grayscale or colour, the
+    split and its validation files), which the project saves. progress(done, total) after each
+    file; ``cancel`` (threading.Event) stops it."""
     ds, report = read_image_folder(root, size=size, channels=channels, progress=progress, cancel=cancel)
-    if len(ds) < 2:
-        train, val = ds, ds.subset([], f"{ds.name} (validation)")
-    else:
-        train, val = split(ds, val_fraction, seed=0)
-    train.source = val.source = str(root)  # split() copies the source; keep the folder for the history
+    train, val = record_split(ds, val_fraction, IMPORT_SPLIT_SEED, kind="folder", path=root, image_size=size,
+                              read_channels=channels)
+    train.source = val.source = os.path.abspath(root)  # the folder, as the record names it
     return train, val, report
 
 
@@ -158,6 +162,9 @@ class ImportFolderDialog(QDialog):
     # ---- import --------------------------------------------------------------------------
     def start_import(self) -> None:
         folder = self.path.text()
+        self.report = None   # a second import starts clean: no skipped files of an earlier one
+        self.skipped.clear()
+        self.skipped.setVisible(False)
         size = (self.height_spin.value(), self.width_spin.value())
         channels, frac = int(self.channels.currentData()), float(self.val_fraction.value())
         self._thread = TaskThread(lambda report, cancel: import_folder(
@@ -182,8 +189,8 @@ class ImportFolderDialog(QDialog):
     def _on_thread_done(self) -> None:
         self._thread = None
         self.progress.setVisible(False)
-        if self.imported is None:
-            self.close_button.setText("Cancel")
+        # an earlier import is the current dataset: closing keeps it; otherwise nothing was imported
+        self.close_button.setText("Close" if self.imported is not None else "Cancel")
 
     def _on_cancelled(self, message: str) -> None:
         self.message.setText(f"Stopped: {message}. The current dataset is unchanged.")
@@ -217,7 +224,8 @@ class ImportFolderDialog(QDialog):
         self.close_button.setText("Close")
 
     def _on_failed(self, message: str) -> None:
-        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {html.escape(message)}</span>")
+        kept = " The current dataset is unchanged." if self.imported is not None else ""
+        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {html.escape(message)}</span>{kept}")
         self.import_button.setEnabled(True)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override: never leave a reader running

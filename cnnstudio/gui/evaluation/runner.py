@@ -42,6 +42,11 @@ def run_evaluation(spec: Any, weights: dict, val: Any, report: Callable[[Any], N
     from cnnstudio.engine.evaluation import evaluate
     from cnnstudio.project.session import fit_dataset
 
+    from cnnstudio.project.datasource import missing_problem
+
+    problem = missing_problem(val)
+    if problem is not None:   # the project's data is missing or still loading: say so, never blame the network
+        raise ValueError(problem)
     if val is None or len(val) == 0:
         raise ValueError("the validation set is empty: choose a dataset with validation images in the Dataset panel")
     fitted = fit_dataset(val, spec)  # resizes; a grayscale/colour mismatch raises the data layer's message
