@@ -61,6 +61,9 @@ def _refused_or_whole(path):
             assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)), record
     for key, arr in (project.optimizer_state or {}).items():
         assert key == "steps" or np.isfinite(arr).all()
+    for run in project.runs:   # what the Runs panel and restore read
+        assert isinstance(run.number, int) and len(run.curve.step) == len(run.curve.loss) == len(run.curve.acc)
+        assert all(isinstance(e, dict) for e in run.epochs) and isinstance(run.hyperparameters, dict)
     return project
 
 
@@ -80,8 +83,20 @@ def _good_bytes(tmp_path_factory=None) -> bytes:
         from cnnstudio.data import UserDataset
 
         user = UserDataset(np.zeros((2, 28, 28, 1), np.uint8), np.array([0, 1]))
+        # two runs, so every fuzz test reaches the runs too: run 1's last and best weights in
+        # run_weights.npz, run 2's last the project's own; both with per-batch curves
+        from cnnstudio.project.runs import BatchCurve, RunRecord
+
+        epoch = history["epochs"][0]
+        runs = [RunRecord(1, "a" * 32, "run 1", "2026-12-02T00:00:00+00:00", 1.5, None, _SPEC.to_dict(),
+                          {"lr": 0.001}, history["dataset"], [epoch, {**epoch, "epoch": 2, "val_acc": 0.8}], [],
+                          BatchCurve([0, 1], [1.0, 0.9], [0.1, 0.2]),
+                          random_weights(_SPEC, 1), random_weights(_SPEC, 2), 1),
+                RunRecord(2, "b" * 32, "run 2", None, 1.5, 1, _SPEC.to_dict(), {"lr": 0.002}, None,
+                          [{**epoch, "epoch": 3}], [], BatchCurve([2, 3], [0.8, 0.7], [0.3, 0.4]), weights, weights, 3)]
+        history["run"] = 2
         save_project(path, Project(_SPEC, weights=weights, optimizer_state=state, history=history,
-                                   user_dataset=user))
+                                   user_dataset=user, runs=runs))
         return path.read_bytes()
 
 

@@ -166,7 +166,24 @@ def _cases() -> dict:
         "8-lr-change-text": (_history(lr_changes=[{"epoch": 1, "step": 3, "lr": "fast"}]),
                              ["history.lr_changes[0].lr"], None),
         "8-epoch-not-object": (_history(epochs=[3]), ["history.epochs[0] must be an object"], None),
+        # runs (format_version 2): their curves and kept weights are bounded like the rest
+        "runs-curves-bomb": (raw_zip([_npz_member("project.json", _runs_json({"last": None, "best": None}), 0),
+                                      _npz_member("curves.npz", deflate_zeros(256), size=256 * MiB)]),
+                             ["curves.npz"], SMALL),
+        "runs-weights-bomb": (raw_zip([_npz_member("project.json", _runs_json({"last": "stored", "best": None}), 0),
+                                       _npz_member("run_weights.npz", deflate_zeros(256), size=256 * MiB)]),
+                              ["run_weights.npz"], SMALL),
+        "runs-too-many": (zip_members({"project.json": project_json(SMALL.to_dict(), format_version=2,
+                                                                    runs=[{"number": 1}] * 100_000)}),
+                          ["runs holds 100,000 runs", f"more than the {limits.MAX_RUNS}"], None),
     }
+
+
+def _runs_json(places: dict) -> bytes:
+    """project.json (format 2) with one run of the small network, its weights at ``places``."""
+    run = {"number": 1, "id": "r1", "name": "run 1", "network": SMALL.to_dict(), "hyperparameters": {"lr": 0.001},
+           "epochs": [{"epoch": 1, "val_acc": 0.5}], "best_epoch": 1, "weights": places}
+    return project_json(SMALL.to_dict(), format_version=2, runs=[run])
 
 
 CASES = _cases()
