@@ -44,7 +44,9 @@ def apply_default(window: "MainWindow") -> None:
     from cnnstudio.gui.main_window import DOCKS
 
     areas = {name: area for name, _title, area in DOCKS}   # docks added by panels (Runs): on the right
+    kept_hidden = window.kept_hidden_docks()   # the teacher layout's: in their place, still hidden
     first_in_area: dict[Qt.DockWidgetArea, QDockWidget] = {}
+    front: dict[Qt.DockWidgetArea, QDockWidget] = {}
     for dock in window.docks.values():   # out of every split and tab group, then back in order
         window.removeDockWidget(dock)
     for name, dock in window.docks.items():
@@ -56,8 +58,10 @@ def apply_default(window: "MainWindow") -> None:
             window.tabifyDockWidget(first_in_area[area], dock)
         else:
             first_in_area[area] = dock
-        dock.show()
-    for dock in first_in_area.values():
+        dock.setVisible(name not in kept_hidden)
+        if name not in kept_hidden:
+            front.setdefault(area, dock)
+    for dock in front.values():   # the first shown dock of each area in front of its tabs
         dock.raise_()
     window.resizeDocks(list(first_in_area.values()), [dock_width(window.width())] * len(first_in_area),
                        Qt.Orientation.Horizontal)

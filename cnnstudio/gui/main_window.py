@@ -230,14 +230,31 @@ class MainWindow(QMainWindow):
 
     def draw_and_look(self) -> None:
         """View > Draw & look: the drawing canvas beside the feature maps."""
+        hidden = self.kept_hidden_docks() & {layouts.DRAW, layouts.MAPS}
+        if hidden:
+            titles = " and ".join(self.docks[name].windowTitle() for name in sorted(hidden))
+            self.statusBar().showMessage(f"Draw & look needs the {titles} panel, which this project's teacher "
+                                         "layout hides: View > Show all controls shows it.", 10_000)
+            return
         layouts.apply_draw_and_look(self)
+
+    def kept_hidden_docks(self) -> set[str]:
+        """Object names of the docks the project's teacher layout hides: arrangements leave them hidden
+        (View > Show all controls brings them back, in their place)."""
+        teaching = getattr(self, "teaching", None)
+        names: set[str] = set()
+        for name in getattr(teaching, "hidden", []):
+            for widget in teaching.widgets(name) if teaching is not None else []:
+                if isinstance(widget, QDockWidget):
+                    names.add(widget.objectName())
+        return names
 
     def _on_draw_visibility(self, visible: bool) -> None:
         if visible:  # after the tab switch is done: re-splitting inside it confuses the tab bar
             QTimer.singleShot(0, self._maybe_draw_and_look)
 
     def _maybe_draw_and_look(self) -> None:
-        if layouts.draw_needs_look(self):
+        if layouts.draw_needs_look(self) and not self.kept_hidden_docks() & {layouts.DRAW, layouts.MAPS}:
             layouts.apply_draw_and_look(self)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

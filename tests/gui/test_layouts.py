@@ -276,3 +276,23 @@ def test_dock_tabs_show_their_whole_titles(make_window, size):
             assert bar.rect().contains(bar.tabRect(i)), bar.tabText(i)   # every tab in view ...
             text_px = bar.fontMetrics().horizontalAdvance(bar.tabText(i))
             assert bar.tabRect(i).width() > text_px, bar.tabText(i)      # ... its title not cut ("Traini...")
+
+
+def test_layouts_keep_what_the_teacher_layout_hides(qtbot, make_window):
+    pytest.importorskip("cnnstudio.gui.teacher_layout")
+    window = make_window(1280, 800)
+    if getattr(window, "teaching", None) is None:
+        pytest.skip("the teacher layout is not hooked into this window")
+    window.teaching.apply({"format": 1, "hidden": ["panel.feature_maps", "panel.plots"]})
+    window.docks["drawingDock"].raise_()          # Draw opens, but not into Draw & look: no maps to show
+    settle(window.docks["drawingDock"])
+    window.menus.draw_look_action.trigger()
+    settle(window.docks["drawingDock"])
+    assert window.docks["featureMapsDock"].isHidden() and "teacher layout" in window.statusBar().currentMessage()
+    window.menus.reset_layout_action.trigger()
+    settle(window.docks["trainingDock"])
+    assert window.docks["featureMapsDock"].isHidden() and window.docks["plotsDock"].isHidden()
+    assert window.docks["trainingDock"].isVisible() and window.rect().contains(window.docks["trainingDock"].geometry())
+    window.teaching.show_all()                    # back, in the default tab group
+    assert {"featureMapsDock", "plotsDock"} <= {d.objectName() for d in
+                                                window.tabifiedDockWidgets(window.docks["trainingDock"])}
