@@ -136,7 +136,8 @@ class MainWindow(QMainWindow):
         self.totals_label.setText(f"Total params: {params}  |  Multiply-adds per image: {macs}{problems}")
 
     def _update_title(self) -> None:
-        name = os.path.basename(self.state.path) if self.state.path else "untitled"
+        # unsaved: the template's name while it is still that template, else "untitled" (model.naming)
+        name = os.path.basename(self.state.path) if self.state.path else self.state.project_name
         dirty = "*" if self.state.is_dirty() else ""
         self.file_label.setText(f"{self.state.path or 'not saved yet'}{dirty}")
         self.setWindowTitle(f"{name}{dirty} - CNN Studio")
@@ -156,7 +157,8 @@ class MainWindow(QMainWindow):
         return path or None
 
     def ask_save_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project as", self._last_dir(), PROJECT_FILTER)
+        suggested = os.path.join(self._last_dir(), f"{self.state.project_name}.cnnproj")   # named as shown
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", suggested, PROJECT_FILTER)
         if path and not os.path.splitext(path)[1]:
             path += ".cnnproj"
         return path or None

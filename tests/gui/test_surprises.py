@@ -322,3 +322,12 @@ def test_a_learning_rate_changed_mid_run_keeps_the_cosine_going(qtbot, panel, sm
     assert got[5] < got[4] < got[3]                            # ... and still decaying, not constant
     assert panel.schedule.currentData() == "cosine"            # the form says what the run does
     c.stop()
+
+
+def test_the_window_title_follows_the_naming_rule(window, state):
+    from cnnstudio.model import RemoveLayer
+
+    window.new_from_template("mlp")
+    assert window.windowTitle() == "mlp - CNN Studio"
+    state.document.execute(RemoveLayer(1))
+    assert window.windowTitle() == "untitled* - CNN Studio"
