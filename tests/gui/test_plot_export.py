@@ -390,3 +390,20 @@ def test_explain_step_map_exports(qtbot, tmp_path):
     out = _export_all(plot.plot_export, tmp_path, "step")
     rows = _rows(out["csv"])
     np.testing.assert_allclose(np.array([r[1:] for r in rows[1:]], dtype=float), values)
+
+
+def test_svg_keeps_closed_paths_closed(qtbot, tmp_path):
+    """Qt 6.11 writes a closed path's 'Z' as its own token, which pyqtgraph 0.14's SVGExporter could
+    not read; the compat wrapper keeps it where it was."""
+    import pyqtgraph as pg
+    from pyqtgraph.exporters import SVGExporter
+
+    widget = pg.PlotWidget()
+    widget.plot([0, 1, 2], [2, 0, 1])
+    _show(qtbot, widget)
+    data = SVGExporter(widget.getPlotItem()).export(toBytes=True)   # pyqtgraph's own call works too
+    paths = [p.get("d", "") for p in ET.fromstring(data).iter() if p.tag.endswith("path")]
+    closed = [d for d in paths if d.split() and d.split()[-1] == "Z"]
+    assert closed, paths
+    for d in closed:   # every other token is still a transformed x,y pair
+        assert all("," in t for t in d.split() if t != "Z")

@@ -141,12 +141,14 @@ def _svg_closed_paths_compat() -> None:
     module.correctCoordinates = correct
 
 
+_svg_closed_paths_compat()   # at import: pyqtgraph's own "Export..." dialog gets the fix too
+
+
 def write_svg(target: Any, path: str | os.PathLike[str], what: str = "the plot") -> Path:
     """An SVG drawing of a plot (pyqtgraph's SVGExporter)."""
     item = graphics_item(target)
     if not _is_graphics(item):
         raise ExportError(f"{what} cannot be exported as SVG; export it as PNG instead.")
-    _svg_closed_paths_compat()
 
     def write(tmp: str) -> None:
         data = SVGExporter(item).export(toBytes=True)
