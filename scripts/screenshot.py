@@ -270,7 +270,68 @@ def scene_runs(app: QApplication, lrs: tuple[float, ...] = (0.0005, 0.002, 0.008
     return window
 
 
+def _moved_folder_project() -> tuple[str, str]:
+    """(project, folder's new place): lenet5 trained 1 epoch by the CLI on a 3-class image folder
+    (grayscale, 0.2 split), the folder then moved away (issue 13, the project's data)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from cnnstudio.cli import main as cli_main
+
+    root = Path(tempfile.mkdtemp()) / "shapes"
+    rng = np.random.default_rng(3)
+    for ci, cls in enumerate(["circle", "square", "triangle"]):
+        (root / cls).mkdir(parents=True)
+        for i in range(20):
+            a = np.zeros((28, 28, 3), np.uint8)
+            a[..., ci] = 200
+            a[4 + ci * 6:10 + ci * 6, 4:24] = rng.integers(0, 255, (6, 20, 3))
+            Image.fromarray(a).save(root / cls / f"{i:03d}.png")
+    project = str(root.parent / "shapes.cnnproj")
+    cli_main(["train", "lenet5", "--data", str(root), "--grayscale", "--classes", "auto", "--epochs", "1",
+              "--val-fraction", "0.2", "--out", project])
+    moved = root.parent / "moved" / "shapes"
+    moved.parent.mkdir()
+    shutil.move(str(root), str(moved))
+    return project, str(moved)
+
+
+def scene_locate_data(app: QApplication) -> QWidget:
+    """A project whose image folder moved: the dialog asking where it is, saying what it expects."""
+    project, _moved = _moved_folder_project()
+    window = fresh_window("lenet5")
+    window.show()
+    window.open_path(project)
+    settle(app, 1.0)
+    dialog = window.dataset_browser.locate_dialog
+    return dialog if dialog is not None else window
+
+
+def scene_data_missing(app: QApplication) -> QWidget:
+    """The same project after "Continue without data": the Dataset dock says the data is missing."""
+    from PyQt6.QtCore import Qt
+
+    project, _moved = _moved_folder_project()
+    window = fresh_window("lenet5")
+    window.show()
+    window.open_path(project)
+    settle(app, 1.0)
+    dialog = window.dataset_browser.locate_dialog
+    if dialog is not None:
+        dialog.reject()
+    dock = window.docks["datasetDock"]
+    dock.raise_()
+    window.resizeDocks([dock], [700], Qt.Orientation.Horizontal)
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "locate_data": scene_locate_data,
+    "data_missing": scene_data_missing,
     "runs": scene_runs,
     "confusion": scene_confusion,
     "datasets": scene_datasets,

@@ -197,7 +197,8 @@ class DatasetBrowser(ResponsivePanel):
         self.title.setText(train.name.replace(" (train)", ""))
         problem = datasource.missing_problem(train)
         missing = problem is not None and self.state.data_state is DataState.MISSING
-        self.locate_button.setVisible(missing)
+        src = self.state.datasource
+        self.locate_button.setVisible(missing and src is not None and src.kind in ("folder", "file"))
         if problem is not None:
             self.title.setText(train.name.replace(" (train)", "") + (" (data missing)" if missing else " (loading)"))
             style = "color: #b03a10" if missing else "color: palette(mid)"
@@ -213,7 +214,10 @@ class DatasetBrowser(ResponsivePanel):
         self.grid.set_rows(rows, [str(n) for n in train.class_names[:shown]],
                            rows[0].shape[1:] if rows else train.image_shape)
         more = f", first {shown} of {k} classes" if k > shown else ""
-        self.samples_box.setTitle(f"Samples per class (training set{more})")
+        self.samples_box.setTitle(f"Samples per class (training set{more})" if len(train) else
+                                  "Samples per class (no images: the project's data is not loaded)")
+        for view in (self.grid.widget, self.preview.widget):   # nothing old (or the sample) in their place
+            view.setVisible(len(train) > 0)
         val_counts = val.class_counts() if val is not None else np.zeros(k, np.int64)
         self.counts.set_counts(train.class_counts(), val_counts[:k], list(train.class_names))
         self.flip.setChecked(train.image_shape[2] == 3 and self.flip.isChecked())
@@ -361,6 +365,9 @@ class DatasetBrowser(ResponsivePanel):
         -> the data is marked missing (the panels say so)."""
         src = self.state.datasource
         if src is None or self.locate_dialog is not None:
+            return
+        if src.kind not in ("folder", "file"):   # a download or the drawings: nothing to locate
+            self.state.mark_data_missing(problem)
             return
         from cnnstudio.gui.datasets.locate_dialog import LocateDataDialog
 

@@ -41,14 +41,16 @@ class LocateDataDialog(QDialog):
     def _build(self) -> None:
         src = self.source
         thing = "folder" if self.is_folder else "file"
-        self.heading = QLabel(f"<b>Where is this project's data?</b>")
+        self.heading = QLabel(f"<b>Where is this project's data? The {thing} is no longer where it was.</b>")
         val = f", {src.num_val:,} of them for validation" if src.num_val else ""
-        self.expects = QLabel(f"It expects {html.escape(src.expected(), quote=False)}{val}. It was last at "
-                              f"<tt>{html.escape(src.path or '')}</tt>.")
+        self.expects = QLabel(f"It was trained on {html.escape(src.expected(), quote=False)}{val}. It expects "
+                              f"them where they were: <tt>{html.escape(src.path or '', quote=False)}</tt>.")
         self.expects.setWordWrap(True)
+        # the problem when it says more than "not there" (another folder's classes, unreadable files)
         self.problem_label = QLabel(html.escape(self.problem, quote=False))
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet(ERROR_STYLE)
+        self.problem_label.setVisible(self.problem != src.missing_message())
         self.hint = QLabel(f"Choose the {thing} where it is now: the project then uses the same images and the "
                            "same validation split as before. Without it the project stays open, but it cannot "
                            "be evaluated or trained on its data.")
