@@ -287,8 +287,9 @@ class Workspace:
 
     def set_history(self, history: RunHistory, config: TrainingConfig | None = None) -> None:
         """Store a run's history (and the settings it ran with) for the next save; the run's record
-        it carries (``history.current``) goes into ``runs`` (replacing its earlier snapshot)."""
-        if history.current is not None:
+        it carries (``history.current``) goes into ``runs`` (replacing its earlier snapshot) once it
+        has finished an epoch (a run stopped in its first epoch left nothing to keep)."""
+        if history.current is not None and history.current.epochs:
             stored = put_run(self.runs, history.current)
             history.run = stored.number
             self.events.runs(self.runs)

@@ -168,3 +168,12 @@ def test_runs_and_per_batch_curves_survive_save_and_open(qtbot, three, tmp_path)
     # the Plots show the per-batch points again, not only the epochs'
     assert panel.plots.series["loss"].n == 3 and panel.plots.series["epoch_val_acc"].n == 1
     np.testing.assert_allclose(panel.plots.series["loss"].y, three.runs[2].curve.loss)
+
+
+def test_a_run_stopped_before_its_first_epoch_is_not_kept(qtbot, three, tiny_data):
+    controller = TrainingController(three)
+    config = dataclasses.replace(three.training_config, lr=0.01, epochs=1, batch_size=32, augment=False)
+    with qtbot.waitSignal(controller.finished, timeout=TIMEOUT):
+        controller.start(config, datasets=tiny_data, paused=True)
+        controller.stop()
+    assert [r.number for r in three.runs] == [1, 2, 3]
