@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
         from cnnstudio.gui.runs import install_runs_panel  # noqa: E402 - panel: every training run, compared
         self.runs_panel = install_runs_panel(self)
         # e.g. self.set_dock_widget("trainingDock", TrainingPanel(self.state))
+        from cnnstudio.gui.teacher_layout import install_teaching  # noqa: E402 - "?" on the plots, teacher layout
+        self.teaching = install_teaching(self)
         # --- end of panels ---
 
         self.state.networkChanged.connect(self._update_status)

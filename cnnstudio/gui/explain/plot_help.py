@@ -30,6 +30,8 @@ PLOT_HELP = (
     ("dataset_browser.grid", "plot.dataset_samples"),
     ("dataset_browser.counts", "plot.class_counts"),
     ("dataset_browser.preview", "plot.augmentation_preview"),
+    ("runs_panel.loss_plot", "plot.runs_loss"),
+    ("runs_panel.acc_plot", "plot.runs_accuracy"),
 )
 
 

@@ -1,0 +1,105 @@
+"""Teacher layout: a teacher hides panels and controls and saves the project; a student who opens it
+gets that layout, with a visible way to show everything again; a hostile layout field is refused."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from PyQt6.QtCore import QSettings, Qt
+
+from cnnstudio.gui.main_window import DISCARD, MainWindow
+from cnnstudio.gui.state import AppState
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+HIDE = ("panel.evaluation", "editor.palette", "setting.lr")
+
+
+@pytest.fixture
+def student(qtbot, tmp_path):
+    win = MainWindow(AppState(template="mlp"), settings=QSettings(str(tmp_path / "student.ini"),
+                                                                QSettings.Format.IniFormat))
+    win.ask_unsaved = lambda: DISCARD
+    win.errors = []
+    win.show_error = lambda title, text: win.errors.append((title, text))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def _hidden(win) -> dict[str, bool]:
+    form = win.training_panel.form
+    return {"panel.evaluation": win.docks["evaluationDock"].isHidden(),
+            "editor.palette": win.editor.layer_palette.isHidden(),
+            "setting.lr": form.lr.parentWidget().isHidden(),          # the field and its "?" as one row
+            "panel.training": win.docks["trainingDock"].isHidden(),
+            "setting.epochs": form.epochs.parentWidget().isHidden()}
+
+
+def _teacher_saves(qtbot, window, path) -> None:
+    dialog = window.teaching.open_dialog()
+    for name in HIDE:
+        qtbot.mouseClick(dialog.boxes[name], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert window.state.is_dirty() and window.state.workspace.teacher_layout["hidden"] == list(HIDE)
+    assert window._save_to(str(path))
+
+
+def test_saved_layout_is_what_students_open_and_show_all_restores_it(qtbot, window, student, tmp_path):
+    path = tmp_path / "class.cnnproj"
+    _teacher_saves(qtbot, window, path)
+    assert _hidden(window) == dict.fromkeys(_hidden(window), False) | dict.fromkeys(HIDE, True)
+
+    assert not student.teaching.banner.isVisible()
+    assert student.open_path(str(path)) and student.errors == []
+    expected = {"panel.evaluation": True, "editor.palette": True, "setting.lr": True,
+                "panel.training": False, "setting.epochs": False}
+    assert _hidden(student) == expected
+    assert student.editor.layer_palette.search.isHidden()        # the palette's search field goes with it
+    qtbot.waitUntil(student.teaching.banner.isVisible, timeout=3000)
+    assert student.teaching.show_all_action.isEnabled()
+
+    qtbot.mouseClick(student.teaching.banner, Qt.MouseButton.LeftButton)   # "Show all controls"
+    assert not any(_hidden(student).values())
+    assert not student.teaching.banner.isVisible() and not student.teaching.show_all_action.isEnabled()
+    assert student.state.workspace.teacher_layout["hidden"] == list(HIDE)  # the project keeps its layout
+
+    assert student.open_path(str(path))                                    # opened again: as saved
+    assert _hidden(student) == expected
+    student.teaching.show_all_action.trigger()                             # View > Show all controls
+    assert not any(_hidden(student).values())
+
+    student.open_path(str(path))
+    student.new_from_template("lenet5")                                    # another project: no layout
+    assert not any(_hidden(student).values())
+
+
+def test_dialog_shows_the_stored_choice_and_unticking_all_clears_it(qtbot, window, tmp_path):
+    _teacher_saves(qtbot, window, tmp_path / "a.cnnproj")
+    dialog = window.teaching.open_dialog()
+    assert dialog.chosen() == list(HIDE)
+    for name in HIDE:
+        dialog.boxes[name].setChecked(False)
+    dialog.accept()
+    assert window.state.workspace.teacher_layout is None and not any(_hidden(window).values())
+
+
+def test_a_hostile_layout_field_is_refused_clearly(qtbot, window, student, tmp_path):
+    path = tmp_path / "hostile.cnnproj"
+    _teacher_saves(qtbot, window, path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    doc = json.loads(members["project.json"])
+    doc["teacher_layout"] = {"format": 1, "hidden": ["panel.plots", "<script>" * 50]}
+    members["project.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert not student.open_path(str(path))
+    (title, text), = student.errors
+    assert title == "Cannot open project"
+    assert "teacher_layout.hidden[1]" in text and "is not a panel or control this app can hide" in text
+    assert "Remove the teacher_layout entry" in text
+    assert not any(_hidden(student).values())          # nothing was applied
