@@ -331,3 +331,14 @@ def test_the_window_title_follows_the_naming_rule(window, state):
     assert window.windowTitle() == "mlp - CNN Studio"
     state.document.execute(RemoveLayer(1))
     assert window.windowTitle() == "untitled* - CNN Studio"
+
+
+def test_a_dataset_imported_in_the_dataset_panel_reaches_the_editor_through_the_state(qtbot, editor):
+    from cnnstudio.gui.training.panel import TrainingPanel
+
+    training = TrainingPanel(editor.state)        # the other view of the same state, no link to the editor
+    qtbot.addWidget(training)
+    editor.state.set_dataset(_three_class_pair())   # what the Dataset panel's import does
+    assert training.dataset.currentData() == "<current>"
+    assert editor.state.training_config.dataset == "/data/shapes"
+    assert any("'shapes' has 3 classes" in t for t in problem_texts(editor))

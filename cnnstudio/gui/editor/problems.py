@@ -33,7 +33,8 @@ def chosen_data(source: str, loaded: Any) -> DataFacts | None:
     when it is the chosen source, the bundled sample, a standard dataset (its published class
     names), or a folder's class sub-folders; None when nothing is known yet."""
     train = loaded[0] if isinstance(loaded, tuple) and loaded else loaded
-    if train is not None and getattr(train, "source", None) == source:
+    # the training form names a loaded dataset by its source, or by its name when it has none
+    if train is not None and source in (getattr(train, "source", None), getattr(train, "name", None)):
         h, w, c = train.image_shape
         return (f"'{train.name.replace(' (train)', '')}'", int(train.num_classes), (int(h), int(w), int(c)))
     if source == "sample":
