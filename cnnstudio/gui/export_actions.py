@@ -69,8 +69,13 @@ class ExportMenus:
         from cnnstudio.project.export.torch_export import export_pytorch
         from cnnstudio.project.session import fit_dataset
 
+        from cnnstudio.project.datasource import missing_problem
+
         project = self._project()
         train, val = self.window.state.dataset
+        problem = missing_problem(train)
+        if problem is not None:   # never an empty (or another) dataset in place of the project's
+            raise ValueError(f"{problem[:1].upper()}{problem[1:]}; the export's data.npz needs it")
         data = (fit_dataset(train, project.network), fit_dataset(val, project.network))
         return export_pytorch(project, folder, data=data, class_names=list(train.class_names))
 

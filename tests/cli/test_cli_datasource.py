@@ -88,3 +88,14 @@ def test_continuing_training_keeps_the_recorded_split(trained, tmp_path, capsys)
     assert main(["train", str(out), "--epochs", "1", "--out", str(again)]) == 0
     assert "24 train / 6 validation" in capsys.readouterr().out
     assert load_project(again).datasource == load_project(out).datasource
+
+
+def test_export_pytorch_without_data_exports_the_recorded_images_and_split(trained, tmp_path, capsys):
+    pytest.importorskip("safetensors")
+    _folder, out = trained
+    folder_out = tmp_path / "pt"
+    assert main(["export", str(out), "--format", "pytorch", "--out", str(folder_out)]) == 0
+    train, val = datasource.load(load_project(out).datasource)
+    with np.load(folder_out / "data.npz") as data:
+        assert data["x_train"].shape == (24, 28, 28, 1) and data["x_val"].shape == (6, 28, 28, 1)  # grayscale kept
+        assert np.array_equal(data["x_val"], val.x) and np.array_equal(data["y_val"], val.y)

@@ -170,6 +170,9 @@ def test_going_on_without_the_data_keeps_the_project_and_says_the_data_is_missin
     monkeypatch.setattr(window.training_panel, "ask_start_trained", lambda: ("continue", False))
     assert not window.training_panel.start()
     assert errors and "shapes" in errors[0] and "Dense" not in errors[0]
+    # exporting for PyTorch needs the images: refused with what is missing, never an empty data.npz
+    with pytest.raises(ValueError, match="shapes"):
+        window.menus.exports.export_pytorch_to(str(tmp_path / "pt"))
     # the record is kept: saving does not forget where the data was
     state.save(path)
     from cnnstudio.project.file import load_project
