@@ -79,12 +79,10 @@ def cmd_export(args) -> int:
 
 
 def _export_data(args, project):
-    from cnnstudio.cli.run import _download_progress
+    from cnnstudio.cli.run import _download_progress, _recorded_data, has_own_split
     from cnnstudio.project import session
 
-    if not args.data and project.datasource is not None:   # the recorded images and split (issue 13)
-        from cnnstudio.cli.run import _recorded_data
-
+    if not args.data and has_own_split(project):   # the recorded images and split (issue 13)
         return session.prepare_data(_recorded_data(args, args.project, project), project.network, limit=args.limit)
     recorded = (project.history.get("dataset") or {}).get("source") if project.history else None
     source = args.data or recorded or "sample"

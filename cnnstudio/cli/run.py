@@ -230,7 +230,7 @@ def cmd_train(args) -> int:
     source: Any = config.dataset
     if not args.data:
         _check_stored_path(config.dataset, args.model)
-        if start.datasource is not None and args.val_fraction is None:
+        if has_own_split(start) and args.val_fraction is None:
             source = _recorded_data(args, args.model, start)   # the same images and split it trained on
     train, val = session.prepare_data(source, spec, args.labels, val_fraction=config.val_fraction,
                                       convert_channels=args.convert, limit=args.limit,
@@ -308,6 +308,12 @@ class _EpochBar:
             self.bar = None
 
 
+def has_own_split(project: Project) -> bool:
+    """The project recorded data with a split of its own (a folder, a file, its drawings); the
+    sample and the standard datasets come split already and load (or download) by name."""
+    return project.datasource is not None and project.datasource.kind in ("folder", "file", "drawings")
+
+
 def _recorded_data(args, project_path: str, project: Project, data: str | None = None):
     """(train, val) as the project recorded them (project.datasource), uint8 and not yet fitted;
     ``data``: where the data is now, if it moved. Missing data is a CliError naming the path
@@ -362,7 +368,7 @@ def _eval_data(args, project: Project):
     if project.weights is None:
         raise CliError(f"project {args.project} has no trained weights; train it first (cnnstudio train)")
     _check_data_args(args, args.data)
-    if project.datasource is not None and (not args.data or _same_recorded_data(args, project)):
+    if has_own_split(project) and (not args.data or _same_recorded_data(args, project)):
         _train, val = _recorded_data(args, args.project, project, args.data)
         if len(val) == 0:
             raise CliError(f"the data of {args.project} has no validation images; evaluate on other data with --data")

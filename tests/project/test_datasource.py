@@ -214,3 +214,34 @@ def test_a_good_hostile_shaped_record_loads(tmp_path, spec):
     path = _with_data(_saved(tmp_path, spec, None), {**GOOD, "unknown": {"deep": [1]}})
     src = load_project(path).datasource
     assert src.val_files == ("a/1.png", "b/2.png") and src.image_size == (28, 28)
+
+
+def test_the_workspace_reopens_the_recorded_data_and_marks_it_missing(tmp_path):
+    from cnnstudio.project.workspace import DataState, Workspace
+
+    root = _folder(tmp_path / "shapes")
+    ws = Workspace("lenet5")
+    train, val = _imported(root, fraction=0.3)
+    ws.set_dataset((train, val))
+    assert ws.training_config.val_fraction == pytest.approx(0.3)    # the import's split is the settings'
+    path = tmp_path / "p.cnnproj"
+    ws.save(path)
+    again = Workspace("lenet5")
+    again.open(path)
+    assert again.data_state is DataState.PENDING                       # the app loads it in the background
+    t, v = again.dataset
+    assert len(t) == 0 and t.class_names == CLASSES and "loading" in datasource.missing_problem(t)
+    again.load_data()
+    assert again.data_state is DataState.READY and again.dataset[1].meta["files"] == val.meta["files"]
+    assert not again.is_dirty()
+    shutil.rmtree(root)
+    gone = Workspace("lenet5")
+    gone.open(path)
+    with pytest.raises(DataMissingError):
+        gone.load_data()
+    gone.mark_data_missing()
+    assert gone.data_state is DataState.MISSING and "is not at" in datasource.missing_problem(gone.dataset[1])
+    gone.save(path)                                                   # the record survives a save while missing
+    assert load_project(path).datasource == datasource.source_of(train)
+    gone.new_project("lenet5")                                        # a new project starts with real data
+    assert gone.data_state is DataState.READY and gone.dataset[0].source == "sample"
