@@ -115,6 +115,13 @@ def test_reopened_folder_project_has_the_same_data_split_and_evaluation(window, 
     assert cli["accuracy"] == pytest.approx(figures[1], abs=1e-12) and cli["confusion"] == figures[2]
     assert cli["loss"] == pytest.approx(figures[0], rel=1e-5)
 
+    # continuing the reopened project trains and validates on the recorded split, not a new one
+    training.ask_start_trained = lambda: ("continue", False)
+    with qtbot.waitSignal(training.controller.finished, timeout=60_000):
+        assert training.start()
+    used_train, used_val = training.controller.datasets
+    assert np.array_equal(used_val.y, val.y) and np.array_equal(used_val.x, val.x) and len(used_train) == len(train)
+
 
 def test_a_moved_folder_is_asked_for_and_found_again(window, qtbot, tmp_path):
     state = window.state
