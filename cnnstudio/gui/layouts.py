@@ -26,11 +26,13 @@ MIN_DOCK_WIDTH = 420
 #: share of the window width the docks take by default on a small window
 DOCK_SHARE = 0.43
 #: Draw & look: shares of the window width for the Draw dock and the Feature maps dock
-#: (the editor keeps the rest: at 1280 wide about 370 px, the network zoomed to fit)
-DRAW_SHARE, MAPS_SHARE = 0.30, 0.42
+#: (the editor keeps the rest, its palette folded: at 1024 wide ~340 px, lenet5 fitted at 0.65)
+DRAW_SHARE, MAPS_SHARE = 0.28, 0.39
 
 DRAW, MAPS = "drawingDock", "featureMapsDock"
 TAB_STYLE = "QTabBar::tab { padding: 3px 6px; }"
+#: a dock this much off the width the default layout gave it was dragged by hand
+FOLLOW_SLACK_PX = 16
 
 
 def dock_width(window_width: int) -> int:
@@ -63,10 +65,31 @@ def apply_default(window: "MainWindow") -> None:
             front.setdefault(area, dock)
     for dock in front.values():   # the first shown dock of each area in front of its tabs
         dock.raise_()
-    window.resizeDocks(list(first_in_area.values()), [dock_width(window.width())] * len(first_in_area),
-                       Qt.Orientation.Horizontal)
+    width = dock_width(window.width())
+    window.resizeDocks(list(first_in_area.values()), [width] * len(first_in_area), Qt.Orientation.Horizontal)
     window.editor.reset_layout()
     unelide_tabs(window)
+    _following[id(window)] = width
+
+
+#: the dock width the default layout set, per window, while nobody has dragged it since
+_following: dict[int, int] = {}
+
+
+def follow_window_width(window: "MainWindow") -> None:
+    """While the default layout is as it was set (nobody dragged a dock's edge since), a window
+    resized (a 1280x800 window put on a 1024x640 screen) gets the default dock width for its size."""
+    wanted = _following.get(id(window))
+    if wanted is None:
+        return
+    shown = [d for d in window.docks.values() if _shows(window, d) and not d.isFloating()]
+    if not shown or any(abs(d.width() - wanted) > FOLLOW_SLACK_PX for d in shown):
+        _following.pop(id(window), None)   # rearranged by hand (or Draw & look): leave it be
+        return
+    width = dock_width(window.width())
+    if width != wanted:
+        window.resizeDocks(shown, [width] * len(shown), Qt.Orientation.Horizontal)
+        _following[id(window)] = width
 
 
 def unelide_tabs(window: "MainWindow") -> None:
@@ -100,6 +123,7 @@ def apply_draw_and_look(window: "MainWindow") -> None:
     Draw dock leaves it for a column of its own (Qt cannot split one tab of a group).
     """
     draw, maps = window.docks[DRAW], window.docks[MAPS]
+    _following.pop(id(window), None)
     window.removeDockWidget(draw)
     if maps.isFloating() or window.dockWidgetArea(maps) == Qt.DockWidgetArea.NoDockWidgetArea:
         maps.setFloating(False)
@@ -114,6 +138,7 @@ def apply_draw_and_look(window: "MainWindow") -> None:
     width = window.width()
     window.resizeDocks([draw, maps], [round(width * DRAW_SHARE), round(width * MAPS_SHARE)],
                        Qt.Orientation.Horizontal)
+    window.editor.fold_side_column()   # what is left of the editor shows the network, not the palette
     unelide_tabs(window)
 
 

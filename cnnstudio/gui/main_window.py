@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtGui import QCloseEvent, QShowEvent
+from PyQt6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
 from PyQt6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                              QWidget)
 
@@ -260,6 +260,10 @@ class MainWindow(QMainWindow):
     def _maybe_draw_and_look(self) -> None:
         if layouts.draw_needs_look(self) and not self.kept_hidden_docks() & {layouts.DRAW, layouts.MAPS}:
             layouts.apply_draw_and_look(self)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        QTimer.singleShot(0, lambda: layouts.follow_window_width(self))   # once the docks have their new size
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -77,7 +77,9 @@ class FileMenus:
         self.view_menu = _made(bar.addMenu("&View"))
         for dock in window.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
-        self.view_menu.addSeparator()
+        self._docks_end = self.view_menu.addSeparator()
+        # docks panels add after the menus (Runs) get their line too, when the menu opens
+        self.view_menu.aboutToShow.connect(self._list_every_dock)
         self.draw_look_action = self._action(self.view_menu, "Draw && &look (canvas beside the feature maps)",
                                              window.draw_and_look)
         self.reset_layout_action = self._action(self.view_menu, "&Reset layout", window.reset_layout)
@@ -95,6 +97,12 @@ class FileMenus:
         window.state.networkChanged.connect(self.update_actions)
         window.state.trainingStateChanged.connect(lambda _running: self.update_actions())
         self._fill_recent()
+
+    def _list_every_dock(self) -> None:
+        listed = set(self.view_menu.actions())
+        for dock in self.window.docks.values():
+            if dock.toggleViewAction() not in listed:
+                self.view_menu.insertAction(self._docks_end, dock.toggleViewAction())
 
     def _action(self, menu: QMenu, text: str, slot, shortcut: Any = None) -> QAction:
         action = QAction(text, self.window)

@@ -98,6 +98,14 @@ def test_draw_opens_as_draw_and_look_canvas_beside_the_feature_maps(qtbot, make_
     assert not canvas.intersects(mosaics)
     assert unclipped(draw.canvas) and unclipped(maps.maps)
     assert draw.canvas.width() >= 200 and draw.canvas.height() >= 200   # room to draw a digit
+    # the editor keeps the network in view (its palette and inspector folded away)
+    from cnnstudio.gui.editor.editor import MIN_FIT_SCALE
+
+    canvas = window.editor.canvas
+    settle(canvas)
+    seen = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert window.editor.side_column_folded() and canvas.transform().m11() >= MIN_FIT_SCALE
+    assert all(seen.contains(card.sceneBoundingRect()) for card in canvas.cards)
     # drawing feeds the maps that are on screen at the same time
     draw_a_digit(window, qtbot)
     assert window.inspector.source == "drawing" and maps.maps.isVisible()
@@ -251,6 +259,7 @@ def test_reset_layout_restores_the_default(qtbot, make_window, settings):
     assert abs(training.width() - default_width) <= 12
     assert not layouts.is_draw_and_look(window)
     assert window.editor.splitter.sizes() == editor_sizes and window.editor.canvas.fit
+    assert not window.editor.side_column_folded()
     # the reset layout is what is remembered now (no need to close first: a crash keeps it too)
     from cnnstudio.gui.main_window import MainWindow
     from cnnstudio.gui.state import AppState
@@ -296,3 +305,25 @@ def test_layouts_keep_what_the_teacher_layout_hides(qtbot, make_window):
     window.teaching.show_all()                    # back, in the default tab group
     assert {"featureMapsDock", "plotsDock"} <= {d.objectName() for d in
                                                 window.tabifiedDockWidgets(window.docks["trainingDock"])}
+
+
+def test_the_default_docks_follow_a_resized_window_until_dragged(qtbot, make_window):
+    window = make_window(1280, 800)
+    training = window.docks["trainingDock"]
+    assert abs(training.width() - layouts.dock_width(1280)) <= 12
+    window.resize(1024, 640)                       # e.g. a window put on a smaller screen
+    qtbot.waitUntil(lambda: abs(training.width() - layouts.dock_width(1024)) <= 12, timeout=5_000)
+    window.resizeDocks([training], [700], Qt.Orientation.Horizontal)   # a person drags the edge
+    settle(training)
+    window.resize(1000, 640)
+    settle(training, window.editor)
+    assert abs(training.width() - 700) <= 40      # theirs stays (less only what the window lost)
+
+
+def test_the_view_menu_lists_every_dock(make_window):
+    window = make_window(1280, 800)
+    menu = window.menus.view_menu
+    menu.aboutToShow.emit()      # what opening it does
+    listed = set(menu.actions())
+    for dock in window.docks.values():   # the Runs dock too, added after the menus were built
+        assert dock.toggleViewAction() in listed, dock.objectName()

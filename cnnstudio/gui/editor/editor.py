@@ -195,6 +195,17 @@ class NetworkEditor(QWidget):
         self.splitter.setSizes([LEFT_WIDTH, max(1, self.width() - LEFT_WIDTH)])
         self.zoom_to_fit()
 
+    def fold_side_column(self) -> None:
+        """Give the canvas the whole width: the palette and inspector folded away to the left
+        (Draw & look, where the network is looked at, not edited). The splitter handle brings
+        them back, as does View > Reset layout."""
+        self.splitter.setCollapsible(0, True)
+        self.splitter.setSizes([0, max(1, self.width())])
+        self.zoom_to_fit()
+
+    def side_column_folded(self) -> bool:
+        return self.splitter.sizes()[0] == 0
+
     # ---- zoom ---------------------------------------------------------------
     def zoom_to_fit(self) -> None:
         """The whole network in view (View > Zoom to fit; also on New and Open)."""
