@@ -329,7 +329,51 @@ def scene_data_missing(app: QApplication) -> QWidget:
     return window
 
 
+def scene_help_buttons(app: QApplication) -> QWidget:
+    """lenet5 with its first Conv2D selected and the Plots dock up: the "?" on cards, palette rows,
+    inspector rows and plots (issue 12)."""
+    window = fresh_window("lenet5")
+    window.show()
+    settle(app, 0.5)
+    window.editor.select(0)
+    window.docks["plotsDock"].raise_()
+    return window
+
+
+def _teacher_window(app: QApplication):
+    from cnnstudio.project.teacher_layout import make
+
+    window = fresh_window("lenet5")
+    window.show()
+    settle(app, 0.5)
+    window.state.workspace.set_teacher_layout(make(["panel.evaluation", "panel.dataset", "panel.runs",
+                                                    "editor.problems", "setting.optimizer", "setting.schedule",
+                                                    "setting.weight_decay", "setting.backend", "setting.workers",
+                                                    "setting.seed"]))
+    window.teaching.apply(window.state.workspace.teacher_layout)
+    return window
+
+
+def scene_teacher_dialog(app: QApplication) -> QWidget:
+    """View > Teacher layout...: the panels and controls to hide, the stored choice ticked (issue 12)."""
+    window = _teacher_window(app)
+    dialog = window.teaching.open_dialog()
+    settle(app, 0.3)
+    return dialog
+
+
+def scene_teacher_applied(app: QApplication) -> QWidget:
+    """A project opened with its teacher's layout: fewer panels and training settings, and the
+    status bar's "show all controls" (issue 12)."""
+    window = _teacher_window(app)
+    window.docks["trainingDock"].raise_()
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "help_buttons": scene_help_buttons,
+    "teacher_dialog": scene_teacher_dialog,
+    "teacher_applied": scene_teacher_applied,
     "locate_data": scene_locate_data,
     "data_missing": scene_data_missing,
     "runs": scene_runs,

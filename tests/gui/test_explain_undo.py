@@ -4,7 +4,7 @@ and undo/redo restore the exact arrays."""
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt
 
 from cnnstudio.gui.editor.inspector import Inspector
 from cnnstudio.model import LayerSpec, NetworkSpec, ReplaceNetwork
@@ -32,7 +32,9 @@ def _same(a, b):
 
 def test_freezing_is_one_command_named_after_the_layer(qtbot, state):
     ins = _inspector(qtbot, state, get_template("lenet5"))
-    qtbot.mouseClick(ins.frozen_box, Qt.MouseButton.LeftButton)
+    box = ins.frozen_box
+    qtbot.waitUntil(box.isVisible, timeout=3000)
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))   # on its tick box
     doc = state.document
     assert doc.spec.layers[0].frozen
     assert doc.undo_text == "Undo Freeze layer 1 (Conv2D)"

@@ -146,7 +146,7 @@ class Inspector(QWidget):
             self._add_row(h.label, h.name, widget, functools.partial(self._commit_field, h.name),
                           hyper_key(type_name, h.name))
         if _has_weights(self.state.document.spec, self.index):
-            frozen = QCheckBox("training leaves its weights alone")
+            frozen = QCheckBox("keep its weights")
             frozen.setToolTip("Freeze the layer: a hand-set filter (or a trained one) stays as it is while the rest trains")
             self.frozen_box = frozen   # not a hyperparameter: kept apart from ``fields``
             self.form.addRow("Frozen", with_help(frozen, "frozen"))
@@ -154,7 +154,7 @@ class Inspector(QWidget):
         if _has_kernels(self.state.document.spec, self.index):
             from PyQt6.QtWidgets import QPushButton
 
-            self.filter_button = QPushButton("Type in or pick a preset...")
+            self.filter_button = QPushButton("Set by hand...")
             self.filter_button.setToolTip("Set a filter's weights by hand: identity, box blur, sharpen, Sobel, Laplacian")
             self.filter_button.clicked.connect(self.edit_filters)
             self.form.addRow("Filter weights", with_help(self.filter_button, "hand_set_filters"))
@@ -285,6 +285,8 @@ class PairEditor(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.h, self.w = _spin(low, high, low), _spin(low, high, low)
+        for box in (self.h, self.w):   # room for 4 digits: the range's "4,096" made the pair too wide for the dock
+            box.setMinimumWidth(box.fontMetrics().horizontalAdvance("0000") + 28)
         row.addWidget(self.h)
         row.addWidget(QLabel("x"))
         row.addWidget(self.w)
