@@ -407,6 +407,7 @@ class Workspace:
             self._extra_dirty = self._extra_dirty or self.datasource is not None
             self.datasource = record
         if (record is not None and record.kind in ("folder", "file", "drawings")
+                and record.format not in ("cifar10-binary", "tar")   # an archive's own split: no fraction
                 and record.val_fraction != self.training_config.val_fraction and not self.status.active):
             self._set("training_config", dataclasses.replace(self.training_config, val_fraction=record.val_fraction))
         self.events.dataset(dataset)
