@@ -224,8 +224,9 @@ class ImportFolderDialog(QDialog):
         self.close_button.setText("Close")
 
     def _on_failed(self, message: str) -> None:
+        end = "" if message.rstrip().endswith(".") else "."
         kept = " The current dataset is unchanged." if self.imported is not None else ""
-        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {html.escape(message)}</span>{kept}")
+        self.message.setText(f"<span style='{ERROR_STYLE}'>Import failed: {html.escape(message)}{end}</span>{kept}")
         self.import_button.setEnabled(True)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override: never leave a reader running
