@@ -145,5 +145,5 @@ def apply_draw_and_look(window: "MainWindow") -> None:
 def draw_needs_look(window: "MainWindow") -> bool:
     """The Draw dock shows while the Feature maps dock waits behind a tab of the same group."""
     draw, maps = window.docks[DRAW], window.docks[MAPS]
-    return (draw.isVisible() and not draw.isFloating() and not maps.isFloating()
+    return (_shows(window, draw) and not draw.isFloating() and not maps.isFloating()
             and maps in window.tabifiedDockWidgets(draw))

@@ -38,6 +38,7 @@ class ZoomCanvas(EditorCanvas):
     def __init__(self, state, parent: QWidget | None = None):
         self.fit = True
         self.zoom = 1.0
+        self._fit_cache: tuple[NetworkView, tuple, tuple[int, float]] | None = None   # (view, size, fit)
         super().__init__(state, parent)
 
     def _rows_at(self, scale: float) -> int:
@@ -55,6 +56,15 @@ class ZoomCanvas(EditorCanvas):
         """(rows per column, scale) that show the whole network largest (the scale may be below
         MIN_FIT_SCALE: then it does not fit legibly, and the caller scrolls at that minimum)."""
         view = self.view
+        key = (self.viewport().width(), self.viewport().height(), self.font().toString())
+        cache = self._fit_cache
+        if cache is not None and cache[0] is view and cache[1] == key:
+            return cache[2]   # a resize asks more than once; vgg16's search costs ~16 ms
+        found = self._search_fit(view)
+        self._fit_cache = (view, key, found)
+        return found
+
+    def _search_fit(self, view) -> tuple[int, float]:
         n = len(view.cards)
         sources = view.sources if len(view.sources) == n - 1 else [(i - 1,) for i in range(n - 1)]
         labels = {card.index: card.shape_text for card in view.cards}
