@@ -388,6 +388,10 @@ def _eval_data(args, project: Project):
     # the training data's validation split is recomputed with the fixed split seed, so it holds
     # the very images validation used; other data is unseen, so every image counts
     fraction = (project.training_config.val_fraction if project.training_config else 0.1) if same else 0.0
+    if same and not named and project.datasource is None:
+        print(f"warning: {args.project} was saved before CNN Studio recorded its data's split; the validation "
+              f"images are chosen again (fraction {fraction:g}, seed {session.SPLIT_SEED}) and may differ from "
+              "those it validated on while training, and include images it trained on", file=sys.stderr)
     train, val = session.prepare_data(source, project.network, args.labels, val_fraction=fraction,
                                       convert_channels=args.convert, limit=args.limit,
                                       progress=_download_progress)

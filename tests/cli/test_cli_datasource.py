@@ -99,3 +99,17 @@ def test_export_pytorch_without_data_exports_the_recorded_images_and_split(train
     with np.load(folder_out / "data.npz") as data:
         assert data["x_train"].shape == (24, 28, 28, 1) and data["x_val"].shape == (6, 28, 28, 1)  # grayscale kept
         assert np.array_equal(data["x_val"], val.x) and np.array_equal(data["y_val"], val.y)
+
+
+def test_an_older_project_without_the_record_still_evaluates_and_says_the_split_is_a_guess(trained, tmp_path,
+                                                                                           capsys):
+    from cnnstudio.project.file import save_project
+
+    _folder, out = trained
+    project = load_project(out)
+    project.datasource = None            # as files written before issue 13
+    old = tmp_path / "old.cnnproj"
+    save_project(old, project)
+    assert main(["evaluate", str(old), "--grayscale"]) == 0
+    captured = capsys.readouterr()
+    assert "saved before CNN Studio recorded its data's split" in captured.err and "images" in captured.out
