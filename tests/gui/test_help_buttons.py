@@ -72,7 +72,7 @@ def test_training_form_fields_have_help(qtbot, window):
     form = window.training_panel.form
     keys = {b.property(KEY_PROPERTY) for b in form.findChildren(QToolButton)}
     shown = [name for name in SETTINGS if hasattr(form, name)]
-    assert {setting_key(n) for n in shown} - {"setting.workers"} <= keys
+    assert {setting_key(n) for n in shown} <= keys
     _click(qtbot, window, form, setting_key("lr"))
 
 
