@@ -69,27 +69,23 @@ def apply_default(window: "MainWindow") -> None:
     window.resizeDocks(list(first_in_area.values()), [width] * len(first_in_area), Qt.Orientation.Horizontal)
     window.editor.reset_layout()
     unelide_tabs(window)
-    _following[id(window)] = width
-
-
-#: the dock width the default layout set, per window, while nobody has dragged it since
-_following: dict[int, int] = {}
+    window.followed_dock_width = width
 
 
 def follow_window_width(window: "MainWindow") -> None:
     """While the default layout is as it was set (nobody dragged a dock's edge since), a window
     resized (a 1280x800 window put on a 1024x640 screen) gets the default dock width for its size."""
-    wanted = _following.get(id(window))
+    wanted = window.followed_dock_width
     if wanted is None:
         return
     shown = [d for d in window.docks.values() if _shows(window, d) and not d.isFloating()]
     if not shown or any(abs(d.width() - wanted) > FOLLOW_SLACK_PX for d in shown):
-        _following.pop(id(window), None)   # rearranged by hand (or Draw & look): leave it be
+        window.followed_dock_width = None   # rearranged by hand (or Draw & look): leave it be
         return
     width = dock_width(window.width())
     if width != wanted:
         window.resizeDocks(shown, [width] * len(shown), Qt.Orientation.Horizontal)
-        _following[id(window)] = width
+        window.followed_dock_width = width
 
 
 def unelide_tabs(window: "MainWindow") -> None:
@@ -123,7 +119,7 @@ def apply_draw_and_look(window: "MainWindow") -> None:
     Draw dock leaves it for a column of its own (Qt cannot split one tab of a group).
     """
     draw, maps = window.docks[DRAW], window.docks[MAPS]
-    _following.pop(id(window), None)
+    window.followed_dock_width = None
     window.removeDockWidget(draw)
     if maps.isFloating() or window.dockWidgetArea(maps) == Qt.DockWidgetArea.NoDockWidgetArea:
         maps.setFloating(False)

@@ -52,6 +52,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("CNN Studio")
         self.resize(1280, 800)
         self.docks: dict[str, QDockWidget] = {}
+        #: the dock width the default layout set, while no dock edge was dragged since (gui.layouts)
+        self.followed_dock_width: int | None = None
         self.editor = NetworkEditor(self.state)
         self.setCentralWidget(self.editor)
         self._make_docks()
