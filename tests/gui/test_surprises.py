@@ -99,7 +99,7 @@ def test_start_on_a_trained_network_asks_continue_or_start_over(qtbot, panel, sm
 
 
 # ---- a new project starts clean -----------------------------------------------------------
-def test_a_new_project_starts_clean_after_a_trained_one(qtbot, panel, small_data):
+def test_a_new_project_starts_clean_after_a_trained_one(qtbot, panel, small_data, tmp_path):
     from cnnstudio.model import TrainingConfig
 
     panel.lr.setValue(0.0123)
@@ -107,12 +107,18 @@ def test_a_new_project_starts_clean_after_a_trained_one(qtbot, panel, small_data
     train(qtbot, panel, small_data)
     assert panel.state.training_config.lr == pytest.approx(0.0123) and panel.is_trained()
     assert panel.epoch_button.isEnabled()  # the finished run could go on
+    from cnnstudio.engine.health import plateau_issue
+    panel.health.add_issues([plateau_issue([{"epoch": 0, "train_loss": 1.0, "train_acc": 0.5},
+                                            {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5}], [], 0.01, 10, 0.01)])
+    panel.state.save(str(tmp_path / "kept.cnnproj"))
+    assert len(panel.health.cards) == 1      # saving the same project keeps its warnings
     panel.state.new_project("mlp")         # File > New > mlp (unsaved before: path and project stay None)
     state = panel.state
     assert state.weights is None and state.history.epochs == [] and not state.is_dirty()
     assert state.training_config.lr == TrainingConfig().lr and panel.lr.value() == pytest.approx(TrainingConfig().lr)
     assert state.training_config.epochs == TrainingConfig().epochs
     assert panel.speed_label.text() == "Not started."        # no "trained for 1 epoch(s)"
+    assert panel.health.cards == []                          # nor the last project's warnings
     assert not panel.epoch_button.isEnabled() and panel.controller.run is None
     assert not panel.is_trained()                            # Start does not ask: nothing to continue
     assert all(series.n == 0 for series in panel.plots.series.values())   # the old curves are gone

@@ -540,9 +540,11 @@ class TrainingPanel(QWidget):
         if self.controller.running or (self._shown_project is not None
                                        and all(a is b for a, b in zip(key, self._shown_project))):
             return
+        other_document = self._shown_project is None or self._shown_project[2] is not key[2]
         self._shown_project = key
         self.controller.forget_run()
-        self.health.clear()
+        if other_document:  # another project (not a save of this one): its warnings are not this one's
+            self.health.clear()
         self._update_buttons()
         history = runtools.saved_history(self.state)
         if history is None:
