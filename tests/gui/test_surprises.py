@@ -348,3 +348,16 @@ def test_a_dataset_imported_in_the_dataset_panel_reaches_the_editor_through_the_
     assert training.dataset.currentData() == "<current>"
     assert editor.state.training_config.dataset == "/data/shapes"
     assert any("'shapes' has 3 classes" in t for t in problem_texts(editor))
+
+
+def test_a_placeholder_for_data_not_loaded_yet_is_checked_by_its_classes_only(qtbot, editor):
+    import numpy as np
+
+    from cnnstudio.data import Dataset
+
+    names = [str(d) for d in range(10)]
+    empty = Dataset("digits (train)", np.zeros((0, 32, 32, 3), np.uint8), np.zeros(0, np.int64), names, "/gone")
+    editor.state.set_dataset((empty, empty))
+    editor.state.update_training_config(dataset="/gone")
+    texts = problem_texts(editor)
+    assert editor.problems.data_problems == [] and any("fits 'digits' (10 classes)" in t for t in texts), texts

@@ -36,6 +36,8 @@ def chosen_data(source: str, loaded: Any) -> DataFacts | None:
     # the training form names a loaded dataset by its source, or by its name when it has none
     if train is not None and source in (getattr(train, "source", None), getattr(train, "name", None)):
         h, w, c = train.image_shape
+        if len(train) == 0:  # a placeholder (the project's data still loading, or missing): classes only
+            h = w = c = 0
         return (f"'{train.name.replace(' (train)', '')}'", int(train.num_classes), (int(h), int(w), int(c)))
     if source == "sample":
         return ("'MNIST sample'", 10, (28, 28, 1))
@@ -102,7 +104,7 @@ class ProblemsList(QListWidget):
             return facts, []   # the network's own problems first: its output is not known yet
         name, classes, shape = facts
         spec = self.app_state.spec
-        if shape[2] == 0:  # a folder not loaded yet: its channels are not known, check the classes only
+        if shape[2] == 0:  # a folder or placeholder not loaded yet: channels unknown, check the classes only
             shape = (spec.input.height, spec.input.width, spec.input.channels)
         return facts, data_problems(spec, classes, shape, name)
 
