@@ -93,3 +93,16 @@ def test_undo_of_hand_set_weights_on_an_untrained_network_makes_it_untrained_aga
     assert state.document.undo_text == "Undo Set filter 0 of layer 1 (Conv2D) to Identity"
     state.document.undo()
     assert state.weights is None
+
+
+def test_undo_after_training_replaced_the_weights_keeps_the_trained_ones(qtbot, state):
+    ins = _inspector(qtbot, state, get_template("lenet5"))
+    ins.filter_button.click()
+    ins.filter_dialog.presets.activated.emit(ins.filter_dialog.presets.findText("Identity"))
+    ins.filter_dialog.apply()
+    trained = {k: v + 1 for k, v in state.weights.items()}   # what a training run would leave
+    state.set_weights(trained)
+    state.document.undo()
+    _same(state.weights, trained)
+    state.document.redo()
+    _same(state.weights, trained)

@@ -81,6 +81,8 @@ class SetWeights(cmds.Command):
     The weights live in the workspace, not in the spec, so the command carries the workspace's
     ``read`` ((weights, optimizer state)) and ``write(weights, optimizer state)``; ``redo``
     remembers what it replaces and ``undo`` puts exactly those arrays back (None: untrained).
+    Weights replaced since by something else (a training run) are newer than this step: undo and
+    redo then leave them as they are rather than throw a run's result away.
     """
 
     read: Callable[[], tuple[Weights | None, Weights | None]]
@@ -91,17 +93,28 @@ class SetWeights(cmds.Command):
     _old: tuple[Weights | None, Weights | None] | None = field(default=None, init=False, repr=False)
 
     def redo(self, spec: Any) -> Any:
-        old_weights, old_state = self.read()
-        self._old = (None if old_weights is None else dict(old_weights),
-                     None if old_state is None else dict(old_state))
         self.text = self.label
+        current = self.read()
+        if self._old is None:    # the first time: what it replaces
+            self._old = (None if current[0] is None else dict(current[0]),
+                         None if current[1] is None else dict(current[1]))
+        elif not _same_arrays(current[0], self._old[0]):
+            return spec
         self.write(dict(self.weights), None)   # the optimizer's moments belong to the old weights
         return spec
 
     def undo(self, spec: Any) -> Any:
         assert self._old is not None, "undo before redo"
-        self.write(*self._old)
+        if _same_arrays(self.read()[0], self.weights):
+            self.write(*self._old)
         return spec
+
+
+def _same_arrays(a: Weights | None, b: Weights | None) -> bool:
+    """The same arrays (the objects, not equal copies): nothing replaced them in between."""
+    if a is None or b is None:
+        return a is b
+    return a.keys() == b.keys() and all(a[k] is b[k] for k in a)
 
 
 def set_filter_weights(document: Document, workspace: Any, weights: Weights, label: str) -> None:
