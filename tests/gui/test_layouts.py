@@ -99,7 +99,7 @@ def test_draw_opens_as_draw_and_look_canvas_beside_the_feature_maps(qtbot, make_
     assert unclipped(draw.canvas) and unclipped(maps.maps)
     assert draw.canvas.width() >= 200 and draw.canvas.height() >= 200   # room to draw a digit
     # the editor keeps the network in view (its palette and inspector folded away)
-    from cnnstudio.gui.editor.editor import MIN_FIT_SCALE
+    from cnnstudio.gui.editor.zoom import MIN_FIT_SCALE
 
     canvas = window.editor.canvas
     settle(canvas)
@@ -122,7 +122,7 @@ def test_view_menu_arranges_draw_and_look(qtbot, make_window):
 # ---- nothing clipped ------------------------------------------------------------------------
 @pytest.mark.parametrize("size", SIZES)
 def test_a_14_block_network_fits_the_editor_legibly(qtbot, make_window, size):
-    from cnnstudio.gui.editor.editor import MIN_FIT_SCALE
+    from cnnstudio.gui.editor.zoom import MIN_FIT_SCALE
 
     window = make_window(*size, template="lenet5")
     window.new_from_template("mini-vgg")     # 16 blocks and the Input: fitted on New
