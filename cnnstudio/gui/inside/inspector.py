@@ -44,9 +44,12 @@ class Inspector(QObject):
         self.network: Any = None
         self.trained = False
         self.problem = ""                       # why there is no network, for the views
-        self.source = "validation"              # or "drawing"
+        self.source = "validation"              # or "drawing", or "file"
         self.val_index = 0
         self.drawing: np.ndarray | None = None  # uint8 (H, W, C) fitted to the network input
+        self.file_image: np.ndarray | None = None   # an image file opened from the panel, fitted likewise
+        self.file_name = ""
+        self.file_notes: list[str] = []         # what fitting it did (converted, resized, inverted)
         self.image: np.ndarray | None = None    # float32 (C, H, W): what the network sees
         self.labels: list[str] = []             # one per activation, "4 Conv2D  10 x 10 x 16"
         self.activations: list[np.ndarray] = []  # per layer: (C, H, W) or (F,), the input first
@@ -79,6 +82,20 @@ class Inspector(QObject):
         """Inspect a drawn digit: uint8 (H, W, C) at the network's input size, or None when cleared."""
         self.drawing = None if digit is None else np.asarray(digit, dtype=np.uint8)
         self.source = "drawing"
+        self.sampleChanged.emit()
+        self._schedule(0)
+
+    def set_image_file(self, path: str) -> None:
+        """Inspect an image file, fitted to the network input (``project.session.load_image_file``:
+        converted, resized, inverted as needed); a file it cannot read raises its DataFormatError,
+        which names the file, and changes nothing."""
+        from pathlib import Path
+
+        from cnnstudio.project.session import load_image_file
+
+        image, notes = load_image_file(path, self.input_shape())
+        self.file_image, self.file_name, self.file_notes = image, Path(path).name, notes
+        self.source = "file"
         self.sampleChanged.emit()
         self._schedule(0)
 
@@ -219,10 +236,11 @@ class Inspector(QObject):
 
     def _sample_nchw(self) -> np.ndarray | None:
         """The current sample as float32 (1, C, H, W), or None when there is none."""
-        if self.source == "drawing":
-            if self.drawing is None:
+        if self.source in ("drawing", "file"):
+            sample = self.drawing if self.source == "drawing" else self.file_image
+            if sample is None:
                 return None
-            x = self.drawing[None]  # fitted to the input when drawn; the input may have changed since
+            x = sample[None]  # fitted to the input when drawn (opened); the input may have changed since
         else:
             ds = self.validation_set()
             if ds is None or len(ds) == 0:

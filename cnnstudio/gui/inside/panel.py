@@ -15,7 +15,8 @@ from cnnstudio.gui.inside.map_viewer import MapViewer
 from cnnstudio.gui.explain.view import ExplainDialog, open_explain
 from cnnstudio.gui.inside.mosaic import as_maps, levels_of
 
-SOURCES = [("validation", "Validation image"), ("drawing", "Drawn digit")]
+SOURCES = [("validation", "Validation image"), ("drawing", "Drawn digit"), ("file", "Image file...")]
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
 class FeatureMapsPanel(QWidget):
@@ -109,8 +110,33 @@ class FeatureMapsPanel(QWidget):
     def _on_source_chosen(self, _row: int) -> None:
         if self.source.currentData() == "validation":
             self.inspector.set_validation_index(self.inspector.val_index)
+        elif self.source.currentData() == "file":
+            self.open_image_file()
         else:
             self.inspector.set_drawing(self.inspector.drawing)
+
+    def ask_image_path(self) -> str | None:
+        """The image file to inspect (monkeypatched in tests)."""
+        from PyQt6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Inspect an image file", "", IMAGE_FILTER)
+        return path or None
+
+    def open_image_file(self, path: str | None = None) -> bool:
+        """Show every layer's maps for an image file (fitted to the input); a file that cannot be read
+        is named in the status line and the sample stays as it was."""
+        from cnnstudio.data.errors import DataError
+
+        path = path or self.ask_image_path()
+        if path:
+            try:
+                self.inspector.set_image_file(path)
+                return True
+            except (DataError, OSError, ValueError) as exc:
+                self.status.setText(str(exc))
+                self.status.setToolTip(str(exc))
+        self._sync_controls()
+        return False
 
     def _on_index_typed(self, value: int) -> None:
         if value != self.inspector.val_index or self.inspector.source != "validation":
@@ -124,7 +150,7 @@ class FeatureMapsPanel(QWidget):
     def _sync_controls(self) -> None:
         ins = self.inspector
         n = ins.validation_count()
-        self.source.setCurrentIndex(0 if ins.source == "validation" else 1)
+        self.source.setCurrentIndex(max(0, self.source.findData(ins.source)))
         self.index.blockSignals(True)
         self.index.setRange(0, max(0, n - 1))
         self.index.setValue(ins.val_index)
@@ -134,6 +160,9 @@ class FeatureMapsPanel(QWidget):
             w.setEnabled(on_val)
         if ins.source == "validation":
             self.sample_label.setText(f"label {ins.validation_label()}  ({n} images)" if n else "no dataset")
+        elif ins.source == "file":
+            self.sample_label.setText(ins.file_name)
+            self.sample_label.setToolTip("; ".join(ins.file_notes) or ins.file_name)
         else:
             self.sample_label.setText("the digit on the Draw canvas" if ins.drawing is not None
                                       else "draw a digit on the Draw canvas")
