@@ -456,7 +456,8 @@ class Workspace:
         if record.kind == "sample":   # bundled, small: no reason to wait
             self.set_dataset(_datasource.load(record))
             return
-        self._dataset = _datasource.placeholder(record, f"loading the project's data, {record.expected()}...")
+        self._dataset = _datasource.placeholder(record, f"the project's data, {record.expected()}, is still "
+                                                "loading; the figures follow once it is loaded")
         self.events.dataset(self._dataset)
         self._set_data_state(DataState.PENDING)
 
