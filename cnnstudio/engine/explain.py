@@ -108,6 +108,35 @@ class Explainer:
         return out
 
 
+    def input_window(self, index: int, at: Sequence[int]) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """The rows and columns of the network's input image that cell ``at`` (c, y, x) of layer
+        ``index`` is computed from, ``((first row, last row), (first column, last column))`` clipped
+        to the image, or None where that is no window (a flat cell, a merge on the way back).
+
+        Walks back layer by layer using each layer's own explanation of the window's corner cells
+        (the ``rows``/``cols`` a convolution or pooling read, padding included, then clipped); a
+        layer that keeps positions (activations, BatchNorm, Dropout) passes the window through."""
+        cell = self.check(index, at)
+        if len(cell) != 3:
+            return None
+        (r0, r1), (c0, c1) = (cell[1], cell[1]), (cell[2], cell[2])
+        i = index
+        while i >= 0:
+            if len(self.sources[i]) != 1 or self.network.layers[i].merges:
+                return None
+            x, y = self.inputs[i], self.outputs[i]
+            if x.ndim != 3 or y.ndim != 3:
+                return None
+            first, last = self.cell(i, (0, r0, c0)), self.cell(i, (0, r1, c1))
+            if "rows" in first and "cols" in first:
+                r0, c0, r1, c1 = first["rows"][0], first["cols"][0], last["rows"][-1], last["cols"][-1]
+            elif x.shape[1:] != y.shape[1:]:
+                return None   # a layer that moves positions without saying how
+            r0, r1 = max(0, r0), min(x.shape[1] - 1, r1)
+            c0, c1 = max(0, c0), min(x.shape[2] - 1, c1)
+            i = self.sources[i][0]
+        return (r0, r1), (c0, c1)
+
 def explain_cell(network: Any, x: Any, index: int, at: Sequence[int]) -> dict[str, Any]:
     """One cell's explanation (see ``Explainer.cell``) for one sample ``x``."""
     return Explainer(network, x).cell(index, at)

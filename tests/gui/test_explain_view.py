@@ -103,3 +103,20 @@ def test_glossary_is_data_and_every_button_key_exists(qtbot):
     assert "zeros" in box.informativeText()
     with pytest.raises(KeyError, match="it has:"):
         help_button("nope")
+
+
+def test_a_deeper_cell_outlines_what_it_sees_of_the_input_image(qtbot, state):
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    inspector.refresh_now()
+    panel.viewer.cellClicked.emit(4, 3, 5, 5)    # layer 4 (the second Conv2D), map 3, cell (5, 5)
+    qtbot.addWidget(panel.explain_dialog)
+    view = panel.explain_dialog.view
+    assert view.window_plot is not None
+    assert view.window_plot.box.rect().width() == 14.0   # lenet5's layer 4 sees 14 x 14 pixels
+    (r0, r1), (c0, c1) = view.explainer.input_window(3, (3, 5, 5))
+    rect = view.window_plot.box.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (c0, r0, c1 - c0 + 1, r1 - r0 + 1)
+    view.set_cell(0, (0, 3, 3))                   # the first layer reads the image itself
+    assert view.window_plot is None

@@ -184,6 +184,7 @@ class ExplainView(QWidget):
             self.slider.setValue(spots.index(self.at))
             self.slider.blockSignals(False)
             self.position.setText(f"position {spots.index(self.at) + 1} of {len(spots)}")
+        self.window_plot: MapPlot | None = None   # the input image with the cell's window, when shown
         self.body_host.setWidget(self._body(e))
 
     def step(self, delta: int) -> None:
@@ -272,9 +273,29 @@ class ExplainView(QWidget):
         res.show(filled, _levels(out[self.at[0]]), [self.at[1]], [self.at[2]])
         h.addWidget(inp)
         h.addWidget(res)
+        seen = self._input_window_plot()
+        if seen is not None:
+            h.addWidget(seen)
         h.addStretch(1)
         row.setFixedHeight(260)
         return row
+
+    def _input_window_plot(self) -> MapPlot | None:
+        """The input image with the part this cell is computed from outlined (its receptive field),
+        for a layer deeper than the first; None where the layer reads the image itself."""
+        ex = self.explainer
+        if ex.sources[self.index] == (-1,):
+            return None
+        window = ex.input_window(self.index, self.at)
+        image = next((ex.inputs[i] for i, s in enumerate(ex.sources) if s == (-1,)), None)
+        if window is None or image is None or np.ndim(image) != 3:
+            return None
+        (r0, r1), (c0, c1) = window
+        plot = MapPlot(f"input image: rows {r0}-{r1}, cols {c0}-{c1}")
+        grey = np.asarray(image, np.float32).mean(axis=0)
+        plot.show(grey, _levels(grey), list(range(r0, r1 + 1)), list(range(c0, c1 + 1)))
+        self.window_plot = plot
+        return plot
 
     def _curve(self, e: dict[str, Any]) -> QWidget:
         plot = pg.PlotWidget()
