@@ -34,7 +34,11 @@ def explanation_for(project_path: str, image_path: str, layer: int, at: str) -> 
     if not 1 <= layer <= len(net.layers):
         raise ExplainError(f"explain: --layer {layer} does not exist; {project_path} has layers 1 to "
                            f"{len(net.layers)} (cnnstudio summary {project_path} lists them)")
-    return Explainer(net, x).cell(layer - 1, cell), notes
+    ex = Explainer(net, x)
+    e = ex.cell(layer - 1, cell)
+    window = ex.input_window(layer - 1, cell)   # what the cell sees of the image (its receptive field)
+    e["input_window"] = None if window is None else {"rows": list(window[0]), "cols": list(window[1])}
+    return e, notes
 
 
 def cmd_explain(args: Any) -> int:

@@ -35,6 +35,7 @@ def test_json_keys_and_values_for_conv(capsys):
     assert (e["layer"], e["type"], e["at"], e["value"], e["bias"], e["sum"]) == (1, "Conv2D", [0, 0, 1], 27, 0, [27])
     assert e["kernel"] == [[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]]
     assert np.array(e["patch"]).shape == (1, 3, 3)
+    assert e["input_window"] == {"rows": [0, 2], "cols": [1, 3]}    # the 3x3 patch, on the image itself
 
 
 def test_json_for_pooling_and_dense(capsys, tmp_path):
@@ -57,6 +58,7 @@ def test_json_for_pooling_and_dense(capsys, tmp_path):
     e = json.loads(out)
     assert (e["inputs"], e["weights"], e["bias"]) == ([1, 2, 3, 4], [2, 5, 8, 11], 3)
     assert e["value"] == 1 * 2 + 2 * 5 + 3 * 8 + 4 * 11 + 3
+    assert e["input_window"] is None       # a flat cell has no window on the image
     assert e["at"] == [2] and e["top"][0]["index"] == 3
 
 
