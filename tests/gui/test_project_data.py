@@ -209,3 +209,27 @@ def test_a_second_import_after_a_failed_one_starts_clean(qtbot, state, tmp_path)
     assert dialog.skipped.isHidden() and dialog.skipped.count() == 0      # the first import's list is gone
     assert dialog.close_button.text() == "Close"                          # not "Stop": nothing is running
     assert state.dataset[0].source == str(good)                           # the first import stays current
+
+
+def test_a_moved_npz_file_is_asked_for_by_its_name(window, qtbot, tmp_path):
+    from cnnstudio.cli import main
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "letters.npz"
+    np.savez(data, x=rng.integers(0, 255, (40, 28, 28), dtype=np.uint8), y=np.arange(40) % 4)
+    path = tmp_path / "letters.cnnproj"
+    assert main(["train", "lenet5", "--data", str(data), "--classes", "auto", "--epochs", "1",
+                 "--val-fraction", "0.25", "--out", str(path)]) == 0
+    moved = tmp_path / "moved.npz"
+    data.rename(moved)
+    browser = window.panel("datasetDock")
+    assert window.open_path(str(path))
+    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    dialog = browser.locate_dialog
+    assert ".npz file \"letters.npz\"" in dialog.expects.text() and "40 images" in dialog.expects.text()
+    assert dialog.use_button.text() == "Use this file"
+    dialog.path.setText(str(moved))
+    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.state.data_state is DataState.READY, timeout=20_000)
+    train, val = window.state.dataset
+    assert (len(train), len(val)) == (32, 8) and train.source == str(moved)   # as the CLI split it
