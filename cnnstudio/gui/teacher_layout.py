@@ -53,6 +53,10 @@ class TeacherLayout(QObject):
         self.banner.clicked.connect(self.show_all)
         window.statusBar().addPermanentWidget(self.banner)
         self.dialog: TeacherLayoutDialog | None = None
+        # the dock layout the window remembers for the next start must not keep a project's hidden
+        # docks: the next project would open with panels missing and no "show all" to bring them back
+        self._save_layout = window.save_layout
+        window.save_layout = self.save_layout_shown
         self._sync()
         # New / Open replace the project: its layout, or none (events.document fires on exactly those)
         self.workspace.events.document.connect(lambda _event: self.apply(self.workspace.teacher_layout))
@@ -97,6 +101,17 @@ class TeacherLayout(QObject):
                 _set_shown(widget, True)
         self.hidden = []
         self._sync()
+
+    def save_layout_shown(self) -> None:
+        """The window's ``save_layout`` with the docks this layout hides counted as shown."""
+        docks = [w for name in self.hidden if name in DOCKS for w in self.widgets(name)]
+        for dock in docks:
+            dock.show()
+        try:
+            self._save_layout()
+        finally:
+            for dock in docks:
+                dock.hide()
 
     def _sync(self) -> None:
         self.banner.setVisible(bool(self.hidden))

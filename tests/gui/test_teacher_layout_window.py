@@ -103,3 +103,15 @@ def test_a_hostile_layout_field_is_refused_clearly(qtbot, window, student, tmp_p
     assert "teacher_layout.hidden[1]" in text and "is not a panel or control this app can hide" in text
     assert "Remove the teacher_layout entry" in text
     assert not any(_hidden(student).values())          # nothing was applied
+
+
+def test_the_remembered_window_layout_does_not_keep_a_projects_hidden_docks(qtbot, window, settings, tmp_path):
+    _teacher_saves(qtbot, window, tmp_path / "a.cnnproj")
+    window.save_layout()                                   # what closing the window does
+    assert window.docks["evaluationDock"].isHidden()       # still hidden in this session
+    later = MainWindow(AppState(template="lenet5"), settings=settings)   # the next start, another project
+    later.ask_unsaved = lambda: DISCARD
+    qtbot.addWidget(later)
+    later.show()
+    qtbot.waitExposed(later)
+    assert not later.docks["evaluationDock"].isHidden()
