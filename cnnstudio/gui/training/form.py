@@ -91,7 +91,7 @@ class TrainingForm(QWidget):
         workers = setting_widget(SETTINGS["workers"], d.workers)   # processes per step ("speed")
         assert isinstance(workers, QComboBox)
         self.workers = workers
-        form.addRow(SETTINGS["workers"].label, self.workers)
+        form.addRow(SETTINGS["workers"].label, with_help(self.workers, setting_key("workers")))
         return box
 
     def _set_cupy_availability(self) -> None:
