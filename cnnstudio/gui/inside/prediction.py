@@ -61,6 +61,7 @@ class PredictionView(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(self.plot, 1)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.plot.setToolTip("Click a bar to see how that probability was computed (Explain)")
         plot_export.install(self.plot, "Prediction", table=self.table)
 
     def table(self) -> plot_export.Table:
