@@ -43,10 +43,9 @@ def test_every_field_gets_a_widget_with_the_declared_range_label_and_help(state,
     for h in cls.hyperparameters:
         widget = fields[h.name]
         assert h.help in widget.toolTip()
-        row = widget.parentWidget()   # the field and its "?" (the glossary entry of this hyperparameter)
-        label = inspector.form.labelForField(row)
-        assert label is not None and label.text() == h.label
-        helps = [b for b in row.findChildren(QToolButton) if b.property("glossaryKey")]
+        label = inspector.form.labelForField(widget)   # the label and its "?" (this hyperparameter's entry)
+        assert label is not None and label.label.text() == h.label
+        helps = [b for b in label.findChildren(QToolButton) if b.property("glossaryKey")]
         assert [b.property("glossaryKey") for b in helps] == [hyper_key(type_name, h.name)]
         low, high = h.widget_range()
         for spin in _spins(widget):

@@ -24,7 +24,7 @@ from cnnstudio.model.formulas import layer_formulas
 from cnnstudio.project.glossary import hyper_key
 from cnnstudio.gui.editor import edits
 from cnnstudio.gui.editor.view_model import input_hwc
-from cnnstudio.gui.explain.glossary import with_help
+from cnnstudio.gui.explain.glossary import help_label
 from cnnstudio.gui.state import AppState
 
 #: the Input block's fields: (name, maximum); their rules live in model.spec.InputSpec
@@ -149,7 +149,7 @@ class Inspector(QWidget):
             frozen = QCheckBox("keep its weights")
             frozen.setToolTip("Freeze the layer: a hand-set filter (or a trained one) stays as it is while the rest trains")
             self.frozen_box = frozen   # not a hyperparameter: kept apart from ``fields``
-            self.form.addRow("Frozen", with_help(frozen, "frozen"))
+            self.form.addRow(help_label("Frozen", "frozen"), frozen)
             frozen.toggled.connect(lambda *_: self._commit_frozen())
         if _has_kernels(self.state.document.spec, self.index):
             from PyQt6.QtWidgets import QPushButton
@@ -157,12 +157,13 @@ class Inspector(QWidget):
             self.filter_button = QPushButton("Set by hand...")
             self.filter_button.setToolTip("Set a filter's weights by hand: identity, box blur, sharpen, Sobel, Laplacian")
             self.filter_button.clicked.connect(self.edit_filters)
-            self.form.addRow("Filter weights", with_help(self.filter_button, "hand_set_filters"))
+            self.form.addRow(help_label("Filter weights", "hand_set_filters"), self.filter_button)
 
     def _add_row(self, label: str, name: str, widget: QWidget, commit: Callable[[], None], help_key: str) -> None:
-        """A form row: ``widget`` and a "?" opening glossary entry ``help_key``."""
+        """A form row: its label with a "?" opening glossary entry ``help_key`` (beside the label, so it
+        stays in view when a narrow dock scrolls the fields), and ``widget``."""
         self.fields[name] = widget
-        self.form.addRow(label, with_help(widget, help_key))
+        self.form.addRow(help_label(label, help_key), widget)
         for signal in _change_signals(widget):
             signal.connect(lambda *_: commit())
 

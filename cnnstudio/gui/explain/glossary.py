@@ -5,6 +5,8 @@ Widgets never carry the explanation's text: they name an entry by key (``project
 
 - ``help_button(key)``: a small "?" tool button, for forms and bars;
 - ``with_help(widget, key)``: ``widget`` with a "?" after it (a form row's field);
+- ``help_label(text, key)``: a form row's label with a "?" after it (where the fields may be
+  scrolled out of a narrow dock, the label column stays in view);
 - ``attach_corner_help(widget, key)``: a "?" floating in ``widget``'s top-left corner (plots; the
   top-right one holds the Export button);
 - ``HelpBadge(key, parent_item)``: a "?" drawn on a graphics item (the editor's cards);
@@ -20,7 +22,7 @@ from typing import Any
 
 from PyQt6.QtCore import QEvent, QObject, QRectF, Qt
 from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsSceneMouseEvent, QHBoxLayout, QMessageBox,
+from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsSceneMouseEvent, QHBoxLayout, QLabel, QMessageBox,
                              QStyleOptionGraphicsItem, QToolButton, QTreeWidget, QWidget)
 
 from cnnstudio.project.glossary import entry, has_entry, layer_key
@@ -69,6 +71,25 @@ def with_help(widget: QWidget, key: str) -> QWidget:
     row.addWidget(widget, 1)
     row.addWidget(help_button(key))
     return host
+
+
+class HelpLabel(QWidget):
+    """A form label followed by a "?"; ``label`` is the QLabel with the text."""
+
+    def __init__(self, text: str, key: str):
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        self.label = QLabel(text)
+        row.addWidget(self.label)
+        row.addWidget(help_button(key))
+        row.addStretch(1)
+
+
+def help_label(text: str, key: str) -> HelpLabel:
+    """A form label ``text`` followed by a "?" for glossary entry ``key``."""
+    return HelpLabel(text, key)
 
 
 class _Corner(QObject):
