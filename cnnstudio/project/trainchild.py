@@ -378,9 +378,9 @@ def main(argv: list[str]) -> int:
     if os.getppid() != parent:   # the app died before this interpreter was up
         return 3
     threading.Thread(target=child.watchdog, args=(parent,), name="parent-watchdog", daemon=True).start()
-    try:
-        os.nice(CHILD_NICE)
-    except OSError:
+    try:   # CNNSTUDIO_WORKER_NICE: the in-process worker thread's setting, the same meaning here
+        os.nice(int(os.environ.get("CNNSTUDIO_WORKER_NICE", CHILD_NICE)))
+    except (OSError, ValueError):
         pass
     try:
         first = wire.decode(conn.recv_bytes())

@@ -91,10 +91,16 @@ def test_a_run_in_the_child_goes_to_the_end_with_curves_and_weights_back(qtbot, 
 
 
 def test_step_pause_resume_lr_and_one_more_epoch_in_the_child(qtbot, panel, small_data):
+    live = []
+    panel.state.liveWeightsChanged.connect(live.append)
+    panel.controller.preview_interval_s = 0.0   # a mid-epoch weights copy after every batch
     c = start(panel, small_data, epochs=1, paused=True)
     qtbot.waitUntil(lambda: c.paused and panel.state.status.name == "PAUSED", timeout=TIMEOUT)
     c.step()
     wait_paused_after(qtbot, c, 1)
+    qtbot.waitUntil(lambda: c.worker.previews_sent >= 2 and panel.state.live_weights is not None, timeout=TIMEOUT)
+    shown = panel.state.live_weights   # the views' feature maps/filters show the weights after that batch
+    assert set(shown) >= {"0.W", "4.W"} and shown["0.W"].flags.writeable and live
     assert c.last_step is None or c.last_step["global_step"] == 0
     c.set_lr(0.0007)
     qtbot.waitUntil(lambda: any(ch.lr == pytest.approx(0.0007) for ch in c.run.history.lr_changes), timeout=TIMEOUT)

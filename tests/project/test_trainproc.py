@@ -158,21 +158,44 @@ def test_a_failing_run_reports_its_error_and_the_process_waits_for_more(tiny):
         p.close()
 
 
-def test_a_killed_child_reads_as_eof_and_says_how_it_ended(tiny):
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.split("/")[2]))
+    return found
+
+
+def test_a_killed_child_reads_as_eof_says_how_it_ended_and_its_workers_go(tiny):
     from cnnstudio.project.trainproc import TrainingProcess
 
     spec, train, val, config = tiny
-    p = TrainingProcess(spec, config, train, val, workers=1, preview_interval_s=None)
+    before = shm_segments()
+    p = TrainingProcess(spec, config, train, val, workers=2, preview_interval_s=None)
     try:
         p.send("continue", {"paused": True})
         collect(p, until="paused")
+        p.send("step", {"n": 3})   # a few batches start the engine's worker processes (not the first: it takes statistics)
+        _, woke = collect(p, until="paused")
+        assert woke is not None and not woke.data["paused"]
+        _, paused = collect(p, until="paused")
+        assert paused is not None and paused.data["paused"]
+        engine_workers = children_of(p.pid)   # the engine's worker processes (and their resource tracker)
+        assert engine_workers
         os.kill(p.pid, signal.SIGKILL)
         got, end = collect(p)
         assert end is None and p.ended
         assert "SIGKILL" in p.exit_description()
         assert not p.send("resume")   # the socket is closed for good
+        wait_for(lambda: all(gone(w) for w in engine_workers), what="the engine workers to exit")
     finally:
         p.close()
+    wait_for(lambda: not (shm_segments() - before), 30, "no shared-memory segment left in /dev/shm")
 
 
 PARENT = textwrap.dedent("""
