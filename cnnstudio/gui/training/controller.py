@@ -23,6 +23,7 @@ import weakref
 from typing import Any
 
 from PyQt6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, pyqtSignal
+from threadpoolctl import threadpool_limits
 
 from cnnstudio.engine import health
 from cnnstudio.engine.health import HealthMonitor
@@ -38,6 +39,8 @@ from cnnstudio.project.trainproc import TrainingProcess
 from cnnstudio.project.workspace import DatasetPair, TrainingStatus
 
 DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
+#: BLAS threads in the GUI process while a training process runs (the child has the cores)
+GUI_BLAS_THREADS = 1
 
 #: controllers with a worker thread: a QThread destroyed while running aborts the process,
 #: so the app (aboutToQuit) and the tests stop them all before anything is torn down.
@@ -86,6 +89,7 @@ class TrainingController(QObject):
         self.worker: TrainingWorker | ProcessWorker | None = None
         self.run: Run | ProcessRun | None = None
         self.out_of_process = out_of_process_default()
+        self._blas_limit: Any = None   # threadpoolctl's limit while a training process runs
         self.config: TrainingConfig | None = None  # the run's settings, with the live LR/augmentation
         self.datasets: DatasetPair | None = None
         self.total_steps = 0      # planned batches of the run, earlier runs included (grows with +1 epoch)
@@ -226,6 +230,10 @@ class TrainingController(QObject):
         self._started = time.perf_counter()
         self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
         _WITH_PROCESS.add(self)
+        # The GUI's own inference (feature maps from the live weights) runs with one BLAS thread while
+        # the child trains, as it did beside the in-process worker (threadpoolctl's limits are per
+        # process): OpenBLAS threads that spin after a GEMM took the child's and the GUI thread's cores.
+        self._blas_limit = threadpool_limits(limits=GUI_BLAS_THREADS, user_api="blas")
         worker.start()
         self._drain.start()
         self.runningChanged.emit(True)
@@ -411,6 +419,9 @@ class TrainingController(QObject):
     def _on_finished(self, reason: str) -> None:
         self.drain()
         self._drain.stop()
+        limit, self._blas_limit = self._blas_limit, None
+        if limit is not None:
+            limit.restore_original_limits()
         thread = self.worker_thread
         self.worker_thread = self.worker = None
         if thread is not None:
