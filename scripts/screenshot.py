@@ -370,7 +370,41 @@ def scene_teacher_applied(app: QApplication) -> QWidget:
     return window
 
 
+def scene_training_process(app: QApplication) -> QWidget:
+    """mini-vgg training in a process of its own (issue 15, speed): the training panel with its
+    Workers setting (auto: one per core) and the curves moving, the feature maps dock showing the
+    live weights the child sends."""
+    import atexit
+
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window("mini-vgg")
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
+    window.resizeDocks([window.docks["plotsDock"]], [260], Qt.Orientation.Vertical)
+    window.show()
+    window.docks["trainingDock"].raise_()
+    panel = window.training_panel
+    panel.epochs.setValue(3)
+    panel.start()
+    atexit.register(panel.controller.shutdown)  # the child ends with the app in any case (socket EOF)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        settle(app, 0.2)
+        if ((panel.controller.last_step or {}).get("global_step") or 0) >= 40:
+            break
+    from PyQt6.QtWidgets import QScrollArea
+
+    settle(app, 0.3)
+    parent = panel.workers.parentWidget()
+    while parent is not None:   # the form and the dock scroll: show the form's last row, Workers
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(panel.workers)
+        parent = parent.parentWidget()
+    return window
+
+
 SCENES: dict[str, Callable[[QApplication], QWidget]] = {
+    "training_process": scene_training_process,
     "help_buttons": scene_help_buttons,
     "teacher_dialog": scene_teacher_dialog,
     "teacher_applied": scene_teacher_applied,
