@@ -131,6 +131,18 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help=argparse.SUPPRESS)  # tests: use the first N images
 
 
+def _thread_count(text: str) -> int:
+    """``--threads``: a count, or ``auto`` for one per core this process may run on."""
+    if text.strip().lower() == "auto":
+        from cnnstudio.engine.kernels import cpu_cores
+
+        return cpu_cores()
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from cnnstudio import __version__
 
@@ -170,11 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-fraction", type=float, help=f"share of your own data kept for validation, 0 to 0.9 (default {d.val_fraction:g})")
     p.add_argument("--backend", choices=["numpy", "cupy"],
                    help=f"array backend: numpy (CPU) or cupy (NVIDIA GPU) (default {d.backend})")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
+    p.add_argument("--threads", type=_thread_count, default=1, metavar="N|auto",
                    help="cores while training: with N > 1 each batch is split over N worker processes on "
                         "shared memory (bit-identical results; figures in docs/benchmarks.md; "
                         "networks with BatchNorm or branches split each layer over threads "
-                        "instead) (default 1)")
+                        "instead); auto: one per core this process may use (default 1)")
     p.add_argument("--out", metavar="RUN.cnnproj",
                    help="project file to write (default: runs/MODEL-DATE-TIME.cnnproj)")
     p.set_defaults(func=cli_run.cmd_train)

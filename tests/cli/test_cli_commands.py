@@ -256,6 +256,7 @@ def test_train_refuses_dataset_with_other_class_count(capsys, tmp_path):
     (["--labels", "x-labels.idx"], "--labels goes with an IDX images file"),
     (["--val-fraction", "0.2"], "fixed validation split"),
     (["--threads", "0"], "--threads"),
+    (["--threads", "many"], "'auto'"),
 ])
 def test_train_bad_arguments_exit_2(capsys, tmp_path, argv, fragment):
     code, _, err = run(capsys, "train", "simple-cnn", *argv, "--out", str(tmp_path / "x.cnnproj"))
@@ -480,3 +481,15 @@ def test_train_on_two_worker_processes_saves_and_leaves_no_shared_memory(capsys,
     assert "saved" in text and len(load_project(out).history["epochs"]) == 1
     after = set(os.listdir(shm)) if os.path.isdir(shm) else set()
     assert not {n for n in after - before if "cnnstudio" in n or n.startswith("psm_")}
+
+
+def test_train_threads_auto_is_one_per_core(monkeypatch):
+    """--threads auto asks the engine how many cores this process may use (the app's 'auto' too)."""
+    from cnnstudio.cli import build_parser
+    from cnnstudio.engine import kernels
+
+    monkeypatch.setattr(kernels, "cpu_cores", lambda: 3)
+    args = build_parser().parse_args(["train", "simple-cnn", "--threads", "auto"])
+    assert args.threads == 3
+    assert build_parser().parse_args(["train", "simple-cnn", "--threads", "2"]).threads == 2
+    assert build_parser().parse_args(["train", "simple-cnn"]).threads == 1
