@@ -33,3 +33,21 @@ def test_a_lesson_without_cells_has_no_explain_button(qtbot, window):
     dialog = window.menus.lessons.open("mlp-versus-cnn")
     qtbot.addWidget(dialog)
     assert dialog.explain_button.isHidden()
+
+
+def test_a_lesson_shows_its_own_image_in_the_feature_maps_so_a_click_explains_the_texts_number(qtbot, window):
+    """The text says "click a cell of the map": the panel must show the worked example, not a
+    validation digit shrunk to the lesson's input (it showed 1213 for the 149 cell)."""
+    from cnnstudio.gui.inside import FeatureMapsPanel
+
+    maps = window.findChild(FeatureMapsPanel)
+    ins = window.inspector
+    qtbot.addWidget(window.menus.lessons.open("pooling"))
+    ins.refresh_now()
+    assert ins.source == "file" and ins.activations[1][0].tolist() == [[6, 5], [3, 4]]   # the text's [6 5; 3 4]
+    qtbot.addWidget(window.menus.lessons.open("convolution-by-hand"))
+    ins.refresh_now()
+    assert ins.activations[1][0].tolist() == [[149, 95], [117, 153]]
+    maps.explain_cell(1, 0, 0, 0)   # what a click on the map's top-left pixel does
+    qtbot.addWidget(maps.explain_dialog)
+    assert maps.explain_dialog.view.title.text() == "Layer 1 Conv2D: cell (0, 0, 0) = 149"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialog, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from cnnstudio.gui.explain.glossary import help_button
 from cnnstudio.gui.explain.view import open_explain
@@ -26,6 +26,7 @@ class LessonDialog(QDialog):
         self.setWindowTitle(f"Lesson: {item.title}")
         text = QLabel("".join(f"<p>{p}</p>" for p in item.text))
         text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)   # not centred under a gap
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text = text
         self.explain_button = QPushButton("Explain the worked example")
@@ -73,6 +74,19 @@ class LessonsMenu:
         shutil.copyfile(item.project_path, copy)
         if not self.window.open_path(str(copy)):
             return None
+        self.show_example_image(item)
         self.dialog = LessonDialog(item, self.window)
         self.dialog.show()
         return self.dialog
+
+    def show_example_image(self, item: lessons.Lesson) -> None:
+        """Put the lesson's worked-example image in the Feature maps panel and bring that panel to the
+        front, so a click on a map cell (as the text asks) explains the text's numbers; before, the
+        panel kept showing a validation digit shrunk to the lesson's input (1213 where the text says 149)."""
+        inspector = getattr(self.window, "inspector", None)   # the feature maps' sample (gui.inside)
+        if item.image_path is None or inspector is None:
+            return
+        inspector.set_image_file(str(item.image_path))
+        dock = self.window.findChild(QDockWidget, "featureMapsDock")
+        if dock is not None and not dock.isHidden():   # a teacher's layout may have hidden it
+            dock.raise_()
