@@ -182,9 +182,24 @@ class AppState(QObject):
     def set_training_config(self, config: TrainingConfig) -> None:
         self.workspace.set_training_config(config)
 
-    def restore_run(self, number: int, which: str = "last") -> Any:
-        """Run ``number``'s network (one undoable edit) and ``which`` weights become the current ones."""
-        return self.workspace.restore_run(number, which)
+    def restore_run(self, number: int, which: str = "last", settings: bool = False) -> Any:
+        """Run ``number``'s network (one undoable edit) and ``which`` weights become the current ones;
+        with ``settings`` its training settings too (the training form shows them)."""
+        return self.workspace.restore_run(number, which, settings)
+
+    def rename_run(self, number: int, name: str) -> Any:
+        return self.workspace.rename_run(number, name)
+
+    def delete_run(self, number: int) -> Any:
+        return self.workspace.delete_run(number)
+
+    def why_not_delete(self, number: int) -> str | None:
+        return self.workspace.why_not_delete(number)
+
+    @property
+    def training_run(self) -> int | None:
+        """The number of the run training now (once it has finished an epoch), else None."""
+        return self.workspace.training_run
 
     def update_training_config(self, **changes: Any) -> TrainingConfig:
         return self.workspace.update_training_config(**changes)

@@ -228,6 +228,14 @@ def _json_dataset(record: DatasetRecord) -> dict[str, Any]:
     return dict(json.loads(json.dumps(record.to_dict(), default=str)))   # plain JSON values only
 
 
+def _data_record(train: Dataset) -> dict[str, Any] | None:
+    """The full data record of the run's data as it is now (``project.datasource``), kept in the run."""
+    from cnnstudio.project.datasource import source_of
+    from cnnstudio.project.runs import run_data_record
+
+    return run_data_record(source_of(train))
+
+
 def step_record(report: StepReport, step_offset: int = 0) -> StepRecord:
     """A StepReport as plain Python numbers (per-layer stats as dicts of floats); ``global_step``
     counts the batches of earlier runs too; a non-finite loss is NaN."""
@@ -273,7 +281,7 @@ class Run:
         #: this run as the project's runs list keeps it (numbered when first stored)
         self.record = RunRecord(continued_from=prev.run if previous is not None and prev.epochs else None,
                                 network=prepared.spec.to_dict(), hyperparameters=prepared.config.to_dict(),
-                                dataset=_json_dataset(dataset))
+                                dataset=_json_dataset(dataset), data=_data_record(prepared.train))
         self.history = RunHistory(list(prev.epochs), list(prev.lr_changes), prepared.config.to_dict(), dataset,
                                   dict(prev.extra), prev.run, prev.batches.copy(), self.record)
         self.epoch_offset = len(prev.epochs)

@@ -1,7 +1,9 @@
 """Every training run of a project, kept: the runs list a ``.cnnproj`` file holds. No Qt.
 
 A :class:`RunRecord` is one run as it happened: the network as it was (spec dict), the
-hyperparameters (the TrainingConfig dict it started with), the dataset record, its epochs
+hyperparameters (the TrainingConfig dict it started with), the dataset's short record
+(``dataset``: name, source, counts) and the project's full data record as it was for that run
+(``data``: ``project.datasource.DataSource.to_dict()``, see :func:`run_data_record`), its epochs
 and learning-rate changes, per-batch curves (:class:`BatchCurve`, bounded by decimation),
 when it started, how long it trained, the run it continued from (None for a run from
 fresh weights), and the weights after its last epoch and after its best epoch (best =
@@ -31,7 +33,7 @@ Weights = dict[str, np.ndarray]
 
 #: the run's fields written to project.json; other keys read from a file are kept as they are
 _KNOWN = ("number", "id", "name", "started", "seconds", "continued_from", "network", "hyperparameters",
-          "dataset", "epochs", "lr_changes", "best_epoch", "weights", "batch_points")
+          "dataset", "data", "epochs", "lr_changes", "best_epoch", "weights", "batch_points")
 _ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 #: where a run's weights are in the file: run_weights.npz ("stored"), the project's own
 #: weights.npz ("current": the run is the one the current weights come from) or, for the best
@@ -137,6 +139,8 @@ class RunRecord:
     best_weights: Weights | None = None
     best_epoch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the data record as it was for this run (run_data_record); None in runs of older files
+    data: dict[str, Any] | None = None
 
     # ---- what the table shows -----------------------------------------------------------
     @property
@@ -191,7 +195,7 @@ class RunRecord:
                          dict(self.network), dict(self.hyperparameters),
                          None if self.dataset is None else dict(self.dataset), list(self.epochs),
                          list(self.lr_changes), self.curve.copy(), self.last_weights, self.best_weights,
-                         self.best_epoch, dict(self.extra))
+                         self.best_epoch, dict(self.extra), None if self.data is None else dict(self.data))
 
     def weights_of(self, which: str) -> Weights | None:
         """``"last"`` or ``"best"``: the weights after that epoch, or None when not kept."""
@@ -203,7 +207,8 @@ class RunRecord:
     def to_json(self, last_place: str | None, best_place: str | None) -> dict[str, Any]:
         return {"number": self.number, "id": self.id, "name": self.name, "started": self.started,
                 "seconds": self.seconds, "continued_from": self.continued_from, "network": self.network,
-                "hyperparameters": self.hyperparameters, "dataset": self.dataset, "epochs": self.epochs,
+                "hyperparameters": self.hyperparameters, "dataset": self.dataset, "data": self.data,
+                "epochs": self.epochs,
                 "lr_changes": self.lr_changes, "best_epoch": self.best_epoch,
                 "weights": {"last": last_place, "best": best_place}, "batch_points": len(self.curve),
                 **self.extra}
@@ -266,6 +271,7 @@ def run_from_json(data: Any, index: int) -> tuple[RunRecord, str | None, str | N
     if dataset is not None:
         dataset = dict(dataset) if isinstance(dataset, dict) else dataset
         _check_dataset(f"{where}.dataset", dataset)
+    data_record = None if data.get("data") is None else check_run_data(f"{where}.data", data["data"])
     records = {"epochs": data.get("epochs", []), "lr_changes": data.get("lr_changes", [])}
     try:
         check_history_records(records)
@@ -288,8 +294,120 @@ def run_from_json(data: Any, index: int) -> tuple[RunRecord, str | None, str | N
         raise ValueError(f"{where}.weights.best is 'last' but the run keeps no last weights")
     extra = {k: v for k, v in data.items() if k not in _KNOWN}
     record = RunRecord(number or 0, run_id, name or "", started, round(float(seconds), 3), continued, data["network"],
-                       hyper, dataset, epochs, records["lr_changes"], BatchCurve(), None, None, best_epoch, extra)
+                       hyper, dataset, epochs, records["lr_changes"], BatchCurve(), None, None, best_epoch, extra,
+                       data_record)
     return record, last, best
+
+
+# ---- the data record of a run ---------------------------------------------------------------------
+#: characters of one run's data record in project.json: 100 runs stay under 2 MB of the file's
+#: 8 MiB (an image folder's validation file names are kept as a digest, not listed per run)
+MAX_RUN_DATA_CHARS = 20_000
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def run_data_record(source: Any) -> dict[str, Any] | None:
+    """The data record a run keeps: ``source.to_dict()`` (a ``project.datasource.DataSource``)
+    with an image folder's validation file names replaced by their SHA-256 (``val_files_sha256``:
+    the same split, told apart without 100,000 names in every run) and, should it still be longer
+    than MAX_RUN_DATA_CHARS, the class names dropped (``num_classes`` says how many). None: no record."""
+    import hashlib
+    import json
+
+    if source is None:
+        return None
+    out = dict(source.to_dict())
+    files = out.get("val_files")
+    if files is not None:
+        out["val_files"] = None
+        out["val_files_sha256"] = "sha256:" + hashlib.sha256("\n".join(files).encode("utf-8")).hexdigest()
+    if len(json.dumps(out, default=str)) > MAX_RUN_DATA_CHARS:
+        out["num_classes"] = len(out.get("classes") or [])
+        out["classes"] = []
+    return out
+
+
+def check_run_data(where: str, value: Any) -> dict[str, Any]:
+    """A run's ``data`` from a file: an object of at most MAX_RUN_DATA_CHARS characters that
+    ``DataSource.from_dict`` accepts, with no validation file list (a digest instead).
+    ValueError names the field."""
+    import json
+
+    from cnnstudio.project.datasource import DataSource
+
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be an object (the run's data record), got {_show(value)}")
+    size = len(json.dumps(value, default=str))
+    if size > MAX_RUN_DATA_CHARS:
+        raise ValueError(f"{where} is {size:,} characters of JSON, more than the {MAX_RUN_DATA_CHARS:,} a run's "
+                         "data record may hold")
+    if value.get("val_files") is not None:
+        raise ValueError(f"{where}.val_files must be null in a run (runs keep val_files_sha256)")
+    digest = value.get("val_files_sha256")
+    if digest is not None and (not isinstance(digest, str) or not _DIGEST.fullmatch(digest)):
+        raise ValueError(f"{where}.val_files_sha256 must be 'sha256:' and 64 hex digits, got {_show(digest)}")
+    count = value.get("num_classes")
+    if count is not None:
+        _count(f"{where}.num_classes", count, 0)
+    try:
+        source = DataSource.from_dict(value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {str(exc).replace('data.', '', 1)}") from exc
+    out = source.to_dict()
+    out.update({k: value[k] for k in ("val_files_sha256", "num_classes") if value.get(k) is not None})
+    return out
+
+
+def data_title(record: "RunRecord") -> str:
+    """What a run trained on, in the user's words: its data record's name (or the old short
+    record's), e.g. "shapes" or "MNIST sample"; "" when unknown."""
+    if record.data is not None:
+        name = record.data.get("name") or ""
+        if not name and record.data.get("path"):
+            import os
+
+            name = os.path.basename(os.path.normpath(str(record.data["path"])))
+        return str(name or record.data.get("key") or record.data.get("kind") or "")
+    if record.dataset is not None:
+        return str(record.dataset.get("name") or record.dataset.get("source") or "")
+    return ""
+
+
+def data_description(record: "RunRecord") -> str:
+    """The run's data in a few lines (the Runs panel's tooltip): where it is, classes, images and
+    the validation split."""
+    d = record.data
+    if d is None:
+        if record.dataset is None:
+            return "Data: not recorded"
+        old = record.dataset
+        return (f"Data: {old.get('name') or old.get('source') or '?'} ({old.get('num_train')} training, "
+                f"{old.get('num_val')} validation images; recorded before full data records)")
+    lines = [f"Data: {data_title(record)} ({d.get('kind')})"]
+    if d.get("path"):
+        lines.append(f"at {d['path']}")
+    classes = d.get("classes") or []
+    n_classes = d.get("num_classes", len(classes))
+    shown = ", ".join(str(c) for c in classes[:8]) + (", ..." if len(classes) > 8 else "")
+    lines.append(f"{n_classes} classes" + (f" ({shown})" if shown else "") + f", {d.get('num_images') or 0:,} images")
+    if d.get("image_size"):
+        lines.append(f"read at {d['image_size'][0]}x{d['image_size'][1]} pixels")
+    lines.append(f"validation: {d.get('num_val') or 0:,} images (fraction {d.get('val_fraction')}, seed "
+                 f"{d.get('split_seed')})" + (f", limit {d['limit']}" if d.get("limit") else ""))
+    if d.get("fingerprint"):
+        lines.append(f"fingerprint {str(d['fingerprint'])[7:19]}")
+    return "\n".join(lines)
+
+
+def _data_key(record: "RunRecord") -> Any:
+    """What decides whether two runs trained on the same data (the name aside: a renamed record
+    of the same images is the same data)."""
+    if record.data is not None:
+        return {k: v for k, v in record.data.items() if k != "name"}
+    if record.dataset is not None:
+        return {"old": {k: record.dataset.get(k) for k in ("source", "num_train", "num_val", "image_shape",
+                                                            "classes")}}
+    return None
 
 
 def _check_dataset(where: str, record: Any) -> None:
@@ -406,6 +524,8 @@ def setting_label(name: str) -> str:
     """The training form's label for a hyperparameter ("Learning rate" for lr); "Network" for the network."""
     if name == "network":
         return "Network"
+    if name == "data":
+        return "Data"
     from cnnstudio.model.training_config import SETTINGS
 
     setting = SETTINGS.get(name)
@@ -413,7 +533,7 @@ def setting_label(name: str) -> str:
 
 
 def differing_settings(records: list[RunRecord]) -> list[str]:
-    """The hyperparameters (and "network") whose values are not the same in all ``records``
+    """The hyperparameters (and "network", and "data": the data record) whose values are not the same in all ``records``
     (none for fewer than two); ``epochs`` compares the epochs each run trained, not planned."""
     if len(records) < 2:
         return []
@@ -421,6 +541,8 @@ def differing_settings(records: list[RunRecord]) -> list[str]:
     for r in records:
         names.extend(k for k in r.hyperparameters if k not in names)
     out = [n for n in names if len({_key(r.hyperparameters.get(n)) for r in records}) > 1]
+    if len({_key(_data_key(r)) for r in records}) > 1:
+        out.insert(0, "data")
     if len({_key(_network_key(r.network)) for r in records}) > 1:
         out.insert(0, "network")
     return out
@@ -450,7 +572,7 @@ def run_row(record: RunRecord) -> dict[str, Any]:
             "final_val_acc": final.get("val_acc"), "final_val_loss": final.get("val_loss"),
             "final_train_loss": final.get("train_loss"), "final_train_acc": final.get("train_acc"),
             "seconds": record.seconds, "images_per_sec": None if ips is None else round(ips, 1),
-            "dataset": (record.dataset or {}).get("name"),
+            "dataset": data_title(record) or None, "data": record.data,
             **{name: hyper.get(name) for name in KEY_SETTINGS},
             "weights": [w for w in ("last", "best") if record.weights_of(w) is not None]}
 
@@ -462,7 +584,7 @@ def runs_csv(records: list[RunRecord]) -> str:
     import io
 
     rows = [run_row(r) for r in records]
-    keys = list(run_row(RunRecord()).keys())
+    keys = [k for k in run_row(RunRecord()) if k != "data"]   # the full record is JSON (runs --json)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)

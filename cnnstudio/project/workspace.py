@@ -150,6 +150,9 @@ class Workspace:
         self.live_weights: Weights | None = None
         self.history = RunHistory()
         self.runs: list[RunRecord] = []
+        #: the number of the run training now, once it has finished an epoch (its record is in
+        #: ``runs``, updated after every epoch); None while no run is training
+        self.training_run: int | None = None
         self.training_config = TrainingConfig()
         self.user_dataset: Dataset | None = None
         self.teacher_layout: dict[str, Any] | None = None   # panels/controls hidden (project.teacher_layout)
@@ -292,6 +295,7 @@ class Workspace:
         if history.current is not None and history.current.epochs:
             stored = put_run(self.runs, history.current)
             history.run = stored.number
+            self.training_run = stored.number if self.status.active else None
             self.events.runs(self.runs)
         self.history = history
         self._extra_dirty = True
@@ -326,11 +330,13 @@ class Workspace:
         self.events.dirty(True)
 
     # ---- runs -----------------------------------------------------------------------------------
-    def restore_run(self, number: int, which: str = "last") -> RunRecord:
+    def restore_run(self, number: int, which: str = "last", settings: bool = False) -> RunRecord:
         """Make run ``number``'s network and its ``which`` ("last" or "best") weights the current
         ones: the network by one undoable edit (Edit > Undo brings the previous network back; the
-        previous weights stay in their own run), the history that of the run up to that epoch.
-        ValueError says why not (no such run, weights not kept, training running)."""
+        previous weights stay in their own run), the history that of the run up to that epoch;
+        with ``settings`` also its training settings (``run_settings``: the data choice, backend
+        and workers stay). ValueError says why not (no such run, weights not kept, training running,
+        settings this version cannot use)."""
         from cnnstudio.model.commands import ReplaceNetwork
 
         if self.status.active:
@@ -342,6 +348,7 @@ class Workspace:
         if weights is None:
             raise ValueError(f"Run {number} kept no {which} weights" + (
                 " (no epoch had a validation accuracy)" if which == "best" else ""))
+        config = self.run_settings(run) if settings else None   # refused before anything changes
         spec = NetworkSpec.from_dict(run.network)
         if spec != self.spec:
             self.document.execute(ReplaceNetwork(spec))
@@ -362,7 +369,74 @@ class Workspace:
             history.batches.step = [history.batches.step[i] for i in keep]
             history.batches.loss = [history.batches.loss[i] for i in keep]
             history.batches.acc = [history.batches.acc[i] for i in keep]
-        self.set_history(history)
+        self.set_history(history, config)
+        return run
+
+    #: settings a restored run leaves as they are: which data to train on is the Dataset panel's
+    #: (the run's own data record is in the Runs panel), the backend and workers are this machine's
+    KEEP_ON_RESTORE = ("dataset", "val_fraction", "backend", "workers")
+
+    def run_settings(self, run: RunRecord) -> TrainingConfig:
+        """The training settings run ``run`` started with, as settings for the next run (the
+        current ones for KEEP_ON_RESTORE and for settings the run does not record). ValueError
+        (TrainingConfigError) names a recorded value this version refuses."""
+        known = {f.name for f in dataclasses.fields(TrainingConfig)}
+        recorded = {k: v for k, v in run.hyperparameters.items() if k in known and k not in self.KEEP_ON_RESTORE}
+        return TrainingConfig.from_dict({**self.training_config.to_dict(), **recorded})
+
+    def rename_run(self, number: int, name: str) -> RunRecord:
+        """Give run ``number`` a name (blank: its default "run N"); saved with the project.
+        ValueError: no such run, or a name longer than the file keeps."""
+        from cnnstudio.project import limits
+
+        run = find_run(self.runs, number)
+        if run is None:
+            raise ValueError(f"There is no run {number} in this project")
+        name = " ".join(str(name).split())
+        if len(name) > limits.MAX_RUN_TEXT:
+            raise ValueError(f"A run's name can be at most {limits.MAX_RUN_TEXT} characters ({len(name):,} given)")
+        if name == f"run {number}":
+            name = ""
+        if name != run.name:
+            run.name = name
+            if self.history.current is not None and self.history.current.id == run.id:
+                self.history.current.name = name   # the stored history's record is this run's too
+            self._extra_dirty = True
+            self.events.runs(self.runs)
+            self.events.dirty(True)
+        return run
+
+    def why_not_delete(self, number: int) -> str | None:
+        """Why run ``number`` cannot be deleted (None: it can): the run training now, the run the
+        current weights come from, and the runs it continued from (their epochs and curves are
+        the current training history) stay."""
+        run = find_run(self.runs, number)
+        if run is None:
+            return f"There is no run {number} in this project"
+        if self.training_run == number or (self.status.active and self.history.current is not None
+                                           and self.history.current.id == run.id):
+            return f"Run {number} is training now"
+        current = find_run(self.runs, self.history.run) if self.history.run is not None else None
+        if current is not None and current.number == number:
+            return (f"Run {number} is the current run: the network and weights you have now come from it. "
+                    "Restore another run first to delete this one")
+        if current is not None and any(r.number == number for r in self._chain(current)):
+            return (f"Run {number} is part of the current weights' training history (run {current.number} "
+                    f"continued from it). Restore another run first to delete it")
+        return None
+
+    def delete_run(self, number: int) -> RunRecord:
+        """Remove run ``number`` (its record, curves and kept weights) from the project; gone from
+        the file at the next save. ValueError (``why_not_delete``) for a run that must stay."""
+        why = self.why_not_delete(number)
+        if why is not None:
+            raise ValueError(why)
+        run = find_run(self.runs, number)
+        assert run is not None
+        self.runs.remove(run)
+        self._extra_dirty = True
+        self.events.runs(self.runs)
+        self.events.dirty(True)
         return run
 
     def _chain(self, run: RunRecord) -> list[RunRecord]:
@@ -383,7 +457,12 @@ class Workspace:
             return
         self.status = status
         self.document.read_only = status.active
+        ended = not status.active and self.training_run is not None
+        if ended:
+            self.training_run = None
         self.events.status(status)
+        if ended:
+            self.events.runs(self.runs)   # the run that trained is no longer "training"
         if not status.active and self.live_weights is not None:
             self.set_live_weights(None)  # the run ended mid-epoch
 

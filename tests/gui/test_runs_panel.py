@@ -94,7 +94,7 @@ def test_restore_makes_the_runs_network_and_weights_current(qtbot, three):
     panel = RunsPanel(three)
     qtbot.addWidget(panel)
     asked = []
-    panel.ask_confirm = lambda title, text: asked.append(text) or True
+    panel.ask_restore = lambda title, text, settings: asked.append(text) or True
     panel.select([1])
     assert panel.restore_last.isEnabled()
     panel.restore_last.click()
@@ -109,7 +109,7 @@ def test_restore_makes_the_runs_network_and_weights_current(qtbot, three):
 def test_restore_asks_and_a_no_changes_nothing(qtbot, three):
     panel = RunsPanel(three)
     qtbot.addWidget(panel)
-    panel.ask_confirm = lambda title, text: False
+    panel.ask_restore = lambda title, text, settings: None
     before = three.weights["0.W"].copy()
     panel.select([1])
     assert panel.restore_last.click() is None and three.history.run == 3
@@ -125,7 +125,7 @@ def test_restore_a_different_network_is_one_undoable_step(qtbot, qapp, tiny_data
     state.document.execute(ReplaceNetwork(get_template("simple-cnn")))   # the user loads another network
     panel = RunsPanel(state)
     qtbot.addWidget(panel)
-    panel.ask_confirm = lambda title, text: True
+    panel.ask_restore = lambda title, text, settings: True
     panel.select([1])
     assert panel.restore("last")
     assert state.spec.name == "mlp" and state.weights_fit()
@@ -177,3 +177,153 @@ def test_a_run_stopped_before_its_first_epoch_is_not_kept(qtbot, three, tiny_dat
         controller.start(config, datasets=tiny_data, paused=True)
         controller.stop()
     assert [r.number for r in three.runs] == [1, 2, 3]
+
+
+# ---- follow-ups: restored settings, the data per run, live runs, rename and delete ---------------
+def test_restore_also_restores_the_training_settings_into_the_form(qtbot, three):
+    training = TrainingPanel(three)
+    qtbot.addWidget(training)
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    three.update_training_config(lr=0.05, batch_size=16, optimizer="sgd", backend="numpy")
+    offered = []
+    panel.ask_restore = lambda title, text, settings: offered.append(settings) or True   # the default: checked
+    said = []
+    panel.message.connect(said.append)
+    panel.select([1])
+    assert panel.restore("best")
+    assert "Learning rate 0.05 → 0.001" in offered[0] and "Optimizer sgd → adam" in offered[0]
+    config = three.training_config
+    assert (config.lr, config.batch_size, config.optimizer) == (LRS[0], 32, "adam")
+    assert abs(training.form.lr.value() - LRS[0]) < 1e-9 and training.form.batch_size.value() == 32
+    assert training.form.optimizer.currentData() == "adam"
+    assert config.dataset == "sample" and config.backend == "numpy"      # the data choice and backend stay
+    assert said and "Restored run 1" in said[0] and "training settings" in said[0] and said[0] == panel.last_message
+
+
+def test_restore_can_keep_the_current_settings(qtbot, three):
+    training = TrainingPanel(three)
+    qtbot.addWidget(training)
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    three.update_training_config(lr=0.05, batch_size=16)
+    panel.ask_restore = lambda title, text, settings: False   # Yes, with the checkbox unchecked
+    panel.select([1])
+    assert panel.restore("last")
+    assert three.history.run == 1 and (three.training_config.lr, three.training_config.batch_size) == (0.05, 16)
+    assert abs(training.form.lr.value() - 0.05) < 1e-9
+    assert "settings are yours" in panel.last_message
+
+
+def test_restore_dialog_has_the_settings_checkbox_checked(qtbot, three):
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    seen = []
+
+    def answer():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen.append((box.checkBox().text(), box.checkBox().isChecked()))
+        box.checkBox().setChecked(False)
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(0, answer)
+    assert panel.ask_restore("Restore run 1", "Make run 1 ... current?", "Also restore its training settings") is False
+    assert seen == [("Also restore its training settings", True)]
+
+
+def _file_data(data, name):
+    """``data`` (tiny sample slices) recorded as the .npz file ``name`` (as an import would)."""
+    from cnnstudio.project.datasource import DataSource, attach
+
+    train, val = (d.subset(np.arange(len(d))) for d in data)
+    src = DataSource("file", name, path=f"/data/{name}", format="npz", channels=1,
+                     classes=tuple(train.class_names), num_images=len(train) + len(val), num_val=len(val),
+                     val_fraction=0.25, split_seed=3)
+    return attach(train, val, src)
+
+
+def test_each_run_keeps_its_data_record_and_the_panel_marks_a_difference(qtbot, qapp, tiny_data, tmp_path):
+    state = AppState(template="simple-cnn")
+    _train(qtbot, state, tiny_data, 0.002)
+    _train(qtbot, state, _file_data(tiny_data, "digits.npz"), 0.002)
+    one, two = state.runs
+    assert one.data["kind"] == "sample" and two.data["kind"] == "file" and two.data["path"] == "/data/digits.npz"
+    assert two.data["val_fraction"] == 0.25 and two.data["split_seed"] == 3
+    panel = RunsPanel(state)
+    qtbot.addWidget(panel)
+    col = _column("Data")
+    panel.table.sortItems(0)
+    assert [panel.table.item(r, col).text() for r in range(2)] == ["MNIST sample", "digits.npz"]
+    assert "/data/digits.npz" in panel.table.item(1, col).toolTip()
+    panel.select([1, 2])
+    assert panel.differing() == ["data"] and "Data" in panel.differ_label.text()
+    assert panel.table.item(0, col).data(DIFFER_ROLE) is True and panel.table.horizontalHeaderItem(col).text() == "Data ≠"
+    path = tmp_path / "two.cnnproj"
+    state.save(str(path))
+    again = AppState()
+    again.open(str(path))
+    assert [r.data for r in again.runs] == [one.data, two.data]
+
+
+def test_a_training_run_shows_live_after_each_epoch(qtbot, qapp, three, tiny_data):
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    seen = []
+
+    def look(_runs):   # connected after the panel's own refresh, so the table is already updated
+        if three.training and three.training_run is not None:
+            run = next(r for r in three.runs if r.number == three.training_run)
+            row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).key == run.number)
+            seen.append((len(run.epochs), panel.table.item(row, 0).text(), sorted(panel.selected_numbers()),
+                         len(panel.acc_plot.getPlotItem().listDataItems()), panel.current_label.text()))
+
+    three.runsChanged.connect(look)
+    panel.select([1])
+    controller = TrainingController(three)
+    config = dataclasses.replace(three.training_config, lr=0.003, epochs=2, batch_size=32, augment=False)
+    with qtbot.waitSignal(controller.finished, timeout=TIMEOUT):
+        controller.start(config, datasets=tiny_data)
+    assert seen[0][0] == 1 and sorted({s[0] for s in seen}) == [1, 2]   # updated after each epoch (and at the end)
+    assert all(s[1] == "4 (training)" and s[2] == [1, 4] and s[3] == 2 for s in seen), seen   # run 1 and the live one
+    assert "Run 4 (italic) is training" in seen[0][4]
+    panel.table.sortItems(0)
+    assert three.training_run is None and panel.table.item(3, 0).text() == "4"   # no longer "training"
+    assert "(bold) is the current" in panel.current_label.text()
+
+
+def test_rename_and_delete_a_run_persist_on_save(qtbot, three, tmp_path):
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    panel.ask_name = lambda title, label, current: "  wide lr  "
+    assert panel.rename(1)
+    assert three.runs[0].name == "wide lr" and three.is_dirty() and "wide lr" in panel.last_message
+    asked = []
+    panel.ask_confirm = lambda title, text: asked.append(text) and False
+    assert not panel.delete(2) and [r.number for r in three.runs] == [1, 2, 3]   # asked, and "no" keeps it
+    assert asked[0].startswith("Delete run 2 (simple-cnn, 1 epoch(s)") and "cannot be undone" in asked[0]
+    panel.ask_confirm = lambda title, text: True
+    assert panel.delete(2)
+    assert [r.number for r in three.runs] == [1, 3] and panel.table.rowCount() == 2
+    path = tmp_path / "renamed.cnnproj"
+    three.save(str(path))
+    again = AppState()
+    again.open(str(path))
+    assert [(r.number, r.title) for r in again.runs] == [(1, "wide lr"), (3, "run 3")]
+
+
+def test_the_current_run_cannot_be_deleted_and_the_menu_says_why(qtbot, three):
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    errors = []
+    panel.show_error = lambda title, text: errors.append(text)
+    panel.ask_confirm = lambda title, text: pytest.fail("a run that must stay is not offered for deletion")
+    assert not panel.delete(3) and [r.number for r in three.runs] == [1, 2, 3]
+    assert "current run" in errors[0] and "Restore another run first" in errors[0]
+    menu = panel.run_menu(3)
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    assert not actions["Delete run 3 (not possible)"].isEnabled()
+    assert any("current run" in text for text in actions)
+    assert panel.run_menu(2).actions()[1].isEnabled() and panel.run_menu(2).actions()[1].text() == "Delete run 2…"

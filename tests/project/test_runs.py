@@ -94,7 +94,7 @@ def test_cli_refuses_to_replace_a_file_that_is_no_project(capsys, tmp_path):
 # ---- listed ----------------------------------------------------------------------------------
 RUN_KEYS = {"number", "name", "started", "network", "epochs", "first_epoch", "last_epoch", "continued_from",
             "best_val_acc", "best_epoch", "final_val_acc", "final_val_loss", "final_train_loss", "final_train_acc",
-            "seconds", "images_per_sec", "dataset", "lr", "optimizer", "batch_size", "schedule", "augment",
+            "seconds", "images_per_sec", "dataset", "data", "lr", "optimizer", "batch_size", "schedule", "augment",
             "weight_decay", "seed", "weights"}
 
 
@@ -114,6 +114,7 @@ def test_runs_json_lists_every_run_with_documented_keys(capsys, three_runs):
         assert row["weights"] == ["last", "best"]
     assert rows[0]["network"] == "mlp" and rows[2]["continued_from"] == 2
     assert (rows[2]["first_epoch"], rows[2]["last_epoch"]) == (2, 2)
+    assert all(row["data"] == run.data and row["data"]["kind"] == "sample" for row, run in zip(rows, project.runs))
     keys_in_docs = Path(__file__).parents[2].joinpath("docs", "cli.md").read_text()
     assert all(f"`{key}`" in keys_in_docs for key in RUN_KEYS)
 
@@ -335,6 +336,15 @@ HOSTILE_DOCS = {
     "duplicate-number": (lambda doc: doc["runs"].append(dict(doc["runs"][0])), "run number 1 appears twice"),
     "too-many-runs": (lambda doc: doc["runs"].extend([doc["runs"][0]] * limits.MAX_RUNS),
                       f"more than the {limits.MAX_RUNS} a project keeps"),
+    "data-not-object": (_set(["runs", 0, "data"], "sample"), "runs[0] (run 1).data must be an object"),
+    "data-kind": (_set(["runs", 0, "data", "kind"], "ftp"), "runs[0] (run 1).data: kind must be one of"),
+    "data-val-files-listed": (_set(["runs", 0, "data", "val_files"], ["a/b.png"]),
+                              "data.val_files must be null in a run"),
+    "data-digest": (_set(["runs", 0, "data", "val_files_sha256"], "md5:00"), "val_files_sha256 must be 'sha256:'"),
+    "data-huge": (_set(["runs", 0, "data", "classes"], ["c" * 190] * 200), "more than the 20,000 a run's data"),
+    "data-relative-path": (lambda doc: doc["runs"][0]["data"].update(kind="folder", path="../x"),
+                           "data: path must be an absolute path"),
+    "data-num-classes": (_set(["runs", 0, "data", "num_classes"], -1), "data.num_classes must be a whole number"),
 }
 
 
@@ -417,3 +427,81 @@ def test_saving_keeps_run_weights_within_their_limit(three_runs, tmp_path, monke
     assert any(p["last"] is None or p["best"] is None for p in places[:2])   # some older set was left out
     back = load_project(out)
     assert all(len(r.epochs) for r in back.runs)     # records stay whatever the weights
+
+
+# ---- the data record of each run ------------------------------------------------------------------
+def test_each_cli_run_keeps_the_full_data_record(three_runs):
+    runs = load_project(three_runs[0]).runs
+    assert all(r.data is not None and r.data["kind"] == "sample" and r.data["classes"] == [str(d) for d in range(10)]
+               for r in runs)
+    assert all(r.dataset is not None for r in runs)   # the short record stays beside it
+
+
+def test_runs_saved_before_the_data_record_still_open(good_file, tmp_path):
+    old = _rewrite(good_file, tmp_path / "no-data.cnnproj", lambda doc: [r.pop("data") for r in doc["runs"]])
+    runs = load_project(old).runs
+    assert [r.data for r in runs] == [None, None] and runs[0].dataset["name"] == "MNIST sample"
+    from cnnstudio.project.runs import data_title
+
+    assert data_title(runs[0]) == "MNIST sample"
+
+
+def test_a_folder_run_keeps_its_split_as_a_digest():
+    from cnnstudio.project.datasource import DataSource
+    from cnnstudio.project.runs import check_run_data, run_data_record
+
+    src = DataSource("folder", "shapes", path="/data/shapes", image_size=(28, 28), classes=("a", "b"),
+                     num_images=10, num_val=2, val_fraction=0.2, val_files=("a/1.png", "b/2.png"))
+    rec = run_data_record(src)
+    assert rec["val_files"] is None and rec["val_files_sha256"].startswith("sha256:") and rec["path"] == "/data/shapes"
+    assert check_run_data("data", json.loads(json.dumps(rec))) == rec
+    other = run_data_record(DataSource("folder", "shapes", path="/data/shapes", image_size=(28, 28), classes=("a", "b"),
+                                       num_images=10, num_val=2, val_fraction=0.2, val_files=("a/1.png", "b/3.png")))
+    a, b = RunRecord(data=rec), RunRecord(data=other)
+    assert differing_settings([a, b]) == ["data"] and differing_settings([a, RunRecord(data=dict(rec))]) == []
+    many = DataSource("standard", "x", key="mnist", classes=tuple(f"class {i:05d} " + "x" * 50 for i in range(1000)))
+    small = run_data_record(many)
+    assert small["classes"] == [] and small["num_classes"] == 1000
+    assert check_run_data("data", small)["num_classes"] == 1000
+
+
+# ---- renamed, deleted, settings restored (the workspace) -------------------------------------------
+def test_workspace_renames_and_deletes_runs_and_saves_it(three_runs, tmp_path):
+    path = tmp_path / "p.cnnproj"
+    shutil.copy(three_runs[0], path)
+    ws = Workspace()
+    ws.open(path)
+    ws.rename_run(1, "the mlp")
+    assert "current run" in (ws.why_not_delete(3) or "")
+    assert "part of the current weights' training history" in (ws.why_not_delete(2) or "")  # run 3 continued it
+    assert ws.why_not_delete(9) == "There is no run 9 in this project"
+    with pytest.raises(ValueError, match="current run"):
+        ws.delete_run(3)
+    ws.delete_run(1)
+    ws.save(path)
+    runs = load_project(path).runs
+    assert [(r.number, r.title) for r in runs] == [(2, "run 2"), (3, "run 3")]
+    ws.rename_run(2, "   ")
+    assert ws.runs[0].name == ""
+    with pytest.raises(ValueError, match="at most 4096 characters"):
+        ws.rename_run(2, "x" * 5000)
+
+
+def test_workspace_restores_a_runs_settings_keeping_the_data_choice(three_runs):
+    import dataclasses
+
+    ws = Workspace()
+    ws.open(three_runs[0])
+    ws.set_training_config(dataclasses.replace(ws.training_config, lr=0.05, batch_size=16, dataset="mnist",
+                                               val_fraction=0.3))
+    ws.restore_run(1, "last", settings=True)
+    config = ws.training_config
+    assert (config.lr, config.batch_size, config.epochs) == (LRS[0], 30, 2)
+    assert (config.dataset, config.val_fraction) == ("mnist", 0.3)
+    ws.set_training_config(dataclasses.replace(config, lr=0.05))
+    ws.restore_run(2, "last")    # settings=False: the current settings stay
+    assert ws.training_config.lr == 0.05
+    ws.runs[0].hyperparameters["lr"] = -1.0
+    with pytest.raises(ValueError, match="lr"):
+        ws.restore_run(1, "last", settings=True)
+    assert ws.history.run == 2   # refused before anything changed

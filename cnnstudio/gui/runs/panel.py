@@ -1,9 +1,12 @@
 """The Runs panel: every training run of the project in a sortable table, the curves of the
-selected runs overlaid, the settings that differ between them highlighted, and Restore.
+selected runs overlaid, the settings (and the data) that differ between them highlighted,
+Restore (the network, the weights and, unless the user keeps the current ones, the training
+settings), rename and delete (the table's context menu). The run training now shows as it goes
+(its row and curves are updated after each epoch, from the state's runsChanged).
 
 A view of ``state.runs`` (``project.runs.RunRecord``); it writes only through the state
-(``state.restore_run``). Questions go through ``ask_confirm`` / ``ask_csv_path`` so tests
-can answer them.
+(``state.restore_run``, ``rename_run``, ``delete_run``). Questions go through ``ask_confirm`` /
+``ask_restore`` / ``ask_name`` / ``ask_csv_path`` so tests can answer them.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QPalette
-from PyQt6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-                             QPushButton, QSplitter, QStyle, QStyledItemDelegate, QTableWidget, QTableWidgetItem,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog,
+                             QLabel, QMainWindow, QMenu, QMessageBox, QPushButton, QSplitter, QStyle,
+                             QStyledItemDelegate, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.state import AppState
-from cnnstudio.project.runs import RunRecord, differing_settings, run_row, runs_csv, setting_label
+from cnnstudio.project.runs import (KEY_SETTINGS, RunRecord, data_description, differing_settings, run_row, runs_csv,
+                                    setting_label)
 
 #: one colour per run, by its number (the same run keeps its colour whatever is selected)
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
@@ -48,6 +52,7 @@ COLUMNS: list[tuple[str, str, Callable[[Any], str], str | None]] = [
     ("Optimizer", "optimizer", lambda v: v or "", "optimizer"),
     ("Batch", "batch_size", lambda v: "" if v is None else str(v), "batch_size"),
     ("Epochs", "epochs", str, "epochs"),
+    ("Data", "dataset", lambda v: v or "", "data"),
     ("Val loss", "final_val_loss", _num(".4f"), None),
     ("Time (s)", "seconds", _num(".1f"), None),
     ("Images/s", "images_per_sec", _num(",.0f"), None),
@@ -93,7 +98,11 @@ class _Item(QTableWidgetItem):
 
 
 class RunsPanel(QWidget):
-    """Table of runs (multi-select), overlaid curves, differing settings, Restore and CSV export."""
+    """Table of runs (multi-select), overlaid curves, differing settings, Restore, rename, delete
+    and CSV export."""
+
+    #: what a finished action did, in the user's words (also shown in the window's status bar)
+    message = pyqtSignal(str)
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -109,16 +118,19 @@ class RunsPanel(QWidget):
         self.table.setToolTip("Select runs (Ctrl/Shift+click) to compare their curves; click a heading to sort.")
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.setItemDelegate(_DifferDelegate(self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.current_label = QLabel()
 
         self.differ_label = QLabel()
         self.differ_label.setWordWrap(True)
         self.restore_last = QPushButton("Restore last")
-        self.restore_last.setToolTip("Make the selected run's network and its weights after its last epoch the "
-                                     "current ones")
+        self.restore_last.setToolTip("Make the selected run's network, its weights after its last epoch and "
+                                     "(unless you keep yours) its training settings the current ones")
         self.restore_best = QPushButton("Restore best")
-        self.restore_best.setToolTip("Make the selected run's network and its weights after its best epoch "
-                                     "(highest validation accuracy) the current ones")
+        self.restore_best.setToolTip("Make the selected run's network, its weights after its best epoch "
+                                     "(highest validation accuracy) and (unless you keep yours) its training "
+                                     "settings the current ones")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Save the runs table as a CSV file (every run, all columns)")
         self.restore_last.clicked.connect(lambda: self.restore("last"))
@@ -156,9 +168,10 @@ class RunsPanel(QWidget):
         layout.addWidget(split)
 
         self.curves: dict[int, tuple[Any, Any]] = {}
+        self.last_message = ""
         state.runsChanged.connect(self.refresh)
         state.historyChanged.connect(self.refresh)
-        state.trainingStateChanged.connect(lambda _: self._update_buttons())
+        state.trainingStateChanged.connect(self.refresh)
         self.refresh()
 
     @staticmethod
@@ -217,37 +230,51 @@ class RunsPanel(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(runs))
         current = self.state.history.run
+        training = self.state.training_run
         for r, run in enumerate(runs):
             row = run_row(run)
             for c, (_title, key, text, _setting) in enumerate(COLUMNS):
                 shown = text(row[key])
                 if key == "number" and run.continued_from:
                     shown += f" ← {run.continued_from}"
+                if key == "number" and run.number == training:
+                    shown += " (training)"
                 item = _Item(shown, row[key])
-                if run.number == current:
+                if run.number == current or run.number == training:
                     font = item.font()
-                    font.setBold(True)
+                    font.setBold(run.number == current)
+                    font.setItalic(run.number == training)
                     item.setFont(font)
+                if key == "dataset":
+                    item.setToolTip(data_description(run))
                 if key not in ("optimizer", "schedule", "network", "started"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
             self.table.item(r, 0).setToolTip(self._tooltip(run))
         self.table.setSortingEnabled(True)
-        self.current_label.setText(
-            f"Run {current} (bold) is the current network and weights. A ← B: continued from run B's weights."
-            if current is not None and runs else ("No training runs yet: each Start (or cnnstudio train) adds one."
-                                                  if not runs else ""))
+        self.current_label.setText(self._current_text(current, training, bool(runs)))
         new = [r.number for r in runs if r.number not in known]
         keep = [n for n in before if any(r.number == n for r in runs)]
         self.select(keep + new if new and keep else (keep or new or [r.number for r in runs[-3:]]))
 
+    def _current_text(self, current: int | None, training: int | None, any_runs: bool) -> str:
+        if training is not None:
+            return (f"Run {training} (italic) is training: its row and curves are updated after each epoch. "
+                    "A ← B: continued from run B's weights.")
+        if self.state.training:
+            return "A run is training: it appears here after its first epoch."
+        if current is not None and any_runs:
+            return "Run {} (bold) is the current network and weights. A ← B: continued from run B's weights. " \
+                   "Right-click a run to rename or delete it.".format(current)
+        return "No training runs yet: each Start (or cnnstudio train) adds one." if not any_runs else ""
+
     @staticmethod
     def _tooltip(run: RunRecord) -> str:
-        parts = [f"Run {run.number}: {run.network_name}, {len(run.epochs)} epoch(s) in {run.seconds:.1f} s"]
+        named = f" \"{run.name}\"" if run.name else ""
+        parts = [f"Run {run.number}{named}: {run.network_name}, {len(run.epochs)} epoch(s) in {run.seconds:.1f} s"]
         if run.continued_from:
             parts.append(f"continued from run {run.continued_from}'s weights")
-        if run.dataset:
-            parts.append(f"data: {run.dataset.get('name')}")
+        parts.append(data_description(run))
         kept = [w for w in ("last", "best") if run.weights_of(w) is not None]
         parts.append("weights kept: " + (", ".join(kept) if kept else "none"))
         return "\n".join(parts)
@@ -330,14 +357,114 @@ class RunsPanel(QWidget):
         text = (f"Make run {run.number}'s network and its weights after epoch {epoch} ({which}) the current "
                 "ones?\n\nThe current weights are replaced (the runs that made them keep theirs); the network "
                 "change can be undone with Edit > Undo.")
-        if not self.ask_confirm(f"Restore run {run.number}", text):
+        changes = self._settings_changes(run)
+        settings_text = ("Also restore its training settings" + (f" ({changes})" if changes else
+                                                                  " (the same as the current ones)"))
+        answer = self.ask_restore(f"Restore run {run.number}", text, settings_text)
+        if answer is None:
             return False
         try:
-            self.state.restore_run(run.number, which)
+            self.state.restore_run(run.number, which, settings=answer)
         except ValueError as exc:
             self.show_error("Cannot restore the run", str(exc))
             return False
+        said = f"Restored run {run.number}: its network and its weights after epoch {epoch} ({which})"
+        if answer:
+            said += ", and its training settings" + (f" ({changes})" if changes else " (the same as before)") + \
+                    " in the training form"
+        else:
+            said += "; the training settings are yours as they were"
+        self.tell(said + ".")
         return True
+
+    def _settings_changes(self, run: RunRecord) -> str:
+        """The training settings restoring ``run`` would change, e.g. "Learning rate 0.004 → 0.001"."""
+        try:
+            theirs = self.state.workspace.run_settings(run).to_dict()
+        except ValueError:
+            return ""
+        ours = self.state.training_config.to_dict()
+        names = [n for n in KEY_SETTINGS if n in ours] + sorted(n for n in ours if n not in KEY_SETTINGS)
+        out = [f"{setting_label(n)} {_shown(ours[n])} → {_shown(theirs[n])}" for n in names if theirs[n] != ours[n]]
+        return ", ".join(out[:4]) + (f" and {len(out) - 4} more" if len(out) > 4 else "")
+
+    # ---- rename and delete (the table's context menu) -------------------------------------------
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.table.itemAt(pos)
+        if item is None:
+            return
+        head = self.table.item(item.row(), 0)
+        if not isinstance(head, _Item):
+            return
+        number = int(head.key)
+        if number not in self.selected_numbers():
+            self.select([number])
+        menu = self.run_menu(number)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def run_menu(self, number: int) -> QMenu:
+        """The context menu of run ``number``: Rename…, Delete… (disabled, saying why, for a run
+        that must stay)."""
+        menu = QMenu(self)
+        rename = menu.addAction(f"Rename run {number}…")
+        rename.triggered.connect(lambda: self.rename(number))
+        why = self.state.why_not_delete(number)
+        delete = menu.addAction(f"Delete run {number}…" if why is None else f"Delete run {number} (not possible)")
+        delete.setEnabled(why is None)
+        delete.setToolTip(why or "Remove the run, its curves and its kept weights (on the next save)")
+        delete.setStatusTip(why or "")
+        menu.setToolTipsVisible(True)
+        delete.triggered.connect(lambda: self.delete(number))
+        if why is not None:
+            menu.addSeparator()
+            note = menu.addAction(why + ".")
+            note.setEnabled(False)
+        return menu
+
+    def rename(self, number: int) -> bool:
+        """Ask for run ``number``'s new name and set it (blank: "run N"); True when renamed."""
+        run = next((r for r in self.runs if r.number == number), None)
+        if run is None:
+            return False
+        name = self.ask_name(f"Rename run {number}", f"Name of run {number} (blank: \"run {number}\"):", run.name)
+        if name is None:
+            return False
+        try:
+            self.state.rename_run(number, name)
+        except ValueError as exc:
+            self.show_error("Cannot rename the run", str(exc))
+            return False
+        self.tell(f"Run {number} is now called \"{run.title}\" (saved with the project).")
+        return True
+
+    def delete(self, number: int) -> bool:
+        """Delete run ``number`` after asking; a run that must stay is explained instead. True when deleted."""
+        why = self.state.why_not_delete(number)
+        if why is not None:
+            self.show_error(f"Run {number} cannot be deleted", why + ".")
+            return False
+        run = next(r for r in self.runs if r.number == number)
+        kept = [w for w in ("last", "best") if run.weights_of(w) is not None]
+        text = (f"Delete {run.title} ({run.network_name}, {len(run.epochs)} epoch(s), best validation accuracy "
+                f"{_pct(run.best.get('val_acc')) or 'unknown'})?\n\nIts record, curves"
+                + (" and kept weights" if kept else "") + " leave the project when you save it. This cannot be undone.")
+        if not self.ask_confirm(f"Delete run {number}", text):
+            return False
+        try:
+            self.state.delete_run(number)
+        except ValueError as exc:
+            self.show_error(f"Run {number} cannot be deleted", str(exc))
+            return False
+        self.tell(f"Deleted run {number}; save the project to remove it from the file.")
+        return True
+
+    def tell(self, text: str) -> None:
+        """Say what an action did: the window's status bar and ``message``."""
+        self.last_message = text
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 15_000)
+        self.message.emit(text)
 
     def export_csv(self, path: str) -> None:
         """Write the runs table (every run, all columns) to ``path`` as CSV."""
@@ -359,6 +486,25 @@ class RunsPanel(QWidget):
                                       | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes
 
+    def ask_restore(self, title: str, text: str, settings_text: str) -> bool | None:
+        """Yes/Cancel with a checkbox (checked: restore the run's training settings too).
+        None: cancelled; else whether to restore the settings."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        check = QCheckBox(settings_text)
+        check.setToolTip("Unchecked: keep the training settings you have now. The data choice, backend and "
+                         "workers always stay as they are.")
+        check.setChecked(True)
+        box.setCheckBox(check)
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            return None
+        return check.isChecked()
+
+    def ask_name(self, title: str, label: str, current: str) -> str | None:
+        text, ok = QInputDialog.getText(self, title, label, text=current)
+        return text if ok else None
+
     def ask_csv_path(self) -> str | None:
         start = os.path.splitext(self.state.path)[0] + "-runs.csv" if self.state.path else "runs.csv"
         path, _ = QFileDialog.getSaveFileName(self, "Export runs as CSV", start, "CSV files (*.csv)")
@@ -366,6 +512,12 @@ class RunsPanel(QWidget):
 
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def _ema(values: np.ndarray, alpha: float = SMOOTH) -> np.ndarray:
