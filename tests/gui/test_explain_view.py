@@ -120,3 +120,56 @@ def test_a_deeper_cell_outlines_what_it_sees_of_the_input_image(qtbot, state):
     assert (rect.x(), rect.y(), rect.width(), rect.height()) == (c0, r0, c1 - c0 + 1, r1 - r0 + 1)
     view.set_cell(0, (0, 3, 3))                   # the first layer reads the image itself
     assert view.window_plot is None
+
+
+def _mini_resnet_view(qtbot, index, at):
+    from cnnstudio.model.build import build_network
+    from cnnstudio.model.templates import get_template
+
+    net = build_network(get_template("mini-resnet"), seed=3)
+    image = np.random.default_rng(0).random((1, 28, 28)).astype(np.float32)
+    view = ExplainView(net, image, index, at)
+    qtbot.addWidget(view)
+    return view
+
+
+def _texts(view):
+    from PyQt6.QtWidgets import QLabel, QTableWidget
+
+    labels = [w.text() for w in view.body_host.widget().findChildren(QLabel)]
+    tables = view.body_host.widget().findChildren(QTableWidget)
+    return labels, tables
+
+
+def test_batchnorm_add_and_flatten_are_laid_out_in_words_not_as_a_key_dump(qtbot):
+    """BatchNorm, Add and Flatten showed 'running_var: ...', 'kind: merge', 'index: 9' (internal
+    names), and Add showed neither its values nor where they came from."""
+    from cnnstudio.engine.layers.explaining import fmt
+
+    bn = _mini_resnet_view(qtbot, 1, (3, 10, 10))   # layer 2: BatchNorm
+    labels, _ = _texts(bn)
+    e = bn.explanation
+    assert "running variance" in labels and fmt(e["running_var"]) in labels
+    assert "output: gamma * normalised + beta" in labels and fmt(e["value"]) in labels
+    assert not any(t.startswith(("kind", "index", "running_var")) for t in labels)
+    add = _mini_resnet_view(qtbot, 9, (4, 6, 6))     # layer 10: Add of layers 9 and 4
+    labels, _ = _texts(add)
+    e = add.explanation
+    assert "layer 9, cell (4, 6, 6)" in labels and "layer 4, cell (4, 6, 6)" in labels
+    assert [fmt(v) for v in e["values"]] == [labels[labels.index(n) + 1] for n in
+                                             ("layer 9, cell (4, 6, 6)", "layer 4, cell (4, 6, 6)")]
+    assert labels[labels.index("sum of the values") + 1] == fmt(e["total"])
+    assert not any("kind" in t for t in labels)
+
+
+def test_dense_and_softmax_tables_have_headers_and_whole_input_numbers(qtbot):
+    dense = _mini_resnet_view(qtbot, 30, (4,))      # layer 31: Dense
+    _, (table,) = _texts(dense)
+    heads = [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())]
+    assert heads == ["input number", "input", "weight", "input x weight"]
+    assert table.item(0, 0).text() == str(dense.explanation["top"][0]["index"])   # 49, not 49.000
+    soft = _mini_resnet_view(qtbot, 31, (2,))       # layer 32: Softmax, class 2
+    _, (table,) = _texts(soft)
+    assert [table.verticalHeaderItem(i).text() for i in range(3)] == ["logit", "e^(logit - max)", "probability"]
+    assert [table.horizontalHeaderItem(j).text() for j in range(10)] == [str(k) for k in range(10)]
+    assert table.item(2, 2).background().color().name() == "#ffe082"   # the explained class's probability

@@ -28,8 +28,11 @@ CHOSEN_BG = QColor("#ffe082")
 PLAY_MS = 350
 
 
-def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str = "") -> QWidget:
-    """A 2-D list of numbers as a small read-only table: padding cells grey, a chosen cell yellow."""
+def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str = "",
+                row_labels: list[str] | None = None, col_labels: list[str] | None = None,
+                whole_cols: tuple[int, ...] = ()) -> QWidget:
+    """A 2-D list of numbers as a small read-only table: padding cells grey, a chosen cell yellow;
+    optional row and column headers, and columns of counts (``whole_cols``) written as integers."""
     a = np.asarray(values, dtype=np.float64)
     if a.ndim == 1:
         a = a[None]
@@ -41,8 +44,14 @@ def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str
         label = QLabel(f"<b>{title}</b>")
         layout.addWidget(label)
     table = QTableWidget(a.shape[0], a.shape[1])
-    table.horizontalHeader().hide()
-    table.verticalHeader().hide()
+    if col_labels:
+        table.setHorizontalHeaderLabels(col_labels)
+    else:
+        table.horizontalHeader().hide()
+    if row_labels:
+        table.setVerticalHeaderLabels(row_labels)
+    else:
+        table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -53,7 +62,7 @@ def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str
     for i in range(a.shape[0]):
         table.setRowHeight(i, 24)
         for j in range(a.shape[1]):
-            item = QTableWidgetItem(text(a[i, j]))
+            item = QTableWidgetItem(fmt(a[i, j]) if j in whole_cols else text(a[i, j]))
             item.setToolTip(repr(float(a[i, j])))
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             item.setFont(font)
@@ -65,11 +74,17 @@ def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str
             table.setItem(i, j, item)
     metrics = QFontMetrics(font)
     width = max([CELL_PX] + [metrics.horizontalAdvance(text(v)) + 12 for v in a.ravel()])   # never elided
+    header_metrics = QFontMetrics(table.horizontalHeader().font())
+    width = max([width] + [header_metrics.horizontalAdvance(t) + 16 for t in col_labels or []])
     for j in range(a.shape[1]):
         table.setColumnWidth(j, width)
     table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    table.setFixedSize(width * a.shape[1] + 4, 24 * a.shape[0] + 4)
+    head_h = table.horizontalHeader().sizeHint().height() if col_labels else 0
+    head_w = max(header_metrics.horizontalAdvance(t) for t in row_labels) + 16 if row_labels else 0
+    if row_labels:
+        table.verticalHeader().setFixedWidth(head_w)
+    table.setFixedSize(width * a.shape[1] + head_w + 4, 24 * a.shape[0] + head_h + 4)
     layout.addWidget(table)
     return box
 
@@ -237,19 +252,43 @@ class ExplainView(QWidget):
         elif kind == "weighted_sum":
             rows = [[t["index"], t["input"], t["weight"], t["product"]] for t in e["top"]]
             layout.addWidget(_label(f"unit {e['unit']}: {len(e['inputs'])} inputs x weights; the largest "
-                                    "contributions (input number, input, weight, product):"))
-            layout.addWidget(number_grid(rows))
+                                    "contributions:"))
+            layout.addWidget(number_grid(rows, col_labels=["input number", "input", "weight", "input x weight"],
+                                         whole_cols=(0,)))
             layout.addWidget(_big(f"sum of all {len(e['inputs'])} products {fmt(e['sum'])} + bias "
                                   f"{fmt(e['bias'])} = {fmt(e['total'])}"))
         elif kind == "softmax":
             names = [self.class_names[i] if i < len(self.class_names) else str(i) for i in range(len(e["logits"]))]
-            layout.addWidget(_label("classes: " + "  ".join(names)))
-            layout.addWidget(number_grid([e["logits"], e["exps"], e["probabilities"]],
-                                         title="logits / e^(logit - max) / probabilities"))
+            layout.addWidget(number_grid([e["logits"], e["exps"], e["probabilities"]], chosen=[2, e["class"]],
+                                         title="one column per class", col_labels=names,
+                                         row_labels=["logit", "e^(logit - max)", "probability"]))
             layout.addWidget(_big(f"sum of the exponentials: {fmt(e['sum'])}"))
-        else:
-            layout.addWidget(_big("\n".join(f"{k}: {v}" for k, v in e.items()
-                                            if isinstance(v, (int, float, str)) and k not in ("formula",))))
+        elif kind == "normalise":
+            layout.addWidget(_terms([("input x", e["input"]), ("channel", e["channel"]),
+                                     ("running mean", e["running_mean"]), ("running variance", e["running_var"]),
+                                     ("epsilon", e["epsilon"]),
+                                     ("normalised: (x - mean) / sqrt(variance + epsilon)", e["normalised"]),
+                                     ("gamma (scale)", e["gamma"]), ("beta (shift)", e["beta"]),
+                                     ("output: gamma * normalised + beta", e["total"])]))
+        elif kind == "merge":
+            reads = e.get("reads", [])
+            terms: list[tuple[str, Any]] = []
+            for value, (k, *cell) in zip(e["values"], e["sources"]):
+                src = reads[k] if k < len(reads) else k
+                name = "the input image" if src == 0 else f"layer {src}"
+                terms.append((f"{name}, cell ({', '.join(map(str, cell))})", value))
+            terms.append(("sum of the values" if e["rule"] == "sum" else "copied", e["total"]))
+            layout.addWidget(_terms(terms))
+        elif kind == "flatten":
+            src = e.get("reads", [0])[0]
+            where = ", ".join(f"{n} {v}" for n, v in zip(("channel", "row", "column"), e["source"]))
+            layout.addWidget(_terms([(f"element {e['at'][0]} comes from "
+                                      f"{'the input image' if src == 0 else f'layer {src}'}", where),
+                                     ("its value", e["input"])]))
+        else:   # a kind this view has no layout for yet: its numbers, by name
+            layout.addWidget(_terms([(k.replace("_", " "), v) for k, v in e.items()
+                                     if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                     and k not in ("layer", "index", "value")]))
         if e.get("note"):
             layout.addWidget(_label(e["note"]))
         layout.addStretch(1)
@@ -307,6 +346,22 @@ class ExplainView(QWidget):
         plot.setMinimumHeight(280)
         plot_export.install(plot, f"{e['function']} curve")   # PNG, SVG, CSV (the curve and the point)
         return plot
+
+
+def _terms(rows: list[tuple[str, Any]]) -> QWidget:
+    """Named terms, one per line: the name and the number (4 significant digits; the exact value as tooltip)."""
+    box = QWidget()
+    grid = QGridLayout(box)
+    grid.setContentsMargins(0, 0, 0, 0)
+    for i, (name, value) in enumerate(rows):
+        grid.addWidget(QLabel(name), i, 0)
+        shown = _big(fmt(value) if isinstance(value, (int, float, np.floating)) else str(value))
+        shown.setWordWrap(False)
+        if isinstance(value, (int, float, np.floating)):
+            shown.setToolTip(repr(float(value)))
+        grid.addWidget(shown, i, 1)
+    grid.setColumnStretch(2, 1)
+    return box
 
 
 def _label(text: str) -> QLabel:
