@@ -117,7 +117,8 @@ def receptive_formula(layer: Any, before: _ReceptiveField, after: _ReceptiveFiel
                  for r, j, k, s in zip(before.size, before.jump, (kh, kw), (sh, sw))]
         return _axes(texts) + whole
     if rule in ("flatten", "global", "connect_all") and size != tuple(before.size):
-        return f"{size[0]} x {size[1]}{whole}: each output reads every position"
+        seen = (min(size[0], image_hw[0]), min(size[1], image_hw[1]))   # no bigger than the image (summary's RF)
+        return f"{seen[0]} x {seen[1]}{whole}: each output reads every position"
     return f"{size[0]} x {size[1]} pixels{whole}, jump {after.jump[0]} (unchanged)"
 
 

@@ -29,6 +29,19 @@ def test_cards_know_their_receptive_field():
     assert (rf[0], rf[2], rf[3]) == ("5 x 5", "6 x 6", "14 x 14")
 
 
+def test_a_layer_that_reads_the_whole_image_shows_the_images_size_as_summary_does():
+    """lenet5's Dense cards said 'RF 32 x 32' and the inspector '32 x 32 (the whole image)' on a
+    28 x 28 input (the union of the last maps' windows, past the border); summary says 28x28."""
+    from cnnstudio.model.formulas import layer_formulas
+    from cnnstudio.project.report import summary_table
+
+    spec = get_template("lenet5")
+    rf = {c.index: c.receptive_field for c in describe(spec).cards}
+    assert rf[7] == rf[12] == "28 x 28" and rf[6] == "16 x 16"
+    assert dict(layer_formulas(spec, 7))["Receptive field"].startswith("28 x 28 (the whole image)")
+    assert summary_table(spec)["layers"][7]["receptive_field"] == [28, 28]
+
+
 def test_the_frozen_checkbox_is_one_undoable_edit(qtbot, state):
     ins = Inspector(state)
     qtbot.addWidget(ins)

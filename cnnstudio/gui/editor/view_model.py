@@ -148,8 +148,9 @@ def _from_report(spec: Any, report: Any) -> NetworkView:
             compute = multiply_adds_text(macs, info.output_shape, total_macs)
             card = CardInfo(i, layer.type, summary, format_shape(info.output_shape), int(info.params),
                             tooltip="\n\n".join(t for t in (layer_description(layer.type), compute) if t),
-                            receptive_field="" if info.receptive_field is None else
-                            "{} x {}".format(*info.receptive_field), multiply_adds=macs)
+                            receptive_field="" if info.receptive_field is None else   # on the image, as summary
+                            f"{min(info.receptive_field[0], spec.input.height)} x "
+                            f"{min(info.receptive_field[1], spec.input.width)}", multiply_adds=macs)
         view.cards.append(card)
     view.sources = [tuple(spec.sources(i)) for i in range(len(spec.layers))]
     view.is_graph = not spec.is_chain
