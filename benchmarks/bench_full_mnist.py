@@ -5,7 +5,8 @@
 
 Each block runs, one after the other in fresh processes (so both see the same load):
 1. the product's own command, ``cnnstudio train lenet5 --data IMAGES --labels LABELS
-   --epochs N --threads T``, whose per-epoch times are read from what it prints;
+   --epochs N --threads T``, whose per-epoch times (training plus validation, as the line
+   it prints per epoch) are read from the project it saves;
 2. a PyTorch twin: the same lenet5 (``bench_engine.build_torch``), the same images scaled
    to [0, 1], the same 90/10 split, Adam at 2e-3 with a per-step cosine to 0, batch 32,
    shuffled each epoch, validation after each epoch, ``torch.set_num_threads(T)``; it times
@@ -29,21 +30,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EPOCH_LINE = re.compile(r"epoch (\d+)/(\d+)\s+train loss .*?val loss [\d.]+ acc ([\d.]+)%\s+\(([\d.]+) s\)")
 
 
 def ours(images: str, labels: str, epochs: int, threads: int) -> list[tuple[float, float]]:
-    """[(seconds, val acc %)] per epoch, as `cnnstudio train` prints them."""
+    """[(seconds, val acc %)] per epoch of `cnnstudio train`, read from the project it saves
+    (its epoch records keep milliseconds; the printed lines round to 0.1 s)."""
+    from cnnstudio.project import load_project
+
     exe = shutil.which("cnnstudio", path=str(Path(sys.executable).parent)) or "cnnstudio"
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([exe, "train", "lenet5", "--data", images, "--labels", labels,
-                              "--epochs", str(epochs), "--threads", str(threads),
-                              "--out", os.path.join(tmp, "run.cnnproj")],
-                             capture_output=True, text=True, check=True)
-    found = [(float(m.group(4)), float(m.group(3))) for m in EPOCH_LINE.finditer(out.stdout + out.stderr)]
-    if len(found) != epochs:
-        raise SystemExit(f"could not read {epochs} epoch lines from cnnstudio train:\n{out.stdout}\n{out.stderr}")
-    return found
+        out = os.path.join(tmp, "run.cnnproj")
+        done = subprocess.run([exe, "train", "lenet5", "--data", images, "--labels", labels,
+                               "--epochs", str(epochs), "--threads", str(threads), "--out", out],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"cnnstudio train failed:\n{done.stdout}\n{done.stderr}")
+        records = load_project(out).history["epochs"]
+    return [(float(r["seconds"]), 100.0 * float(r["val_acc"])) for r in records]
 
 
 def twin(images: str, labels: str, epochs: int, threads: int) -> list[tuple[float, float]]:
@@ -115,9 +118,9 @@ def main() -> None:
         twin_epochs = [(float(a), float(b)) for a, b in re.findall(r"TWIN ([\d.]+) ([\d.]+)", out)]
         o = statistics.median(s for s, _ in ours_epochs)
         t = statistics.median(s for s, _ in twin_epochs)
-        print(f"block {block}: ours epochs {[f'{s:.1f} s' for s, _ in ours_epochs]} "
-              f"(val {ours_epochs[-1][1]:.1f}%), PyTorch {[f'{s:.1f} s' for s, _ in twin_epochs]} "
-              f"(val {twin_epochs[-1][1]:.1f}%); median epoch ours {o:.1f} s, PyTorch {t:.1f} s, "
+        print(f"block {block}: ours epochs {[f'{s:.2f}' for s, _ in ours_epochs]} "
+              f"(val {ours_epochs[-1][1]:.1f}%), PyTorch {[f'{s:.2f}' for s, _ in twin_epochs]} "
+              f"(val {twin_epochs[-1][1]:.1f}%); median epoch ours {o:.2f} s, PyTorch {t:.2f} s, "
               f"speed ratio ours/PyTorch {t / o:.2f}x  (load {os.getloadavg()[0]:.1f})")
 
 
