@@ -48,6 +48,8 @@ def test_why_from_the_drawing_canvas(qtbot, state):
     qtbot.addWidget(dialog)
     assert dialog.view.classes == why_classes(inspector.probs)
     np.testing.assert_array_equal(dialog.view.image, inspector.image)
+    rows = [dialog.view.grid.itemAtPosition(i, 0).widget().text() for i in range(2)]
+    assert "the answer<br>" in rows[0] and "runner-up" in rows[1]   # a drawing has no true label
 
 
 def test_why_from_the_mistakes_gallery_compares_the_answer_with_the_true_class(qtbot, state):
@@ -64,6 +66,9 @@ def test_why_from_the_mistakes_gallery_compares_the_answer_with_the_true_class(q
     dialog = panel.saliency_dialog
     qtbot.addWidget(dialog)
     assert dialog.view.classes == [int(r.predicted[wrong]), int(r.y[wrong])]
+    # each row says what it is: "why 7 and not 1?" read as the answer beside the true label
+    rows = [dialog.view.grid.itemAtPosition(i, 0).widget().text() for i in range(2)]
+    assert "the answer, wrong" in rows[0] and "true label" in rows[1]
     net = build_with_weights(state.spec, weights)
     p = net.forward(state.spec.input.prepare(r.images[wrong][None]))[0]
     np.testing.assert_allclose(dialog.view.probs, p, atol=1e-5)   # the same image and network

@@ -279,7 +279,7 @@ class EvaluationPanel(ResponsivePanel):
         net = build_with_weights(spec, dict(self.state.weights))
         self.saliency_dialog = open_saliency(self.window(), net, spec.input.prepare(image[None])[0],
                                              why_classes(r.probs[index], int(r.y[index])), r.class_names,
-                                             caption=f"validation image {index}")
+                                             caption=f"validation image {index}", truth=int(r.y[index]))
 
     def show_example(self, index: int) -> None:
         """Show validation image ``index``: picture, verdict, probabilities, and its feature maps."""

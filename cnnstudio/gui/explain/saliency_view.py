@@ -68,11 +68,13 @@ class OverlayPlot(pg.PlotWidget):
 
 
 class SaliencyView(QWidget):
-    """``image``: (C, H, W) preprocessed; ``classes``: the one or two classes to explain."""
+    """``image``: (C, H, W) preprocessed; ``classes``: the one or two classes to explain; ``truth``:
+    the image's true class when known (a validation image), which names its row "true label"."""
 
     def __init__(self, network: Any, image: np.ndarray, classes: list[int], class_names: list[str] | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, truth: int | None = None):
         super().__init__(parent)
+        self.truth = truth
         self.net64 = saliency.float64_copy(network)
         self.image = np.asarray(image, dtype=np.float64)
         self.classes = list(classes)
@@ -98,7 +100,7 @@ class SaliencyView(QWidget):
         self.grid = QGridLayout()
         self.plots: dict[tuple[int, str], OverlayPlot] = {}
         for row, cls in enumerate(self.classes):
-            label = QLabel(f"<b>{self.name(cls)}</b><br>p = {self.probs[cls]:.3f}")
+            label = QLabel(f"<b>{self.name(cls)}</b><br>{self.role(cls)}<br>p = {self.probs[cls]:.3f}")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setMinimumWidth(90)
             self.grid.addWidget(label, row, 0)
@@ -113,6 +115,13 @@ class SaliencyView(QWidget):
 
     def name(self, k: int) -> str:
         return self.names[k] if k < len(self.names) else str(k)
+
+    def role(self, k: int) -> str:
+        """What row ``k`` is: the network's answer, the true label (both when it is right), or the runner-up."""
+        answer, truth = int(self.probs.argmax()), self.truth
+        if k == answer:
+            return "the answer" if truth is None else ("the answer, right" if k == truth else "the answer, wrong")
+        return "true label" if k == truth else "runner-up"
 
     def compute(self) -> None:
         pred = int(self.probs.argmax())
@@ -133,10 +142,10 @@ class SaliencyView(QWidget):
 
 class SaliencyDialog(QDialog):
     def __init__(self, network: Any, image: np.ndarray, classes: list[int], class_names: list[str] | None = None,
-                 parent: QWidget | None = None, caption: str = ""):
+                 parent: QWidget | None = None, caption: str = "", truth: int | None = None):
         super().__init__(parent)
         self.setWindowTitle("Why?" + (f" {caption}" if caption else ""))
-        self.view = SaliencyView(network, image, classes, class_names, self)
+        self.view = SaliencyView(network, image, classes, class_names, self, truth=truth)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.view)
@@ -144,8 +153,8 @@ class SaliencyDialog(QDialog):
 
 
 def open_saliency(parent: QWidget | None, network: Any, image: np.ndarray, classes: list[int],
-                  class_names: list[str] | None = None, caption: str = "") -> SaliencyDialog:
-    dialog = SaliencyDialog(network, image, classes, class_names, parent, caption)
+                  class_names: list[str] | None = None, caption: str = "", truth: int | None = None) -> SaliencyDialog:
+    dialog = SaliencyDialog(network, image, classes, class_names, parent, caption, truth)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
