@@ -12,8 +12,8 @@ and the rule may fire again later):
   and halve the learning rate.
 - ``plateau``: the training loss did not fall over an epoch -> change the learning rate.
 - ``overfitting``: training accuracy still rising while validation accuracy sits a clear
-  margin below its best so far (or validation loss rose for two epochs from its minimum
-  while training loss fell) -> add Dropout before the last Dense, or turn augmentation on.
+  margin below its best so far (or validation loss rose for two epochs from its minimum, by more
+  than its noise, while training loss fell) -> add Dropout before the last Dense, or turn augmentation on.
 - ``dead_relu``: more than half of a ReLU layer's units output zero for a whole
   batch, several stats reports in a row -> LeakyReLU there, or a lower learning rate.
 """
@@ -78,6 +78,10 @@ class HealthThresholds:
     #: ... or validation loss rising this many epochs in a row from its minimum
     #: (a single higher epoch is noise too)
     overfit_patience: int = 2
+    #: ... by at least this fraction of it over those epochs, and by ``overfit_val_sigmas``
+    #: standard errors on the validation set's size (``val_loss_rise_threshold``): a rise in the
+    #: fourth digit (0.03431 -> 0.03432 at 100% validation accuracy) had warned
+    overfit_val_loss_margin: float = 0.02
     #: ReLU dead fraction above which a layer counts as "mostly dead"
     dead_fraction: float = 0.5
     #: consecutive stats reports a layer must stay mostly dead
@@ -146,7 +150,8 @@ class HealthMonitor:
             issues += self._raise(overfitting_issue(self.epochs, self.layer_types, self.augmenting,
                                                     self.t.overfit_val_margin, self.t.overfit_patience,
                                                     val_size=self.val_size,
-                                                    val_sigmas=self.t.overfit_val_sigmas))
+                                                    val_sigmas=self.t.overfit_val_sigmas,
+                                                    loss_margin=self.t.overfit_val_loss_margin))
             issues += self._resolve_epoch_rules(plateau is None)
         self._epoch_losses = []
         return issues
@@ -163,7 +168,7 @@ class HealthMonitor:
                                          if len(self.epochs) >= 2 else ".")))
         if "overfitting" in self.raised and not still_overfitting(
                 self.epochs, self.t.overfit_val_margin, self.t.overfit_patience, self.val_size,
-                self.t.overfit_val_sigmas):
+                self.t.overfit_val_sigmas, self.t.overfit_val_loss_margin):
             val = now["val_acc"]
             out.append(self._resolved("overfitting", "overfitting", shown,
                                       f"Resolved in epoch {shown}: validation accuracy is back near its best"
@@ -276,19 +281,22 @@ def plateau_issue(epochs: Sequence[Mapping[str, Any]], epoch_step_losses: Sequen
 
 def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence[str],
                       augmenting: bool, val_margin: float = 0.01, patience: int = 2,
-                      val_size: int | None = None, val_sigmas: float = 2.0) -> HealthIssue | None:
+                      val_size: int | None = None, val_sigmas: float = 2.0,
+                      loss_margin: float = 0.02) -> HealthIssue | None:
     """Training is still improving while validation has turned: the network memorises.
 
     Fires when training accuracy rose in the last epoch and validation accuracy is at least
     ``val_margin`` below its best so far, or when training loss fell while validation loss
-    rose in each of the last ``patience`` epochs (from its minimum). ``epochs``: the records
+    rose in each of the last ``patience`` epochs (from its minimum) by a real amount in all
+    (``val_loss_rise_threshold``, at least ``loss_margin`` of it). ``epochs``: the records
     of ``HealthMonitor.observe_epoch`` in order. ``val_size``: the number of validation
     images; the accuracy drop must then also exceed ``val_sigmas`` binomial standard errors
     (see ``val_drop_threshold``).
     """
     if len(epochs) < 2:
         return None
-    evidence = _val_acc_turned(epochs, val_margin, val_size, val_sigmas) or _val_loss_turned(epochs, patience)
+    evidence = (_val_acc_turned(epochs, val_margin, val_size, val_sigmas)
+                or _val_loss_turned(epochs, patience, loss_margin, val_size, val_sigmas))
     if evidence is None:
         return None
     msg = ("Overfitting: " + evidence + ". The network is memorising the training images; "
@@ -306,7 +314,7 @@ def overfitting_issue(epochs: Sequence[Mapping[str, Any]], layer_types: Sequence
 
 
 def still_overfitting(epochs: Sequence[Mapping[str, Any]], val_margin: float = 0.01, patience: int = 2,
-                      val_size: int | None = None, val_sigmas: float = 2.0) -> bool:
+                      val_size: int | None = None, val_sigmas: float = 2.0, loss_margin: float = 0.02) -> bool:
     """Whether an overfitting warning still holds after the latest epoch: validation accuracy
     is still a real drop (``val_drop_threshold``) below its best so far, or validation loss
     is still rising with training loss falling (``patience`` epochs). Unlike raising it, this
@@ -318,7 +326,7 @@ def still_overfitting(epochs: Sequence[Mapping[str, Any]], val_margin: float = 0
     if best is not None and now["val_acc"] is not None:
         if best - now["val_acc"] >= val_drop_threshold(best, val_margin, val_size, val_sigmas) - 1e-9:
             return True
-    return _val_loss_turned(epochs, patience) is not None
+    return _val_loss_turned(epochs, patience, loss_margin, val_size, val_sigmas) is not None
 
 
 def val_drop_threshold(best_acc: float, margin: float, val_size: int | None, sigmas: float = 2.0) -> float:
@@ -335,6 +343,20 @@ def val_drop_threshold(best_acc: float, margin: float, val_size: int | None, sig
     # p(1-p) floored at the variance of one image in n, so 100% accuracy is not noise-free
     var = 2.0 * max(p * (1.0 - p), 1.0 / val_size) / val_size
     return max(margin, sigmas * math.sqrt(var))
+
+
+def val_loss_rise_threshold(loss: float, margin: float, val_size: int | None, sigmas: float = 2.0) -> float:
+    """The rise of the validation loss from ``loss`` that counts as real (in loss units).
+
+    The larger of ``margin`` * loss and ``sigmas`` standard errors of the difference of two mean
+    losses over ``val_size`` = n images, taking the spread of the per-image losses as their mean
+    (a few confident mistakes carry most of a trained network's loss, so it is rarely less):
+    loss * sqrt(2/n). On 500 images that is a 13% rise, on 10 000 a 3% rise, on 18 images 67%.
+    """
+    rel = margin
+    if val_size and val_size > 0:
+        rel = max(margin, sigmas * math.sqrt(2.0 / val_size))
+    return rel * max(float(loss), 0.0)
 
 
 def _val_acc_turned(epochs: Sequence[Mapping[str, Any]], margin: float,
@@ -355,8 +377,10 @@ def _val_acc_turned(epochs: Sequence[Mapping[str, Any]], margin: float,
             f"(epoch {best['epoch'] + 1}) to {now['val_acc']:.1%}")
 
 
-def _val_loss_turned(epochs: Sequence[Mapping[str, Any]], patience: int) -> str | None:
-    """The sentence saying validation loss rose ``patience`` epochs in a row while training loss fell, or None."""
+def _val_loss_turned(epochs: Sequence[Mapping[str, Any]], patience: int, margin: float = 0.02,
+                     val_size: int | None = None, sigmas: float = 2.0) -> str | None:
+    """The sentence saying validation loss rose ``patience`` epochs in a row while training loss fell,
+    by more than ``val_loss_rise_threshold`` in all, or None."""
     if patience < 1 or len(epochs) < patience + 1:
         return None
     window = epochs[-patience - 1:]
@@ -366,6 +390,8 @@ def _val_loss_turned(epochs: Sequence[Mapping[str, Any]], patience: int) -> str 
         if not (b["val_loss"] > a["val_loss"] and b["train_loss"] < a["train_loss"]):
             return None
     first, last = window[0], window[-1]
+    if last["val_loss"] - first["val_loss"] < val_loss_rise_threshold(first["val_loss"], margin, val_size, sigmas):
+        return None
     return (f"over the last {patience} epochs training loss fell ({first['train_loss']:.3g} -> "
             f"{last['train_loss']:.3g}) while validation loss rose ({first['val_loss']:.3g} -> "
             f"{last['val_loss']:.3g})")
