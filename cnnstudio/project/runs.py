@@ -573,7 +573,7 @@ def run_row(record: RunRecord) -> dict[str, Any]:
             "final_train_loss": final.get("train_loss"), "final_train_acc": final.get("train_acc"),
             "seconds": record.seconds, "images_per_sec": None if ips is None else round(ips, 1),
             "dataset": data_title(record) or None, "data": record.data,
-            **{name: hyper.get(name) for name in KEY_SETTINGS},
+            **{name: hyper.get(name) for name in KEY_SETTINGS if name != "epochs"},   # epochs: trained, not planned
             "weights": [w for w in ("last", "best") if record.weights_of(w) is not None]}
 
 

@@ -278,7 +278,8 @@ def test_a_training_run_shows_live_after_each_epoch(qtbot, qapp, three, tiny_dat
             run = next(r for r in three.runs if r.number == three.training_run)
             row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).key == run.number)
             seen.append((len(run.epochs), panel.table.item(row, 0).text(), sorted(panel.selected_numbers()),
-                         len(panel.acc_plot.getPlotItem().listDataItems()), panel.current_label.text()))
+                         len(panel.acc_plot.getPlotItem().listDataItems()), panel.current_label.text(),
+                         panel.table.item(row, _column("Epochs")).text()))
 
     three.runsChanged.connect(look)
     panel.select([1])
@@ -289,6 +290,7 @@ def test_a_training_run_shows_live_after_each_epoch(qtbot, qapp, three, tiny_dat
     assert seen[0][0] == 1 and sorted({s[0] for s in seen}) == [1, 2]   # updated after each epoch (and at the end)
     assert all(s[1] == "4 (training)" and s[2] == [1, 4] and s[3] == 2 for s in seen), seen   # run 1 and the live one
     assert "Run 4 (italic) is training" in seen[0][4]
+    assert seen[0][5] == "1"   # the epochs it has trained so far, not the 2 planned
     panel.table.sortItems(0)
     assert three.training_run is None and panel.table.item(3, 0).text() == "4"   # no longer "training"
     assert "(bold) is the current" in panel.current_label.text()

@@ -247,7 +247,7 @@ class RunsPanel(QWidget):
                     item.setFont(font)
                 if key == "dataset":
                     item.setToolTip(data_description(run))
-                if key not in ("optimizer", "schedule", "network", "started"):
+                if key not in ("optimizer", "schedule", "network", "started", "dataset"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
             self.table.item(r, 0).setToolTip(self._tooltip(run))
