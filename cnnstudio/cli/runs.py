@@ -36,14 +36,14 @@ def cmd_runs(args: Any) -> int:
     if not rows:
         print(f"{args.project}: no training runs yet (cnnstudio train MODEL --out {args.project} adds one)")
         return 0
-    head = ["run", "started", "network", "epochs", "best val acc", "final val acc", "val loss", "time",
+    head = ["run", "started", "network", "data", "epochs", "best val acc", "final val acc", "val loss", "time",
             "img/s", "learning rate", "optimizer", "batch", "weights"]
     table = [head]
     for row in rows:
         mark = "*" if row["number"] == current else ""
         best = _pct(row["best_val_acc"]) + (f" (ep {row['best_epoch']})" if row["best_epoch"] else "")
         table.append([f"{row['number']}{mark}", (row["started"] or "-").replace("T", " ")[:16], row["network"],
-                      str(row["epochs"]), best, _pct(row["final_val_acc"]), _num(row["final_val_loss"], ".4f"),
+                      str(row["dataset"] or "-")[:40], str(row["epochs"]), best, _pct(row["final_val_acc"]), _num(row["final_val_loss"], ".4f"),
                       _num(row["seconds"], ".1f") + "s", _num(row["images_per_sec"], ",.0f"),
                       _num(row["lr"], "g"), str(row["optimizer"] or "-"), str(row["batch_size"] or "-"),
                       "+".join(row["weights"]) or "-"])

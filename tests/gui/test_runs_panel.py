@@ -329,3 +329,25 @@ def test_the_current_run_cannot_be_deleted_and_the_menu_says_why(qtbot, three):
     assert not actions["Delete run 3 (not possible)"].isEnabled()
     assert any("current run" in text for text in actions)
     assert panel.run_menu(2).actions()[1].isEnabled() and panel.run_menu(2).actions()[1].text() == "Delete run 2…"
+
+
+def test_a_run_others_continued_from_can_go_once_it_is_not_behind_the_current_weights(qtbot, three, tiny_data,
+                                                                                    tmp_path):
+    _train(qtbot, three, tiny_data, 0.004, continue_training=True)    # run 4 <- 3
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    assert "part of the current weights' training history" in three.why_not_delete(3)
+    panel.ask_restore = lambda title, text, settings: True
+    panel.select([1])
+    assert panel.restore("last") and three.history.run == 1
+    asked = []
+    panel.ask_confirm = lambda title, text: asked.append(text) or True
+    assert panel.delete(3)
+    assert "Run(s) 4 continued from it" in asked[0]
+    four = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).key == 4)
+    assert "continued from run 3's weights (since deleted)" in panel.table.item(four, 0).toolTip()
+    path = tmp_path / "gap.cnnproj"
+    three.save(str(path))
+    again = AppState()
+    again.open(str(path))
+    assert [r.number for r in again.runs] == [1, 2, 4] and again.runs[-1].continued_from == 3

@@ -125,6 +125,7 @@ def test_runs_table_marks_the_current_run_and_what_differs(capsys, three_runs):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["run", "started"] and lines[3].startswith("3*")
+    assert lines[0].split()[3] == "data" and all("MNIST sample" in line for line in lines[1:4])
     assert "differ between runs: Network, Epochs, Learning rate" in out
 
 

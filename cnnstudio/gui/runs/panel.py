@@ -250,7 +250,7 @@ class RunsPanel(QWidget):
                 if key not in ("optimizer", "schedule", "network", "started", "dataset"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-            self.table.item(r, 0).setToolTip(self._tooltip(run))
+            self.table.item(r, 0).setToolTip(self._tooltip(run, runs))
         self.table.setSortingEnabled(True)
         self.current_label.setText(self._current_text(current, training, bool(runs)))
         new = [r.number for r in runs if r.number not in known]
@@ -269,11 +269,12 @@ class RunsPanel(QWidget):
         return "No training runs yet: each Start (or cnnstudio train) adds one." if not any_runs else ""
 
     @staticmethod
-    def _tooltip(run: RunRecord) -> str:
+    def _tooltip(run: RunRecord, runs: list[RunRecord]) -> str:
         named = f" \"{run.name}\"" if run.name else ""
         parts = [f"Run {run.number}{named}: {run.network_name}, {len(run.epochs)} epoch(s) in {run.seconds:.1f} s"]
         if run.continued_from:
-            parts.append(f"continued from run {run.continued_from}'s weights")
+            gone = "" if any(r.number == run.continued_from for r in runs) else " (since deleted)"
+            parts.append(f"continued from run {run.continued_from}'s weights{gone}")
         parts.append(data_description(run))
         kept = [w for w in ("last", "best") if run.weights_of(w) is not None]
         parts.append("weights kept: " + (", ".join(kept) if kept else "none"))
@@ -445,9 +446,12 @@ class RunsPanel(QWidget):
             return False
         run = next(r for r in self.runs if r.number == number)
         kept = [w for w in ("last", "best") if run.weights_of(w) is not None]
+        later = [r.number for r in self.runs if r.continued_from == number]
         text = (f"Delete {run.title} ({run.network_name}, {len(run.epochs)} epoch(s), best validation accuracy "
                 f"{_pct(run.best.get('val_acc')) or 'unknown'})?\n\nIts record, curves"
-                + (" and kept weights" if kept else "") + " leave the project when you save it. This cannot be undone.")
+                + (" and kept weights" if kept else "") + " leave the project when you save it. This cannot be undone."
+                + (f"\n\nRun(s) {', '.join(map(str, later))} continued from it and keep their own epochs and weights."
+                   if later else ""))
         if not self.ask_confirm(f"Delete run {number}", text):
             return False
         try:
