@@ -348,6 +348,12 @@ def restore(window: Any, rec: Recovery) -> bool:
     if path and os.path.exists(path):
         if not window.open_path(path):   # a damaged file: the loader's error was shown
             return False
+    elif window.state.path is not None:
+        # edits of a project never saved (or whose file is gone) while the window has a file open
+        # (cnnstudio gui PROJECT): they come back in a new untitled project, never over that file's
+        # network, weights and runs
+        if not window.new_from_template("blank"):
+            return False
     config = rec.training_config()
     if config is not None:
         window.state.set_training_config(config)

@@ -274,3 +274,20 @@ def test_unsaved_steps_list_what_changed_since_the_save():
     doc.undo()
     doc.undo()   # back past the saved state
     assert doc.unsaved_steps == ["Undo Change Conv2D filters", "Undo Rename network"]
+
+
+def test_unsaved_edits_offered_while_a_project_file_is_open_come_back_untitled(qtbot, user_dirs, project, settings):
+    """QA of issue 13: `cnnstudio gui digits.cnnproj` after a crash of an unsaved new project offered its
+    edits and Restore put that network over digits.cnnproj's (its weights and runs, Save would write it)."""
+    path, saved_bytes, _ = project
+    win = _window(qtbot, settings)
+    win.state.document.execute(RenameNetwork("never-saved"))
+    doc = recovery.recovery_document(win.state, "autosave")
+    doc["pid"] = 0   # as if from a process that has ended
+    recovery.write_document(doc, recovery.recovery_path())
+    win2 = _window(qtbot, settings)
+    assert win2.open_path(str(path)) and win2.state.path == str(path)
+    rec = recovery.offer(win2, recovery.install(win2), ask=lambda w, r: True)
+    assert rec is not None and rec.project_path is None
+    assert win2.state.path is None and win2.state.spec.name == "never-saved" and win2.state.is_dirty()
+    assert path.read_bytes() == saved_bytes
