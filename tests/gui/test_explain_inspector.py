@@ -78,3 +78,28 @@ def test_hand_set_filter_from_a_preset_reaches_the_weights(qtbot, state):
     np.testing.assert_array_equal(w[2, 0], expected)
     ins.show_layer(1)
     assert ins.filter_button is None   # ReLU: no kernels
+
+
+def test_the_formulas_wrap_at_the_columns_visible_width(qtbot, state):
+    """In the editor's narrow left column (about 200 px at 1280 x 800) the form's rows are wider than
+    the column, which scrolls sideways; the formulas wrapped at the form's width and were cut off."""
+    from PyQt6.QtWidgets import QScrollArea
+
+    ins = Inspector(state)
+    column = QScrollArea()
+    column.setWidgetResizable(True)
+    column.setWidget(ins)
+    qtbot.addWidget(column)
+    column.resize(200, 700)
+    column.show()
+    qtbot.waitExposed(column)
+    state.document.execute(ReplaceNetwork(get_template("lenet5")))
+    ins.show_layer(3)
+    qtbot.waitUntil(lambda: ins.width() > column.viewport().width())   # the form is wider than the column
+    for wider in (260, 0):   # and again after the column is widened
+        visible = column.viewport().width()
+        assert ins.formulas.geometry().right() <= visible and ins.formulas.height() > 0
+        assert "6 + (5 - 1) * 2 = 14 pixels" in ins.formulas.text()
+        if wider:
+            column.resize(wider, 700)
+            qtbot.waitUntil(lambda: column.viewport().width() > visible)

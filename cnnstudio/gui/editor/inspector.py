@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, TypeVar
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QEvent, QObject, Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                             QSpinBox, QVBoxLayout, QWidget)
+                             QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from cnnstudio.engine.errors import EngineError
 from cnnstudio.engine.layers import LAYER_TYPES, Hyper
@@ -83,6 +83,34 @@ class Inspector(QWidget):
         for w in (self.title, self.description, self.facts, self.formulas, self.form_host, self.error):
             outer.addWidget(w)
         outer.addStretch(1)
+        self._viewport: QWidget | None = None   # the scrolling column's visible part, once shown in one
+
+    # ---- wrapping the texts at the column's visible width ------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if isinstance(parent, QScrollArea) and parent.viewport() is not self._viewport:
+            self._viewport = parent.viewport()
+            self._viewport.installEventFilter(self)
+            self._fit_texts()
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:  # noqa: N802 - Qt override
+        if obj is self._viewport and event is not None and event.type() == QEvent.Type.Resize:
+            self._fit_texts()
+        return False
+
+    def _fit_texts(self) -> None:
+        """Wrap the description, facts, formulas and error at the visible width: the form's rows can
+        be wider than a narrow column (it scrolls sideways) and the formulas were cut off at its edge
+        at 1280 x 800 ("floor((14 + 2*0 - 5" ...)."""
+        if self._viewport is None:
+            return
+        margins = self.layout().contentsMargins() if self.layout() is not None else None
+        width = max(80, self._viewport.width() - (margins.left() + margins.right() if margins else 0))
+        for label in (self.description, self.facts, self.formulas, self.error):
+            label.setMaximumWidth(width)
 
     # ---- showing ------------------------------------------------------------
     def show_layer(self, index: int, problem_text: str = "", facts: str = "") -> None:
