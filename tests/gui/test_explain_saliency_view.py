@@ -68,7 +68,7 @@ def test_why_from_the_mistakes_gallery_compares_the_answer_with_the_true_class(q
     assert dialog.view.classes == [int(r.predicted[wrong]), int(r.y[wrong])]
     # each row says what it is: "why 7 and not 1?" read as the answer beside the true label
     rows = [dialog.view.grid.itemAtPosition(i, 0).widget().text() for i in range(2)]
-    assert "the answer, wrong" in rows[0] and "true label" in rows[1]
+    assert "the answer<br>(wrong)" in rows[0] and "true label" in rows[1]
     net = build_with_weights(state.spec, weights)
     p = net.forward(state.spec.input.prepare(r.images[wrong][None]))[0]
     np.testing.assert_allclose(dialog.view.probs, p, atol=1e-5)   # the same image and network

@@ -120,7 +120,7 @@ class SaliencyView(QWidget):
         """What row ``k`` is: the network's answer, the true label (both when it is right), or the runner-up."""
         answer, truth = int(self.probs.argmax()), self.truth
         if k == answer:
-            return "the answer" if truth is None else ("the answer, right" if k == truth else "the answer, wrong")
+            return "the answer" if truth is None else ("the answer<br>(right)" if k == truth else "the answer<br>(wrong)")
         return "true label" if k == truth else "runner-up"
 
     def compute(self) -> None:
