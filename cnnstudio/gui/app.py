@@ -29,9 +29,25 @@ def create_window(project: str | None = None, template: str | None = None, setti
     from cnnstudio.gui.state import DEFAULT_TEMPLATE, AppState
 
     window = MainWindow(AppState(template=template or DEFAULT_TEMPLATE), settings=settings)
+    fit_to_screen(window)
     if project:
         window.open_path(project)  # a broken file: the loader's message in a dialog, template stays open
     return window
+
+
+def fit_to_screen(window) -> None:
+    """Shrink ``window`` to its screen's free area when it is larger: the first start (no saved
+    geometry) opened at 1280x800 on a 1024x640 screen, the right-hand docks and the Start row cut off."""
+    from PyQt6.QtGui import QGuiApplication
+
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    width, height = min(window.width(), free.width()), min(window.height(), free.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+        window.move(free.topLeft())
 
 
 def collect_garbage_in_gui_thread(interval_s: float = 1.0):
