@@ -173,3 +173,27 @@ def test_dense_and_softmax_tables_have_headers_and_whole_input_numbers(qtbot):
     assert [table.verticalHeaderItem(i).text() for i in range(3)] == ["logit", "e^(logit - max)", "probability"]
     assert [table.horizontalHeaderItem(j).text() for j in range(10)] == [str(k) for k in range(10)]
     assert table.item(2, 2).background().color().name() == "#ffe082"   # the explained class's probability
+
+
+def test_a_six_channel_convolution_fits_the_dialog_without_scrolling_sideways(qtbot):
+    """lenet5's layer 4 (6 input channels, 5x5): each channel's 'sum = ...' beside its products went
+    past the right edge of the 1180 px dialog at 1280 x 800; it is now in the products' title."""
+    from PyQt6.QtWidgets import QLabel
+
+    from cnnstudio.gui.explain.view import ExplainDialog
+    from cnnstudio.model.build import build_network
+    from cnnstudio.model.templates import get_template
+
+    net = build_network(get_template("lenet5"), seed=1)
+    image = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32) - 0.5
+    dialog = ExplainDialog(net, image, 3, (3, 0, 0))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    view = dialog.view
+    sums = [lab.text() for lab in view.body_host.widget().findChildren(QLabel) if "products: sum =" in lab.text()]
+    assert len(sums) == 6
+    body = view.body_host.widget()
+    qtbot.waitUntil(lambda: body.width() > 0)
+    assert body.minimumSizeHint().width() <= view.body_host.viewport().width()
+    assert view.body_host.horizontalScrollBar().maximum() == 0   # nothing to scroll sideways to

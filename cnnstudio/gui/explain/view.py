@@ -238,9 +238,10 @@ class ExplainView(QWidget):
                 grid.addWidget(QLabel("x"), c, 1)
                 grid.addWidget(number_grid(kernel, title="kernel"), c, 2)
                 grid.addWidget(QLabel("="), c, 3)
-                grid.addWidget(number_grid(products, title="products"), c, 4)
-                grid.addWidget(QLabel(f"sum = <b>{fmt(e['sum'][c])}</b>"), c, 5)
-            grid.setColumnStretch(6, 1)
+                # the channel's sum in the title: beside the table it went past the right edge for
+                # lenet5's layer 4 (three 5x5 tables of negative numbers) at 1280 x 800
+                grid.addWidget(number_grid(products, title=f"products: sum = {fmt(e['sum'][c])}"), c, 4)
+            grid.setColumnStretch(5, 1)
             layout.addLayout(grid)
             sums = " + ".join(fmt(s) for s in e["sum"])
             layout.addWidget(_big(f"{sums} + bias {fmt(e['bias'])} = {fmt(e['total'])}"))
