@@ -117,6 +117,12 @@ def text_lines(e: dict[str, Any]) -> list[str]:
     elif kind == "normalise":
         lines.append(f"running mean {fmt(e['running_mean'])}, running variance {fmt(e['running_var'])}, "
                      f"gamma {fmt(e['gamma'])}, beta {fmt(e['beta'])} (channel {e['channel']})")
+    elif kind == "merge":   # where each combined value came from (the app's Explain view says it too)
+        reads = e.get("reads", [])
+        for value, (k, *cell) in zip(e["values"], e["sources"]):
+            src = reads[k] if k < len(reads) else k
+            where = "the input image" if src == 0 else f"layer {src}"
+            lines.append(f"{where}, cell ({', '.join(map(str, cell))}): {fmt(value)}")
     if e.get("note"):
         lines.append(e["note"])
     lines.append(e["formula"])

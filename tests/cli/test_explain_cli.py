@@ -81,3 +81,20 @@ def test_untrained_project_is_refused(capsys):
                        "--layer", 1, "--at", "0,0,0")
     assert code == 2
     assert_one_line_error(err, "has no trained weights")
+
+
+def test_text_of_an_add_cell_names_where_each_value_came_from():
+    """`explain` on a mini-resnet Add printed only '0.1042 + 0 = 0.1042': not which layers those were."""
+    from cnnstudio.cli.explain import text_lines
+    from cnnstudio.engine.explain import Explainer
+    from cnnstudio.engine.layers.explaining import fmt
+    from cnnstudio.model.build import build_network
+    from cnnstudio.model.templates import get_template
+
+    net = build_network(get_template("mini-resnet"), seed=0)
+    image = np.random.default_rng(0).random((1, 28, 28)).astype(np.float32)
+    e = Explainer(net, image).cell(9, (4, 6, 6))   # layer 10: Add of layers 9 (the branch) and 4 (the shortcut)
+    lines = text_lines(e)
+    assert e["reads"] == [9, 4]
+    assert f"layer 9, cell (4, 6, 6): {fmt(e['values'][0])}" in lines
+    assert f"layer 4, cell (4, 6, 6): {fmt(e['values'][1])}" in lines
