@@ -11,7 +11,7 @@ from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.im2col import col2im, im2col, make_plan
 from cnnstudio.engine.kernels import blas_threads, parallel_for, split, workers
 from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape, require_spatial
-from cnnstudio.engine.layers.explaining import cut, floats, fmt, host, window_at
+from cnnstudio.engine.layers.explaining import cut, floats, fmt, host, plus_join, signed, window_at
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -108,12 +108,12 @@ class Conv2D(Layer):
         products = patch * kernel
         sums = products.reshape(len(patch), -1).sum(axis=1, dtype=y.dtype)
         total = sums.sum(dtype=y.dtype) + bias
-        terms = " + ".join(fmt(s) for s in sums) if len(sums) <= 4 else f"{len(sums)} channel sums"
+        terms = plus_join(sums) if len(sums) <= 4 else f"{len(sums)} channel sums"
         return {"kind": "convolution", "patch": floats(patch), "kernel": floats(kernel),
                 "products": floats(products), "sum": floats(sums), "bias": float(bias), "total": float(total),
                 "padding": floats(cut_maps[0][1]), "rows": rows, "cols": cols, "filter": int(f),
                 "stride": [sh, sw],
-                "formula": f"sum(patch x kernel) = {terms}; + bias {fmt(bias)} = {fmt(total)}"}
+                "formula": f"sum(patch x kernel) = {terms}; + bias {signed(bias)} = {fmt(total)}"}
 
     # ---- runtime -----------------------------------------------------------
     def _allocate(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape, require_flat
-from cnnstudio.engine.layers.explaining import elementwise, floats, fmt, host
+from cnnstudio.engine.layers.explaining import elementwise, floats, fmt, host, signed
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -124,11 +124,11 @@ class Dense(Layer):
         order = np.argsort(-np.abs(products), kind="stable")[:self.EXPLAIN_TOP]
         top = [{"index": int(k), "input": float(x[k]), "weight": float(weights[k]), "product": float(products[k])}
                for k in order]
-        shown = " + ".join(f"{fmt(t['input'])}*{fmt(t['weight'])}" for t in top[:3])
+        shown = " + ".join(f"{signed(t['input'])}*{signed(t['weight'])}" for t in top[:3])
         more = f" + {len(products) - 3} more" if len(products) > 3 else ""
         return {"kind": "weighted_sum", "inputs": floats(x), "weights": floats(weights), "products": floats(products),
                 "top": top, "sum": float(s), "bias": float(bias), "total": float(total), "unit": int(j),
-                "formula": f"{shown}{more} = {fmt(s)}; + bias {fmt(bias)} = {fmt(total)}"}
+                "formula": f"{shown}{more} = {fmt(s)}; + bias {signed(bias)} = {fmt(total)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (N, F) -> (N, units)."""

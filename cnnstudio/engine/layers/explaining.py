@@ -30,6 +30,19 @@ def fmt(v: Any) -> str:
     return f"{f:.4g}"
 
 
+def signed(v: Any) -> str:
+    """``fmt(v)``, in parentheses when negative, for a number after an operator: "x - (-0.09)",
+    "+ (-44)", "1.5*(-0.26)" (not "x - -0.09", "+ -44")."""
+    s = fmt(v)
+    return f"({s})" if s.startswith("-") else s
+
+
+def plus_join(values: Any) -> str:
+    """Numbers added up as a person writes it: "50 + 170 + (-44)"."""
+    vals = list(values)
+    return " + ".join([fmt(vals[0])] + [signed(v) for v in vals[1:]]) if vals else ""
+
+
 def host(layer: Any, name: str) -> np.ndarray:
     """Parameter or state array ``name`` of a built layer, on the host (NumPy)."""
     arr = layer.params[name] if name in layer.params else layer.state[name]

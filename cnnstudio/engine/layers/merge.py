@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnstudio.engine.errors import ShapeError
 from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape
-from cnnstudio.engine.layers.explaining import floats, fmt
+from cnnstudio.engine.layers.explaining import floats, fmt, plus_join
 
 Shapes = tuple[Shape, ...]
 
@@ -76,7 +76,7 @@ class Add(_Merge):
         values = np.array([a[at] for a in x], dtype=y.dtype)
         total = values.sum(dtype=y.dtype)
         return {"kind": "merge", "rule": "sum", "values": floats(values), "sources": [[k, *map(int, at)] for k in range(len(x))],
-                "total": float(total), "formula": " + ".join(fmt(v) for v in values) + f" = {fmt(total)}"}
+                "total": float(total), "formula": plus_join(values) + f" = {fmt(total)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: a list of same-shaped arrays -> their sum."""

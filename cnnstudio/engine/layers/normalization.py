@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnstudio.engine.layers.base import Layer, OnnxGraph, OnnxMatch, Shape
-from cnnstudio.engine.layers.explaining import fmt, host
+from cnnstudio.engine.layers.explaining import fmt, host, signed
 from cnnstudio.engine.layers.schema import Hyper
 
 
@@ -69,8 +69,8 @@ class BatchNorm(Layer):
         return {"kind": "normalise", "input": float(v), "channel": c, "running_mean": float(mean),
                 "running_var": float(var), "epsilon": self.epsilon, "gamma": float(gamma), "beta": float(beta),
                 "normalised": float(xhat), "total": float(total),
-                "formula": f"{fmt(gamma)} * ({fmt(v)} - {fmt(mean)}) / sqrt({fmt(var)} + {self.epsilon:g}) "
-                           f"+ {fmt(beta)} = {fmt(total)}"}
+                "formula": f"{fmt(gamma)} * ({fmt(v)} - {signed(mean)}) / sqrt({fmt(var)} + {self.epsilon:g}) "
+                           f"+ {signed(beta)} = {fmt(total)}"}
 
     # ---- runtime -----------------------------------------------------------
     def _as_2d(self, x: Any) -> tuple[Any, int]:

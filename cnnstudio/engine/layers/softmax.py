@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.engine.layers.base import Layer, OnnxMatch, Shape, require_flat
-from cnnstudio.engine.layers.explaining import floats, fmt
+from cnnstudio.engine.layers.explaining import floats, fmt, signed
 
 
 class Softmax(Layer):
@@ -31,7 +31,7 @@ class Softmax(Layer):
         total = exps[k] / s
         return {"kind": "softmax", "logits": floats(logits), "shift": float(shift), "exps": floats(exps),
                 "sum": float(s), "probabilities": floats(y), "class": int(k), "total": float(total),
-                "formula": f"e^({fmt(logits[k])} - {fmt(shift)}) / {fmt(s)} = {fmt(exps[k])} / {fmt(s)} = {fmt(total)}"}
+                "formula": f"e^({fmt(logits[k])} - {signed(shift)}) / {fmt(s)} = {fmt(exps[k])} / {fmt(s)} = {fmt(total)}"}
 
     def forward(self, x: Any, training: bool = False) -> Any:
         """x: (N, K) scores -> (N, K) probabilities; subtracting the row max keeps exp finite."""

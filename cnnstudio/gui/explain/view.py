@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QPushBut
                              QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnstudio.engine.explain import Explainer
-from cnnstudio.engine.layers.explaining import fmt
+from cnnstudio.engine.layers.explaining import fmt, plus_join, signed
 from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.explain.glossary import help_button
 
@@ -243,8 +243,8 @@ class ExplainView(QWidget):
                 grid.addWidget(number_grid(products, title=f"products: sum = {fmt(e['sum'][c])}"), c, 4)
             grid.setColumnStretch(5, 1)
             layout.addLayout(grid)
-            sums = " + ".join(fmt(s) for s in e["sum"])
-            layout.addWidget(_big(f"{sums} + bias {fmt(e['bias'])} = {fmt(e['total'])}"))
+            sums = plus_join(e["sum"])
+            layout.addWidget(_big(f"{sums} + bias {signed(e['bias'])} = {fmt(e['total'])}"))
         elif kind == "pooling":
             layout.addWidget(number_grid(e["window"], chosen=e.get("chosen"),
                                          title=f"channel {e['channel']}: the window, rule: {e['rule']}"))
