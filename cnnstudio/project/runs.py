@@ -540,6 +540,10 @@ def differing_settings(records: list[RunRecord]) -> list[str]:
     names: list[str] = []
     for r in records:
         names.extend(k for k in r.hyperparameters if k not in names)
+    if all(r.data is not None for r in records):
+        # the data records say what each run trained on; the "dataset" setting is the path as typed
+        # (runs on "shapes" and "/home/me/shapes" differed in "Dataset" though the same images and split)
+        names = [n for n in names if n != "dataset"]
     out = [n for n in names if len({_key(r.hyperparameters.get(n)) for r in records}) > 1]
     if len({_key(_data_key(r)) for r in records}) > 1:
         out.insert(0, "data")
