@@ -72,3 +72,18 @@ def test_why_from_the_mistakes_gallery_compares_the_answer_with_the_true_class(q
     net = build_with_weights(state.spec, weights)
     p = net.forward(state.spec.input.prepare(r.images[wrong][None]))[0]
     np.testing.assert_allclose(dialog.view.probs, p, atol=1e-5)   # the same image and network
+
+
+def test_each_saliency_method_has_its_question_mark_on_its_own_map(qtbot, state):
+    from PyQt6.QtWidgets import QToolButton
+
+    from cnnstudio.gui.explain.saliency_view import METHODS, SaliencyView
+
+    net = build_network(state.spec, seed=0)
+    view = SaliencyView(net, np.zeros((1, 28, 28), np.float32), [0, 1])
+    qtbot.addWidget(view)
+    for title, key in METHODS:
+        buttons = view.plots[(0, title)].findChildren(QToolButton, f"help-{key}")
+        assert len(buttons) == 1 and buttons[0].text() == "?"
+    assert not any(b.objectName().startswith("help-") for b in view.findChildren(QToolButton)
+                   if b.parentWidget() is view)   # none left in the top bar

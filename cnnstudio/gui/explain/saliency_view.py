@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel
 from cnnstudio.engine import saliency
 from cnnstudio.engine.backend import to_host
 from cnnstudio.gui.common import plot_export
-from cnnstudio.gui.explain.glossary import help_button
+from cnnstudio.gui.explain.glossary import attach_corner_help
 
 METHODS = (("input gradient", "saliency"), ("Grad-CAM", "grad_cam"), ("occlusion", "occlusion"))
 
@@ -95,8 +95,6 @@ class SaliencyView(QWidget):
         bar.addWidget(self.heading, 1)
         bar.addWidget(QLabel("Grad-CAM on"))
         bar.addWidget(self.layer)
-        for _, key in METHODS:
-            bar.addWidget(help_button(key))
         self.grid = QGridLayout()
         self.plots: dict[tuple[int, str], OverlayPlot] = {}
         for row, cls in enumerate(self.classes):
@@ -104,8 +102,10 @@ class SaliencyView(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setMinimumWidth(90)
             self.grid.addWidget(label, row, 0)
-            for col, (title, _) in enumerate(METHODS):
+            for col, (title, key) in enumerate(METHODS):
                 plot = self.plots[(cls, title)] = OverlayPlot(title)
+                if row == 0:   # each method's "?" on its own map (three in the top bar did not say which was which)
+                    attach_corner_help(plot, key)
                 self.grid.addWidget(plot, row, col + 1)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
