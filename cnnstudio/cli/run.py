@@ -104,13 +104,30 @@ def _check_data_args(args, source: str | None) -> None:
         raise CliError(f"--val-fraction applies to your own data; {what} comes with a fixed validation split")
 
 
+def _offer_classes_auto(spec, data_classes: int, weights) -> None:
+    """A last Dense layer that does not fit the data's class count, with no --classes: the
+    problem and its fix as the editor says them, and the flag that fixes it from here."""
+    from cnnstudio.model.fit import check_trainable
+
+    if weights:
+        return   # trained scores: --classes would be refused too; make_trainer explains the mismatch
+    inp = spec.input
+    problem = next((p for p in check_trainable(spec, data_classes, (inp.height, inp.width, inp.channels)).problems
+                    if p.kind == "classes_mismatch" and p.layer_type == "Dense"), None)
+    if problem is not None:
+        raise CliError(f"{problem.message}; {problem.fix} in the model, or pass --classes auto "
+                       "(the last Dense layer then gives one score per class)")
+
+
 def _fit_classes(args, spec, data_classes: int, weights):
     """``--classes auto|N``: the last Dense layer set to the data's class count (auto) or N,
     said on stdout; trained weights that would no longer fit are refused, not dropped."""
+    from cnnstudio.model.classes import fit_classes
+
     want = getattr(args, "classes", None)
     if want is None:
+        _offer_classes_auto(spec, data_classes, weights)
         return spec
-    from cnnstudio.model.classes import fit_classes
 
     if want == "auto":
         count = data_classes

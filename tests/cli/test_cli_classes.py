@@ -68,3 +68,11 @@ def test_fit_classes_keeps_a_fitting_network_and_names_a_missing_dense():
     no_dense = spec.with_layers([layer for layer in spec.layers if layer.type != "Dense"])
     with pytest.raises(ValueError, match="no Dense layer"):
         fit_classes(no_dense, 3)
+
+
+def test_a_mismatch_without_the_flag_names_classes_auto(capsys, tmp_path):
+    """QA of issue 13: the error said only 'set its units to 3', which a template cannot be from the CLI."""
+    data = _three_class_npz(tmp_path / "three.npz")
+    code, _, err = run(capsys, "train", "simple-cnn", "--data", data, "--epochs", "1", "--out", tmp_path / "x.cnnproj")
+    assert code == 2
+    assert_one_line_error(err, "Dense", "10 class scores", "3 classes", "--classes auto")
