@@ -197,3 +197,15 @@ def test_a_six_channel_convolution_fits_the_dialog_without_scrolling_sideways(qt
     qtbot.waitUntil(lambda: body.width() > 0)
     assert body.minimumSizeHint().width() <= view.body_host.viewport().width()
     assert view.body_host.horizontalScrollBar().maximum() == 0   # nothing to scroll sideways to
+
+
+def test_a_zero_product_shows_as_zero_not_minus_zero(qtbot):
+    from PyQt6.QtWidgets import QTableWidget
+
+    from cnnstudio.gui.explain.view import number_grid
+
+    grid = number_grid([[0.0 * -0.191, 0.25], [-0.0004, 1.5]])   # -0.0, as a zero pixel times a negative weight
+    qtbot.addWidget(grid)
+    table = grid.findChild(QTableWidget)
+    assert [table.item(0, j).text() for j in range(2)] == ["0.000", "0.250"]
+    assert table.item(1, 0).text() == "-0.000"   # a small negative number keeps its sign (exact in the tooltip)

@@ -56,7 +56,9 @@ def number_grid(values: Any, padding: Any = None, chosen: Any = None, title: str
     table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
     whole = bool(np.all(np.mod(a, 1) == 0))
-    text = (lambda v: fmt(v)) if whole else (lambda v: f"{v:.3f}")   # the exact value is the tooltip
+    # the exact value is the tooltip; a zero is "0.000" even when it is -0.0 (a padding or zero pixel
+    # times a negative weight), which showed as "-0.000" among the products
+    text = (lambda v: fmt(v)) if whole else (lambda v: f"{v:.3f}" if v != 0 else "0.000")
     font = QFont("monospace")
     font.setStyleHint(QFont.StyleHint.Monospace)
     for i in range(a.shape[0]):
