@@ -121,9 +121,9 @@ def cmd_gui(args) -> int:
     return int(gui_main([project] if project else []) or 0)
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def _add_data_args(p: argparse.ArgumentParser, default: str = "sample (default)") -> None:
     p.add_argument("--data", metavar="DATA",
-                   help="sample (default), mnist, fashion-mnist, kmnist, cifar10, or a path: IDX images "
+                   help=f"{default}, mnist, fashion-mnist, kmnist, cifar10, or a path: IDX images "
                         "file (with --labels), .npz, image folder, .csv")
     p.add_argument("--labels", metavar="FILE", help="IDX labels file that goes with an IDX images file")
     p.add_argument("--grayscale", "--rgb", dest="convert", action="store_true",
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network and save a project file after every epoch")
     p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
-    _add_data_args(p)
+    _add_data_args(p, "default: a .cnnproj MODEL's own data and split, else the sample; or sample")
     from cnnstudio.model import TrainingConfig
 
     d = TrainingConfig()  # the defaults live in the model; show them, never copy them
@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="loss, accuracy and confusion matrix of a trained project")
     p.add_argument("project", metavar="RUN.cnnproj", help="trained project (cnnstudio train saves one)")
-    _add_data_args(p)
+    _add_data_args(p, "default: the project's own data and validation split (as the app evaluates); or sample")
     p.add_argument("--json", action="store_true", help="print one JSON object {loss, accuracy, confusion}")
     p.set_defaults(func=cli_run.cmd_evaluate)
 
