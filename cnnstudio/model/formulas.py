@@ -51,7 +51,8 @@ def output_formula(layer: Any, in_shape: Shape, out_shape: Shape) -> str:
         for n, k, s, o in ((in_shape[1], kh, sh, out_shape[1]), (in_shape[2], kw, sw, out_shape[2])):
             if pad == "same":
                 total = max((o - 1) * s + k - n, 0)
-                texts.append(f"ceil({n} / {s}) = {o} ('same' adds {total} rows/columns of zeros: "
+                what = "row/column" if total == 1 else "rows/columns"
+                texts.append(f"ceil({n} / {s}) = {o} ('same' adds {total} {what} of zeros: "
                              f"{total // 2} before, {total - total // 2} after)")
             else:
                 p = 0 if pad == "valid" else int(pad)

@@ -60,3 +60,9 @@ def test_batchnorm_counts_its_running_statistics_apart():
     spec = NetworkSpec("t", InputSpec(4, 4, 3), [LayerSpec("BatchNorm")])
     assert dict(layer_formulas(spec, 0))["Parameters"] == \
         "gamma 3 + beta 3 = 6 (and running_mean 3 + running_var 3 not trained)"
+
+
+def test_same_padding_of_one_says_row_not_rows():
+    f = dict(layer_formulas(get_template("mini-resnet"), 11))   # 3x3, stride 2 on 14 x 14: one zero row
+    assert "('same' adds 1 row/column of zeros: 0 before, 1 after)" in f["Output size"]
+    assert "adds 4 rows/columns" in dict(layer_formulas(get_template("lenet5"), 0))["Output size"]
