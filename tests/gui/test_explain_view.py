@@ -209,3 +209,27 @@ def test_a_zero_product_shows_as_zero_not_minus_zero(qtbot):
     table = grid.findChild(QTableWidget)
     assert [table.item(0, j).text() for j in range(2)] == ["0.000", "0.250"]
     assert table.item(1, 0).text() == "-0.000"   # a small negative number keeps its sign (exact in the tooltip)
+
+
+def test_the_left_map_can_show_any_input_channel_of_a_convolution(qtbot):
+    """A six-channel Conv2D cell drew only input channel 0 with the patch outlined; the others were
+    only in the tables. The channel box picks which one is drawn; one-channel layers have none."""
+    from cnnstudio.gui.explain.view import MapPlot
+    from cnnstudio.model.build import build_network
+    from cnnstudio.model.templates import get_template
+
+    net = build_network(get_template("lenet5"), seed=1)
+    image = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32)
+    view = ExplainView(net, image, 3, (3, 2, 2))   # layer 4: Conv2D on 6 channels
+    qtbot.addWidget(view)
+    assert not view.channel_spin.isHidden() and view.channel_spin.maximum() == 5
+    view.channel_spin.setValue(4)
+    left = view.body_host.widget().findChildren(MapPlot)[0]
+    assert left.plotItem.titleLabel.text == "input channel 4 of 6"
+    np.testing.assert_array_equal(left.image.image, view.explainer.inputs[3][4])
+    view.step(1)                                    # moving on keeps the chosen channel
+    left = view.body_host.widget().findChildren(MapPlot)[0]
+    assert left.plotItem.titleLabel.text == "input channel 4 of 6" and view.at == (3, 2, 3)
+    first = ExplainView(net, image, 0, (0, 5, 5))   # layer 1 reads the one-channel image
+    qtbot.addWidget(first)
+    assert first.channel_spin.isHidden()

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt, QTimer
 from PyQt6.QtGui import QColor, QFont, QFontMetrics
 from PyQt6.QtWidgets import (QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                             QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                             QSlider, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnstudio.engine.explain import Explainer
 from cnnstudio.engine.layers.explaining import fmt, plus_join, signed
@@ -161,11 +161,19 @@ class ExplainView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.valueChanged.connect(self._on_slider)
         self.position = QLabel()
+        # which of a convolution's input channels the left map shows with the patch outlined
+        self.channel_label = QLabel("map of input channel")
+        self.channel_spin = QSpinBox()
+        self.channel_spin.setToolTip("The input channel drawn on the left with the patch outlined "
+                                     "(every channel's patch is in the tables below)")
+        self.channel_spin.valueChanged.connect(self._on_channel)
         controls = QHBoxLayout()
         for w in (self.back, self.play, self.forward):
             controls.addWidget(w)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.position)
+        controls.addWidget(self.channel_label)
+        controls.addWidget(self.channel_spin)
         self.controls = QWidget()
         self.controls.setLayout(controls)
         head = QHBoxLayout()
@@ -201,8 +209,17 @@ class ExplainView(QWidget):
             self.slider.setValue(spots.index(self.at))
             self.slider.blockSignals(False)
             self.position.setText(f"position {spots.index(self.at) + 1} of {len(spots)}")
+        channels = int(self.explainer.inputs[index].shape[0]) if e["kind"] == "convolution" and sliding else 1
+        self.channel_spin.blockSignals(True)
+        self.channel_spin.setRange(0, channels - 1)
+        self.channel_spin.blockSignals(False)
+        for w in (self.channel_label, self.channel_spin):
+            w.setVisible(channels > 1)
         self.window_plot: MapPlot | None = None   # the input image with the cell's window, when shown
         self.body_host.setWidget(self._body(e))
+
+    def _on_channel(self, _c: int) -> None:
+        self.body_host.setWidget(self._body(self.explanation))
 
     def step(self, delta: int) -> None:
         spots = self.positions()
@@ -303,7 +320,7 @@ class ExplainView(QWidget):
         h = QHBoxLayout(row)
         x = self.explainer.inputs[self.index]
         out = self.explainer.outputs[self.index]
-        channel = e.get("channel", 0)
+        channel = e["channel"] if "channel" in e else min(self.channel_spin.value(), x.shape[0] - 1)
         inp = MapPlot(f"input channel {channel}" + (f" of {x.shape[0]}" if x.shape[0] > 1 else ""))
         inp.show(x[channel], _levels(x[channel]), e["rows"], e["cols"])
         filled = np.full(out.shape[1:], np.nan, np.float32)
