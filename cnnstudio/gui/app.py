@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # unsaved edits are kept in the recovery file as they are made; one left by a crash is offered
     keeper = recovery.install(window)
-    QTimer.singleShot(0, lambda: recovery.offer(window, keeper))
+    QTimer.singleShot(0, lambda: recovery.offer_when_free(window, keeper))   # after the locate dialog, if any
     # Ctrl+C quits like File > Quit; SIGTERM/SIGHUP keep unsaved edits in the recovery file
     bridge = signals.install(app, window)
     try:

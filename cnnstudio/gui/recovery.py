@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QMessageBox, QWidget
+from PyQt6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.commands import ReplaceNetwork
@@ -391,6 +391,18 @@ def offer(window: Any, keeper: RecoveryKeeper | None = None,
         f"Restored {count or 'the'} unsaved edit(s) to {rec.project_name} from {rec.saved_at}; "
         "save to keep them", 15_000)
     return rec
+
+
+def offer_when_free(window: Any, keeper: RecoveryKeeper | None = None,
+                    ask: Callable[[Any, Recovery], bool] | None = None) -> None:
+    """``offer`` once no other dialog is open: a project opened at start whose data has moved
+    shows the locate dialog first, and the restore question stacked on top of it (two questions
+    about two projects at once; Restore then left the locate dialog on the old project's data)."""
+    busy = [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]
+    if busy:
+        busy[0].finished.connect(lambda *_: QTimer.singleShot(0, lambda: offer_when_free(window, keeper, ask)))
+        return
+    offer(window, keeper, ask)
 
 
 def install(window: Any) -> RecoveryKeeper:

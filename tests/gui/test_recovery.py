@@ -291,3 +291,24 @@ def test_unsaved_edits_offered_while_a_project_file_is_open_come_back_untitled(q
     assert rec is not None and rec.project_path is None
     assert win2.state.path is None and win2.state.spec.name == "never-saved" and win2.state.is_dirty()
     assert path.read_bytes() == saved_bytes
+
+
+def test_the_offer_waits_for_a_dialog_already_open(qtbot, user_dirs, settings):
+    """QA of issue 13: opening a project whose folder had moved showed the locate dialog and the
+    restore question at once, one over the other."""
+    from PyQt6.QtWidgets import QDialog
+
+    win = _window(qtbot, settings)
+    win.state.document.execute(RenameNetwork("never-saved"))
+    doc = recovery.recovery_document(win.state, "autosave")
+    doc["pid"] = 0
+    recovery.write_document(doc, recovery.recovery_path())
+    win2 = _window(qtbot, settings)
+    win2.show()
+    locate = QDialog(win2)   # window-modal and open, as the locate dialog is
+    locate.open()
+    asked = []
+    recovery.offer_when_free(win2, recovery.install(win2), ask=lambda w, r: asked.append(r) or False)
+    assert asked == []
+    locate.reject()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=5_000)
