@@ -52,3 +52,23 @@ def test_a_file_that_is_no_image_is_named_and_changes_nothing(qtbot, panel, tmp_
     assert not panel.open_image_file(str(bad))
     assert "notes.png" in panel.status.text()
     assert ins.source == "validation" and panel.source.currentData() == "validation"
+
+
+def test_the_explain_window_title_names_the_image_it_explains(qtbot, state):
+    """The Explain window's title said only the layer, not which image (validation, drawing or file)."""
+    inspector = Inspector(state)
+    panel = FeatureMapsPanel(inspector)
+    qtbot.addWidget(panel)
+    inspector.set_validation_index(3)
+    inspector.refresh_now()
+    panel.explain_cell(1, 0, 4, 4)
+    qtbot.addWidget(panel.explain_dialog)
+    title = panel.explain_dialog.windowTitle()
+    assert title.endswith(f", validation image 3 (label {inspector.validation_label()})") and "Conv2D" in title
+    digit = np.zeros((28, 28, 1), np.uint8)
+    digit[6:22, 12:16] = 255
+    inspector.set_drawing(digit)
+    inspector.refresh_now()
+    panel.explain_cell(1, 0, 4, 4)
+    qtbot.addWidget(panel.explain_dialog)
+    assert panel.explain_dialog.windowTitle().endswith(", the drawn digit")

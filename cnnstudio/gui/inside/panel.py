@@ -233,7 +233,17 @@ class FeatureMapsPanel(QWidget):
             if at[0] >= act.shape[0]:
                 return
         self.explain_dialog = open_explain(self.window(), ins.network, ins.image, row - 1, at,
-                                           ins.class_names(), caption=ins.labels[row])
+                                           ins.class_names(), caption=f"{ins.labels[row]}, {self.sample_caption()}")
+
+    def sample_caption(self) -> str:
+        """Which image the Explain window explains (its title said only the layer)."""
+        ins = self.inspector
+        if ins.source == "file":
+            return ins.file_name
+        if ins.source == "drawing":
+            return "the drawn digit"
+        label = ins.validation_label()
+        return f"validation image {ins.val_index}" + (f" (label {label})" if label else "")
 
     def selected(self) -> tuple[int, int] | None:
         return self._selected
