@@ -183,6 +183,7 @@ class TrainingPanel(QWidget):
         c.lrChanged.connect(self._show_lr)
         c.augmentationChanged.connect(self._show_augment)
         self.state.projectChanged.connect(self._on_project_changed)
+        self.state.networkChanged.connect(self._on_network_changed)
         self.state.datasetChanged.connect(self._use_current_dataset)
         self.state.trainingConfigChanged.connect(self._on_config_changed)
 
@@ -555,9 +556,23 @@ class TrainingPanel(QWidget):
             return
         self.plots.load_history([e.to_dict() for e in history.epochs], [c.to_dict() for c in history.lr_changes],
                                 history.batches.records())   # the per-batch curves it showed before saving
-        done = len(history.epochs)
-        self.speed_label.setText(f"This project was trained for {done} epoch(s); Start asks whether to "
-                                 "continue training or start over.")
+        self.speed_label.setText(self._trained_text(len(history.epochs)))
+
+    def _trained_text(self, done: int) -> str:
+        if self.is_trained():
+            return (f"This project was trained for {done} epoch(s); Start asks whether to "
+                    "continue training or start over.")
+        # an edit since (say the last Dense set to the data's class count): the weights no longer fit
+        return (f"This project was trained for {done} epoch(s), but the network has changed since: "
+                "Start trains it from random weights.")
+
+    def _on_network_changed(self, _spec: Any) -> None:
+        """An edit or undo: the 'trained for N epochs' line says whether Start can still continue."""
+        if self.controller.running or not self.speed_label.text().startswith("This project was trained"):
+            return
+        history = runtools.saved_history(self.state)
+        if history is not None:
+            self.speed_label.setText(self._trained_text(len(history.epochs)))
 
     def set_form(self, config: Any) -> None:
         """Make ``config`` the training settings (the form shows them)."""
