@@ -204,6 +204,7 @@ class EvaluationPanel(ResponsivePanel):
     # ---- results -> views ---------------------------------------------------------
     def _on_result(self, result: Evaluation) -> None:
         self.result = result
+        self._clear_example()   # the one on show was an image of the last result (another dataset, maybe)
         self.matrix.set_matrix(result.confusion, result.class_names)
         self.class_chart.set_values(result.per_class_accuracy(), result.class_names)
         wrong = int(len(result.y) - np.trace(result.confusion))
@@ -212,12 +213,20 @@ class EvaluationPanel(ResponsivePanel):
         self.show_mistakes()
         self.evaluated.emit()
 
+    def _clear_example(self) -> None:
+        self.example_index = None
+        self.example_image.clear()
+        self.example_text.setText("Click an example to see the network's answer")
+        self.probs_chart.clear()
+        self.why_button.setEnabled(False)
+        self.maps_button.setEnabled(False)
+
     def _show_nothing(self) -> None:
+        self._clear_example()
         self.matrix.clear()
         self.class_chart.set_values(np.zeros(0), [])
         self.gallery.clear("No evaluation yet")
         self.caption.setText("Misclassified examples")
-        self.probs_chart.clear()
         self.status.setText("Train the network, then its confusion matrix shows here." if not self.state.weights
                             else "")
 
