@@ -62,6 +62,7 @@ class Inspector(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         self.title = QLabel("Select a block")
         self.title.setStyleSheet("font-weight: bold")
+        self.title.setWordWrap(True)   # "Layer 14: GlobalAveragePool2D" is wider than the column
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setMinimumHeight(2 * self.description.fontMetrics().lineSpacing() + 4)
@@ -77,6 +78,10 @@ class Inspector(QWidget):
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 0, 0, 0)
+        # a field too wide to sit beside its label goes on its own line under it: a Conv2D's kernel
+        # pair beside "Kernel (h x w)" made the form wider than the column at 1280 x 800 (cut off,
+        # scrolling sideways)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b71c1c")
@@ -109,7 +114,7 @@ class Inspector(QWidget):
             return
         margins = self.layout().contentsMargins() if self.layout() is not None else None
         width = max(80, self._viewport.width() - (margins.left() + margins.right() if margins else 0))
-        for label in (self.description, self.facts, self.formulas, self.error):
+        for label in (self.title, self.description, self.facts, self.formulas, self.error):
             label.setMaximumWidth(width)
 
     # ---- showing ------------------------------------------------------------
