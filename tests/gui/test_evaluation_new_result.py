@@ -21,3 +21,19 @@ def test_an_example_of_the_last_result_is_not_kept(qtbot, panel, state):  # noqa
     assert panel.example_text.text() == "Click an example to see the network's answer"
     values = panel.probs_chart.values
     assert values is None or len(np.asarray(values)) == 0
+
+
+def test_a_failed_evaluation_takes_the_last_result_down(qtbot, panel, state):  # noqa: F811
+    """QA of issue 13: a project opened with its folder missing said 'Cannot evaluate: the project's data
+    ... is not at ...' above the confusion matrix and mistakes of the project open before it."""
+    from cnnstudio.data import Dataset
+
+    _evaluated(qtbot, panel, state, _weights(state))
+    assert panel.result is not None and panel.gallery.shown
+    train, val = state.dataset
+    colour = Dataset("colour", np.zeros((4, 28, 28, 3), np.uint8), np.arange(4) % 2, ["a", "b"], "colour")
+    with qtbot.waitSignal(panel.evaluationFailed, timeout=20_000):
+        state.set_dataset((colour, colour))
+    assert "Cannot evaluate" in panel.status.text()
+    assert panel.result is None and not panel.gallery.shown
+    assert panel.example_index is None

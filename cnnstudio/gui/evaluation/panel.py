@@ -192,6 +192,9 @@ class EvaluationPanel(ResponsivePanel):
 
     def _fail(self, message: str, asked: bool) -> None:
         message = in_app_terms(message)
+        # the last result was of other weights, data or another project: not shown under "Cannot evaluate"
+        self.result = None
+        self._show_nothing()
         self.status.setText(f"<span style='color:#b03a10'>Cannot evaluate: {html.escape(message)}</span>")
         self.evaluationFailed.emit(message)
         if asked:
