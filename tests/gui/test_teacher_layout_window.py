@@ -115,3 +115,27 @@ def test_the_remembered_window_layout_does_not_keep_a_projects_hidden_docks(qtbo
     later.show()
     qtbot.waitExposed(later)
     assert not later.docks["evaluationDock"].isHidden()
+
+
+def test_hidden_palette_leaves_the_inspector_at_the_top_of_the_column(qtbot, window):
+    """QA: with the block palette hidden, "Select a block" floated in the middle of the left column
+    (the palette's empty box kept its height); it sits at the top, and the palette comes back."""
+    from PyQt6.QtCore import QPoint
+
+    from cnnstudio.project.teacher_layout import make
+    from tests.gui.qtwait import settle
+
+    editor = window.editor
+    editor.select(-2)
+    palette_top = editor.layer_palette.mapTo(editor.left_split, QPoint(0, 0)).y()
+    window.teaching.apply(make(["editor.palette"]))
+    settle(editor.left_split, editor.inspector.title)
+    assert editor.inspector.title.isVisible() and editor.inspector.title.text() == "Select a block"
+    assert editor.inspector.description.text() == "Click a card to see and change its settings."   # was empty at start
+    title_top = editor.inspector.title.mapTo(editor.left_split, QPoint(0, 0)).y()
+    assert title_top <= palette_top + editor.inspector.title.height(), title_top
+
+    window.teaching.show_all()
+    settle(editor.left_split, editor.layer_palette)
+    assert editor.layer_palette.isVisible() and editor.layer_palette.search.isVisible()
+    assert editor.inspector.title.mapTo(editor.left_split, QPoint(0, 0)).y() > editor.layer_palette.height()

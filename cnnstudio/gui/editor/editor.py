@@ -7,7 +7,7 @@ in/out (or Ctrl + wheel) leaves fitting until Zoom to fit.
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from cnnstudio.gui.editor import edits
@@ -79,6 +79,10 @@ class NetworkEditor(QWidget):
         left.addWidget(self.inspector_scroll)
         left.setStretchFactor(1, 1)
         self.left_split = left
+        # a pane whose content is hidden (the teacher layout's "editor.palette") goes with it: its empty
+        # box kept the palette's height and "Select a block" floated in the middle of the column
+        self._pane_follows = _PaneFollows(self, {self.layer_palette: palette_box,
+                                                 self.inspector: self.inspector_scroll})
         centre_split = QSplitter(Qt.Orientation.Vertical)
         centre_split.addWidget(self.canvas)
         centre_split.addWidget(self.problems)
@@ -208,3 +212,20 @@ class NetworkEditor(QWidget):
 
     def duplicate_selected(self) -> None:
         self.canvas.duplicate_selected()
+
+
+class _PaneFollows(QObject):
+    """Shows or hides each pane of the left column as its content is shown or hidden by hand."""
+
+    def __init__(self, parent: QObject, panes: dict[QWidget, QWidget]):
+        super().__init__(parent)
+        self.panes = panes
+        for content in panes:
+            content.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:  # noqa: N802 - Qt override
+        if obj in self.panes and event is not None and event.type() in (QEvent.Type.ShowToParent,
+                                                                         QEvent.Type.HideToParent):
+            assert isinstance(obj, QWidget)
+            self.panes[obj].setVisible(not obj.isHidden())
+        return False

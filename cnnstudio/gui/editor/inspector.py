@@ -57,7 +57,7 @@ class Inspector(QWidget):
         self.fields: dict[str, QWidget] = {}
         self.frozen_box: QCheckBox | None = None   # the Frozen row of a layer with weights
         self.filter_button: Any = None             # "Filter weights" of a layer with kernels
-        self._key: Any = None
+        self._key: Any = ()   # not None (nothing selected): the first show_layer fills in the texts
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         self.title = QLabel("Select a block")
