@@ -335,6 +335,10 @@ class TrainingPanel(QWidget):
         On a trained network (weights that fit it, epochs in its history) Start first asks
         whether to continue training from those weights or start over from random ones
         (``ask_start_trained``, or the remembered answer); Cancel starts nothing."""
+        missing = self._missing_data() if datasets is None else None
+        if missing:   # say so before asking whether to continue: either answer would be refused
+            self.show_error("Cannot start training", missing[:1].upper() + missing[1:])
+            return False
         choice = self._start_choice() if self.is_trained() else RESTART
         if choice == CANCEL:
             return False
@@ -359,6 +363,16 @@ class TrainingPanel(QWidget):
         return True
 
     # ---- Start on a trained network: continue or start over -----------------------------------
+    def _missing_data(self) -> str | None:
+        """What is missing when the picked data is the project's own and it was not found (or None)."""
+        if self.dataset.currentData() != "<current>":
+            return None
+        from cnnstudio.project.datasource import missing_problem
+
+        ds = self.state.dataset
+        train = ds[0] if isinstance(ds, tuple) else ds
+        return missing_problem(train) if train is not None else None
+
     def is_trained(self) -> bool:
         """The network has trained weights that fit it and a history to continue."""
         return bool(self.state.weights) and self.state.weights_fit() and runtools.saved_history(self.state) is not None

@@ -1,0 +1,31 @@
+"""Start on a trained project whose data is missing says so at once (QA of issue 13: it first asked
+"Continue training or Start over?" and then refused either answer, with a message starting in lower case)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PyQt6.QtCore import Qt
+
+from cnnstudio.project.workspace import DataState
+from tests.gui.test_project_data import _cli_project, _shapes
+
+
+def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_path, monkeypatch):
+    folder = _shapes(tmp_path / "shapes")
+    path = _cli_project(tmp_path, folder)
+    shutil.rmtree(folder)
+    browser = window.panel("datasetDock")
+    assert window.open_path(str(path))
+    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    qtbot.mouseClick(browser.locate_dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.state.data_state is DataState.MISSING)
+    panel = window.training_panel
+    errors = []
+    monkeypatch.setattr(panel, "show_error", lambda title, text: errors.append((title, text)))
+    monkeypatch.setattr(panel, "ask_start_trained", lambda: pytest.fail("asked before saying the data is missing"))
+    assert panel.is_trained()
+    assert not panel.start() and not panel.controller.running
+    (title, text), = errors
+    assert title == "Cannot start training" and "shapes" in text and text[0].isupper()
