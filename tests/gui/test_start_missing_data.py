@@ -29,3 +29,22 @@ def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_
     assert not panel.start() and not panel.controller.running
     (title, text), = errors
     assert title == "Cannot start training" and "shapes" in text and text[0].isupper()
+
+
+def test_the_training_form_does_not_show_the_old_path_of_a_located_folder(window, qtbot, tmp_path):
+    """QA of issue 13: after 'Use this folder' the Data row read 'Current dataset' over the folder's old
+    path (/tmp/qa/shapes) while the data came from its new place."""
+    folder = _shapes(tmp_path / "shapes")
+    path = _cli_project(tmp_path, folder)
+    moved = tmp_path / "elsewhere" / "shapes"
+    moved.parent.mkdir()
+    shutil.move(str(folder), str(moved))
+    browser = window.panel("datasetDock")
+    assert window.open_path(str(path))
+    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    browser.locate_dialog.ask_path = lambda: str(moved)
+    browser.locate_dialog._browse()
+    qtbot.waitUntil(lambda: window.state.data_state is DataState.READY, timeout=20_000)
+    panel = window.training_panel
+    assert panel.dataset.currentData() == "<current>"
+    assert str(folder) not in panel.source_label.text()

@@ -306,6 +306,8 @@ class TrainingPanel(QWidget):
         if not self.controller.running:
             if source != self.dataset.currentData():  # not the one picked here
                 self.dataset.setCurrentIndex(self.dataset.findData("<current>"))
+                self._custom_source = None
+                self._show_source("")   # a path shown for an earlier pick (the folder before it moved) is not this
             self._form_edited()  # the settings name the data it now means
         self._update_val_fraction()  # the current dataset may have changed from split to unsplit
 
