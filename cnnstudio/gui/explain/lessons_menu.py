@@ -86,7 +86,7 @@ class LessonsMenu:
         inspector = getattr(self.window, "inspector", None)   # the feature maps' sample (gui.inside)
         if item.image_path is None or inspector is None:
             return
-        inspector.set_image_file(str(item.image_path))
+        inspector.set_image_file(str(item.image_path), lesson=True)   # it stays with the lesson's project
         dock = self.window.findChild(QDockWidget, "featureMapsDock")
         if dock is not None and not dock.isHidden():   # a teacher's layout may have hidden it
             dock.raise_()

@@ -50,6 +50,12 @@ class Inspector(QObject):
         self.file_image: np.ndarray | None = None   # an image file opened from the panel, fitted likewise
         self.file_name = ""
         self.file_notes: list[str] = []         # what fitting it did (converted, resized, inverted)
+        self.file_path = ""                     # where it was read from: fitted again when the input changes
+        self.file_fitted: tuple[int, int, int] | None = None   # the input (H, W, C) it was fitted to
+        self.file_is_lesson = False             # a lesson's worked example: it stays with the lesson's project
+        #: what happened to the sample without the user choosing it (the panel's sample label says it):
+        #: the file fitted again to a changed input, or given up for the validation sample
+        self.sample_note = ""
         self.image: np.ndarray | None = None    # float32 (C, H, W): what the network sees
         self.labels: list[str] = []             # one per activation, "4 Conv2D  10 x 10 x 16"
         self.activations: list[np.ndarray] = []  # per layer: (C, H, W) or (F,), the input first
@@ -68,6 +74,8 @@ class Inspector(QObject):
         for signal in (state.networkChanged, state.weightsChanged, state.liveWeightsChanged):
             signal.connect(self._on_network_changed)
         state.datasetChanged.connect(self._on_dataset_changed)
+        # New / Open (it fires before the new network's networkChanged)
+        state.workspace.events.document.connect(lambda _event: self._on_project_replaced())
 
     # ---- what the views write ----------------------------------------------------
     def set_validation_index(self, index: int) -> None:
@@ -75,6 +83,7 @@ class Inspector(QObject):
         n = self.validation_count()
         self.val_index = int(np.clip(index, 0, max(0, n - 1)))
         self.source = "validation"
+        self.sample_note = ""
         self.sampleChanged.emit()
         self._schedule(0)
 
@@ -82,20 +91,25 @@ class Inspector(QObject):
         """Inspect a drawn digit: uint8 (H, W, C) at the network's input size, or None when cleared."""
         self.drawing = None if digit is None else np.asarray(digit, dtype=np.uint8)
         self.source = "drawing"
+        self.sample_note = ""
         self.sampleChanged.emit()
         self._schedule(0)
 
-    def set_image_file(self, path: str) -> None:
+    def set_image_file(self, path: str, lesson: bool = False) -> None:
         """Inspect an image file, fitted to the network input (``project.session.load_image_file``:
         converted, resized, inverted as needed); a file it cannot read raises its DataFormatError,
-        which names the file, and changes nothing."""
+        which names the file, and changes nothing. ``lesson``: a lesson's worked example, which is
+        dropped for the validation sample when another project is opened or made new."""
         from pathlib import Path
 
         from cnnstudio.project.session import load_image_file
 
-        image, notes = load_image_file(path, self.input_shape())
+        hwc_now = self.input_shape()
+        image, notes = load_image_file(path, hwc_now)
         self.file_image, self.file_name, self.file_notes = image, Path(path).name, notes
+        self.file_path, self.file_fitted, self.file_is_lesson = str(path), hwc_now, lesson
         self.source = "file"
+        self.sample_note = ""
         self.sampleChanged.emit()
         self._schedule(0)
 
@@ -128,7 +142,41 @@ class Inspector(QObject):
         return hwc(self.state.spec.input)
 
     # ---- refreshing ---------------------------------------------------------------
+    def _on_project_replaced(self) -> None:
+        """A lesson's example does not follow into another project: back to the validation sample
+        (it stayed, silently resized to the next network's input)."""
+        if self.file_is_lesson and self.file_image is not None:
+            lesson_file = self.file_name
+            self.file_image, self.file_name, self.file_notes, self.file_path = None, "", [], ""
+            self.file_fitted, self.file_is_lesson = None, False
+            if self.source == "file":
+                self.source, self.val_index = "validation", 0
+                self.sample_note = f"{lesson_file} stays with its lesson"
+                self.sampleChanged.emit()
+
+    def _refit_file(self) -> None:
+        """An image file opened for another input size is fitted again, from the file, to the new input,
+        and the sample label says so; one that cannot be read again gives way to the validation sample."""
+        from cnnstudio.data.errors import DataError
+        from cnnstudio.project.session import load_image_file
+
+        hwc_now = self.input_shape()
+        if self.source != "file" or self.file_image is None or self.file_fitted in (None, hwc_now):
+            return
+        h, w, c = hwc_now
+        try:
+            image, notes = load_image_file(self.file_path, hwc_now)
+        except (DataError, OSError, ValueError) as exc:
+            self.file_image, self.file_fitted = None, None
+            self.source, self.val_index = "validation", 0
+            self.sample_note = f"{self.file_name} does not fit the new input {h} x {w} x {c} ({exc})"
+        else:
+            self.file_image, self.file_notes, self.file_fitted = image, notes, hwc_now
+            self.sample_note = f"fitted again to the new input {h} x {w} x {c}"
+        self.sampleChanged.emit()
+
     def _on_network_changed(self) -> None:
+        self._refit_file()
         self._net_dirty = True
         # While training, weights arrive often: keep to the latest, a few times a second,
         # and back off when one refresh costs a lot (a big network must not starve the trainer).

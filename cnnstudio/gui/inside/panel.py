@@ -158,11 +158,14 @@ class FeatureMapsPanel(QWidget):
         on_val = ins.source == "validation" and n > 0
         for w in (self.prev_button, self.next_button, self.index):
             w.setEnabled(on_val)
+        note = f" ({ins.sample_note})" if ins.sample_note else ""   # what changed the sample unasked
         if ins.source == "validation":
-            self.sample_label.setText(f"label {ins.validation_label()}  ({n} images)" if n else "no dataset")
+            self.sample_label.setText((f"label {ins.validation_label()}  ({n} images)" if n else "no dataset") + note)
+            self.sample_label.setToolTip(ins.sample_note)
         elif ins.source == "file":
-            self.sample_label.setText(ins.file_name)
-            self.sample_label.setToolTip("; ".join(ins.file_notes) or ins.file_name)
+            self.sample_label.setText(ins.file_name + note)
+            self.sample_label.setToolTip("; ".join(ins.file_notes + [ins.sample_note] * bool(ins.sample_note))
+                                         or ins.file_name)
         else:
             self.sample_label.setText("the digit on the Draw canvas" if ins.drawing is not None
                                       else "draw a digit on the Draw canvas")
