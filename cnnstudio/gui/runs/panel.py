@@ -121,6 +121,7 @@ class RunsPanel(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.current_label = QLabel()
+        self.current_label.setWordWrap(True)   # unwrapped, its one line held the dock at 770 px (cut at 1024x640)
 
         self.differ_label = QLabel()
         self.differ_label.setWordWrap(True)
