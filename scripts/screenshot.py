@@ -373,7 +373,7 @@ def scene_teacher_applied(app: QApplication) -> QWidget:
 def scene_training_process(app: QApplication) -> QWidget:
     """mini-vgg training in a process of its own (issue 15, speed): the training panel with its
     Workers setting (auto: one per core) and the curves moving, the feature maps dock showing the
-    live weights the child sends."""
+    live weights the child sends: docs/screenshot-training-process.png."""
     import atexit
 
     from PyQt6.QtCore import Qt
@@ -390,13 +390,14 @@ def scene_training_process(app: QApplication) -> QWidget:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         settle(app, 0.2)
-        if ((panel.controller.last_step or {}).get("global_step") or 0) >= 40:
+        # and a health card up (it makes the panel taller: scroll to Workers after it came)
+        if ((panel.controller.last_step or {}).get("global_step") or 0) >= 40 and panel.health.cards:
             break
     from PyQt6.QtWidgets import QScrollArea
 
     settle(app, 0.3)
     parent = panel.workers.parentWidget()
-    while parent is not None:   # the form and the dock scroll: show the form's last row, Workers
+    while parent is not None:   # the dock scrolls: show the form's last row, Workers
         if isinstance(parent, QScrollArea):
             parent.ensureWidgetVisible(panel.workers)
         parent = parent.parentWidget()

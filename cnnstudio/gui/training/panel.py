@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QObject, QSettings, Qt
+from PyQt6.QtCore import QEvent, QObject, QSettings
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QFileDialog, QFormLayout, QGridLayout,
-                             QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QVBoxLayout,
+                             QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout,
                              QWidget)
 
 from cnnstudio.gui.training import runtools
@@ -80,7 +80,10 @@ class TrainingPanel(QWidget):
 
     # ---- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
-        # Controls, progress and health stay in view; the settings form scrolls below them.
+        # Controls, progress and health over the settings form, all in the dock's one scroll area
+        # (MainWindow.set_dock_widget). The form had a scroll area of its own inside that one: with a
+        # health card showing, its viewport reached below the dock's, and the Workers row stayed cut
+        # off at the bottom however far its scroll bar went (QA, 1280 x 800).
         top = QVBoxLayout()
         top.addWidget(self._buttons())
         top.addWidget(self._remembered_row())
@@ -95,14 +98,11 @@ class TrainingPanel(QWidget):
         for name in FIELDS:  # the panel's own names for the form's widgets
             setattr(self, name, getattr(inner, name))
         self.backend_reason = inner.backend_reason
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(inner)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addLayout(top)
-        outer.addWidget(scroll, 1)
+        outer.addWidget(inner)
+        outer.addStretch(1)
 
     def _buttons(self) -> QWidget:
         w = QWidget()
