@@ -44,6 +44,7 @@ from PyQt6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from cnnstudio.model import NetworkSpec, TrainingConfig
 from cnnstudio.model.commands import ReplaceNetwork
+from cnnstudio.model.naming import UNTITLED, project_name
 
 RECOVERY_NAME = "recovery.json"
 RECOVERY_FORMAT = "cnnstudio-recovery"
@@ -117,7 +118,10 @@ class Recovery:
     def project_name(self) -> str:
         if self.project_path:
             return os.path.basename(self.project_path)
-        return str(self.doc.get("network", {}).get("name") or "untitled")
+        try:   # the app's naming rule: a template edited away from itself is "untitled"
+            return project_name(self.network())
+        except (ValueError, TypeError, KeyError):
+            return UNTITLED
 
     @property
     def edits(self) -> list[str]:

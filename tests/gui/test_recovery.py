@@ -221,6 +221,23 @@ def test_an_unsaved_new_project_restores_as_untitled(qtbot, user_dirs, settings)
     assert win2.state.path is None and win2.state.spec.name == "never-saved" and win2.state.is_dirty()
 
 
+def test_the_question_names_an_edited_template_as_the_window_does(qtbot, user_dirs, settings):
+    """A template edited away from itself is 'untitled' in the title bar, so in the question too."""
+    from cnnstudio.model.commands import SetLayerConfig
+
+    win = _window(qtbot, settings)
+    spec = win.state.spec
+    index = next(i for i, layer in enumerate(spec.layers) if layer.type == "Dense")
+    win.state.document.execute(SetLayerConfig(index, "units", spec.layers[index].config["units"] + 1))
+    doc = recovery.recovery_document(win.state, "autosave")
+    doc["pid"] = 0
+    recovery.write_document(doc, recovery.recovery_path())
+    rec = recovery.find_recoveries()[0]
+    assert rec.project_name == "untitled"
+    rec.doc["network"] = {"bogus": True}   # a damaged file still gets a name
+    assert rec.project_name == "untitled"
+
+
 def test_a_running_windows_file_is_not_offered_and_a_second_window_keeps_its_own(qtbot, user_dirs, settings):
     win = _window(qtbot, settings)
     win.state.document.execute(RenameNetwork("other window"))
