@@ -23,7 +23,7 @@ def _num(value: Any, fmt: str) -> str:
 
 def cmd_runs(args: Any) -> int:
     from cnnstudio.project.file import load_project
-    from cnnstudio.project.runs import differing_settings, run_row, setting_label
+    from cnnstudio.project.runs import differing_settings, lr_text, run_row, setting_label
 
     project = load_project(args.project)
     rows = [run_row(r) for r in project.runs]
@@ -39,13 +39,13 @@ def cmd_runs(args: Any) -> int:
     head = ["run", "started", "network", "data", "epochs", "best val acc", "final val acc", "val loss", "time",
             "img/s", "learning rate", "optimizer", "batch", "weights"]
     table = [head]
-    for row in rows:
+    for run, row in zip(project.runs, rows):
         mark = "*" if row["number"] == current else ""
         best = _pct(row["best_val_acc"]) + (f" (ep {row['best_epoch']})" if row["best_epoch"] else "")
         table.append([f"{row['number']}{mark}", (row["started"] or "-").replace("T", " ")[:16], row["network"],
                       str(row["dataset"] or "-")[:40], str(row["epochs"]), best, _pct(row["final_val_acc"]), _num(row["final_val_loss"], ".4f"),
                       _num(row["seconds"], ".1f") + "s", _num(row["images_per_sec"], ",.0f"),
-                      _num(row["lr"], "g"), str(row["optimizer"] or "-"), str(row["batch_size"] or "-"),
+                      lr_text(run) or "-", str(row["optimizer"] or "-"), str(row["batch_size"] or "-"),
                       "+".join(row["weights"]) or "-"])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for r in table:

@@ -558,7 +558,7 @@ def _load_runs(path: Path, zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo
         runs.append(run)
     numbers = set(places)
     if CURVES in infos:
-        arrays = _load_npz(path, zf, infos[CURVES], limits.curves_bytes(len(runs)), size, 3 * len(runs) + 1,
+        arrays = _load_npz(path, zf, infos[CURVES], limits.curves_bytes(len(runs)), size, 4 * len(runs) + 1,
                            curve_header_check(numbers))
         for run in runs:
             mine = {k.partition("/")[2]: a for k, a in arrays.items() if k.partition("/")[0] == str(run.number)}

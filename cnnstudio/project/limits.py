@@ -155,9 +155,9 @@ def user_data_bytes() -> int:
 
 
 def curves_bytes(runs: int) -> int:
-    """The most bytes curves.npz may inflate to for ``runs`` runs: three arrays of
-    MAX_BATCH_POINTS 8-byte values each."""
-    return runs * 3 * (MAX_BATCH_POINTS * 8 + NPZ_BYTES_PER_ARRAY) + NPZ_FIXED_BYTES
+    """The most bytes curves.npz may inflate to for ``runs`` runs: four arrays (step, loss,
+    accuracy, learning rate) of MAX_BATCH_POINTS 8-byte values each."""
+    return runs * 4 * (MAX_BATCH_POINTS * 8 + NPZ_BYTES_PER_ARRAY) + NPZ_FIXED_BYTES
 
 
 def member_bound(limit: int, compressed_size: int) -> int:

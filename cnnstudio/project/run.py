@@ -306,8 +306,8 @@ class Run:
                 if isinstance(report, StepReport):
                     self._observe(report)
                     rec = step_record(report, self.step_offset)
-                    self.record.curve.append(rec["global_step"], rec["loss"], rec["accuracy"])
-                    self.history.batches.append(rec["global_step"], rec["loss"], rec["accuracy"])
+                    self.record.curve.append(rec["global_step"], rec["loss"], rec["accuracy"], rec["lr"])
+                    self.history.batches.append(rec["global_step"], rec["loss"], rec["accuracy"], rec["lr"])
                     yield rec
                 else:
                     done = self.record_epoch(report)

@@ -11,7 +11,7 @@ highest validation accuracy; the earliest such epoch).
 
 In the file (format_version 2, ``project.file``) a run is an object of ``project.json``'s
 ``runs`` list (:meth:`RunRecord.to_json`), its curves are arrays ``"{number}/step|loss|acc"``
-of ``curves.npz`` and its weights ``"{number}/last|best/{param}"`` of ``run_weights.npz``.
+(and ``"{number}/lr"``, the per-batch learning rate, which files before it lack) of ``curves.npz`` and its weights ``"{number}/last|best/{param}"`` of ``run_weights.npz``.
 Everything read back is checked here (:func:`run_from_json`, :func:`curve_header_check`,
 :func:`weights_header_check`): ValueError names the run, the field and the value.
 """
@@ -51,61 +51,90 @@ def _show(value: Any) -> str:
 
 
 class BatchCurve:
-    """Per-batch loss and accuracy of a run: ``step`` (global batch number), ``loss``, ``acc``
-    (0..1; NaN where not finite). At most ``limits.MAX_BATCH_POINTS`` points: when full,
-    every other point is dropped and from then on only every ``stride``-th batch is kept, so
-    a long run keeps its whole shape at a coarser grain. Appended by the training thread,
-    read (``arrays``) by another: plain lists, each append atomic."""
+    """Per-batch loss, accuracy and learning rate of a run: ``step`` (global batch number),
+    ``loss``, ``acc`` (0..1; NaN where not finite) and ``lr`` (the rate that batch trained with;
+    NaN where not known: curves of older files, or appended without one). At most
+    ``limits.MAX_BATCH_POINTS`` points: when full, every other point is dropped and from then on
+    only every ``stride``-th batch is kept, so a long run keeps its whole shape at a coarser
+    grain. Appended by the training thread, read (``arrays``) by another: plain lists, each
+    append atomic."""
 
     def __init__(self, step: Iterable[int] = (), loss: Iterable[float] = (), acc: Iterable[float] = (),
-                 stride: int = 1):
+                 stride: int = 1, lr: Iterable[float] | None = None):
         self.step = [int(s) for s in step]
         self.loss = [float(v) for v in loss]
         self.acc = [float(v) for v in acc]
+        self.lr = [math.nan] * len(self.step) if lr is None else [float(v) for v in lr]
         self.stride = max(1, int(stride))
         self._seen = 0
 
     def __len__(self) -> int:
         return len(self.step)
 
-    def append(self, step: int, loss: float, acc: float) -> None:
+    def append(self, step: int, loss: float, acc: float, lr: float | None = None) -> None:
         self._seen += 1
         if (self._seen - 1) % self.stride:
             return
         if len(self.step) >= limits.MAX_BATCH_POINTS:
             self.step, self.loss, self.acc = self.step[::2], self.loss[::2], self.acc[::2]
+            self.lr = self.lr[::2]
             self.stride *= 2
             self._seen = 1
         self.step.append(int(step))
         self.loss.append(float(loss))
         self.acc.append(float(acc))
+        self.lr.append(math.nan if lr is None else float(lr))
 
     def extend(self, other: "BatchCurve") -> None:
-        for s, l, a in zip(other.step, other.loss, other.acc):
-            self.append(s, l, a)
+        c = other.copy()
+        for s, l, a, r in zip(c.step, c.loss, c.acc, c.lr):
+            self.append(s, l, a, r)
+
+    def keep(self, indices: Iterable[int]) -> None:
+        """Keep only the points at ``indices`` (in order)."""
+        idx = list(indices)
+        self.step = [self.step[i] for i in idx]
+        self.loss = [self.loss[i] for i in idx]
+        self.acc = [self.acc[i] for i in idx]
+        self.lr = [self.lr[i] for i in idx]
+
+    @property
+    def has_lr(self) -> bool:
+        """Whether any point knows its learning rate (curves of older files do not)."""
+        return any(math.isfinite(v) for v in list(self.lr))
 
     def copy(self) -> "BatchCurve":
-        n = min(len(self.step), len(self.loss), len(self.acc))  # the other thread may be mid-append
-        out = BatchCurve(self.step[:n], self.loss[:n], self.acc[:n], self.stride)
+        # the other thread may be mid-append
+        n = min(len(self.step), len(self.loss), len(self.acc), len(self.lr))
+        out = BatchCurve(self.step[:n], self.loss[:n], self.acc[:n], self.stride, self.lr[:n])
         out._seen = self._seen
         return out
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """``step`` int64 (P,), ``loss`` and ``acc`` float32 (P,): the file's arrays."""
+        """``step`` int64 (P,), ``loss``, ``acc`` and (when any point knows it) ``lr`` float32 (P,):
+        the file's arrays."""
         c = self.copy()
-        return {"step": np.asarray(c.step, dtype=np.int64), "loss": np.asarray(c.loss, dtype=np.float32),
-                "acc": np.asarray(c.acc, dtype=np.float32)}
+        out: dict[str, np.ndarray] = {"step": np.asarray(c.step, dtype=np.int64),
+                                      "loss": np.asarray(c.loss, dtype=np.float32),
+                                      "acc": np.asarray(c.acc, dtype=np.float32)}
+        if c.has_lr:
+            out["lr"] = np.asarray(c.lr, dtype=np.float32)
+        return out
 
     def records(self) -> list[dict[str, Any]]:
-        """The points as the training plots' batch records {global_step, loss, accuracy}."""
+        """The points as the training plots' batch records {global_step, loss, accuracy, lr}
+        (``lr`` None where not known)."""
         c = self.copy()
-        return [{"global_step": s, "loss": l, "accuracy": a} for s, l, a in zip(c.step, c.loss, c.acc)]
+        return [{"global_step": s, "loss": l, "accuracy": a, "lr": r if math.isfinite(r) else None}
+                for s, l, a, r in zip(c.step, c.loss, c.acc, c.lr)]
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], where: str) -> "BatchCurve":
-        """From checked arrays (``curve_header_check``); the three must be equally long and steps
-        whole numbers >= 0 in order."""
+        """From checked arrays (``curve_header_check``); the three (four with ``lr``, which older
+        files lack) must be equally long, steps whole numbers >= 0 in order, learning rates >= 0
+        or NaN (not known)."""
         step, loss, acc = (arrays.get(k) for k in ("step", "loss", "acc"))
+        lr = arrays.get("lr")
         if step is None or loss is None or acc is None:
             raise ValueError(f"{where}: curves need 'step', 'loss' and 'acc' arrays, got {sorted(arrays)}")
         if not len(step) == len(loss) == len(acc):
@@ -113,7 +142,15 @@ class BatchCurve:
                              "points; they must be equally long")
         if len(step) and (int(step.min()) < 0 or bool((np.diff(step) < 0).any())):
             raise ValueError(f"{where}: curve steps must be whole numbers >= 0 in increasing order")
-        return cls(step.tolist(), loss.astype(np.float64).tolist(), acc.astype(np.float64).tolist())
+        if lr is not None:
+            if len(lr) != len(step):
+                raise ValueError(f"{where}: curve 'lr' holds {len(lr)} learning rates for {len(step)} steps; "
+                                 "they must be equally long")
+            values = lr.astype(np.float64)
+            if bool((np.isinf(values) | (values < 0)).any()):
+                raise ValueError(f"{where}: curve learning rates must be numbers >= 0 (NaN: not known)")
+        return cls(step.tolist(), loss.astype(np.float64).tolist(), acc.astype(np.float64).tolist(),
+                   lr=None if lr is None else lr.astype(np.float64).tolist())
 
 
 @dataclass
@@ -432,7 +469,7 @@ def check_runs_list(runs: Any) -> list[Any]:
     return runs
 
 
-_CURVE_KEY = re.compile(r"([1-9][0-9]{0,8})/(step|loss|acc)")
+_CURVE_KEY = re.compile(r"([1-9][0-9]{0,8})/(step|loss|acc|lr)")
 _WEIGHT_KEY = re.compile(r"([1-9][0-9]{0,8})/(last|best)/(.+)")
 
 
@@ -444,7 +481,7 @@ def curve_header_check(numbers: set[int]) -> Callable[[str, tuple[int, ...], np.
     def check(key: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
         m = _CURVE_KEY.fullmatch(key)
         if m is None or int(m.group(1)) not in numbers:
-            raise NpzError(f"unexpected curve array {key!r} (expected '<run number>/step|loss|acc' of a listed run)")
+            raise NpzError(f"unexpected curve array {key!r} (expected '<run number>/step|loss|acc|lr' of a listed run)")
         if len(shape) != 1 or shape[0] > limits.MAX_BATCH_POINTS:
             raise NpzError(f"curve {key!r} must be 1-D with at most {limits.MAX_BATCH_POINTS:,} points, got "
                            f"shape {shape}")
@@ -544,12 +581,43 @@ def differing_settings(records: list[RunRecord]) -> list[str]:
         # the data records say what each run trained on; the "dataset" setting is the path as typed
         # (runs on "shapes" and "/home/me/shapes" differed in "Dataset" though the same images and split)
         names = [n for n in names if n != "dataset"]
-    out = [n for n in names if len({_key(r.hyperparameters.get(n)) for r in records}) > 1]
+    out = [n for n in names if len({_key(_setting_key(r, n)) for r in records}) > 1]
     if len({_key(_data_key(r)) for r in records}) > 1:
         out.insert(0, "data")
     if len({_key(_network_key(r.network)) for r in records}) > 1:
         out.insert(0, "network")
     return out
+
+
+def _setting_key(record: RunRecord, name: str) -> Any:
+    """What is compared of a setting: its value; for the learning rate also the changes made
+    during the run (the rate and the epoch each took effect), so a run whose rate was lowered
+    mid-run differs from one that kept it."""
+    value = record.hyperparameters.get(name)
+    if name == "lr" and record.lr_changes:
+        return [value, [[c.get("epoch"), c.get("lr")] for c in record.lr_changes]]
+    return value
+
+
+def lr_text(record: RunRecord) -> str:
+    """The learning rate as the runs table shows it: the starting rate, then each change made
+    during the run with the epoch it took effect in, e.g. "0.002 → 0.0005 (epoch 5)"; "" when
+    not known."""
+    start = record.hyperparameters.get("lr")
+    parts = ["" if start is None else _g(start)]
+    for change in record.lr_changes:
+        shown, epoch = _g(change.get("lr")), change.get("epoch")
+        parts.append(f"{shown} (epoch {epoch})" if epoch is not None else shown)
+    if len(parts) == 1:
+        return parts[0]
+    return " → ".join(p or "?" for p in parts)
+
+
+def _g(value: Any) -> str:
+    """A number as the table shows it (0.0005); anything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, "g")
+    return str(value)
 
 
 def _network_key(network: dict[str, Any]) -> Any:
@@ -578,6 +646,8 @@ def run_row(record: RunRecord) -> dict[str, Any]:
             "seconds": record.seconds, "images_per_sec": None if ips is None else round(ips, 1),
             "dataset": data_title(record) or None, "data": record.data,
             **{name: hyper.get(name) for name in KEY_SETTINGS if name != "epochs"},   # epochs: trained, not planned
+            # lr is the starting rate; the changes made during the run: {epoch, step, lr} each
+            "lr_changes": [{k: c.get(k) for k in ("epoch", "step", "lr")} for c in record.lr_changes],
             "weights": [w for w in ("last", "best") if record.weights_of(w) is not None]}
 
 
@@ -593,6 +663,8 @@ def runs_csv(records: list[RunRecord]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(keys)
     for row in rows:
+        # the changes as text: "0.0005 (epoch 5, step 37); ..."
+        row["lr_changes"] = "; ".join(f"{_g(c['lr'])} (epoch {c['epoch']}, step {c['step']})" for c in row["lr_changes"])
         writer.writerow(["+".join(v) if isinstance(v, list) else ("" if v is None else v)
                          for v in (row[k] for k in keys)])
     return buf.getvalue()

@@ -366,9 +366,7 @@ class Workspace:
         if upto is not None and epochs and epochs[-1].global_step is not None:
             cut = epochs[-1].global_step
             keep = [i for i, s in enumerate(history.batches.step) if s < cut]
-            history.batches.step = [history.batches.step[i] for i in keep]
-            history.batches.loss = [history.batches.loss[i] for i in keep]
-            history.batches.acc = [history.batches.acc[i] for i in keep]
+            history.batches.keep(keep)
         self.set_history(history, config)
         return run
 

@@ -90,6 +90,24 @@ def test_the_table_sorts_by_value(qtbot, three):
     assert [panel.table.item(r, 0).key for r in range(3)] == [3, 2, 1]
 
 
+def test_a_learning_rate_changed_mid_run_shows_in_its_cell(qtbot, three):
+    """QA (issue 13): a run whose rate was changed from 0.002 to 0.0005 during it showed 0.002 only."""
+    three.runs[1].lr_changes = [{"epoch": 1, "step": 2, "lr": 0.0005}]   # as a live change records it
+    three.runs[2].hyperparameters["lr"] = LRS[1]                         # run 3 started at that rate too
+    panel = RunsPanel(three)
+    qtbot.addWidget(panel)
+    col = _column("Learning rate")
+    cells = {panel.table.item(r, 0).key: panel.table.item(r, col) for r in range(3)}
+    assert cells[2].text() == "0.002 → 0.0005 (epoch 1)" and "changed during the run" in cells[2].toolTip()
+    assert cells[3].text() == "0.002" and cells[2].key == LRS[1]    # sorted by the starting rate
+    panel.select([2, 3])
+    assert panel.differing() == ["lr"]            # same start, but run 2's rate was changed
+    assert cells[2].data(DIFFER_ROLE) is True and cells[3].data(DIFFER_ROLE) is True
+    assert panel.table.horizontalHeaderItem(col).text() == "Learning rate ≠"
+    panel.table.sortItems(col)
+    assert [panel.table.item(r, 0).key for r in range(3)] in ([1, 2, 3], [1, 3, 2])
+
+
 def test_restore_makes_the_runs_network_and_weights_current(qtbot, three):
     panel = RunsPanel(three)
     qtbot.addWidget(panel)

@@ -175,6 +175,30 @@ def test_lr_change_mid_run_is_recorded_and_used(qtbot, panel, small_data):
     assert saved["lr_changes"] == c.history["lr_changes"]
 
 
+def test_a_reopened_project_draws_the_learning_rate_per_batch(qtbot, panel, small_data, tmp_path):
+    """QA (issue 13): after a live LR change, save and reopen, Plots > Learning rate showed only
+    epoch dots; it shows the per-batch rate with the drop again."""
+    c = start(panel, small_data, epochs=2, paused=True)
+    c.worker.step(3)
+    wait_paused_after(qtbot, c, 3)
+    panel.lr.setValue(0.0005)
+    panel.lr.editingFinished.emit()
+    with qtbot.waitSignal(c.finished, timeout=TIMEOUT):
+        c.resume()
+    c.drain()
+    before = panel.plots.series["lr"]
+    live_x, live_y = before.x.copy(), before.y.copy()
+    assert len(live_y) == 2 * STEPS_PER_EPOCH
+    path = panel.state.save(tmp_path / "lr.cnnproj")
+    panel.state.open(path)
+    qtbot.waitUntil(lambda: panel.plots.series["lr"].n == 2 * STEPS_PER_EPOCH, timeout=TIMEOUT)
+    lr = panel.plots.series["lr"]
+    np.testing.assert_allclose(lr.x, live_x)
+    np.testing.assert_allclose(lr.y, live_y, rtol=1e-6)
+    assert list(lr.y[:3]) == pytest.approx([0.003] * 3) and list(lr.y[3:]) == pytest.approx([0.0005] * 13)
+    assert panel.plots.curves["lr"].opts["symbol"] is None
+
+
 def test_huge_learning_rate_triggers_nan_pause_and_fix_restores(qtbot, panel, small_data):
     seen = []
     panel.controller.healthIssues.connect(seen.extend)

@@ -98,6 +98,24 @@ def test_load_history_shows_saved_epochs(qtbot):
     np.testing.assert_allclose(plots.series["lr"].y, [1e-3, 5e-4])
 
 
+def test_load_history_draws_the_saved_per_batch_learning_rate(qtbot):
+    """QA (issue 13): a reopened project's LR plot showed one dot per epoch though the run had
+    drawn the per-batch cosine with a live change; saved steps now carry their rate."""
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    saved = [{"global_step": i, "loss": 1.0, "accuracy": 0.5, "lr": 0.002 if i < 6 else 0.0005} for i in range(10)]
+    epochs = [{"epoch": 1, "global_step": 5, "train_loss": 0.5, "lr": 0.002},
+              {"epoch": 2, "global_step": 10, "train_loss": 0.4, "lr": 0.0005}]
+    plots.load_history(epochs, [{"epoch": 2, "step": 6, "lr": 0.0005}], saved)
+    np.testing.assert_allclose(plots.series["lr"].x, np.arange(10))   # per batch, not the epochs' 5 and 10
+    np.testing.assert_allclose(plots.series["lr"].y, [0.002] * 6 + [0.0005] * 4)
+    assert plots.curves["lr"].opts["symbol"] is None        # a line, as the live run drew it
+    # steps saved before their rate was kept: the epochs' rates, with markers, as before
+    plots.load_history(epochs, [], [{**s, "lr": None} for s in saved])
+    np.testing.assert_allclose(plots.series["lr"].x, [5, 10])
+    assert plots.curves["lr"].opts["symbol"] == "o" and plots.series["loss"].n == 10
+
+
 def test_saved_learning_rate_has_markers_and_a_live_run_does_not(qtbot):
     plots = TrainingPlots()
     qtbot.addWidget(plots)

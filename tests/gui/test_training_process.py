@@ -119,6 +119,10 @@ def test_step_pause_resume_lr_and_one_more_epoch_in_the_child(qtbot, panel, smal
     assert c.history["epochs"][-1]["global_step"] == 2 * STEPS_PER_EPOCH
     assert [ch["lr"] for ch in c.history["lr_changes"]] == [pytest.approx(0.0007)]
     assert c.config.augment and panel.errors == []
+    # the child's batch records carry their learning rate into the curves the project saves
+    for curve in (c.run.history.batches, c.run.local.record.curve):
+        assert curve.step == list(range(2 * STEPS_PER_EPOCH))
+        assert curve.lr == pytest.approx([0.003] + [0.0007] * (2 * STEPS_PER_EPOCH - 1))
 
 
 def test_stop_in_the_child_keeps_finished_epochs(qtbot, panel, small_data):

@@ -106,12 +106,14 @@ def test_reopened_project_shows_its_run_again(qtbot, trainer_window, small_data,
 
 
 def test_reopened_one_epoch_project_shows_its_learning_rate(qtbot, trainer_window, small_data, tmp_path, settings):
-    # QA: one saved epoch is one LR point, and a line through one point draws nothing
+    # QA: a line through one point draws nothing. One saved epoch now brings back its rate per
+    # batch (a line, as the run drew it); a file without per-batch rates shows one marker per
+    # epoch (test_training_plots: test_load_history_draws_the_saved_per_batch_learning_rate)
     win, _ = _train_save_reopen(qtbot, trainer_window, small_data, tmp_path / "one.cnnproj", settings, 1)
     curve = win.training_panel.plots.curves["lr"]
     x, y = curve.getData()
-    assert x is not None and len(y) == 1 and y[0] > 0
-    assert curve.opts["symbol"] is not None  # the single point is drawn as a marker
+    assert x is not None and len(y) == 8 and y[0] == pytest.approx(0.002) and (y > 0).all()
+    assert curve.opts["symbol"] is None
 
 
 def test_closing_while_paused_wakes_and_stops_the_worker(qtbot, trainer_window, small_data):

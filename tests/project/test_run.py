@@ -121,6 +121,21 @@ def test_lr_changes_are_recorded_with_the_step_and_epoch_they_take_effect(data):
     assert run.history.to_dict()["lr_changes"][-1] == {"epoch": 4, "step": 20, "lr": 0.001}
 
 
+def test_the_runs_curves_keep_each_batchs_learning_rate_across_a_live_change(data):
+    """QA (issue 13): the per-batch curves kept no learning rate, so a reopened project drew it
+    per epoch; each batch's rate is kept now, the change included."""
+    run = Run(_prepared(data))
+    gen = run.reports()
+    for _ in range(3):
+        next(gen)
+    run.set_lr(0.0005)
+    list(gen)
+    for curve in (run.record.curve, run.history.batches):
+        assert curve.step == list(range(8))
+        assert curve.lr == pytest.approx([0.003] * 3 + [0.0005] * 5)
+        assert [r["lr"] for r in curve.records()] == pytest.approx(curve.lr)
+
+
 def test_a_health_issue_that_pauses_asks_the_pump_to_pause(data):
     run = Run(_prepared(data), monitor=HealthMonitor(["Conv2D"] * 7))
     paused = []

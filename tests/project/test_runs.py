@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import shutil
 import zipfile
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_cli_refuses_to_replace_a_file_that_is_no_project(capsys, tmp_path):
 RUN_KEYS = {"number", "name", "started", "network", "epochs", "first_epoch", "last_epoch", "continued_from",
             "best_val_acc", "best_epoch", "final_val_acc", "final_val_loss", "final_train_loss", "final_train_acc",
             "seconds", "images_per_sec", "dataset", "data", "lr", "optimizer", "batch_size", "schedule", "augment",
-            "weight_decay", "seed", "weights"}
+            "weight_decay", "seed", "weights", "lr_changes"}
 
 
 def test_runs_json_lists_every_run_with_documented_keys(capsys, three_runs):
@@ -156,6 +157,45 @@ def test_differing_settings_names_what_differs():
     assert differing_settings([a]) == []
     assert differing_settings([a, b]) == ["lr"]                 # a renamed network is the same network
     assert differing_settings([a, c]) == ["network", "optimizer", "seed"]
+
+
+def test_a_learning_rate_changed_mid_run_is_shown_and_compared():
+    """QA (issue 13): the runs table and `cnnstudio runs` showed only the starting rate (0.002) of
+    a run whose rate was changed to 0.0005 during it, and it did not differ from a run that kept it."""
+    from cnnstudio.project.runs import lr_text, run_row
+
+    kept = RunRecord(hyperparameters={"lr": 0.002})
+    changed = RunRecord(hyperparameters={"lr": 0.002}, lr_changes=[{"epoch": 5, "step": 37, "lr": 0.0005}])
+    twice = RunRecord(hyperparameters={"lr": 0.002}, lr_changes=[{"epoch": 5, "step": 37, "lr": 0.0005},
+                                                                 {"epoch": 7, "step": 50, "lr": 0.0001}])
+    assert lr_text(kept) == "0.002" and lr_text(changed) == "0.002 → 0.0005 (epoch 5)"
+    assert lr_text(twice) == "0.002 → 0.0005 (epoch 5) → 0.0001 (epoch 7)"
+    assert run_row(changed)["lr"] == 0.002 and run_row(kept)["lr_changes"] == []
+    assert run_row(changed)["lr_changes"] == [{"epoch": 5, "step": 37, "lr": 0.0005}]
+    assert differing_settings([kept, changed]) == ["lr"] and differing_settings([changed, twice]) == ["lr"]
+    later = RunRecord(hyperparameters={"lr": 0.002}, lr_changes=[{"epoch": 6, "step": 45, "lr": 0.0005}])
+    assert differing_settings([changed, later]) == ["lr"]          # the same rate from another epoch
+    same = RunRecord(hyperparameters={"lr": 0.002}, lr_changes=[{"epoch": 5, "step": 37, "lr": 0.0005}])
+    assert differing_settings([changed, same]) == []
+    import csv
+
+    head, row = list(csv.reader(runs_csv([changed]).splitlines()))
+    assert row[head.index("lr_changes")] == "0.0005 (epoch 5, step 37)" and row[head.index("lr")] == "0.002"
+
+
+def test_cli_runs_shows_a_learning_rate_changed_mid_run(capsys, three_runs, tmp_path):
+    project = load_project(three_runs[0])
+    project.runs[1].lr_changes = [{"epoch": 1, "step": 2, "lr": 0.0005}]   # as a live change in the app records it
+    path = tmp_path / "changed.cnnproj"
+    save_project(path, project)
+    code, out, _ = _cli(capsys, "runs", path)
+    assert code == 0
+    line = out.splitlines()[2]
+    assert line.startswith("2 ") and f"{LRS[1]:g} → 0.0005 (epoch 1)" in line
+    code, out, _ = _cli(capsys, "runs", path, "--json")
+    rows = json.loads(out)["runs"]
+    assert rows[1]["lr"] == LRS[1] and rows[1]["lr_changes"] == [{"epoch": 1, "step": 2, "lr": 0.0005}]
+    assert rows[0]["lr_changes"] == [] and rows[2]["lr_changes"] == []
 
 
 # ---- restored ----------------------------------------------------------------------------------
@@ -222,6 +262,47 @@ def test_per_batch_curves_survive_save_and_open(three_runs, tmp_path):
     again.open(out)
     assert again.history.batches.step == ws.history.batches.step
     assert np.allclose(again.history.batches.loss, ws.history.batches.loss)
+
+
+def test_per_batch_learning_rate_survives_save_and_open(three_runs, tmp_path):
+    """QA (issue 13): a reopened project's LR plot showed epoch dots only: the per-batch learning
+    rate was not kept with the curves. It is now (curves.npz '<run>/lr'), decimated with them."""
+    project = load_project(three_runs[0])
+    one, two, three = project.runs
+    for run in (one, two, three):
+        assert len(run.curve.lr) == len(run.curve) and run.curve.has_lr
+        assert all(math.isfinite(v) and v > 0 for v in run.curve.lr)
+    assert one.curve.lr[0] == pytest.approx(LRS[0], rel=1e-5) and two.curve.lr[0] == pytest.approx(LRS[1], rel=1e-5)
+    ws = Workspace()
+    ws.open(three_runs[0])
+    lrs = ws.history.batches.lr
+    assert len(lrs) == 8 and lrs == pytest.approx(two.curve.lr + three.curve.lr, rel=1e-6)
+    assert [r["lr"] for r in ws.history.batches.records()] == pytest.approx(lrs)
+    out = tmp_path / "again.cnnproj"
+    ws.save(out)
+    again = Workspace()
+    again.open(out)
+    assert again.history.batches.lr == pytest.approx(lrs, rel=1e-6)
+
+
+def test_curves_saved_before_the_learning_rate_still_open(good_file, tmp_path):
+    """A file whose curves.npz has no '<run>/lr' (saved before it was kept) opens; its points
+    have no learning rate, so the plots fall back to the epochs' rates."""
+    arrays = {"1/step": np.arange(3), "1/loss": np.ones(3, np.float32), "1/acc": np.ones(3, np.float32)}
+    old = _rewrite(good_file, tmp_path / "old-curves.cnnproj", members={"curves.npz": _npz(arrays)})
+    run = load_project(old).runs[0]
+    assert run.curve.step == [0, 1, 2] and not run.curve.has_lr
+    assert [r["lr"] for r in run.curve.records()] == [None, None, None]
+    assert "lr" not in run.curve.arrays()   # nothing made up on the next save
+
+
+def test_decimation_keeps_the_learning_rate_with_its_step(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_BATCH_POINTS", 100)
+    curve = BatchCurve()
+    for i in range(1000):
+        curve.append(i, 1.0, 0.5, 0.001 * (i + 1))
+    assert len(curve.lr) == len(curve) <= 100
+    assert curve.lr == pytest.approx([0.001 * (s + 1) for s in curve.step])
 
 
 def test_batch_curves_are_bounded_by_decimation(monkeypatch):
@@ -368,6 +449,7 @@ def _run1_weights(good_file):
 
 
 @pytest.mark.parametrize("case", ["unknown-curve", "curve-too-long", "curve-lengths", "curve-2d", "curve-steps-text",
+                                  "curve-lr-lengths", "curve-lr-negative", "curve-lr-int",
                                   "weights-wrong-shape", "weights-unknown-run", "weights-missing",
                                   "current-without-weights", "stray-run-weights"])
 def test_hostile_runs_arrays_are_refused_by_name(good_file, tmp_path, case):
@@ -378,6 +460,8 @@ def test_hostile_runs_arrays_are_refused_by_name(good_file, tmp_path, case):
     fragment = {
         "unknown-curve": "unexpected curve array '9/loss'", "curve-too-long": "at most 20,000 points",
         "curve-lengths": "must be equally long", "curve-2d": "must be 1-D", "curve-steps-text": "expected integers",
+        "curve-lr-lengths": "'lr' holds 2 learning rates for 3 steps", "curve-lr-negative": "learning rates must be",
+        "curve-lr-int": "curve '1/lr' has dtype int64, expected floats",
         "weights-wrong-shape": "the last weights of run 1 do not fit its network",
         "weights-unknown-run": "unexpected run weights '7/last/",
         "weights-missing": "run_weights.npz is missing", "current-without-weights": "has no weights.npz",
@@ -393,6 +477,12 @@ def test_hostile_runs_arrays_are_refused_by_name(good_file, tmp_path, case):
         members["curves.npz"] = _npz({**curve, "1/acc": np.ones((3, 1), np.float32)})
     elif case == "curve-steps-text":
         members["curves.npz"] = _npz({**curve, "1/step": np.ones(3, np.float32)})
+    elif case == "curve-lr-lengths":
+        members["curves.npz"] = _npz({**curve, "1/lr": np.ones(2, np.float32)})
+    elif case == "curve-lr-negative":
+        members["curves.npz"] = _npz({**curve, "1/lr": np.array([0.1, -1.0, np.inf], np.float32)})
+    elif case == "curve-lr-int":
+        members["curves.npz"] = _npz({**curve, "1/lr": np.ones(3, np.int64)})
     elif case == "weights-wrong-shape":
         members["run_weights.npz"] = _npz({**{f"1/last/{k}": v for k, v in w.items()},
                                            f"1/last/{first}": np.zeros((2, 2), np.float32)})

@@ -25,8 +25,8 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLay
 
 from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.state import AppState
-from cnnstudio.project.runs import (KEY_SETTINGS, RunRecord, data_description, differing_settings, run_row, runs_csv,
-                                    setting_label)
+from cnnstudio.project.runs import (KEY_SETTINGS, RunRecord, data_description, differing_settings, lr_text, run_row,
+                                    runs_csv, setting_label)
 
 #: one colour per run, by its number (the same run keeps its colour whatever is selected)
 COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
@@ -240,7 +240,12 @@ class RunsPanel(QWidget):
                     shown += f" ← {run.continued_from}"
                 if key == "number" and run.number == training:
                     shown += " (training)"
+                if key == "lr":
+                    shown = lr_text(run)   # with the changes made during the run; sorted by the start
                 item = _Item(shown, row[key])
+                if key == "lr" and run.lr_changes:
+                    item.setToolTip(f"Learning rate {shown}: started at {text(row[key])}, changed during the run "
+                                    "(sorted by the starting rate)")
                 if run.number == current or run.number == training:
                     font = item.font()
                     font.setBold(run.number == current)
@@ -323,7 +328,7 @@ class RunsPanel(QWidget):
                 item.legend.clear()
         for run in chosen:
             colour = COLOURS[(run.number - 1) % len(COLOURS)]
-            label = f"run {run.number} (lr {run.hyperparameters.get('lr', '?'):g})" if isinstance(
+            label = f"run {run.number} (lr {lr_text(run)})" if isinstance(
                 run.hyperparameters.get("lr"), (int, float)) else f"run {run.number}"
             curve = run.curve.arrays()
             if len(curve["step"]):

@@ -86,7 +86,8 @@ class TrainingPlots(QWidget):
         for plot, title in ((self.loss_plot, "Loss plot"), (self.acc_plot, "Accuracy plot"),
                             (self.lr_plot, "Learning rate plot")):
             plot_export.install(plot, title)   # PNG, SVG, CSV: button and right-click
-        self._lr_symbols = False
+        self._lr_symbols = True   # symbolSize above gave the curve 'o' markers: off until a saved run
+        self._lr_markers(False)
 
     def _place_plots(self, wide: bool) -> None:
         """Wide: the three plots in a row. Narrow (a 560 px dock): loss and accuracy side by side,
@@ -139,14 +140,17 @@ class TrainingPlots(QWidget):
     def load_history(self, epochs: Iterable[Mapping[str, Any]], lr_changes: Iterable[Mapping[str, Any]] = (),
                      steps: Iterable[Mapping[str, Any]] = ()) -> None:
         """Show a saved run again: per-batch curves (``steps``: batch records {global_step, loss,
-        accuracy}, as the project keeps them), per-epoch curves and the learning rate at each epoch/change."""
+        accuracy, lr}, as the project keeps them), per-epoch curves and the learning rate: per
+        batch where the steps carry it, else (files before per-batch rates were kept) at each epoch."""
         self.clear()
-        self.add_steps(steps)   # kept without their learning rate: the epochs' rates are drawn below
+        steps = list(steps)
+        self.add_steps(steps)
+        per_batch_lr = self.series["lr"].n > 0
         # One value per epoch: markers make a one-epoch run visible (a line needs two points).
-        self._lr_markers(True)
+        self._lr_markers(not per_batch_lr)
         for record in epochs:
             self.add_epoch(record)
-            if record.get("lr") is not None:
+            if record.get("lr") is not None and not per_batch_lr:
                 self.series["lr"].append(float(record.get("global_step", record.get("epoch", 0) + 1)),
                                          float(record["lr"]))
         self.refresh()

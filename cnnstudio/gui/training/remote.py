@@ -58,9 +58,9 @@ class ProcessRun:
         record = getattr(self.local, "record", None)
         for rec in records:
             if curve is not None:
-                curve.append(rec["global_step"], rec["loss"], rec["accuracy"])
+                curve.append(rec["global_step"], rec["loss"], rec["accuracy"], rec.get("lr"))
             if record is not None:
-                record.curve.append(rec["global_step"], rec["loss"], rec["accuracy"])
+                record.curve.append(rec["global_step"], rec["loss"], rec["accuracy"], rec.get("lr"))
             self.lr = float(rec.get("lr", self.lr))
 
     def add_epoch(self, record: EpochRecord, weights: dict[str, Any]) -> None:
