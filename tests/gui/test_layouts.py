@@ -327,3 +327,37 @@ def test_the_view_menu_lists_every_dock(make_window):
     listed = set(menu.actions())
     for dock in window.docks.values():   # the Runs dock too, added after the menus were built
         assert dock.toggleViewAction() in listed, dock.objectName()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("dock", ["trainingDock", "datasetDock"])
+def test_draw_and_look_middle_panels_fit_their_column(qtbot, make_window, size, dock):
+    """QA: in Draw & look at 1024x640 the Training form's "?" column and Augment label, and the
+    Dataset panel's "Import folder..." and info line were cut: the form needed 425 px and the
+    Dataset panel 416 px in a column of ~400 px that also holds a vertical scroll bar."""
+    from PyQt6.QtWidgets import QStyle
+
+    window = make_window(*size)
+    window.docks["drawingDock"].raise_()      # Draw & look
+    qtbot.waitUntil(lambda: layouts.is_draw_and_look(window), timeout=5_000)
+    window.docks[dock].raise_()               # then Training or Dataset in the middle column
+    panel = window.panel(dock)
+    settle(window.docks[dock], panel)
+    scroll = window.docks[dock].widget()
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)   # both panels scroll down
+    if dock == "trainingDock":
+        needed = window.training_panel.form.minimumSizeHint().width()
+        seen = [window.training_panel.form.augment] + [b for b in panel.findChildren(QAbstractButton)
+                                                       if b.text() == "?"]
+    else:
+        needed = panel.minimumSizeHint().width()
+        seen = [panel.import_button, panel.download_button, panel.info, panel.flip]
+    column = round(window.width() * layouts.MAPS_SHARE)   # the width Draw & look gives the column
+    assert needed + bar <= column, (needed, bar, column)
+    assert window.docks[dock].width() <= column + 12      # it did not push the editor aside instead
+    assert not scroll.horizontalScrollBar().isVisible()
+    view = rect_in_window(scroll.viewport())
+    for widget in seen:
+        if widget.isVisible():
+            rect = rect_in_window(widget)
+            assert view.left() <= rect.left() and rect.right() <= view.right(), (widget, rect, view)

@@ -37,10 +37,10 @@ THUMB_PX = 64
 MAX_CLASS_ROWS = 20
 PREVIEW_COUNT = 8
 #: (field, label, maximum, step, decimals, tooltip); the defaults come from the Augmenter
-AUG_FIELDS = [
-    ("shift", "Shift (pixels)", 8.0, 0.5, 1, "Largest random translation, in pixels"),
-    ("rotation", "Rotation (degrees)", 45.0, 1.0, 0, "Largest random turn, in degrees"),
-    ("scale", "Scale (+/- fraction)", 0.5, 0.05, 2, "Largest random zoom: 0.1 zooms by up to +-10%"),
+AUG_FIELDS = [   # short labels: two pairs a row fit the 400 px Draw & look column (units in the tips)
+    ("shift", "Shift (px)", 8.0, 0.5, 1, "Largest random translation, in pixels"),
+    ("rotation", "Rotation (°)", 45.0, 1.0, 0, "Largest random turn, in degrees"),
+    ("scale", "Scale (±)", 0.5, 0.05, 2, "Largest random zoom: 0.1 zooms by up to +-10%"),
     ("noise", "Noise (std)", 0.5, 0.01, 2, "Standard deviation of Gaussian noise added to [0, 1] pixels"),
 ]
 
@@ -124,11 +124,16 @@ class DatasetBrowser(ResponsivePanel):
         self.locate_button.setToolTip("Show where the project's data is now: the same images and split are used")
         self.locate_button.clicked.connect(lambda: self.ask_locate(self._missing_text()))
         self.locate_button.setVisible(False)
-        buttons = QHBoxLayout()
-        for b in (self.locate_button, self.sample_button, self.drawings_button, self.download_button,
-                  self.import_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        # two rows: on one the five buttons held the panel at 416 px, cutting "Import folder..." and
+        # the info line in Draw & look at 1024x640 (the middle column is ~400 px there)
+        buttons = QVBoxLayout()
+        for row_buttons in ((self.locate_button, self.sample_button, self.drawings_button),
+                            (self.download_button, self.import_button)):
+            row = QHBoxLayout()
+            for b in row_buttons:
+                row.addWidget(b)
+            row.addStretch(1)
+            buttons.addLayout(row)
 
         self.grid = ImageGrid(min_height=240)
         samples = self.samples_box = QGroupBox("Samples per class (training set)")
@@ -168,7 +173,8 @@ class DatasetBrowser(ResponsivePanel):
             self.aug_spins[name] = spin
             grid.addWidget(QLabel(label), k // 2, 2 * (k % 2))
             grid.addWidget(spin, k // 2, 2 * (k % 2) + 1)
-        self.flip = QCheckBox("Random left-right flip (photos; not digits or letters)")
+        self.flip = QCheckBox("Random left-right flip (photos only)")   # fits a 400 px column
+        self.flip.setToolTip("For photos; not for digits or letters (a flipped 3 is not a 3)")
         self.flip.setChecked(bool(defaults["flip"]))
         self.flip.toggled.connect(self._on_augment_edited)
         grid.addWidget(self.flip, 2, 0, 1, 4)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtGui import QStandardItemModel
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QSpinBox,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
+                             QSpinBox, QVBoxLayout, QWidget)
 
-from cnnstudio.gui.explain.glossary import with_help
+from cnnstudio.gui.explain.glossary import help_button, with_help
 from cnnstudio.gui.training import runtools
 from cnnstudio.model.training_config import SETTINGS, Setting
 from cnnstudio.project.glossary import setting_key
@@ -86,6 +86,9 @@ class TrainingForm(QWidget):
         self._set_cupy_availability()
         for name in names:
             setting = SETTINGS[name]
+            if setting.kind == "bool" and ": " in setting.label:
+                form.addRow("", _check_with_details(getattr(self, name), setting, setting_key(name)))
+                continue
             form.addRow("" if setting.kind == "bool" else setting.label,
                         with_help(getattr(self, name), setting_key(name)))
         workers = setting_widget(SETTINGS["workers"], d.workers)   # processes per step ("speed")
@@ -122,6 +125,28 @@ class TrainingForm(QWidget):
         self.augment.blockSignals(True)  # showing a saved setting is not a change to forward
         self.augment.setChecked(bool(getattr(config, "augment", False)))
         self.augment.blockSignals(False)
+
+
+def _check_with_details(box: QCheckBox, setting: Setting, key: str) -> QWidget:
+    """The check box named by the label's head ("Augment"), its "?", and the rest of the label
+    ("random shift, ...") wrapping under it: on one check box it held the form at 425 px, cutting
+    the "?" column in Draw & look at 1024x640. One widget, so a form row hides all of it."""
+    head, details = setting.label.split(": ", 1)
+    box.setText(head)
+    note = QLabel(details)
+    note.setWordWrap(True)
+    note.setToolTip(setting.help)
+    note.setObjectName(f"{setting.name}_details")
+    host = QWidget()
+    grid = QGridLayout(host)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(2)
+    grid.setVerticalSpacing(0)
+    grid.addWidget(box, 0, 0)
+    grid.addWidget(help_button(key), 0, 1)
+    grid.addWidget(note, 1, 0)
+    grid.setColumnStretch(0, 1)
+    return host
 
 
 def _dspin_of(setting: Setting, value: float) -> QDoubleSpinBox:
