@@ -17,8 +17,14 @@ class ResponsivePanel(QWidget):
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
         # The dock's scroll area takes this as the least height; the layout's answer is the
         # preferred height (pyqtgraph hints are tall), which made the panel scroll in a dock
-        # that had room for it. The minimum is what the panel really needs.
-        return self.minimumSizeHint().height()
+        # that had room for it. The minimum is what the panel really needs, at this width: a
+        # wrapped label (Evaluation's two-line status at 1024x640) needs more lines than the width-free
+        # minimum counts, and short of them the layout overlapped the confusion matrix's last row.
+        least = self.minimumSizeHint().height()
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            least = max(least, layout.minimumHeightForWidth(width))
+        return least
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         wide = event.size().width() >= SIDE_BY_SIDE_PX

@@ -361,3 +361,26 @@ def test_draw_and_look_middle_panels_fit_their_column(qtbot, make_window, size, 
         if widget.isVisible():
             rect = rect_in_window(widget)
             assert view.left() <= rect.left() and rect.right() <= view.right(), (widget, rect, view)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_draw_and_look_confusion_matrix_last_row_is_whole(qtbot, make_window, size):
+    """QA: in Draw & look at 1024x640 the confusion matrix's last row was cut: the result's status
+    wraps to two lines, the panel got the height of one, and the chart below overlapped the matrix."""
+    window = make_window(*size)
+    window.docks["drawingDock"].raise_()
+    qtbot.waitUntil(lambda: layouts.is_draw_and_look(window), timeout=5_000)
+    window.docks["evaluationDock"].raise_()
+    panel = window.evaluation_panel
+    rng = np.random.default_rng(0)
+    panel.matrix.set_matrix(rng.integers(0, 5, (10, 10)) + 45 * np.eye(10, dtype=np.int64),
+                            [str(i) for i in range(10)])
+    panel.status.setText("MNIST sample (validation): 500 images, accuracy 92.2%, loss 0.284, 39 mistakes")
+    settle(window.docks["evaluationDock"], panel)
+    qtbot.waitUntil(lambda: panel.status.height() >= panel.status.heightForWidth(panel.status.width()),
+                    timeout=5_000)
+    matrix, chart = rect_in_window(panel.matrix), rect_in_window(panel.class_chart.widget)
+    assert not matrix.intersects(chart), (matrix, chart)
+    last = panel.matrix.cell_rect(9, 9).toAlignedRect()
+    assert panel.matrix.rect().contains(last), (last, panel.matrix.rect())
+    assert not rect_in_window(panel.status).intersects(matrix)
