@@ -384,3 +384,82 @@ def test_draw_and_look_confusion_matrix_last_row_is_whole(qtbot, make_window, si
     last = panel.matrix.cell_rect(9, 9).toAlignedRect()
     assert panel.matrix.rect().contains(last), (last, panel.matrix.rect())
     assert not rect_in_window(panel.status).intersects(matrix)
+
+
+# ---- corner buttons and legends (QA F) -------------------------------------------------------
+def _on_widget(widget, graphics_item) -> QRect:
+    """The rectangle a pyqtgraph item takes in ``widget``'s (a PlotWidget's) pixels."""
+    return widget.mapFromScene(graphics_item.mapRectToScene(graphics_item.boundingRect())).boundingRect()
+
+
+def _corner_buttons(widget) -> list[QAbstractButton]:
+    return [b for b in widget.findChildren(QAbstractButton) if b.isVisible() and b.parentWidget() is widget]
+
+
+def test_corner_buttons_never_cover_a_plots_title_or_legend(qtbot, make_window):
+    """QA: at 1280x800 the Runs panel's 'Training loss per batch (smoothed)' ran under its export button."""
+    import pyqtgraph as pg
+
+    window = make_window(1280, 800)
+    window.docks["runsDock"].raise_()
+    panel = window.runs_panel
+    settle(window.docks["runsDock"], panel)
+    plots = [w for w in panel.findChildren(pg.PlotWidget) if w.isVisible()]
+    assert plots
+    for plot in plots:
+        item = plot.getPlotItem()
+        settle(plot)
+        buttons = _corner_buttons(plot)
+        assert len(buttons) >= 2, [b.toolTip() for b in buttons]   # the export button and the "?"
+        covered = [_on_widget(plot, item.titleLabel)] if item.titleLabel.isVisible() else []
+        if item.legend is not None:
+            covered.append(_on_widget(plot, item.legend))
+        covered.append(_on_widget(plot, item.getViewBox()))
+        for button in buttons:
+            for rect in covered:
+                assert not button.geometry().intersects(rect), (button.toolTip(), button.geometry(), rect)
+
+
+def test_a_legend_moves_off_the_curves(qtbot):
+    """A legend goes to the corner where it covers no data: a rising curve ends in the top-right."""
+    import pyqtgraph as pg
+
+    from cnnstudio.gui.common import plot_export
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(300, 220)
+    legend = plot.addLegend(offset=(-5, 5))
+    x = np.linspace(0, 10, 60)
+    for k in range(3):
+        plot.plot(x, 1 - np.exp(-x / (1 + k)), name=f"Run {k + 1}")
+    plot_export.install(plot, "Accuracy")
+    plot.show()
+    qtbot.waitExposed(plot)
+    view = plot.getPlotItem().getViewBox()
+
+    def covered() -> int:
+        box = legend.mapRectToScene(legend.boundingRect())
+        return sum(int(box.contains(view.mapViewToScene(pg.Point(float(a), float(b)))))
+                   for curve in plot.getPlotItem().listDataItems() for a, b in zip(*curve.getData()))
+
+    qtbot.waitUntil(lambda: covered() == 0, timeout=5_000)
+
+
+def test_the_images_per_class_key_does_not_cover_the_bars(qtbot):
+    """QA: the Dataset panel's 'Images per class' legend sat on the bars: the key is in the title row."""
+    from cnnstudio.gui.datasets.charts import ClassCountsChart
+
+    chart = ClassCountsChart()
+    qtbot.addWidget(chart.widget)
+    chart.widget.resize(360, 150)
+    chart.set_counts(np.full(10, 450), np.full(10, 50), [str(i) for i in range(10)])
+    chart.widget.show()
+    qtbot.waitExposed(chart.widget)
+    settle(chart.widget)
+    item = chart.widget.getPlotItem()
+    assert item.legend is None and "training" in item.titleLabel.text and "validation" in item.titleLabel.text
+    key, view = _on_widget(chart.widget, item.titleLabel), _on_widget(chart.widget, item.getViewBox())
+    bars = _on_widget(chart.widget, chart.train_bars)
+    assert key.bottom() <= view.top() + 1 and key.bottom() < bars.top(), (key, view, bars)   # above the plot area
+    assert not any(b.geometry().intersects(key) for b in _corner_buttons(chart.widget))

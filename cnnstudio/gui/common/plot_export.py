@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import CSVExporter, ImageExporter, SVGExporter
-from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QImage
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QToolButton, QWidget
 
@@ -55,6 +55,92 @@ def graphics_item(target: Any) -> Any:
     if isinstance(target, pg.GraphicsLayoutWidget):
         return target.ci
     return target
+
+
+#: height of the strip at a plot's top that holds its corner buttons (export, "?"): the title,
+#: axes and legend start under it, so a button never covers them ("Training loss per batch
+#: (smoothed)" ran under the export button in the Runs panel at 1280x800)
+CORNER_ROW_PX = 22
+
+
+def reserve_corner_row(target: Any) -> None:
+    """Start a PlotItem's contents (title, axes, legend) under the corner buttons' strip."""
+    item = graphics_item(target)
+    if isinstance(item, pg.PlotItem):
+        left, top, right, bottom = item.layout.getContentsMargins()
+        if top < CORNER_ROW_PX:
+            item.layout.setContentsMargins(left, CORNER_ROW_PX, right, bottom)
+
+
+#: (legend's anchor point, the view's point, offset in pixels) for each corner, the first preferred
+LEGEND_CORNERS = (((1, 0), (1, 0), (-5, 5)), ((0, 0), (0, 0), (5, 5)),
+                  ((1, 1), (1, 1), (-5, -5)), ((0, 1), (0, 1), (5, -5)))
+
+
+def _data_points(item: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(x, y) of what a PlotItem draws: its curves' points, its bars' tops and bottoms."""
+    points = []
+    for child in item.items:
+        if isinstance(child, pg.PlotDataItem):
+            x, y = child.getData()
+            if x is not None and y is not None and len(x):
+                points.append((np.asarray(x, float), np.asarray(y, float)))
+        elif isinstance(child, pg.BarGraphItem):
+            opts = child.opts
+            x, height = opts.get("x"), opts.get("height")
+            if x is not None and height is not None and np.size(x):
+                x, height = np.asarray(x, float), np.broadcast_to(np.asarray(height, float), np.shape(x))
+                steps = np.linspace(0.0, 1.0, 8)   # a bar covers all the way down to 0
+                points.append((np.repeat(x, steps.size), (height[:, None] * steps[None, :]).ravel()))
+    return points
+
+
+def legend_corner(item: Any) -> int:
+    """Index into LEGEND_CORNERS of the corner where the legend covers the fewest data points."""
+    legend, view = getattr(item, "legend", None), item.getViewBox()
+    points = _data_points(item)
+    if legend is None or not points or view.width() <= 0 or view.height() <= 0:
+        return 0
+    x = np.concatenate([p[0] for p in points])
+    y = np.concatenate([p[1] for p in points])
+    finite = np.isfinite(x) & np.isfinite(y)
+    (x0, x1), (y0, y1) = view.viewRange()
+    w, h = view.width(), view.height()
+    sx = (x[finite] - x0) / max(x1 - x0, 1e-12) * w          # data -> view pixels, y down
+    sy = (y1 - y[finite]) / max(y1 - y0, 1e-12) * h
+    lw, lh = legend.width() + 5, legend.height() + 5
+    hits = []
+    for (anchor, _parent, _offset) in LEGEND_CORNERS:
+        left = w - lw if anchor[0] == 1 else 0.0
+        top = h - lh if anchor[1] == 1 else 0.0
+        hits.append(int(np.count_nonzero((sx >= left) & (sx <= left + lw) & (sy >= top) & (sy <= top + lh))))
+    return int(np.argmin(hits))   # the first (top-right) on a tie
+
+
+class LegendPlacer(QObject):
+    """Moves a PlotItem's legend to the corner where it covers the least data, as the data and
+    the view change (the Runs charts' legends sat on the curves' ends in the top-right)."""
+
+    def __init__(self, item: Any, parent: QObject):
+        super().__init__(parent)
+        self.item, self.corner = item, -1   # -1: not placed yet (the legend keeps its own offset)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self.place)
+        view = item.getViewBox()
+        view.sigRangeChanged.connect(self.timer.start)
+        view.sigResized.connect(self.timer.start)
+        view.sigStateChanged.connect(self.timer.start)
+
+    def place(self) -> None:
+        legend = getattr(self.item, "legend", None)
+        if legend is None:
+            return
+        corner = legend_corner(self.item)
+        if corner != self.corner and (corner != 0 or self.corner != -1):   # top-right: as it was built
+            self.corner = corner
+            legend.anchor(*LEGEND_CORNERS[corner])
 
 
 def _is_graphics(item: Any) -> bool:
@@ -255,6 +341,8 @@ class PlotExport(QObject):
         self.button: QToolButton | None = None
         if button:
             self._make_button()
+        item = graphics_item(self.target)
+        self.legend_placer = LegendPlacer(item, self) if isinstance(item, pg.PlotItem) else None
         self._hook_right_click()
 
     # ---- writing ---------------------------------------------------------------
@@ -312,6 +400,7 @@ class PlotExport(QObject):
                              "QToolButton::menu-indicator { image: none; width: 0px; }")
         button.setFixedSize(20, 18)
         self.button = button
+        reserve_corner_row(self.target)
         self.widget.installEventFilter(self)
         self._place_button()
 

@@ -25,7 +25,10 @@ class ClassCountsChart:
         for name in ("left", "bottom"):
             self.widget.getAxis(name).setTextPen("#202020")
             self.widget.getAxis(name).setPen("#808080")
-        self.legend = self.widget.addLegend(offset=(-4, 2), labelTextColor="#202020", colCount=2)
+        # the key in the title row, outside the plot area (a legend in the view covered the bars)
+        self.widget.setTitle(f'<span style="color:{TRAIN_COLOUR}">&#9632;</span> training &nbsp; '
+                             f'<span style="color:{VAL_COLOUR}">&#9632;</span> validation',
+                             color="#202020", size="8pt")
         self.train_bars = pg.BarGraphItem(x=[0], height=[0], width=0.38, brush=TRAIN_COLOUR, name="training")
         self.val_bars = pg.BarGraphItem(x=[0], height=[0], width=0.38, brush=VAL_COLOUR, name="validation")
         self.widget.addItem(self.train_bars)

@@ -25,6 +25,7 @@ from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsSceneMouseEvent, QHBoxLayout, QLabel, QMessageBox,
                              QStyleOptionGraphicsItem, QToolButton, QTreeWidget, QWidget)
 
+from cnnstudio.gui.common import plot_export
 from cnnstudio.project.glossary import entry, has_entry, layer_key
 
 KEY_PROPERTY = "glossaryKey"
@@ -119,6 +120,7 @@ def attach_corner_help(widget: QWidget, key: str) -> QToolButton:
                          "border: 1px solid #90a4ae; border-radius: 8px; }")
     _Corner(widget, button)
     button.show()
+    plot_export.reserve_corner_row(widget)   # a plot's title and axes start under the "?"
     return button
 
 
