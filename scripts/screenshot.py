@@ -265,7 +265,11 @@ def scene_runs(app: QApplication, lrs: tuple[float, ...] = (0.0005, 0.002, 0.008
     dock = window.docks["runsDock"]
     dock.raise_()
     window.resizeDocks([dock], [820], Qt.Orientation.Horizontal)
+    # the editor keeps what is left: its palette and inspector folded, the network fitted (unfolded,
+    # the 820 px dock left its second column cut off)
+    window.editor.fold_side_column()
     settle(app, 0.5)
+    window.menus.fit_action.trigger()
     window.runs_panel.select([r.number for r in window.state.runs])
     return window
 
