@@ -198,7 +198,7 @@ class _Terminated(BaseException):
 
 class _StopOnSignal:
     """SIGTERM and SIGHUP end ``train`` between steps with one line saying what was kept; one
-    arriving during a save takes effect once the save is finished."""
+    arriving during a save or while the progress bar draws takes effect once that is finished."""
 
     SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
@@ -271,7 +271,8 @@ def cmd_train(args) -> int:
     try:
         for item in run.reports():
             if not isinstance(item, EpochDone):
-                bar.step(item, run.trainer.batch_size)
+                with stop.deferred():   # a signal inside tqdm's drawing would leave a bar with no owner to erase it
+                    bar.step(item, run.trainer.batch_size)
                 if not math.isfinite(item["loss"]):
                     raise CliError(f"training diverged at epoch {done_before + item['epoch'] + 1} (loss is "
                                    f"{item['loss']}); lower the learning rate (--lr)", code=1)

@@ -55,3 +55,29 @@ def test_train_ended_by_a_signal_says_what_was_kept(tmp_path, sig):
     kept = int(last.split("saved ")[1].split(" ")[0])
     assert kept >= 1
     assert len(load_project(out).history["epochs"]) == kept  # what the line says is what is on disk
+
+
+def test_a_signal_while_the_progress_bar_draws_still_ends_on_its_own_line(tmp_path, capsys, monkeypatch):
+    """Seen under load: SIGHUP arrived inside tqdm's constructor (the bar drawn, not yet kept by the
+    CLI), so nothing erased it and the message was glued to 'epoch 2/500:   0%|'. The signal now
+    waits for the bar to be drawn and kept; the bar is erased before the line."""
+    import tqdm as tqdm_module
+
+    from clihelpers import run
+
+    real = tqdm_module.tqdm
+    sent = []
+
+    class SignalledBar(real):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if not sent:
+                sent.append(True)
+                os.kill(os.getpid(), signal.SIGTERM)   # delivered here, inside the bar's drawing
+
+    monkeypatch.setattr(tqdm_module, "tqdm", SignalledBar)
+    out = tmp_path / "run.cnnproj"
+    code, _, err = run(capsys, "train", "simple-cnn", "--epochs", "3", "--limit", "64", "--out", out)
+    assert sent and code == 128 + signal.SIGTERM
+    last = [ln.split("\r")[-1] for ln in err.splitlines() if ln.split("\r")[-1].strip()][-1]
+    assert last == "cnnstudio: received SIGTERM; no finished epoch to save", err
