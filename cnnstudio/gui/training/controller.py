@@ -203,13 +203,7 @@ class TrainingController(QObject):
         self.worker_thread.started.connect(worker.run)
         # Direct: quit() is thread-safe, and the GUI thread may be blocked in wait() (shutdown).
         worker.finished.connect(self.worker_thread.quit, Qt.ConnectionType.DirectConnection)  # type: ignore[call-arg]  # PyQt6's stubs omit connect's connection type
-        worker.epochFinished.connect(self._on_epoch)
-        worker.weightsPreview.connect(self._on_preview)
-        worker.pausedChanged.connect(self._on_paused)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        self._started = time.perf_counter()
-        self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
+        self._follow(worker, start_paused)
         _WITH_THREAD.add(self)
         self.worker_thread.start()
         self._drain.start()
@@ -222,13 +216,7 @@ class TrainingController(QObject):
         worker = ProcessWorker(run, start_paused=start_paused)
         self.worker = worker
         # queued: the worker emits from its reader thread; the slots run in the GUI thread
-        worker.epochFinished.connect(self._on_epoch)
-        worker.weightsPreview.connect(self._on_preview)
-        worker.pausedChanged.connect(self._on_paused)
-        worker.failed.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
-        self._started = time.perf_counter()
-        self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
+        self._follow(worker, start_paused)
         _WITH_PROCESS.add(self)
         # The GUI's own inference (feature maps from the live weights) runs with one BLAS thread while
         # the child trains, as it did beside the in-process worker (threadpoolctl's limits are per
@@ -237,6 +225,16 @@ class TrainingController(QObject):
         worker.start()
         self._drain.start()
         self.runningChanged.emit(True)
+
+    def _follow(self, worker: TrainingWorker | ProcessWorker, start_paused: bool) -> None:
+        """Connect a worker's reports (thread or process: the same signals) and mark the run started."""
+        worker.epochFinished.connect(self._on_epoch)
+        worker.weightsPreview.connect(self._on_preview)
+        worker.pausedChanged.connect(self._on_paused)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self._started = time.perf_counter()
+        self.state.set_status(TrainingStatus.PAUSED if start_paused else TrainingStatus.RUNNING)
 
     def _close_process(self) -> None:
         """End the training process of the previous run, if any (it waits for +1 epoch after a run)."""
