@@ -204,6 +204,17 @@ def _same_weights(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray] | No
     return all(a[k] is b[k] or (a[k].shape == b[k].shape and np.array_equal(a[k], b[k])) for k in a)
 
 
+def _store_weights(plan: _RunsPlan, prefix: str, weights: dict[str, np.ndarray], budget: int) -> tuple[str | None, int]:
+    """Put a run's weight set into ``plan`` under ``prefix`` if it fits the values ``budget``:
+    ("stored", what is left) or (None, budget) when it does not fit."""
+    size = sum(int(a.size) for a in weights.values())
+    if size > budget:
+        return None, budget
+    plan.weights.update({f"{prefix}/{k}": a for k, a in weights.items()})
+    return "stored", budget - size
+
+
+
 def _plan_runs(project: Project) -> _RunsPlan:
     """Decide where each run's weights go: the current run's last weights are the project's own
     (weights.npz, not written twice), a best epoch that was the last shares the last weights;
@@ -220,20 +231,12 @@ def _plan_runs(project: Project) -> _RunsPlan:
             if run.number == current and _same_weights(last_w, project.weights):
                 last = "current"
             else:
-                size = sum(int(a.size) for a in last_w.values())
-                if size <= budget:
-                    budget -= size
-                    last = "stored"
-                    plan.weights.update({f"{run.number}/last/{k}": a for k, a in last_w.items()})
+                last, budget = _store_weights(plan, f"{run.number}/last", last_w, budget)
         if best_w is not None and run.best_epoch is not None:
             if last is not None and (best_w is last_w or run.best_epoch == run.final.get("epoch")):
                 best = "last"
             else:
-                size = sum(int(a.size) for a in best_w.values())
-                if size <= budget:
-                    budget -= size
-                    best = "stored"
-                    plan.weights.update({f"{run.number}/best/{k}": a for k, a in best_w.items()})
+                best, budget = _store_weights(plan, f"{run.number}/best", best_w, budget)
         plan.places[run.id] = (last, best)
         if len(run.curve):
             plan.curves.update({f"{run.number}/{k}": a for k, a in run.curve.arrays().items()})
