@@ -369,3 +369,63 @@ def test_a_run_others_continued_from_can_go_once_it_is_not_behind_the_current_we
     again = AppState()
     again.open(str(path))
     assert [r.number for r in again.runs] == [1, 2, 4] and again.runs[-1].continued_from == 3
+
+
+def _reference_ema(values, alpha):
+    out, avg, count = [], 0.0, 0
+    for v in np.asarray(values, dtype=np.float64):
+        if not np.isfinite(v):
+            out.append(np.nan)
+            continue
+        count += 1
+        avg = (1 - alpha) * avg + alpha * v
+        out.append(avg / (1 - (1 - alpha) ** count))
+    return np.array(out)
+
+
+def test_the_training_runs_curves_grow_in_place_each_epoch(qtbot, qapp, tiny_data):
+    """While a run trains, each epoch adds its points to the curves already drawn (the same plot
+    items, smoothed from where the last epoch left off) instead of drawing every curve again;
+    what is drawn is the whole run's smoothed loss and its accuracy per epoch."""
+    from cnnstudio.gui.runs.panel import SMOOTH
+
+    state = AppState(template="simple-cnn")
+    panel = RunsPanel(state)
+    qtbot.addWidget(panel)
+    controller = TrainingController(state)
+    seen = []
+
+    def after_epoch(_record):
+        run = state.runs[-1]
+        loss_item, acc_item = panel.curves[run.number]
+        seen.append((loss_item, acc_item, np.array(loss_item.yData), list(acc_item.yData),
+                     run.curve.arrays()["loss"], [100 * e["val_acc"] for e in run.epochs]))
+
+    controller.epochFinished.connect(after_epoch)
+    config = dataclasses.replace(state.training_config, lr=0.01, epochs=3, batch_size=32, augment=False)
+    with qtbot.waitSignal(controller.finished, timeout=TIMEOUT):
+        controller.start(config, datasets=tiny_data)
+    assert len(seen) == 3
+    assert len({id(s[0]) for s in seen}) == 1 and len({id(s[1]) for s in seen}) == 1   # the same items
+    for loss_item, acc_item, drawn_loss, drawn_acc, loss, acc in seen:
+        assert len(drawn_loss) == len(loss) and len(loss) in (3, 6, 9)
+        np.testing.assert_allclose(drawn_loss, _reference_ema(loss, SMOOTH), rtol=1e-12)
+        assert drawn_acc == pytest.approx(acc)
+    assert len(panel.loss_plot.getPlotItem().listDataItems()) == 1
+    assert len(panel.loss_plot.getPlotItem().legend.items) == 1
+
+
+def test_smoothing_skips_nan_batches_and_restarts_for_a_different_curve():
+    from cnnstudio.gui.runs.panel import SMOOTH, _Smoothed
+
+    smooth = _Smoothed()
+    values = np.array([1.0, 2.0, np.nan, 4.0, 3.0, np.inf, 2.5])
+    first = smooth.get(7, values[:3])
+    np.testing.assert_allclose(first, _reference_ema(values[:3], SMOOTH))
+    grown = smooth.get(7, values)
+    np.testing.assert_allclose(grown, _reference_ema(values, SMOOTH))
+    assert np.isnan(grown[2]) and np.isnan(grown[5])
+    other = np.array([9.0, 8.0])   # run 7 deleted, a new run 7: not the old curve grown
+    np.testing.assert_allclose(smooth.get(7, other), _reference_ema(other, SMOOTH))
+    smooth.keep_only(set())
+    assert smooth._kept == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnstudio.gui.training.buffers import EMA, Series
+from cnnstudio.gui.common.buffers import EMA, Series
 from cnnstudio.gui.training.plots import TrainingPlots
 
 

@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLay
                              QStyledItemDelegate, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnstudio.gui.common import plot_export
+from cnnstudio.gui.common.buffers import EMA
 from cnnstudio.gui.state import AppState
 from cnnstudio.project.runs import (KEY_SETTINGS, RunRecord, data_description, differing_settings, lr_text, run_row,
                                     runs_csv, setting_label)
@@ -168,7 +169,10 @@ class RunsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
 
+        #: run number -> (loss curve item, accuracy curve item) drawn now, and the plan they were made for
         self.curves: dict[int, tuple[Any, Any]] = {}
+        self._plan: list[tuple[int, str, bool, bool]] | None = None
+        self._smoothed = _Smoothed()
         self.last_message = ""
         state.runsChanged.connect(self.refresh)
         state.historyChanged.connect(self.refresh)
@@ -321,26 +325,54 @@ class RunsPanel(QWidget):
         self._update_buttons()
 
     def _draw(self, chosen: list[RunRecord]) -> None:
-        for plot in (self.loss_plot, self.acc_plot):
-            item = plot.getPlotItem()
-            item.clear()
-            if item.legend is not None:
-                item.legend.clear()
+        """Overlay the chosen runs' curves. The plot items are made again only when the set of
+        curves (runs, labels) changes; an epoch of the training run only updates its data (each
+        epoch refreshes this panel, and remaking pyqtgraph items with their legend took 20-30 ms
+        of the GUI's time per epoch)."""
+        self._smoothed.keep_only({r.number for r in self.runs})
+        shown = []
         for run in chosen:
-            colour = COLOURS[(run.number - 1) % len(COLOURS)]
             label = f"run {run.number} (lr {lr_text(run)})" if isinstance(
                 run.hyperparameters.get("lr"), (int, float)) else f"run {run.number}"
             curve = run.curve.arrays()
+            loss = None
             if len(curve["step"]):
-                x = curve["step"] - curve["step"][0] + 1
-                self.loss_plot.getPlotItem().plot(x, _ema(curve["loss"]), pen=pg.mkPen(colour, width=2), name=label)
+                loss = (curve["step"] - curve["step"][0] + 1, self._smoothed.get(run.number, curve["loss"]))
             epochs = [e for e in run.epochs if e.get("val_acc") is not None]
+            acc = None
             if epochs:
                 first = run.epochs[0]["epoch"] - 1
-                xs = [e["epoch"] - first for e in epochs]
-                ys = [100 * e["val_acc"] for e in epochs]
-                self.acc_plot.getPlotItem().plot(xs, ys, pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=7,
-                                                 symbolBrush=colour, symbolPen=None, name=label)
+                acc = ([e["epoch"] - first for e in epochs], [100 * e["val_acc"] for e in epochs])
+            shown.append((run.number, label, loss, acc))
+        plan = [(number, label, loss is not None, acc is not None) for number, label, loss, acc in shown]
+        if plan != self._plan:
+            self._plan = plan
+            self.curves = {}
+            for plot in (self.loss_plot, self.acc_plot):
+                item = plot.getPlotItem()
+                item.clear()
+                if item.legend is not None:
+                    item.legend.clear()
+            for number, label, loss, acc in shown:
+                colour = COLOURS[(number - 1) % len(COLOURS)]
+                loss_item = acc_item = None
+                if loss is not None:
+                    loss_item = self.loss_plot.getPlotItem().plot(*loss, pen=pg.mkPen(colour, width=2), name=label)
+                if acc is not None:
+                    acc_item = self.acc_plot.getPlotItem().plot(*acc, pen=pg.mkPen(colour, width=2), symbol="o",
+                                                                symbolSize=7, symbolBrush=colour, symbolPen=None,
+                                                                name=label)
+                self.curves[number] = (loss_item, acc_item)
+            return
+        for number, _label, loss, acc in shown:   # the same curves: new points only
+            loss_item, acc_item = self.curves[number]
+            if loss_item is not None and loss is not None and not (
+                    np.array_equal(loss[0], loss_item.xData) and np.array_equal(loss[1], loss_item.yData,
+                                                                                equal_nan=True)):
+                loss_item.setData(*loss)
+            if acc_item is not None and acc is not None and not (
+                    np.array_equal(acc[0], acc_item.xData) and np.array_equal(acc[1], acc_item.yData)):
+                acc_item.setData(*acc)
 
     # ---- actions ------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
@@ -530,14 +562,30 @@ def _shown(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def _ema(values: np.ndarray, alpha: float = SMOOTH) -> np.ndarray:
-    """Bias-corrected exponential moving average (NaN batches skipped, shown as gaps)."""
-    out = np.full(len(values), np.nan)
-    avg, count = 0.0, 0
-    for i, v in enumerate(values.astype(np.float64)):
-        if not math.isfinite(v):
-            continue
-        count += 1
-        avg = (1 - alpha) * avg + alpha * v
-        out[i] = avg / (1 - (1 - alpha) ** count)
-    return out
+class _Smoothed:
+    """The smoothed loss curve of each run (NaN batches left as gaps), kept between draws: a run's
+    curve only grows while it trains, so each epoch smooths only its new batches (smoothing the
+    whole curve every epoch made the GUI's work per epoch grow with the run's length)."""
+
+    def __init__(self, alpha: float = SMOOTH) -> None:
+        self.alpha = alpha
+        self._kept: dict[int, tuple[np.ndarray, np.ndarray, EMA]] = {}
+
+    def get(self, number: int, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        kept = self._kept.get(number)
+        if kept is None or len(kept[0]) > len(values) or not np.array_equal(kept[0], values[:len(kept[0])],
+                                                                              equal_nan=True):
+            kept = (values[:0], values[:0], EMA(self.alpha))   # new, or not the same curve grown (a reused number)
+        raw, done, ema = kept
+        out = np.concatenate([done, np.full(len(values) - len(done), np.nan)])
+        for i in range(len(done), len(values)):
+            if math.isfinite(values[i]):
+                out[i] = ema.update(float(values[i]))
+        self._kept[number] = (values.copy(), out, ema)
+        return out
+
+    def keep_only(self, numbers: set[int]) -> None:
+        """Forget the curves of runs that are gone (deleted)."""
+        for number in [n for n in self._kept if n not in numbers]:
+            del self._kept[number]

@@ -19,7 +19,7 @@ from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QGridLayout, QWidget
 
 from cnnstudio.gui.common import plot_export
-from cnnstudio.gui.training.buffers import EMA, Series
+from cnnstudio.gui.common.buffers import EMA, Series
 
 REFRESH_MS = 50  # 20 Hz
 LR_EVERY = 10    # the LR plot: at most 2 Hz unless the rate changes
