@@ -173,9 +173,10 @@ class RunsPanel(QWidget):
         self.curves: dict[int, tuple[Any, Any]] = {}
         self._plan: list[tuple[int, str, bool, bool]] | None = None
         self._smoothed = _Smoothed()
+        self._shown: tuple[Any, ...] | None = None
         self.last_message = ""
         state.runsChanged.connect(self.refresh)
-        state.historyChanged.connect(self.refresh)
+        state.historyChanged.connect(self._on_history)
         state.trainingStateChanged.connect(self.refresh)
         self.refresh()
 
@@ -227,8 +228,19 @@ class RunsPanel(QWidget):
         self.table.blockSignals(False)
         self._on_selection()
 
+    def _shown_key(self) -> tuple[Any, ...]:
+        """What the table and curves show: the same key, nothing to redo."""
+        return (self.state.history.run, self.state.training_run, self.state.training,
+                tuple((r.number, r.name, len(r.epochs), len(r.curve), id(r)) for r in self.state.runs))
+
+    def _on_history(self, *_: Any) -> None:
+        """An epoch sends the runs and then the history: the second finds nothing new to show."""
+        if self._shown_key() != self._shown:
+            self.refresh()
+
     def refresh(self, *_: Any) -> None:
         """Rebuild the table from the state's runs, keeping the selection (new runs: the newest)."""
+        self._shown = self._shown_key()
         before = self.selected_numbers()
         known = {int(getattr(self.table.item(r, 0), "key", 0)) for r in range(self.table.rowCount())}
         runs = self.runs

@@ -38,7 +38,7 @@ from cnnstudio.project.run import EpochDone, Run, StepRecord
 from cnnstudio.project.trainproc import TrainingProcess
 from cnnstudio.project.workspace import DatasetPair, TrainingStatus
 
-DRAIN_MS = 50  # 20 Hz: the GUI reads only the latest buffered batches
+DRAIN_MS = 100  # 10 Hz (the plots' rate): the GUI reads only the latest buffered batches
 #: BLAS threads in the GUI process while a training process runs (the child has the cores)
 GUI_BLAS_THREADS = 1
 

@@ -1,7 +1,7 @@
 """Live training curves: loss, accuracy and learning rate (pyqtgraph).
 
 Curve items are created once; data lands in growable NumPy buffers and a QTimer
-(``REFRESH_MS``, at most 20 Hz) pushes only what changed with ``setData``. The
+(``REFRESH_MS``, at most 10 Hz) pushes only what changed with ``setData``. The
 worker's updates never redraw directly: pyqtgraph holds the GIL while painting,
 so redrawing per batch would starve the trainer (DESIGN, measured facts).
 Downsampling ('peak') and clip-to-view keep 100k-point runs smooth.
@@ -21,7 +21,8 @@ from PyQt6.QtWidgets import QGridLayout, QWidget
 from cnnstudio.gui.common import plot_export
 from cnnstudio.gui.common.buffers import EMA, Series
 
-REFRESH_MS = 50  # 20 Hz
+REFRESH_MS = 100  # 10 Hz: a refresh and its paint cost the GUI 8-14 ms (three plots, measured); at
+# 20 Hz that was a sixth of a core, taken from the training processes on a two-core machine
 LR_EVERY = 10    # the LR plot: at most 2 Hz unless the rate changes
 STEP_AXIS = "training step (batch)"
 #: from this width the three plots go in one row (below: the learning rate under the other two)
