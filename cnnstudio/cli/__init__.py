@@ -96,6 +96,17 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_info(args) -> int:
+    from cnnstudio.engine import sysinfo
+
+    info = sysinfo.report()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print("\n".join(sysinfo.report_lines(info)))
+    return 0
+
+
 def _no_display_reason() -> str | None:
     """Why Qt would abort on this machine (Linux without X11/Wayland), or None."""
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
@@ -160,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="template name, model .json file or .cnnproj project")
     p.add_argument("--json", action="store_true", help="print the same table as one JSON object")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("info", help="what the engine runs on (processor, BLAS kernels, numba, CuPy), and what "
+                       "would make training faster")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
 
     from cnnstudio.cli import run as cli_run
 

@@ -266,6 +266,12 @@ def cmd_train(args) -> int:
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epoch{'s' if epochs != 1 else ''}; saving run {number}{after} to {out} after every epoch",
           flush=True)
+    if config.backend == "numpy":
+        from cnnstudio.engine.sysinfo import blas_kernel_note
+
+        note = blas_kernel_note()
+        if note:
+            print(f"cnnstudio: note: {note}", file=sys.stderr, flush=True)
     bar, saved = _EpochBar(len(train), done_before, done_before + epochs), 0
     stop = _StopOnSignal()
     try:

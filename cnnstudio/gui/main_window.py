@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
 
         self.state.networkChanged.connect(self._update_status)
         self.state.projectChanged.connect(self._update_title)
+        self.state.trainingStateChanged.connect(self._note_slow_kernels)
+        self.slow_kernels_noted = False
         self.editor.viewChanged.connect(self._update_status)
         self._update_status()
         self._update_title()
@@ -131,6 +133,18 @@ class MainWindow(QMainWindow):
         self.file_label = QLabel()
         self.statusBar().addWidget(self.totals_label, 1)
         self.statusBar().addPermanentWidget(self.file_label)
+
+    def _note_slow_kernels(self, active: bool) -> None:
+        """The first time training starts, say so when the BLAS kernels are slower than the
+        processor allows (an environment's OPENBLAS_CORETYPE; ``engine.sysinfo``)."""
+        if not active or self.slow_kernels_noted:
+            return
+        self.slow_kernels_noted = True
+        from cnnstudio.engine.sysinfo import blas_kernel_note
+
+        note = blas_kernel_note()
+        if note:
+            self.statusBar().showMessage(f"{note} (Help > About CNN Studio)", 30_000)
 
     def _update_status(self) -> None:
         view = self.editor.view

@@ -6,7 +6,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QInputDialog, QMenu
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from cnnstudio.model.templates import TEMPLATES
 
@@ -94,9 +95,27 @@ class FileMenus:
         from cnnstudio.gui.explain.lessons_menu import LessonsMenu
 
         self.lessons = LessonsMenu(window)
+        self.help_menu = _made(bar.addMenu("&Help"))
+        self.about_action = self._action(self.help_menu, "&About CNN Studio (what it runs on)...", self.show_about)
+        self.about_box: QMessageBox | None = None
         window.state.networkChanged.connect(self.update_actions)
         window.state.trainingStateChanged.connect(lambda _running: self.update_actions())
         self._fill_recent()
+
+    def about_text(self) -> str:
+        """Help > About: the version and what the engine runs on (``cnnstudio info``), with its notes."""
+        from cnnstudio.engine import sysinfo
+
+        return "\n".join(sysinfo.report_lines(sysinfo.report()))
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About CNN Studio",
+                          "CNN Studio: design convolutional networks, watch them learn, see why they work.",
+                          QMessageBox.StandardButton.Close, self.window)
+        box.setInformativeText(self.about_text())
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.about_box = box
+        box.open()   # not exec(): the app goes on (training keeps drawing) while it is open
 
     def _list_every_dock(self) -> None:
         listed = set(self.view_menu.actions())
