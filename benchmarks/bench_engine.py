@@ -8,6 +8,13 @@ the same thread count, printing ours/torch ratios.
     python benchmarks/bench_engine.py --threads 1 2
     python benchmarks/bench_engine.py --models lenet5 --steps 50 --no-torch
     python benchmarks/bench_engine.py --threads 2 --blas-only   # the engine before its parallel seam
+    python benchmarks/bench_engine.py --isolated 3 --threads 1 2 --steps 400 --blocks 10
+
+``--isolated R``: each contender (our engine on threads, on worker processes, PyTorch) trains
+in a fresh process of its own, one after the other, R rounds: no contender shares a process
+or the moments just after with another (PyTorch's OpenMP threads spin on after its steps and
+took cores from our worker processes in the alternating blocks), and each trains continuously,
+as a real run does. It prints each round's figures and the ratios of the medians.
 
 The machine may be shared: absolute numbers drift, take ratios from one run.
 PyTorch is a comparison only; the package never imports it.
@@ -52,13 +59,17 @@ def batch(name: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, n)
 
 
-def time_steps(steps_by_name: dict, warmup: int, steps: int, blocks: int = 5) -> dict[str, tuple[float, float]]:
+def time_steps(steps_by_name: dict, warmup: int, steps: int, blocks: int = 5,
+               settle: float = 0.0) -> dict[str, tuple[float, float]]:
     """{name: (wall, cpu) seconds per step}, each the best of ``blocks`` timed blocks.
 
     The contenders (ours, torch) run in alternating blocks so both see the same load
     on a shared machine; best-of-blocks discards blocks that other jobs disturbed.
     CPU time is the process's own (all threads): with one thread it is the cost of a
     step undisturbed by other people's jobs queueing for the same cores.
+    ``settle``: seconds of idle before each block, so that threads the previous contender
+    leaves spinning (PyTorch's OpenMP threads busy-wait after a parallel region) have gone to
+    sleep and do not take cores from the next contender's worker processes.
     """
     for step in steps_by_name.values():
         for _ in range(warmup):
@@ -67,6 +78,8 @@ def time_steps(steps_by_name: dict, warmup: int, steps: int, blocks: int = 5) ->
     best = {name: (float("inf"), float("inf")) for name in steps_by_name}
     for _ in range(blocks):
         for name, step in steps_by_name.items():
+            if settle > 0:
+                time.sleep(settle)
             t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(per_block):
                 step()
@@ -185,13 +198,62 @@ def bench(name: str, torch, args, threads: int) -> dict[str, dict[str, float]]:
         fns["procs"] = ours_fns(name, threads, processes=True)
     if torch:
         fns["torch"] = torch_fns(name, torch)
-    timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps, args.blocks)
+    timed = time_steps({k: v[0] for k, v in fns.items()}, args.warmup, args.steps, args.blocks, args.settle)
     out = {}
     for key, (_, infer) in fns.items():
         med, p95 = latency(infer, args.latency_runs)
         wall, cpu = timed[key]
         out[key] = {"train": BATCH / wall, "train_cpu": BATCH / cpu, "lat_med": med, "lat_p95": p95}
     return out
+
+
+def one_contender(args) -> int:
+    """``--one WHO``: train one contender for ``--steps`` (best of ``--blocks``) and print JSON."""
+    import json
+
+    name, threads = args.models[0], args.threads[0]
+    if args.one == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        step = torch_fns(name, torch)[0]
+    else:
+        step = ours_fns(name, threads, processes=args.one == "procs")[0]
+    with threadpool_limits(limits=threads):
+        wall, cpu = time_steps({"x": step}, args.warmup, args.steps, args.blocks)["x"]
+    print(json.dumps({"who": args.one, "model": name, "threads": threads, "train": BATCH / wall}))
+    return 0
+
+
+def isolated(args) -> int:
+    """``--isolated R``: each contender in a fresh process, alternating, R rounds."""
+    import json
+    import subprocess
+
+    who = ["ours"] + (["procs"] if any(t > 1 for t in args.threads) else []) + ([] if args.no_torch else ["torch"])
+    print(f"isolated: each contender in a fresh process, {args.isolated} rounds, {args.steps} steps each "
+          f"(best of {args.blocks} blocks), load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    for threads in args.threads:
+        for name in args.models:
+            got: dict[str, list[float]] = {w: [] for w in who}
+            for _ in range(args.isolated):
+                for w in who:
+                    if w == "procs" and threads == 1:
+                        continue
+                    out = subprocess.run([sys.executable, __file__, "--one", w, "--models", name, "--threads",
+                                          str(threads), "--steps", str(args.steps), "--blocks", str(args.blocks),
+                                          "--warmup", str(args.warmup)],
+                                         check=True, capture_output=True, text=True)
+                    got[w].append(json.loads(out.stdout.strip().splitlines()[-1])["train"])
+            med = {w: statistics.median(v) for w, v in got.items() if v}
+            parts = [f"{w} " + "/".join(f"{x:,.0f}" for x in v) for w, v in got.items() if v]
+            line = f"{name:<11}{threads:>2} thr  " + "  ".join(parts)
+            if "torch" in med:
+                line += "  ratio of medians: " + ", ".join(f"{w}/torch {med[w] / med['torch']:.2f}"
+                                                           for w in med if w != "torch")
+            print(line, flush=True)
+    print("load average at the end " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,13 +268,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blocks", type=int, default=5,
                     help="timed blocks per contender, alternating; the best is kept (more: more chances "
                          "to catch a quiet moment on a shared machine)")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds of idle before each timed block (lets threads the previous contender "
+                         "left spinning go to sleep; e.g. 0.3 with --processes)")
     ap.add_argument("--latency-runs", type=int, default=200)
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     ap.add_argument("--processes", action="store_true",
                     help="also time our engine training over --threads worker processes (engine.procpool)")
     ap.add_argument("--numpy-too", action="store_true",
                     help="also time our engine on its NumPy kernels (numba off) in the same alternating blocks")
+    ap.add_argument("--isolated", type=int, default=0, metavar="R",
+                    help="each contender in a fresh process of its own, alternating, R rounds (see above)")
+    ap.add_argument("--one", choices=["ours", "procs", "torch"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.one:
+        return one_contender(args)
+    if args.isolated:
+        return isolated(args)
 
     torch = None
     if not args.no_torch:
