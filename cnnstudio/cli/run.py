@@ -266,7 +266,7 @@ def cmd_train(args) -> int:
     print(f"training {spec.name} on {train.name}: {len(train):,} train / {len(val):,} validation images, "
           f"{epochs} epoch{'s' if epochs != 1 else ''}; saving run {number}{after} to {out} after every epoch",
           flush=True)
-    if config.backend == "numpy":
+    if config.backend == "numpy" and sys.stderr.isatty():   # a hint for a person at a terminal, not for logs
         from cnnstudio.engine.sysinfo import blas_kernel_note
 
         note = blas_kernel_note()

@@ -18,7 +18,10 @@ def test_cnnstudio_info_prints_the_report_and_json(capsys):
     assert {"cnnstudio", "numpy", "blas", "notes", "avx512", "openblas_coretype"} <= set(info)
 
 
-def test_train_prints_the_note_when_it_applies(capsys, tmp_path, monkeypatch):
+def test_train_prints_the_note_at_a_terminal_when_it_applies(capsys, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     monkeypatch.setattr(sysinfo, "blas_kernel_note", lambda *a, **k: "OpenBLAS uses its Haswell kernels (test)")
     code = cli.main(["train", "simple-cnn", "--epochs", "1", "--limit", "64", "--out", str(tmp_path / "r.cnnproj")])
     err = capsys.readouterr().err
@@ -26,4 +29,11 @@ def test_train_prints_the_note_when_it_applies(capsys, tmp_path, monkeypatch):
     assert "cnnstudio: note: OpenBLAS uses its Haswell kernels (test)" in err
     monkeypatch.setattr(sysinfo, "blas_kernel_note", lambda *a, **k: None)
     code = cli.main(["train", "simple-cnn", "--epochs", "1", "--limit", "64", "--out", str(tmp_path / "s.cnnproj")])
+    assert code == 0 and "note:" not in capsys.readouterr().err
+
+
+def test_train_keeps_the_note_out_of_logs(capsys, tmp_path, monkeypatch):
+    """stderr that is not a terminal (a log, a pipe, CI) gets no hint, only what happened."""
+    monkeypatch.setattr(sysinfo, "blas_kernel_note", lambda *a, **k: "OpenBLAS uses its Haswell kernels (test)")
+    code = cli.main(["train", "simple-cnn", "--epochs", "1", "--limit", "64", "--out", str(tmp_path / "r.cnnproj")])
     assert code == 0 and "note:" not in capsys.readouterr().err
