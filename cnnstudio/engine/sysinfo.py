@@ -93,6 +93,16 @@ def blas_kernel_note(libraries: list[dict[str, Any]] | None = None, flags: froze
     return None
 
 
+def blas_kernel_hint(note: str | None = None) -> str | None:
+    """The note in one short line (a status bar): what is slow and where to read more."""
+    note = blas_kernel_note() if note is None else note
+    if note is None:
+        return None
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    why = f"OPENBLAS_CORETYPE={forced} keeps" if forced and "environment sets" in note else "OpenBLAS leaves"
+    return f"Training could run faster: {why} this processor's AVX-512 unused (see Help > About)."
+
+
 def report() -> dict[str, Any]:
     """Everything ``cnnstudio info`` prints, as plain JSON."""
     import numpy as np
