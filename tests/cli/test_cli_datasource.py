@@ -14,27 +14,12 @@ import pytest
 from cnnstudio.cli import main
 from cnnstudio.project import datasource
 from cnnstudio.project.file import load_project
-
-CLASSES = ["circle", "square", "triangle"]
-
-
-def _shapes(root: Path, n: int = 10) -> Path:
-    from PIL import Image
-
-    rng = np.random.default_rng(3)
-    for ci, cls in enumerate(CLASSES):
-        (root / cls).mkdir(parents=True)
-        for i in range(n):
-            a = np.zeros((28, 28, 3), np.uint8)
-            a[..., ci] = 200
-            a[4 + ci * 6:10 + ci * 6, 4:24] = rng.integers(0, 255, (6, 20, 3))
-            Image.fromarray(a).save(root / cls / f"{i:03d}.png")
-    return root
+from imagefolders import shapes_folder
 
 
 @pytest.fixture
 def trained(tmp_path, capsys):
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     out = tmp_path / "shapes.cnnproj"
     assert main(["train", "lenet5", "--data", str(folder), "--grayscale", "--classes", "auto", "--epochs", "2",
                  "--val-fraction", "0.2", "--out", str(out)]) == 0
@@ -78,7 +63,7 @@ def test_a_missing_folder_names_the_path_and_how_to_give_it(trained, capsys):
 
 def test_other_data_given_with_data_is_evaluated_whole(trained, tmp_path, capsys):
     _folder, out = trained
-    other = _shapes(tmp_path / "test-shapes", n=4)
+    other = shapes_folder(tmp_path / "test-shapes", n=4)
     assert int(np.sum(_evaluate(capsys, out, "--data", other, "--grayscale")["confusion"])) == 12
 
 

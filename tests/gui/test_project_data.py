@@ -15,23 +15,7 @@ from PyQt6.QtCore import Qt
 
 from cnnstudio.gui.datasets.import_dialog import ImportFolderDialog
 from cnnstudio.project.workspace import DataState
-
-CLASSES = ["circle", "square", "triangle"]
-
-
-def _shapes(root: Path, n: int = 10) -> Path:
-    """Colour PNGs (28x28, one colour per class with a noisy band), n per class."""
-    from PIL import Image
-
-    rng = np.random.default_rng(3)
-    for ci, cls in enumerate(CLASSES):
-        (root / cls).mkdir(parents=True)
-        for i in range(n):
-            a = np.zeros((28, 28, 3), np.uint8)
-            a[..., ci] = 200
-            a[4 + ci * 6:10 + ci * 6, 4:24] = rng.integers(0, 255, (6, 20, 3))
-            Image.fromarray(a).save(root / cls / f"{i:03d}.png")
-    return root
+from imagefolders import CLASSES, shapes_folder
 
 
 def _three_outputs(state) -> None:
@@ -61,7 +45,7 @@ def _cli_project(tmp_path: Path, folder: Path) -> Path:
 
 def test_reopened_folder_project_has_the_same_data_split_and_evaluation(window, qtbot, tmp_path, capsys):
     state = window.state
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     _three_outputs(state)
     dialog = ImportFolderDialog(state)
     qtbot.addWidget(dialog)
@@ -125,7 +109,7 @@ def test_reopened_folder_project_has_the_same_data_split_and_evaluation(window, 
 
 def test_a_moved_folder_is_asked_for_and_found_again(window, qtbot, tmp_path):
     state = window.state
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     path = _cli_project(tmp_path, folder)
     moved = tmp_path / "elsewhere" / "shapes"
     moved.parent.mkdir()
@@ -156,7 +140,7 @@ def test_a_moved_folder_is_asked_for_and_found_again(window, qtbot, tmp_path):
 def test_going_on_without_the_data_keeps_the_project_and_says_the_data_is_missing(window, qtbot, tmp_path,
                                                                                   monkeypatch):
     state = window.state
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     path = _cli_project(tmp_path, folder)
     shutil.rmtree(folder)
     browser = window.panel("datasetDock")
@@ -189,7 +173,7 @@ def test_going_on_without_the_data_keeps_the_project_and_says_the_data_is_missin
 def test_a_second_import_after_a_failed_one_starts_clean(qtbot, state, tmp_path):
     from PIL import Image
 
-    good = _shapes(tmp_path / "shapes", n=3)
+    good = shapes_folder(tmp_path / "shapes", n=3)
     (good / "circle" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
     dialog = ImportFolderDialog(state)
     qtbot.addWidget(dialog)
