@@ -9,11 +9,12 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from cnnstudio.project.workspace import DataState
-from tests.gui.test_project_data import _cli_project, _shapes
+from imagefolders import shapes_folder
+from tests.gui.test_project_data import _cli_project
 
 
 def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_path, monkeypatch):
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     path = _cli_project(tmp_path, folder)
     shutil.rmtree(folder)
     browser = window.panel("datasetDock")
@@ -34,7 +35,7 @@ def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_
 def test_the_training_form_does_not_show_the_old_path_of_a_located_folder(window, qtbot, tmp_path):
     """QA of issue 13: after 'Use this folder' the Data row read 'Current dataset' over the folder's old
     path (/tmp/qa/shapes) while the data came from its new place."""
-    folder = _shapes(tmp_path / "shapes")
+    folder = shapes_folder(tmp_path / "shapes")
     path = _cli_project(tmp_path, folder)
     moved = tmp_path / "elsewhere" / "shapes"
     moved.parent.mkdir()
