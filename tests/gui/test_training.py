@@ -127,6 +127,8 @@ def test_stop_mid_epoch_keeps_only_completed_epochs(qtbot, panel, small_data):
     c = start(panel, small_data, epochs=3, paused=True)
     c.worker.step(STEPS_PER_EPOCH + 3)  # one whole epoch and three batches of the next
     wait_paused_after(qtbot, c, STEPS_PER_EPOCH + 3)
+    # the worker can be paused before the GUI thread has handled its queued end-of-epoch report
+    qtbot.waitUntil(lambda: [e.epoch for e in panel.state.history.epochs] == [1], timeout=TIMEOUT)
     epoch_one = {k: v.copy() for k, v in panel.state.weights.items()}
     with qtbot.waitSignal(c.finished, timeout=TIMEOUT) as blocker:
         panel.stop_button.click()
