@@ -28,31 +28,29 @@ AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512
 MAX_CPUINFO_BYTES = 4 << 20   # /proc/cpuinfo of a very large machine is well under this
 
 
-def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
-    """The first processor's feature flags (Linux); empty where unknown."""
+def _first_processor(path: str) -> dict[str, str]:
+    """The first processor's fields of a /proc/cpuinfo file (read up to MAX_CPUINFO_BYTES); empty
+    where there is none."""
     try:
         with open(path, "rb") as f:
             text = f.read(MAX_CPUINFO_BYTES).decode("ascii", "replace")
     except OSError:
-        return frozenset()
+        return {}
+    fields: dict[str, str] = {}
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return frozenset(value.split())
-    return frozenset()
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The first processor's feature flags (Linux); empty where unknown."""
+    fields = _first_processor(path)
+    return frozenset((fields.get("flags") or fields.get("Features") or "").split())
 
 
 def cpu_name(path: str = "/proc/cpuinfo") -> str:
-    try:
-        with open(path, "rb") as f:
-            text = f.read(MAX_CPUINFO_BYTES).decode("ascii", "replace")
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _first_processor(path).get("model name") or platform.processor() or platform.machine()
 
 
 def blas_libraries() -> list[dict[str, Any]]:
@@ -67,10 +65,10 @@ def blas_libraries() -> list[dict[str, Any]]:
              "threads": i.get("num_threads")} for i in infos if i.get("user_api") == "blas"]
 
 
-def blas_kernel_note(libraries: list[dict[str, Any]] | None = None, flags: frozenset[str] | None = None,
-                     environ: Mapping[str, str] | None = None) -> str | None:
-    """A sentence for the user when OpenBLAS runs kernels without AVX-512 on a processor that has
-    it (None otherwise): why, and what to do."""
+def slow_blas_kernels(libraries: list[dict[str, Any]] | None = None, flags: frozenset[str] | None = None,
+                      environ: Mapping[str, str] | None = None) -> tuple[str, str | None] | None:
+    """(the kernels OpenBLAS runs, the environment's OPENBLAS_CORETYPE or None) when they use no
+    AVX-512 on a processor that has it; None otherwise."""
     libraries = blas_libraries() if libraries is None else libraries
     flags = cpu_flags() if flags is None else flags
     environ = os.environ if environ is None else environ
@@ -78,28 +76,37 @@ def blas_kernel_note(libraries: list[dict[str, Any]] | None = None, flags: froze
         return None
     for lib in libraries:
         kernels = str(lib.get("kernels") or "")
-        if lib.get("library") != "openblas" or kernels.lower() not in PRE_AVX512_KERNELS:
-            continue
-        forced = environ.get("OPENBLAS_CORETYPE")
-        if forced:
-            return (f"OpenBLAS uses its {kernels} kernels because the environment sets "
-                    f"OPENBLAS_CORETYPE={forced}, but this processor has AVX-512: the matrix products that "
-                    "make up most of a convolution's time can run about twice as fast. Start cnnstudio "
-                    "without OPENBLAS_CORETYPE (OpenBLAS then picks its kernels itself), or with "
-                    "OPENBLAS_CORETYPE=SkylakeX.")
-        return (f"OpenBLAS chose its {kernels} kernels, but this processor has AVX-512: the matrix "
-                "products that make up most of a convolution's time may run faster with "
-                "OPENBLAS_CORETYPE=SkylakeX set in the environment before cnnstudio starts.")
+        if lib.get("library") == "openblas" and kernels.lower() in PRE_AVX512_KERNELS:
+            return kernels, environ.get("OPENBLAS_CORETYPE") or None
     return None
 
 
-def blas_kernel_hint(note: str | None = None) -> str | None:
-    """The note in one short line (a status bar): what is slow and where to read more."""
-    note = blas_kernel_note() if note is None else note
-    if note is None:
+def blas_kernel_note(libraries: list[dict[str, Any]] | None = None, flags: frozenset[str] | None = None,
+                     environ: Mapping[str, str] | None = None) -> str | None:
+    """A sentence for the user when OpenBLAS runs kernels without AVX-512 on a processor that has
+    it (None otherwise): why, and what to do."""
+    slow = slow_blas_kernels(libraries, flags, environ)
+    if slow is None:
         return None
-    forced = os.environ.get("OPENBLAS_CORETYPE")
-    why = f"OPENBLAS_CORETYPE={forced} keeps" if forced and "environment sets" in note else "OpenBLAS leaves"
+    kernels, forced = slow
+    if forced:
+        return (f"OpenBLAS uses its {kernels} kernels because the environment sets "
+                f"OPENBLAS_CORETYPE={forced}, but this processor has AVX-512: the matrix products that "
+                "make up most of a convolution's time can run about twice as fast. Start cnnstudio "
+                "without OPENBLAS_CORETYPE (OpenBLAS then picks its kernels itself), or with "
+                "OPENBLAS_CORETYPE=SkylakeX.")
+    return (f"OpenBLAS chose its {kernels} kernels, but this processor has AVX-512: the matrix "
+            "products that make up most of a convolution's time may run faster with "
+            "OPENBLAS_CORETYPE=SkylakeX set in the environment before cnnstudio starts.")
+
+
+def blas_kernel_hint(libraries: list[dict[str, Any]] | None = None, flags: frozenset[str] | None = None,
+                     environ: Mapping[str, str] | None = None) -> str | None:
+    """The same finding in one short line (a status bar): what is slow and where to read more."""
+    slow = slow_blas_kernels(libraries, flags, environ)
+    if slow is None:
+        return None
+    why = f"OPENBLAS_CORETYPE={slow[1]} keeps" if slow[1] else "OpenBLAS leaves"
     return f"Training could run faster: {why} this processor's AVX-512 unused (see Help > About)."
 
 

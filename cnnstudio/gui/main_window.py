@@ -140,11 +140,11 @@ class MainWindow(QMainWindow):
         if not active or self.slow_kernels_noted:
             return
         self.slow_kernels_noted = True
-        from cnnstudio.engine.sysinfo import blas_kernel_hint, blas_kernel_note
+        from cnnstudio.engine.sysinfo import blas_kernel_hint
 
-        note = blas_kernel_note()
-        if note:   # the whole note is too long for the status bar: a short line, and Help > About
-            self.statusBar().showMessage(blas_kernel_hint(note) or note, 30_000)
+        hint = blas_kernel_hint()   # the whole note is too long for the status bar: Help > About has it
+        if hint:
+            self.statusBar().showMessage(hint, 30_000)
 
     def _update_status(self) -> None:
         view = self.editor.view
