@@ -41,9 +41,8 @@ def state(qapp):
     return AppState(template="lenet5")
 
 
-@pytest.fixture
-def window(qtbot, state, settings):
-    """A shown MainWindow on lenet5; closes without asking at teardown."""
+def _open_window(qtbot, state, settings, size=None):
+    """A shown MainWindow that closes without asking and fails its test on an unexpected error box."""
     from cnnstudio.gui.main_window import DISCARD, MainWindow
 
     win = MainWindow(state, settings=settings)
@@ -52,9 +51,32 @@ def window(qtbot, state, settings):
     # (tests that expect one replace show_error themselves)
     win.show_error = lambda title, text: pytest.fail(f"unexpected error dialog {title!r}: {text}")
     qtbot.addWidget(win)
+    if size is not None:
+        win.resize(*size)
     win.show()
     qtbot.waitExposed(win)
     return win
+
+
+@pytest.fixture
+def window(qtbot, state, settings):
+    """A shown MainWindow on lenet5; closes without asking at teardown."""
+    return _open_window(qtbot, state, settings)
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """make_window(width, height, template): a MainWindow of that size with no remembered layout."""
+    from cnnstudio.gui.state import AppState
+    from tests.gui.qtwait import settle
+
+    def make(width: int, height: int, template: str = "lenet5"):
+        win = _open_window(qtbot, AppState(template=template), settings, (width, height))
+        settle(win, win.editor.canvas)
+        assert (win.width(), win.height()) == (width, height)
+        return win
+
+    return make
 
 
 @pytest.fixture

@@ -14,25 +14,6 @@ from tests.gui.qtwait import settle
 SIZES = [(1280, 800), (1024, 640)]
 
 
-@pytest.fixture
-def make_window(qtbot, settings):
-    from cnnstudio.gui.main_window import DISCARD, MainWindow
-    from cnnstudio.gui.state import AppState
-
-    def make(width: int, height: int) -> MainWindow:
-        win = MainWindow(AppState(template="lenet5"), settings=settings)
-        win.ask_unsaved = lambda: DISCARD
-        win.show_error = lambda title, text: pytest.fail(f"unexpected error dialog {title!r}: {text}")
-        qtbot.addWidget(win)
-        win.resize(width, height)
-        win.show()
-        qtbot.waitExposed(win)
-        settle(win, win.editor.canvas)
-        return win
-
-    return make
-
-
 def cut_off(editor) -> list[str]:
     """The inspector's shown widgets whose right edge lies beyond the scroll viewport, and a
     sideways scroll bar if there is one."""

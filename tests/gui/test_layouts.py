@@ -20,27 +20,6 @@ SIZES = [(1280, 800), (1024, 640)]
 MIN_PLOT_W, MIN_PLOT_H = 200, 120
 
 
-@pytest.fixture
-def make_window(qtbot, settings):
-    """make_window(width, height, template): a MainWindow of that size with no remembered layout."""
-    from cnnstudio.gui.main_window import DISCARD, MainWindow
-    from cnnstudio.gui.state import AppState
-
-    def make(width: int, height: int, template: str = "lenet5") -> MainWindow:
-        win = MainWindow(AppState(template=template), settings=settings)
-        win.ask_unsaved = lambda: DISCARD
-        win.show_error = lambda title, text: pytest.fail(f"unexpected error dialog {title!r}: {text}")
-        qtbot.addWidget(win)
-        win.resize(width, height)
-        win.show()
-        qtbot.waitExposed(win)
-        settle(win, win.editor.canvas)
-        assert (win.width(), win.height()) == (width, height)
-        return win
-
-    return make
-
-
 def rect_in_window(widget: QWidget) -> QRect:
     return QRect(widget.mapTo(widget.window(), QPoint(0, 0)), widget.size())
 
