@@ -43,6 +43,24 @@ def _cli_project(tmp_path: Path, folder: Path) -> Path:
     return out
 
 
+def _opened_after_the_folder_went(window, qtbot, tmp_path: Path, move: bool = True):
+    """A CLI project on a shapes folder; the folder then moved elsewhere (or, ``move`` False, deleted);
+    the project opened in the window until the locate dialog shows.
+    Returns (the folder's old path, its new one or None, the project's path, the dataset browser)."""
+    folder = shapes_folder(tmp_path / "shapes")
+    path = _cli_project(tmp_path, folder)
+    moved = tmp_path / "elsewhere" / "shapes" if move else None
+    if moved is not None:
+        moved.parent.mkdir()
+        shutil.move(str(folder), str(moved))
+    else:
+        shutil.rmtree(folder)
+    browser = window.panel("datasetDock")
+    assert window.open_path(str(path))
+    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    return folder, moved, path, browser
+
+
 def test_reopened_folder_project_has_the_same_data_split_and_evaluation(window, qtbot, tmp_path, capsys):
     state = window.state
     folder = shapes_folder(tmp_path / "shapes")
@@ -109,14 +127,7 @@ def test_reopened_folder_project_has_the_same_data_split_and_evaluation(window, 
 
 def test_a_moved_folder_is_asked_for_and_found_again(window, qtbot, tmp_path):
     state = window.state
-    folder = shapes_folder(tmp_path / "shapes")
-    path = _cli_project(tmp_path, folder)
-    moved = tmp_path / "elsewhere" / "shapes"
-    moved.parent.mkdir()
-    shutil.move(str(folder), str(moved))
-    browser = window.panel("datasetDock")
-    assert window.open_path(str(path))
-    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    folder, moved, path, browser = _opened_after_the_folder_went(window, qtbot, tmp_path)
     dialog = browser.locate_dialog
     text = dialog.expects.text()
     assert "image folder \"shapes\"" in text and "circle, square, triangle" in text and "30 images" in text
@@ -140,12 +151,7 @@ def test_a_moved_folder_is_asked_for_and_found_again(window, qtbot, tmp_path):
 def test_going_on_without_the_data_keeps_the_project_and_says_the_data_is_missing(window, qtbot, tmp_path,
                                                                                   monkeypatch):
     state = window.state
-    folder = shapes_folder(tmp_path / "shapes")
-    path = _cli_project(tmp_path, folder)
-    shutil.rmtree(folder)
-    browser = window.panel("datasetDock")
-    assert window.open_path(str(path))
-    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    folder, _moved, path, browser = _opened_after_the_folder_went(window, qtbot, tmp_path, move=False)
     qtbot.mouseClick(browser.locate_dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: state.data_state is DataState.MISSING)
     assert state.path == str(path) and state.weights              # the project stays open, trained

@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from PyQt6.QtCore import Qt
 
 from cnnstudio.project.workspace import DataState
-from imagefolders import shapes_folder
-from tests.gui.test_project_data import _cli_project
+from tests.gui.test_project_data import _opened_after_the_folder_went
 
 
 def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_path, monkeypatch):
-    folder = shapes_folder(tmp_path / "shapes")
-    path = _cli_project(tmp_path, folder)
-    shutil.rmtree(folder)
-    browser = window.panel("datasetDock")
-    assert window.open_path(str(path))
-    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    _folder, _moved, _path, browser = _opened_after_the_folder_went(window, qtbot, tmp_path, move=False)
     qtbot.mouseClick(browser.locate_dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.state.data_state is DataState.MISSING)
     panel = window.training_panel
@@ -35,14 +27,7 @@ def test_start_says_the_data_is_missing_without_asking_first(window, qtbot, tmp_
 def test_the_training_form_does_not_show_the_old_path_of_a_located_folder(window, qtbot, tmp_path):
     """QA of issue 13: after 'Use this folder' the Data row read 'Current dataset' over the folder's old
     path (/tmp/qa/shapes) while the data came from its new place."""
-    folder = shapes_folder(tmp_path / "shapes")
-    path = _cli_project(tmp_path, folder)
-    moved = tmp_path / "elsewhere" / "shapes"
-    moved.parent.mkdir()
-    shutil.move(str(folder), str(moved))
-    browser = window.panel("datasetDock")
-    assert window.open_path(str(path))
-    qtbot.waitUntil(lambda: browser.locate_dialog is not None, timeout=10_000)
+    folder, moved, _path, browser = _opened_after_the_folder_went(window, qtbot, tmp_path)
     browser.locate_dialog.ask_path = lambda: str(moved)
     browser.locate_dialog._browse()
     qtbot.waitUntil(lambda: window.state.data_state is DataState.READY, timeout=20_000)
