@@ -102,6 +102,13 @@ def _run_until_written(tmp_path, mode, *args):
     return proc, next(x for x in lines if x.startswith("WRITTEN"))[len("WRITTEN "):]
 
 
+def _write_recovery_file(win, pid: int = 0) -> None:
+    """The recovery file ``win``'s edits leave, as if written by process ``pid`` (0: one that has ended)."""
+    doc = recovery.recovery_document(win.state, "autosave")
+    doc["pid"] = pid
+    recovery.write_document(doc, recovery.recovery_path())
+
+
 def _window(qtbot, settings):
     from cnnstudio.gui.main_window import DISCARD, MainWindow
     from cnnstudio.gui.state import AppState
@@ -212,9 +219,7 @@ def test_an_unsaved_new_project_restores_as_untitled(qtbot, user_dirs, settings)
     """Edits to a project never saved come back untitled: Save asks for a name."""
     win = _window(qtbot, settings)
     win.state.document.execute(RenameNetwork("never-saved"))
-    doc = recovery.recovery_document(win.state, "autosave")
-    doc["pid"] = 0   # as if from a process that has ended
-    recovery.write_document(doc, recovery.recovery_path())
+    _write_recovery_file(win)
     win2 = _window(qtbot, settings)
     rec = recovery.offer(win2, recovery.install(win2), ask=lambda w, r: True)
     assert rec is not None and rec.project_name == "never-saved"
@@ -229,9 +234,7 @@ def test_the_question_names_an_edited_template_as_the_window_does(qtbot, user_di
     spec = win.state.spec
     index = next(i for i, layer in enumerate(spec.layers) if layer.type == "Dense")
     win.state.document.execute(SetLayerConfig(index, "units", spec.layers[index].config["units"] + 1))
-    doc = recovery.recovery_document(win.state, "autosave")
-    doc["pid"] = 0
-    recovery.write_document(doc, recovery.recovery_path())
+    _write_recovery_file(win)
     rec = recovery.find_recoveries()[0]
     assert rec.project_name == "untitled"
     rec.doc["network"] = {"bogus": True}   # a damaged file still gets a name
@@ -241,9 +244,7 @@ def test_the_question_names_an_edited_template_as_the_window_does(qtbot, user_di
 def test_a_running_windows_file_is_not_offered_and_a_second_window_keeps_its_own(qtbot, user_dirs, settings):
     win = _window(qtbot, settings)
     win.state.document.execute(RenameNetwork("other window"))
-    doc = recovery.recovery_document(win.state, "autosave")
-    doc["pid"] = os.getppid()   # a live process: another CNN Studio still running
-    recovery.write_document(doc, recovery.recovery_path())
+    _write_recovery_file(win, os.getppid())   # a live process: another CNN Studio still running
     assert recovery.find_recoveries() == []
     keeper = recovery.install(_window(qtbot, settings))
     assert keeper.path.name == f"recovery-{os.getpid()}.json"
@@ -299,9 +300,7 @@ def test_unsaved_edits_offered_while_a_project_file_is_open_come_back_untitled(q
     path, saved_bytes, _ = project
     win = _window(qtbot, settings)
     win.state.document.execute(RenameNetwork("never-saved"))
-    doc = recovery.recovery_document(win.state, "autosave")
-    doc["pid"] = 0   # as if from a process that has ended
-    recovery.write_document(doc, recovery.recovery_path())
+    _write_recovery_file(win)
     win2 = _window(qtbot, settings)
     assert win2.open_path(str(path)) and win2.state.path == str(path)
     rec = recovery.offer(win2, recovery.install(win2), ask=lambda w, r: True)
@@ -317,9 +316,7 @@ def test_the_offer_waits_for_a_dialog_already_open(qtbot, user_dirs, settings):
 
     win = _window(qtbot, settings)
     win.state.document.execute(RenameNetwork("never-saved"))
-    doc = recovery.recovery_document(win.state, "autosave")
-    doc["pid"] = 0
-    recovery.write_document(doc, recovery.recovery_path())
+    _write_recovery_file(win)
     win2 = _window(qtbot, settings)
     win2.show()
     locate = QDialog(win2)   # window-modal and open, as the locate dialog is
