@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication, QWidget
@@ -54,31 +54,42 @@ def scene_editor(app: QApplication) -> QWidget:
     return window
 
 
+def _training_window(app: QApplication, template: str, plots_height: int, epochs: int,
+                     ready: Callable[[Any], bool], seconds: float = 240):
+    """A window training ``template`` with the plots dock under the editor (``plots_height`` px) and
+    the training panel raised, once ``ready(panel)`` holds (or after ``seconds``)."""
+    import atexit
+
+    from PyQt6.QtCore import Qt
+
+    window = fresh_window(template)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
+    window.resizeDocks([window.docks["plotsDock"]], [plots_height], Qt.Orientation.Vertical)
+    window.show()
+    window.docks["trainingDock"].raise_()
+    panel = window.training_panel
+    panel.epochs.setValue(epochs)
+    panel.start()
+    atexit.register(panel.controller.shutdown)  # never leave a trainer running at exit
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        settle(app, 0.2)
+        if ready(panel):
+            break
+    return window
+
+
+def _steps(panel) -> int:
+    return (panel.controller.last_step or {}).get("global_step") or 0
+
+
 def scene_training(app: QApplication, min_steps: int = 300) -> QWidget:
     """lenet5 training on the bundled sample, curves moving after a few hundred batches (G2).
 
     The plots dock goes under the editor so the training panel and the curves show together.
     """
-    import atexit
-
-    from PyQt6.QtCore import Qt
-
-    window = fresh_window("lenet5")
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
-    window.resizeDocks([window.docks["plotsDock"]], [300], Qt.Orientation.Vertical)
-    window.show()
-    window.docks["trainingDock"].raise_()
-    panel = window.training_panel
-    panel.epochs.setValue(10)
-    panel.start()
-    atexit.register(panel.controller.shutdown)  # never leave the trainer thread running at exit
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        settle(app, 0.2)
-        last = panel.controller.last_step or {}
-        if (last.get("global_step") or 0) >= min_steps and panel.controller.history["epochs"]:
-            break
-    return window
+    return _training_window(app, "lenet5", 300, 10,
+                            lambda panel: _steps(panel) >= min_steps and bool(panel.controller.history["epochs"]))
 
 
 def _digit_three() -> list[list[tuple[float, float]]]:
@@ -378,26 +389,11 @@ def scene_training_process(app: QApplication) -> QWidget:
     """mini-vgg training in a process of its own (issue 15, speed): the training panel with its
     Workers setting (auto: one per core) and the curves moving, the feature maps dock showing the
     live weights the child sends: docs/screenshot-training-process.png."""
-    import atexit
-
-    from PyQt6.QtCore import Qt
-
-    window = fresh_window("mini-vgg")
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.docks["plotsDock"])
-    window.resizeDocks([window.docks["plotsDock"]], [260], Qt.Orientation.Vertical)
-    window.show()
-    window.docks["trainingDock"].raise_()
-    panel = window.training_panel
-    panel.epochs.setValue(3)
-    panel.start()
-    atexit.register(panel.controller.shutdown)  # the child ends with the app in any case (socket EOF)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        settle(app, 0.2)
-        # and a health card up (it makes the panel taller: scroll to Workers after it came)
-        if ((panel.controller.last_step or {}).get("global_step") or 0) >= 40 and panel.health.cards:
-            break
     from PyQt6.QtWidgets import QScrollArea
+
+    # 40 batches and a health card up (it makes the panel taller: scroll to Workers after it came)
+    window = _training_window(app, "mini-vgg", 260, 3, lambda panel: _steps(panel) >= 40 and bool(panel.health.cards))
+    panel = window.training_panel
 
     settle(app, 0.3)
     parent = panel.workers.parentWidget()
